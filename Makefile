@@ -1,0 +1,28 @@
+# fw: the two README commands are `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test bench lint clean-lake
+
+$(BIN)/fw: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(BIN)/fw
+
+setup: $(BIN)/fw
+
+# Set up, fill the lake from the embedded synthetic default, run the main job.
+demo: setup
+	$(BIN)/fw demo
+
+# The whole test suite (CI runs exactly this through .ci/run).
+test: setup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+bench: setup
+	$(BIN)/python benchmarks/run_all.py
+
+lint: setup
+	$(BIN)/ruff check framework live strategies tests benchmarks
