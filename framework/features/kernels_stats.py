@@ -1,0 +1,357 @@
+"""Rolling statistics: realized volatility, correlation, beta, skew, kurtosis.
+
+Same contract as ``kernels_trend`` (``_state`` / ``_update`` / ``_batch``; a NaN in any
+input gives NaN and leaves the state alone). Volatilities are per bar (not annualised)
+and in units of log return.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from framework.features.kernels_trend import sma_state, sma_update
+
+NAN = np.nan
+_EPS = 1e-8
+_LN2 = np.log(2.0)
+
+
+# --------------------------------------------------------------------------- close-to-close
+# state: [count, n, pos, prev, s1, s2, buf[n]]
+@njit(cache=True)
+def realized_vol_state(n: int) -> np.ndarray:
+    s = np.zeros(6 + n)
+    s[1] = n
+    return s
+
+
+@njit(cache=True, inline="always")
+def realized_vol_step(
+    cnt: int, pos: int, prev: float, s1: float, s2: float, buf: np.ndarray, close: float
+):
+    """Sample std dev (ddof=1) of the last n = len(buf) log returns; lookback n closes."""
+    if np.isnan(close):
+        return cnt, pos, prev, s1, s2, NAN
+    if cnt == 0:
+        return 1, pos, close, s1, s2, NAN
+    r = np.log(close / prev)
+    n = buf.shape[0]
+    s1 += r
+    s2 += r * r
+    buf[pos] = r
+    pos += 1
+    if pos == n:
+        pos = 0
+    if cnt < n:
+        return cnt + 1, pos, close, s1, s2, NAN
+    var = (s2 - s1 * s1 / n) / (n - 1.0)
+    old = buf[pos]
+    s1 -= old
+    s2 -= old * old
+    return cnt + 1, pos, close, s1, s2, (np.sqrt(var) if var > 0.0 else 0.0)
+
+
+@njit(cache=True, inline="always")
+def realized_vol_update(s: np.ndarray, close: float) -> float:
+    r = realized_vol_step(int(s[0]), int(s[2]), s[3], s[4], s[5], s[6:], close)
+    s[0], s[2], s[3], s[4], s[5] = r[0], r[1], r[2], r[3], r[4]
+    return r[5]
+
+
+@njit(cache=True)
+def realized_vol_run(s: np.ndarray, c: np.ndarray, out: np.ndarray) -> None:
+    cnt, pos, prev, s1, s2, buf = int(s[0]), int(s[2]), s[3], s[4], s[5], s[6:]
+    for i in range(c.shape[0]):
+        cnt, pos, prev, s1, s2, out[i] = realized_vol_step(cnt, pos, prev, s1, s2, buf, c[i])
+    s[0], s[2], s[3], s[4], s[5] = cnt, pos, prev, s1, s2
+
+
+@njit(cache=True)
+def realized_vol_batch(c: np.ndarray, n: int) -> np.ndarray:
+    s = realized_vol_state(n)
+    out = np.empty(c.shape[0])
+    realized_vol_run(s, c, out)
+    return out
+
+
+# --------------------------------------------------------------------------- range estimators
+# Both keep a rolling mean of a per-bar term in an SMA state.
+@njit(cache=True)
+def parkinson_state(n: int) -> np.ndarray:
+    return sma_state(n)
+
+
+@njit(cache=True, inline="always")
+def parkinson_update(s: np.ndarray, h: float, low: float) -> float:
+    """Parkinson volatility sqrt(mean(ln(H/L)^2) / (4 ln 2)); lookback n-1."""
+    if np.isnan(h) or np.isnan(low):
+        return NAN
+    hl = np.log(h / low)
+    m = sma_update(s, hl * hl)
+    return np.sqrt(m / (4.0 * _LN2))
+
+
+@njit(cache=True)
+def parkinson_batch(h: np.ndarray, low: np.ndarray, n: int) -> np.ndarray:
+    s = parkinson_state(n)
+    out = np.empty(h.shape[0])
+    for i in range(h.shape[0]):
+        out[i] = parkinson_update(s, h[i], low[i])
+    return out
+
+
+@njit(cache=True)
+def garman_klass_state(n: int) -> np.ndarray:
+    return sma_state(n)
+
+
+@njit(cache=True, inline="always")
+def garman_klass_update(s: np.ndarray, o: float, h: float, low: float, c: float) -> float:
+    """Garman-Klass volatility sqrt(mean(0.5 ln(H/L)^2 - (2 ln2 - 1) ln(C/O)^2)); lookback n-1."""
+    if np.isnan(o) or np.isnan(h) or np.isnan(low) or np.isnan(c):
+        return NAN
+    hl = np.log(h / low)
+    co = np.log(c / o)
+    m = sma_update(s, 0.5 * hl * hl - (2.0 * _LN2 - 1.0) * co * co)
+    if np.isnan(m):
+        return NAN
+    return np.sqrt(m) if m > 0.0 else 0.0
+
+
+@njit(cache=True)
+def garman_klass_batch(
+    o: np.ndarray, h: np.ndarray, low: np.ndarray, c: np.ndarray, n: int
+) -> np.ndarray:
+    s = garman_klass_state(n)
+    out = np.empty(c.shape[0])
+    for i in range(c.shape[0]):
+        out[i] = garman_klass_update(s, o[i], h[i], low[i], c[i])
+    return out
+
+
+# --------------------------------------------------------------------------- correlation
+# state: [count, n, pos, sx, sy, sxx, syy, sxy, bufx[n], bufy[n]]
+@njit(cache=True)
+def corr_state(n: int) -> np.ndarray:
+    s = np.zeros(8 + 2 * n)
+    s[1] = n
+    return s
+
+
+@njit(cache=True, inline="always")
+def corr_update(s: np.ndarray, x: float, y: float) -> float:
+    """Pearson correlation of the last n (x, y) pairs (TA-Lib CORREL); lookback n-1."""
+    if np.isnan(x) or np.isnan(y):
+        return NAN
+    n = int(s[1])
+    pos = int(s[2])
+    cnt = s[0] + 1.0
+    s[0] = cnt
+    if cnt > n:  # TA-Lib drops the trailing pair before adding the new one
+        tx = s[8 + pos]
+        ty = s[8 + n + pos]
+        s[3] -= tx
+        s[5] -= tx * tx
+        s[7] -= tx * ty
+        s[4] -= ty
+        s[6] -= ty * ty
+    s[3] += x
+    s[5] += x * x
+    s[7] += x * y
+    s[4] += y
+    s[6] += y * y
+    s[8 + pos] = x
+    s[8 + n + pos] = y
+    pos += 1
+    if pos == n:
+        pos = 0
+    s[2] = pos
+    if cnt < n:
+        return NAN
+    t = (s[5] - ((s[3] * s[3]) / n)) * (s[6] - ((s[4] * s[4]) / n))
+    return (s[7] - ((s[3] * s[4]) / n)) / np.sqrt(t) if t >= _EPS else 0.0
+
+
+@njit(cache=True)
+def corr_batch(x: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
+    s = corr_state(n)
+    out = np.empty(x.shape[0])
+    for i in range(x.shape[0]):
+        out[i] = corr_update(s, x[i], y[i])
+    return out
+
+
+# --------------------------------------------------------------------------- beta
+# state: [count, n, pos, prev_m, prev_a, sx, sy, sxx, sxy, bufx[n], bufy[n]]
+@njit(cache=True)
+def beta_state(n: int) -> np.ndarray:
+    s = np.zeros(9 + 2 * n)
+    s[1] = n
+    return s
+
+
+@njit(cache=True, inline="always")
+def _simple_return(x: float, prev: float) -> float:
+    return (x - prev) / prev if (prev > _EPS or prev < -_EPS) else 0.0
+
+
+@njit(cache=True, inline="always")
+def beta_update(s: np.ndarray, asset: float, market: float) -> float:
+    """OLS beta of the asset's simple returns on the market's over n returns; lookback n.
+
+    Same arithmetic as TA-Lib ``BETA(market, asset, n)`` (TA-Lib divides by the
+    variance of its first argument).
+    """
+    if np.isnan(asset) or np.isnan(market):
+        return NAN
+    cnt = s[0]
+    s[0] = cnt + 1.0
+    pm = s[3]
+    pa = s[4]
+    s[3] = market
+    s[4] = asset
+    if cnt == 0.0:
+        return NAN
+    x = _simple_return(market, pm)
+    y = _simple_return(asset, pa)
+    n = int(s[1])
+    pos = int(s[2])
+    s[7] += x * x
+    s[5] += x
+    s[8] += x * y
+    s[6] += y
+    s[9 + pos] = x
+    s[9 + n + pos] = y
+    pos += 1
+    if pos == n:
+        pos = 0
+    s[2] = pos
+    if cnt < n:
+        return NAN
+    fn = float(n)
+    t = (fn * s[7]) - (s[5] * s[5])
+    out = ((fn * s[8]) - (s[5] * s[6])) / t if (t > _EPS or t < -_EPS) else 0.0
+    tx = s[9 + pos]
+    ty = s[9 + n + pos]
+    s[7] -= tx * tx
+    s[5] -= tx
+    s[8] -= tx * ty
+    s[6] -= ty
+    return out
+
+
+@njit(cache=True)
+def beta_batch(asset: np.ndarray, market: np.ndarray, n: int) -> np.ndarray:
+    s = beta_state(n)
+    out = np.empty(asset.shape[0])
+    for i in range(asset.shape[0]):
+        out[i] = beta_update(s, asset[i], market[i])
+    return out
+
+
+# --------------------------------------------------------------------------- skew / kurtosis
+# state: [count, n, pos, shift, s1, s2, s3, s4, buf[n]]; values are stored minus
+# ``shift`` (first the first input, then the window mean, re-based every n updates) so
+# the power sums of price levels keep precision.
+@njit(cache=True)
+def moments_state(n: int) -> np.ndarray:
+    s = np.zeros(8 + n)
+    s[1] = n
+    return s
+
+
+@njit(cache=True)
+def _rebase_moments(s: np.ndarray, n: int, mu: float) -> None:
+    # Every n updates re-centre on the window mean and re-sum the kept n-1 values:
+    # amortised O(1), and the power sums stay central so prices keep full precision.
+    pos = int(s[2])
+    s[3] += mu
+    s[4] = 0.0
+    s[5] = 0.0
+    s[6] = 0.0
+    s[7] = 0.0
+    for j in range(n):
+        d = s[8 + j] - mu
+        s[8 + j] = d
+        if j != pos:  # the slot at pos is the value that just left the window
+            d2 = d * d
+            s[4] += d
+            s[5] += d2
+            s[6] += d2 * d
+            s[7] += d2 * d2
+
+
+@njit(cache=True, inline="always")
+def moments_update(s: np.ndarray, x: float) -> tuple[float, float]:
+    """Rolling bias-corrected skewness and excess kurtosis (pandas' definitions).
+
+    Lookback n-1; NaN when the window is constant. Kurtosis needs n >= 4, skew n >= 3.
+    """
+    if np.isnan(x):
+        return NAN, NAN
+    n = int(s[1])
+    pos = int(s[2])
+    cnt = s[0] + 1.0
+    s[0] = cnt
+    if cnt == 1.0:
+        s[3] = x
+    d = x - s[3]
+    d2 = d * d
+    s[4] += d
+    s[5] += d2
+    s[6] += d2 * d
+    s[7] += d2 * d2
+    s[8 + pos] = d
+    pos += 1
+    if pos == n:
+        pos = 0
+    s[2] = pos
+    if cnt < n:
+        return NAN, NAN
+    fn = float(n)
+    mu = s[4] / fn
+    e2 = s[5] / fn
+    e3 = s[6] / fn
+    e4 = s[7] / fn
+    m2 = e2 - mu * mu
+    m3 = e3 - 3.0 * mu * e2 + 2.0 * mu * mu * mu
+    m4 = e4 - 4.0 * mu * e3 + 6.0 * mu * mu * e2 - 3.0 * mu * mu * mu * mu
+    old = s[8 + pos]
+    o2 = old * old
+    s[4] -= old
+    s[5] -= o2
+    s[6] -= o2 * old
+    s[7] -= o2 * o2
+    if pos == 0:
+        _rebase_moments(s, n, mu)
+    if m2 <= 1e-14 * (e2 + 1e-300):  # constant window (up to round-off)
+        return NAN, NAN
+    sk = NAN
+    if n >= 3:
+        sk = np.sqrt(fn * (fn - 1.0)) / (fn - 2.0) * m3 / (m2**1.5)
+    ku = NAN
+    if n >= 4:
+        g2 = m4 / (m2 * m2) - 3.0
+        ku = ((fn + 1.0) * g2 + 6.0) * (fn - 1.0) / ((fn - 2.0) * (fn - 3.0))
+    return sk, ku
+
+
+@njit(cache=True)
+def skew_update(s: np.ndarray, x: float) -> float:
+    return moments_update(s, x)[0]
+
+
+@njit(cache=True)
+def kurt_update(s: np.ndarray, x: float) -> float:
+    return moments_update(s, x)[1]
+
+
+@njit(cache=True)
+def moments_batch(x: np.ndarray, n: int):
+    s = moments_state(n)
+    sk = np.empty(x.shape[0])
+    ku = np.empty(x.shape[0])
+    for i in range(x.shape[0]):
+        sk[i], ku[i] = moments_update(s, x[i])
+    return sk, ku

@@ -1,0 +1,115 @@
+"""Batch == streaming, NaN-gap policy, warm-up and no look-ahead for every indicator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from feature_cases import CASES, as_tuple, make_inputs
+from numba import njit
+
+from framework.features import kernels_micro as km
+from framework.features import kernels_oscillators as ko
+from framework.features import kernels_trend as kt
+
+N = 600
+
+
+def _stream_py(case, d):
+    inputs, _, state, update, n_out = case
+    s = state()
+    rows = [as_tuple(update(s, *[d[k][i] for k in inputs]), n_out) for i in range(N)]
+    return tuple(np.array([r[j] for r in rows], dtype=float) for j in range(n_out))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("nan_frac", [0.0, 0.08])
+def test_batch_equals_python_streaming(name, nan_frac):
+    case = CASES[name]
+    d = make_inputs(N, seed=7, nan_frac=nan_frac)
+    batch = as_tuple(case[1](*[d[k] for k in case[0]]), case[4])
+    stream = _stream_py(case, d)
+    for b, s in zip(batch, stream, strict=True):
+        assert np.isnan(b).sum() < N  # something was computed
+        np.testing.assert_allclose(s, b, rtol=1e-12, atol=0.0, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_nan_input_is_skipped_not_poisoning(name):
+    """A NaN in any input gives NaN there; the rest equals the series without those bars."""
+    inputs, batch, _, _, n_out = CASES[name]
+    d = make_inputs(N, seed=11, nan_frac=0.05)
+    bad = np.zeros(N, bool)
+    for k in inputs:
+        bad |= np.isnan(d[k])
+    assert bad.any()
+    full = as_tuple(batch(*[d[k] for k in inputs]), n_out)
+    dense = as_tuple(batch(*[d[k][~bad] for k in inputs]), n_out)
+    for f, g in zip(full, dense, strict=True):
+        assert np.isnan(f[bad]).all()
+        np.testing.assert_array_equal(f[~bad], g)
+        assert not np.isnan(f[~bad][-50:]).any()  # recovered after the gaps
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_no_look_ahead(name):
+    """Truncating the input at random points leaves every earlier value unchanged."""
+    inputs, batch, _, _, n_out = CASES[name]
+    d = make_inputs(N, seed=3, nan_frac=0.03)
+    full = as_tuple(batch(*[d[k] for k in inputs]), n_out)
+    rng = np.random.default_rng(5)
+    for t in rng.integers(1, N, 6):
+        part = as_tuple(batch(*[d[k][:t] for k in inputs]), n_out)
+        for f, p in zip(full, part, strict=True):
+            np.testing.assert_array_equal(f[:t], p)
+
+
+@njit(cache=True)
+def _drive_njit(c, h, low, v, q):
+    """What the live driver does: per-bar updates of states from inside numba."""
+    n = c.shape[0]
+    out = np.empty((n, 7))
+    s_rsi = ko.rsi_state(14)
+    s_macd = kt.macd_state(12, 26, 9)
+    s_atr = ko.atr_state(14)
+    s_st = ko.stoch_state(5, 3, 3)
+    s_vp = km.vpin_state(2500.0, 4)
+    for i in range(n):
+        out[i, 0] = ko.rsi_update(s_rsi, c[i])
+        out[i, 1], out[i, 2], out[i, 3] = kt.macd_update(s_macd, c[i])
+        out[i, 4] = ko.atr_update(s_atr, h[i], low[i], c[i])
+        out[i, 5] = ko.stoch_update(s_st, h[i], low[i], c[i])[0]
+        out[i, 6] = km.vpin_update(s_vp, v[i], q[i])
+    return out
+
+
+def test_streaming_from_njit_equals_batch():
+    d = make_inputs(N, seed=21, nan_frac=0.05)
+    got = _drive_njit(d["c"], d["h"], d["l"], d["v"], d["q"])
+    want = np.column_stack(
+        [
+            ko.rsi_batch(d["c"], 14),
+            *kt.macd_batch(d["c"], 12, 26, 9),
+            ko.atr_batch(d["h"], d["l"], d["c"], 14),
+            ko.stoch_batch(d["h"], d["l"], d["c"], 5, 3, 3)[0],
+            km.vpin_batch(d["v"], d["q"], 2500.0, 4),
+        ]
+    )
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0.0, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    "fn,args,lookback",
+    [
+        (kt.sma_batch, (10,), 9),
+        (kt.ema_batch, (10,), 9),
+        (kt.wma_batch, (10,), 9),
+        (ko.rsi_batch, (14,), 14),
+        (kt.roc_batch, (10,), 10),
+        (kt.logret_batch, (), 1),
+    ],
+)
+def test_warm_up_is_nan_until_lookback(fn, args, lookback):
+    c = make_inputs(100, seed=1)["c"]
+    out = fn(c, *args)
+    assert np.isnan(out[:lookback]).all()
+    assert not np.isnan(out[lookback:]).any()
