@@ -1,1 +1,90 @@
-"""framework.risk"""
+"""framework.risk: pre-trade limits, real-time P&L, stops, circuit breakers, kill switch.
+
+One implementation for both drivers: the ``@njit`` hooks in ``framework.risk.hooks``
+work on four preallocated arrays made by ``make_risk``. See docs/risk.md.
+"""
+
+from framework.risk.config import RiskConfig, SymbolRiskConfig
+from framework.risk.dtypes import (
+    RISK_EVENT_DTYPE,
+    RISK_LIMITS_DTYPE,
+    RISK_STATE_DTYPE,
+    SYMBOL_LIMITS_DTYPE,
+    SYMBOL_RISK_STATE_DTYPE,
+    Breaker,
+    LotMethod,
+    MarkSource,
+    RiskAction,
+    RiskEventKind,
+    StopKind,
+)
+from framework.risk.hooks import (
+    entries_paused,
+    fired_stop,
+    kill_switch,
+    make_risk,
+    on_fill,
+    on_halt_message,
+    on_latency,
+    on_mark,
+    on_order_closed,
+    on_reference_price,
+    on_timer,
+    pre_trade_check,
+    reset_breakers,
+    reset_kill,
+    set_atr,
+    set_bracket,
+    set_halt,
+    start_session,
+)
+from framework.risk.report import (
+    drain_events,
+    events_frame,
+    log_risk_events,
+    pnl_frame,
+    reject_counts,
+    risk_events,
+    summary,
+)
+
+__all__ = [
+    "RISK_EVENT_DTYPE",
+    "RISK_LIMITS_DTYPE",
+    "RISK_STATE_DTYPE",
+    "SYMBOL_LIMITS_DTYPE",
+    "SYMBOL_RISK_STATE_DTYPE",
+    "Breaker",
+    "LotMethod",
+    "MarkSource",
+    "RiskAction",
+    "RiskConfig",
+    "RiskEventKind",
+    "StopKind",
+    "SymbolRiskConfig",
+    "drain_events",
+    "entries_paused",
+    "events_frame",
+    "fired_stop",
+    "kill_switch",
+    "log_risk_events",
+    "make_risk",
+    "on_fill",
+    "on_halt_message",
+    "on_latency",
+    "on_mark",
+    "on_order_closed",
+    "on_reference_price",
+    "on_timer",
+    "pnl_frame",
+    "pre_trade_check",
+    "reject_counts",
+    "reset_breakers",
+    "reset_kill",
+    "risk_events",
+    "set_atr",
+    "set_bracket",
+    "set_halt",
+    "start_session",
+    "summary",
+]
