@@ -1,5 +1,209 @@
 """``fw data ...``: ingest, list, show and verify lake datasets."""
 
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
 import typer
 
 app = typer.Typer(help="Manage the data lake: ingest, list, show, verify.", no_args_is_help=True)
+
+_LAKE_HELP = "Lake root (default: $FW_LAKE or ./data_lake)."
+
+
+def _symbols(raw: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for item in raw or []:
+        out.extend(s.strip().upper() for s in item.split(",") if s.strip())
+    return out
+
+
+def _date(value: str | None, what: str) -> dt.date | None:
+    from framework.data.schemas import DataError
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise DataError(f"--{what}: '{value}' is not a date (YYYY-MM-DD)") from None
+
+
+def _bars_from_trades():
+    """The marketdata stage's tick-to-bar kernel, injected into the data stage."""
+    from framework.types.errors import FwError
+
+    try:
+        from framework.marketdata.bars import time_bars
+    except ImportError as err:
+        raise FwError("synthetic ingest needs framework.marketdata.bars.time_bars "
+                      f"(tick-to-bar aggregation), which is not importable: {err}") from None
+
+    def bars_from_trades(trades, interval_ns: int):
+        return time_bars(trades, interval_ns)
+
+    return bars_from_trades
+
+
+@app.command()
+def ingest(
+    source: str = typer.Option(..., help="synthetic | csv | yfinance | alpaca | lobster"),
+    symbols: list[str] = typer.Option(None, "--symbols", "-s", help="Tickers (repeat or comma-separate)."),  # noqa: B008
+    start: str = typer.Option(None, help="First session date YYYY-MM-DD."),
+    end: str = typer.Option(None, help="Last session date YYYY-MM-DD (inclusive)."),
+    config: Path = typer.Option(None, "--config", help="Data config TOML (default config/data.toml)."),  # noqa: B008
+    lake: Path = typer.Option(None, "--lake", help=_LAKE_HELP),  # noqa: B008
+    files: list[Path] = typer.Argument(None, help="csv: input files (one per symbol, same order); "  # noqa: B008
+                                       "lobster: MESSAGE [ORDERBOOK]."),
+    csv_format: str = typer.Option(None, "--csv-format", help="csv: name of a [csv.<name>] mapping."),
+    dataset: str = typer.Option("bars", help="alpaca/yfinance: bars | trades | quotes."),
+    timeframe: str = typer.Option("1m", help="alpaca/yfinance bars: 1m | 1d."),
+    seed: int = typer.Option(None, help="synthetic: override the seed."),
+) -> None:
+    """Fetch or generate data and write it to the lake (atomic, idempotent)."""
+    from rich.progress import Progress
+
+    from framework.data import Lake
+    from framework.data.schemas import DataError
+    from framework.data.settings import load_data_config
+
+    cfg = load_data_config(config)
+    lk = Lake(lake)
+    syms = _symbols(symbols)
+    d0, d1 = _date(start, "start"), _date(end, "end")
+    if source == "synthetic":
+        from framework.data.sources.synthetic import ingest_synthetic
+
+        upd = {k: v for k, v in (("symbols", syms or None), ("start", d0), ("end", d1),
+                                 ("seed", seed)) if v is not None}
+        scfg = cfg.synthetic.model_copy(update=upd)
+        bft = _bars_from_trades()
+        with Progress() as prog:
+            task = prog.add_task("synthetic", total=len(scfg.symbols))
+            rows = ingest_synthetic(lk, scfg, bft, progress=lambda s: prog.advance(task))
+    elif source == "csv":
+        from framework.data.sources.csv_source import read_csv
+
+        if not csv_format or csv_format not in cfg.csv:
+            raise DataError(f"--csv-format: expected one of {sorted(cfg.csv)} "
+                            f"(the [csv.<name>] tables of {config or 'config/data.toml'})")
+        if not files or len(files) != len(syms):
+            raise DataError("csv: give one FILE per --symbols entry, in the same order")
+        rows = {}
+        for sym, f in zip(syms, files, strict=True):
+            m = cfg.csv[csv_format]
+            frame = read_csv(f, m, f"{config or 'config/data.toml'} [csv.{csv_format}]")
+            lk.write(m.dataset, sym, frame, "csv", origin=str(f))
+            rows[m.dataset] = rows.get(m.dataset, 0) + frame.height
+    elif source == "alpaca":
+        from framework.config import load_alpaca_credentials
+        from framework.data.sources.alpaca_source import ingest_alpaca
+
+        creds = load_alpaca_credentials()
+        rows = ingest_alpaca(lk, cfg.alpaca, creds.key_id.get_secret_value(),
+                             creds.secret_key.get_secret_value(), syms, d0, d1,
+                             dataset, timeframe)
+    elif source == "yfinance":
+        from framework.data.sources.yfinance_source import ingest_yfinance
+
+        rows = ingest_yfinance(lk, cfg.yfinance, syms, d0, d1, timeframe)
+    elif source == "lobster":
+        rows = _ingest_lobster(lk, syms, files, d0)
+    else:
+        raise DataError(f"--source: unknown source '{source}' "
+                        "(synthetic, csv, yfinance, alpaca, lobster)")
+    typer.echo(f"lake {lk.root}: " + ", ".join(f"{k} {v:,} rows" for k, v in rows.items()))
+
+
+def _ingest_lobster(lk, syms, files, day) -> dict[str, int]:
+    from framework.data.schemas import DataError
+
+    try:
+        from framework.data.sources.lobster import load_lobster
+    except ImportError as err:
+        raise DataError(f"lobster source not available: {err}") from None
+    if len(syms) != 1 or not files or day is None:
+        raise DataError("lobster: give one --symbols, --start DATE and MESSAGE [ORDERBOOK] files")
+    frame = load_lobster(files[0], files[1] if len(files) > 1 else None, syms[0], day)
+    lk.write("book_events", syms[0], frame, "lobster", origin=str(files[0]))
+    return {"book_events": frame.height}
+
+
+def _fmt_ts(ns: int | None) -> str:
+    if ns is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ns / 1e9, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@app.command("list")
+def list_(lake: Path = typer.Option(None, "--lake", help=_LAKE_HELP)) -> None:  # noqa: B008
+    """List the catalog: one row per dataset and symbol."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from framework.data import Lake
+
+    cat = Lake(lake).catalog()
+    table = Table("dataset", "symbol", "source", "first (UTC)", "last (UTC)", "rows",
+                  "partitions", "fingerprint")
+    for r in cat.iter_rows(named=True):
+        table.add_row(r["dataset"], r["symbol"], r["source"], _fmt_ts(r["first_ts"]),
+                      _fmt_ts(r["last_ts"]), f"{r['rows']:,}", str(r["partitions"]),
+                      r["fingerprint"][:12])
+    Console().print(table if cat.height else "lake is empty")
+
+
+@app.command()
+def show(
+    symbol: str = typer.Argument(..., help="Ticker."),
+    dataset: str = typer.Option("bars_1m", help="Dataset to print."),
+    start: str = typer.Option(None), end: str = typer.Option(None),
+    rows: int = typer.Option(10, help="Rows to print from the start and the end."),
+    lake: Path = typer.Option(None, "--lake", help=_LAKE_HELP),  # noqa: B008
+) -> None:
+    """Print the catalog entries of SYMBOL and the first/last rows of one dataset."""
+    import polars as pl
+
+    from framework.data import Lake
+
+    lk = Lake(lake)
+    cat = lk.catalog().filter(pl.col("symbol") == symbol.upper())
+    typer.echo(cat.select("dataset", "source", "rows", "partitions").to_pandas().to_string(index=False)
+               if cat.height else f"{symbol.upper()}: not in the lake")
+    df = lk.read(dataset, symbol, start, end)
+    if df.height:
+        df = df.select(pl.col("ts").cast(pl.Datetime("ns", "UTC"))
+                       .dt.strftime("%Y-%m-%d %H:%M:%S%.f").alias("time (UTC)"), pl.all())
+        with pl.Config(tbl_rows=2 * rows + 1, tbl_cols=14, tbl_width_chars=200,
+                       fmt_str_lengths=40):
+            typer.echo(pl.concat([df.head(rows), df.tail(rows)]) if df.height > 2 * rows else df)
+
+
+@app.command()
+def verify(
+    dataset: list[str] = typer.Option(None, "--dataset", help="Datasets to check (default all)."),  # noqa: B008
+    symbols: list[str] = typer.Option(None, "--symbols", "-s"),  # noqa: B008
+    lake: Path = typer.Option(None, "--lake", help=_LAKE_HELP),  # noqa: B008
+) -> None:
+    """Quality report: duplicates, XNYS gaps, non-positive/crossed prices, OHLC, outliers.
+
+    Exits 1 when a hard check fails."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from framework.data import Lake
+
+    reps = Lake(lake).verify(dataset or None, _symbols(symbols) or None)
+    table = Table("data", "rows", "check", "severity", "row", "column", "detail")
+    hard = 0
+    for rep in reps:
+        if not rep.findings:
+            table.add_row(rep.origin, f"{rep.rows:,}", "ok", "", "", "", "")
+        for f in rep.findings:
+            hard += f.severity == "hard"
+            table.add_row(rep.origin, f"{rep.rows:,}", f.check, f.severity, str(f.row), f.column,
+                          f.message[:160])
+    Console(width=200).print(table)
+    if hard:
+        raise typer.Exit(1)

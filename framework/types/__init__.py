@@ -5,6 +5,7 @@ the plain columns (``arr["ts"]``, ``arr["price"]``). Timestamps are int64
 nanoseconds since the Unix epoch, UTC. Prices float64 USD, sizes float64 shares.
 """
 
+from framework.types.codes import BookEvent, OrderStatus, OrderType, RejectReason, Side, TimeInForce
 from framework.types.dtypes import (
     BAR_DTYPE,
     BOOK_EVENT_DTYPE,
@@ -13,7 +14,6 @@ from framework.types.dtypes import (
     QUOTE_DTYPE,
     TRADE_DTYPE,
 )
-from framework.types.codes import BookEvent, OrderStatus, OrderType, RejectReason, Side, TimeInForce
 
 __all__ = [
     "BAR_DTYPE",

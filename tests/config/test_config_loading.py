@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pydantic
 import pytest
 from pydantic import Field
 
@@ -37,7 +38,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_valid_file_loads_frozen(tmp_path):
     cfg = load_toml(_write(tmp_path, 'name = "x"\n[params]\nfast = 5\n'), Demo)
     assert cfg.params.fast == 5 and cfg.params.slow == 50
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError):
         cfg.name = "y"  # frozen
 
 

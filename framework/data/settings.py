@@ -1,0 +1,70 @@
+"""Typed configuration of the data sources (``config/data.toml``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pydantic import Field
+
+from framework.config import FrozenModel, load_toml
+
+DEFAULT_UNIVERSE = ("SPY", "QQQ", "AAPL", "MSFT", "NVDA")
+
+
+class SyntheticConfig(FrozenModel):
+    """Seeded synthetic market. Volatilities are per-minute log-return standard deviations."""
+
+    symbols: list[str] = Field(default_factory=lambda: list(DEFAULT_UNIVERSE))
+    seed: int = 42
+    start: dt.date = dt.date(2024, 1, 2)
+    end: dt.date = dt.date(2024, 3, 28)
+    trades_per_day: float = Field(20_000.0, gt=0)  # expected trades per symbol-session
+    quotes_per_trade: int = Field(2, ge=1, le=10)
+    spread_bps: float = Field(1.0, gt=0)  # typical quoted spread, basis points of mid
+    factor_sigma_min: float = Field(0.0005, gt=0)  # market factor vol per minute
+    idio_sigma_min: float = Field(0.0004, ge=0)
+    gap_sigma: float = Field(0.006, ge=0)  # overnight gap stdev (log)
+    jump_prob: float = Field(0.0005, ge=0, le=1)  # per minute
+    jump_sigma: float = Field(0.004, ge=0)
+
+
+class CsvMapping(FrozenModel):
+    """How to read one CSV layout into a lake dataset."""
+
+    dataset: str = "bars_1m"
+    timestamp: str  # CSV column holding the timestamp
+    timestamp_format: str | None = None  # strptime format; None = ISO-8601
+    timezone: str = "America/New_York"  # of naive timestamps in the file
+    label: str = Field("start", pattern="^(start|end)$")  # bar timestamps label start or end
+    columns: dict[str, str]  # lake column -> CSV column
+    regular_session_only: bool = False
+
+
+class AlpacaConfig(FrozenModel):
+    base_url: str = "https://data.alpaca.markets"
+    feed: str = "iex"
+    requests_per_minute: float = Field(200.0, gt=0)
+    max_retries: int = Field(5, ge=0)
+    backoff_s: float = Field(0.5, ge=0)  # first retry delay, doubled each retry
+    page_limit: int = Field(10_000, ge=1, le=10_000)
+
+
+class YFinanceConfig(FrozenModel):
+    base_url: str | None = None  # None = Yahoo; a loopback URL in tests
+    interval: str = "1d"  # "1d" or "1m"
+
+
+class DataConfig(FrozenModel):
+    synthetic: SyntheticConfig = SyntheticConfig()
+    csv: dict[str, CsvMapping] = Field(default_factory=dict)
+    alpaca: AlpacaConfig = AlpacaConfig()
+    yfinance: YFinanceConfig = YFinanceConfig()
+
+
+def load_data_config(path: str | Path | None) -> DataConfig:
+    """Load ``path`` (default ``config/data.toml`` when it exists, else built-in defaults)."""
+    if path is None:
+        default = Path("config/data.toml")
+        return load_toml(default, DataConfig) if default.is_file() else DataConfig()
+    return load_toml(path, DataConfig)

@@ -1,0 +1,176 @@
+"""Thin Python layer of the vectorized engine: validate, call kernels, return frames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from framework.engine.vector import kernels as k
+from framework.engine.vector.costs import N_COSTS
+from framework.types.errors import FwError
+
+SIZE_MODES = {
+    "cash_fraction": k.SIZE_CASH_FRACTION,
+    "shares": k.SIZE_SHARES,
+    "value": k.SIZE_VALUE,
+}
+
+
+class VectorEngineError(FwError):
+    """Bad input to the vectorized engine (shape, dtype, sizing or cost parameter)."""
+
+
+@dataclass(frozen=True)
+class CostSpec:
+    """Commission and slippage of a bar fill.
+
+    ``per_share`` USD/share, ``min_fee`` USD/order (floor of the per-share part),
+    ``fee_bps`` bps of notional, ``slippage_bps`` bps of price against the trader.
+    """
+
+    per_share: float = 0.0
+    min_fee: float = 0.0
+    fee_bps: float = 0.0
+    slippage_bps: float = 0.0
+
+    def as_array(self) -> np.ndarray:
+        """The kernels' float64[4] cost vector (layout in ``costs.py``)."""
+        arr = np.array([self.per_share, self.min_fee, self.fee_bps, self.slippage_bps], np.float64)
+        if arr.shape[0] != N_COSTS or np.any(~np.isfinite(arr)) or np.any(arr < 0):
+            raise VectorEngineError(f"cost parameters must be finite and >= 0, got {self}")
+        return arr
+
+
+NO_COSTS = CostSpec()
+
+
+@dataclass(frozen=True)
+class VectorResult:
+    """One vectorized run: equity/cash curves (USD, per bar), fills and summary metrics."""
+
+    equity: np.ndarray
+    cash: np.ndarray
+    fills: pl.DataFrame
+    metrics: dict
+
+
+def as_2d(name: str, a: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """Return ``a`` as a C-contiguous ``[T, S]`` array (a 1-D input is one symbol)."""
+    arr = np.asarray(a)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise VectorEngineError(f"{name} must be [time] or [time x symbol], got shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def forward_fill(close: np.ndarray) -> np.ndarray:
+    """Valuation prices: ``close`` forward-filled per symbol (NaN before the first print)."""
+    idx = np.where(np.isnan(close), 0, np.arange(close.shape[0])[:, None])
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    out = np.take_along_axis(close, idx, axis=0)
+    return np.nan_to_num(out, nan=0.0)
+
+
+def size_mode_code(size_mode: str, size: float) -> int:
+    """Validate a sizing mode name and size; return the kernel code."""
+    if size_mode not in SIZE_MODES:
+        raise VectorEngineError(f"size_mode must be one of {sorted(SIZE_MODES)}, got {size_mode!r}")
+    if not np.isfinite(size) or size <= 0:
+        raise VectorEngineError(f"size must be finite and > 0, got {size}")
+    if size_mode == "cash_fraction" and size > 1.0:
+        raise VectorEngineError(f"cash_fraction size must be in (0, 1], got {size}")
+    return SIZE_MODES[size_mode]
+
+
+def metrics_from_acc(
+    acc: np.ndarray, init_cash: float, n_bars: int, periods_per_year: float
+) -> dict:
+    """Summary metrics from a kernel accumulator row (see ``kernels.A_*``).
+
+    Sharpe is per-bar simple returns of closing equity (first bar's close onwards), mean over sample std (ddof=1),
+    times sqrt(periods_per_year), zero risk-free rate. ``max_drawdown`` is a fraction.
+    """
+    n_r = acc[k.A_N_R]
+    mean = acc[k.A_SUM_R] / n_r if n_r > 0 else np.nan
+    var = (acc[k.A_SUM_R2] - n_r * mean * mean) / (n_r - 1) if n_r > 1 else np.nan
+    sharpe = mean / np.sqrt(var) * np.sqrt(periods_per_year) if n_r > 1 and var > 0 else np.nan
+    return {
+        "final_equity": float(acc[k.A_EQ]),
+        "total_return": float(acc[k.A_EQ] / init_cash - 1.0),
+        "sharpe": float(sharpe),
+        "max_drawdown": float(acc[k.A_MAXDD]),
+        "n_fills": int(acc[k.A_N_FILLS]),
+        "n_entries": int(acc[k.A_N_ENTRIES]),
+        "exposure": float(acc[k.A_EXPO_BARS] / n_bars) if n_bars else np.nan,
+        "fees": float(acc[k.A_FEES]),
+    }
+
+
+def run_signals(
+    open_: np.ndarray,
+    close: np.ndarray,
+    entries: np.ndarray,
+    exits: np.ndarray,
+    *,
+    init_cash: float = 100_000.0,
+    size_mode: str = "cash_fraction",
+    size: float = 1.0,
+    costs: CostSpec = NO_COSTS,
+    periods_per_year: float = 252.0,
+) -> VectorResult:
+    """Simulate long-only entry/exit signals with bar fills and shared cash.
+
+    ``open_``, ``close``: prices [T] or [T x S] (USD); ``entries``/``exits``: bool, same shape,
+    observed at bar t's close and filled at bar t+1's open. ``size_mode``: ``cash_fraction``
+    (fraction of available cash, 1.0 = all-in, fractional shares), ``shares`` or ``value`` (USD).
+    ``fills`` columns: bar (index), symbol (column index), qty (signed shares), price, fee (USD).
+    """
+    o = as_2d("open", open_)
+    c = as_2d("close", close)
+    en = as_2d("entries", entries, np.bool_)
+    ex = as_2d("exits", exits, np.bool_)
+    for name, arr in (("open", o), ("entries", en), ("exits", ex)):
+        if arr.shape != c.shape:
+            raise VectorEngineError(f"{name} shape {arr.shape} differs from close shape {c.shape}")
+    if not init_cash > 0:
+        raise VectorEngineError(f"init_cash must be > 0 USD, got {init_cash}")
+    mode = size_mode_code(size_mode, size)
+    eq, cash, ft, fs, fq, fp, ff, acc = k.simulate_signals(
+        o, c, forward_fill(c), en, ex, float(init_cash), mode, float(size), costs.as_array()
+    )
+    fills = pl.DataFrame({"bar": ft, "symbol": fs, "qty": fq, "price": fp, "fee": ff})
+    return VectorResult(
+        eq, cash, fills, metrics_from_acc(acc, init_cash, c.shape[0], periods_per_year)
+    )
+
+
+def run_target_weights(
+    open_: np.ndarray,
+    close: np.ndarray,
+    weights: np.ndarray,
+    *,
+    init_cash: float = 100_000.0,
+    costs: CostSpec = NO_COSTS,
+    periods_per_year: float = 252.0,
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Rebalance to long-only target weights (fraction of equity, NaN = hold).
+
+    Weights known at bar t's close trade at bar t+1's open. Returns
+    ``(equity[T] USD, positions[T x S] shares, metrics)``.
+    """
+    o = as_2d("open", open_)
+    c = as_2d("close", close)
+    w = as_2d("weights", weights)
+    if o.shape != c.shape or w.shape != c.shape:
+        raise VectorEngineError(f"open {o.shape}, close {c.shape}, weights {w.shape} must match")
+    if np.any(w[~np.isnan(w)] < 0) or np.any(np.nansum(w, axis=1) > 1.0 + 1e-12):
+        raise VectorEngineError(
+            "weights must be >= 0 and sum to <= 1 per bar (long-only, no leverage)"
+        )
+    eq, positions, acc = k.simulate_target_weights(
+        o, c, forward_fill(c), w, float(init_cash), costs.as_array()
+    )
+    return eq, positions, metrics_from_acc(acc, init_cash, c.shape[0], periods_per_year)

@@ -1,0 +1,1 @@
+"""Alpaca-compatible local simulators on loopback (historical data REST: ``data_rest``)."""

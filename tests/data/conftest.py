@@ -1,0 +1,18 @@
+"""Fixtures for the data-lake tests."""
+
+from __future__ import annotations
+
+import pytest
+from lake_testkit import minute_bars
+
+from framework.data import Lake
+
+
+@pytest.fixture
+def lake(tmp_path) -> Lake:
+    return Lake(tmp_path / "lake")
+
+
+@pytest.fixture
+def make_bars():
+    return minute_bars

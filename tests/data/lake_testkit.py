@@ -1,0 +1,46 @@
+"""Helpers shared by the data-lake tests (a test-side bars kernel, clean minute bars)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+
+from framework.data.calendar import sessions
+from framework.types import BAR_DTYPE
+
+
+def numpy_time_bars(trades: np.ndarray, interval_ns: int) -> np.ndarray:
+    """Test-side tick-to-bar aggregation (epoch-aligned buckets) honouring the
+    ``bars_from_trades`` contract: TRADE_DTYPE in, BAR_DTYPE out."""
+    ts, px, sz = trades["ts"], trades["price"], trades["size"]
+    bucket = ts // interval_ns
+    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+    ends = np.r_[starts[1:], len(ts)]
+    out = np.zeros(len(starts), BAR_DTYPE)
+    out["ts"] = bucket[starts] * interval_ns
+    out["open"] = px[starts]
+    out["close"] = px[ends - 1]
+    out["high"] = np.maximum.reduceat(px, starts)
+    out["low"] = np.minimum.reduceat(px, starts)
+    out["volume"] = np.add.reduceat(sz, starts)
+    out["vwap"] = np.add.reduceat(px * sz, starts) / out["volume"]
+    out["n"] = ends - starts
+    out["first_ts"] = ts[starts]
+    out["last_ts"] = ts[ends - 1]
+    return out
+
+
+def minute_bars(start: dt.date, end: dt.date, p0: float = 100.0, seed: int = 0) -> pl.DataFrame:
+    """Clean regular-session 1-minute bars for every XNYS session in [start, end]."""
+    _, opens, closes = sessions(start, end)
+    ts = np.concatenate([np.arange(o, c, 60_000_000_000, dtype=np.int64)
+                         for o, c in zip(opens, closes, strict=True)])
+    rng = np.random.default_rng(seed)
+    c = p0 * np.exp(np.cumsum(rng.normal(0, 5e-4, ts.size)))
+    o = np.r_[p0, c[:-1]]
+    return pl.DataFrame({"ts": ts, "open": o, "high": np.maximum(o, c) * 1.0002,
+                         "low": np.minimum(o, c) * 0.9998, "close": c,
+                         "volume": rng.integers(100, 10_000, ts.size).astype(float),
+                         "vwap": (o + c) / 2, "n": rng.integers(1, 50, ts.size)})
