@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from framework.cli import data_cmd
+from framework.cli import backtest_cmd, data_cmd
 from framework.types.errors import FwError
 
 app = typer.Typer(
@@ -19,6 +19,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(data_cmd.app, name="data")
+app.command("backtest")(backtest_cmd.backtest)
+app.add_typer(backtest_cmd.check_app, name="check")
 
 
 def main() -> None:

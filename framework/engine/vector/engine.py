@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from framework.engine.vector import kernels as k
-from framework.engine.vector.costs import N_COSTS
+from framework.execution.costs import cost_array
 from framework.types.errors import FwError
 
 SIZE_MODES = {
@@ -36,11 +36,12 @@ class CostSpec:
     slippage_bps: float = 0.0
 
     def as_array(self) -> np.ndarray:
-        """The kernels' float64[4] cost vector (layout in ``costs.py``)."""
-        arr = np.array([self.per_share, self.min_fee, self.fee_bps, self.slippage_bps], np.float64)
-        if arr.shape[0] != N_COSTS or np.any(~np.isfinite(arr)) or np.any(arr < 0):
-            raise VectorEngineError(f"cost parameters must be finite and >= 0, got {self}")
-        return arr
+        """The kernels' cost vector (layout in ``framework.execution.costs``)."""
+        try:
+            return cost_array(per_share=self.per_share, min_fee=self.min_fee,
+                              fee_bps=self.fee_bps, slippage_bps=self.slippage_bps)
+        except ValueError as err:
+            raise VectorEngineError(str(err)) from None
 
 
 NO_COSTS = CostSpec()

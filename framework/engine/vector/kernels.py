@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from framework.engine.vector.costs import commission, max_buy_qty, slipped_price
+from framework.execution.costs import commission, max_buy_qty, slipped_price, trade_fee
 
 NONE = 0
 ENTER = 1
@@ -67,7 +67,7 @@ def exec_action(cash, pos, action, px, size_mode, size, costs):
         if pos <= 0.0:
             return cash, pos, 0.0, 0.0, 0.0
         fpx = slipped_price(px, -1, costs)
-        fee = commission(pos, fpx, costs)
+        fee = trade_fee(-1, pos, fpx, costs)
         return cash + pos * fpx - fee, 0.0, -pos, fpx, fee
     if pos != 0.0:
         return cash, pos, 0.0, 0.0, 0.0
@@ -256,7 +256,7 @@ def simulate_target_weights(open_, close, value_px, weights, init_cash, costs):
                     if side < 0 and delta < 0.0:
                         fpx = slipped_price(px, -1, costs)
                         q = -delta
-                        fee = commission(q, fpx, costs)
+                        fee = trade_fee(-1, q, fpx, costs)
                         cash += q * fpx - fee
                         pos[s] -= q
                     elif side > 0 and delta > 0.0:

@@ -1,0 +1,51 @@
+"""``fw backtest`` and ``fw check lookahead``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+check_app = typer.Typer(help="Checks on strategies (look-ahead).", no_args_is_help=True)
+
+
+def backtest(
+    config: Path = typer.Argument(..., help="Strategy TOML, e.g. strategies/ml_mr.toml."),  # noqa: B008
+    set_: list[str] = typer.Option(None, "--set", help="Override a key: params.fast=5 (repeat)."),  # noqa: B008
+    lake: Path = typer.Option(None, "--lake", help="Lake root (default: $FW_LAKE or ./data_lake)."),  # noqa: B008
+    out: Path = typer.Option(None, "--out", help="Reports root (default: [backtest] reports)."),  # noqa: B008
+) -> None:
+    """Backtest a strategy on the lake; writes results and an HTML tearsheet."""
+    from framework.analytics.run_report import report_backtest
+    from framework.config import parse_overrides
+    from framework.engine.backtest import run_backtest
+
+    run = run_backtest(config, parse_overrides(set_ or []), lake_root=lake, out_root=out)
+    page, metrics = report_backtest(run)
+    rows = [("bars", f"{run.panel.n_bars:,} x {len(run.panel.symbols)} symbols"),
+            ("orders", f"{run.result.orders.height:,} "
+                       f"({run.result.risk_summary['orders_rejected']} rejected by risk)"),
+            ("fills", f"{run.result.fills.height:,}")]
+    rows += [(k, f"{v:.4f}" if isinstance(v, float) else str(v)) for k, v in metrics.items()]
+    for k, v in rows:
+        typer.echo(f"  {k:<24} {v}")
+    typer.echo(f"results:   {run.out_dir}")
+    typer.echo(f"tearsheet: {page}")
+
+
+@check_app.command("lookahead")
+def lookahead(
+    config: Path = typer.Argument(..., help="Strategy TOML."),  # noqa: B008
+    cuts: int = typer.Option(5, help="Random truncation points."),
+    seed: int = typer.Option(0, help="Seed of the cut points."),
+    lake: Path = typer.Option(None, "--lake", help="Lake root."),  # noqa: B008
+) -> None:
+    """Fail (exit 1) if truncating the data changes any decision before the cut."""
+    from framework.engine.lookahead import check_lookahead
+
+    rep = check_lookahead(config, n_cuts=cuts, seed=seed, lake_root=lake)
+    for p in rep.problems:
+        typer.secho(f"LOOK-AHEAD: {p}", fg=typer.colors.RED)
+    if not rep.ok:
+        raise typer.Exit(1)
+    typer.echo(f"{rep.strategy}: no look-ahead at cuts {rep.cuts} of {rep.n_bars} bars")

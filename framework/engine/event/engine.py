@@ -1,0 +1,184 @@
+"""Python edge of the event engine: allocate the state arrays, run the numba loop,
+turn the arrays into Polars frames.
+
+``EngineState`` is shared with the live driver (``live.driver``), which advances the
+same state one bar at a time with :func:`advance`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import polars as pl
+from pydantic import Field
+
+from framework.config import FrozenModel
+from framework.engine.event import kernels as K
+from framework.execution.costs import CostConfig
+from framework.execution.orders import BOOK_DTYPE
+from framework.risk import RiskConfig, make_risk
+from framework.risk.report import events_frame, summary
+from framework.strategy.decision import DecisionConfig
+from framework.strategy.panel import BarPanel
+from framework.strategy.signals import Signals
+from framework.types import (
+    FILL_DTYPE,
+    ORDER_DTYPE,
+    OrderStatus,
+    OrderType,
+    RejectReason,
+    TimeInForce,
+)
+from framework.types.errors import FwError
+
+
+class EngineError(FwError):
+    """The event engine could not run (capacity, shapes)."""
+
+
+class ExecutionConfig(FrozenModel):
+    """``[execution]`` of a strategy TOML: fill model, participation cap, latency."""
+
+    fill_model: Literal["bar"] = "bar"
+    participation: float = Field(default=0.0, ge=0.0, le=1.0)  # of bar volume; 0 = no cap
+    latency_ms: float = Field(default=0.0, ge=0.0)  # order entry, constant part
+    latency_jitter_ms: float = Field(default=0.0, ge=0.0)  # mean of an exponential draw
+    seed: int = 7
+
+    def latencies(self, n: int) -> np.ndarray:
+        """Per-order entry latencies in ns, seeded (order k uses draw k mod n)."""
+        base = np.full(max(n, 1), self.latency_ms * 1e6)
+        if self.latency_jitter_ms > 0:
+            rng = np.random.default_rng(self.seed)
+            base += rng.exponential(self.latency_jitter_ms * 1e6, base.shape[0])
+        return base.astype(np.int64)
+
+    def as_array(self) -> np.ndarray:
+        """The kernels' execution vector."""
+        x = np.zeros(K.N_EXEC)
+        x[K.X_PARTICIPATION] = self.participation
+        return x
+
+
+@dataclass
+class EngineState:
+    """Every array the loop mutates; ``capacity`` orders/fills preallocated."""
+
+    symbols: tuple[str, ...]
+    dec: np.ndarray
+    exe: np.ndarray
+    costs: np.ndarray
+    lat: np.ndarray
+    orders: np.ndarray
+    fills: np.ndarray
+    book: np.ndarray
+    role: np.ndarray
+    ctr: np.ndarray
+    clock: np.ndarray
+    last_close: np.ndarray
+    used: np.ndarray
+    limits: np.ndarray
+    sym_limits: np.ndarray
+    rstate: np.ndarray
+    rsym: np.ndarray
+    equity: np.ndarray
+    cash: np.ndarray
+    gross: np.ndarray
+    init_cash: float
+
+
+def new_state(symbols: tuple[str, ...], n_bars: int, *, decision: DecisionConfig,
+              costs: CostConfig, risk: RiskConfig, execution: ExecutionConfig,
+              init_cash: float, capacity: int | None = None) -> EngineState:
+    """Fresh state for ``n_bars`` bars of ``symbols`` with ``init_cash`` USD."""
+    S = len(symbols)
+    cap = capacity or max(4096, 4 * n_bars * S // 10)
+    limits, sym_limits, rstate, rsym = make_risk(risk, S, init_cash, list(symbols))
+    ctr = np.full((S, 4), -1, np.int64)
+    return EngineState(symbols, decision.as_array(), execution.as_array(), costs.as_array(),
+                       execution.latencies(4096), np.zeros(cap, ORDER_DTYPE),
+                       np.zeros(2 * cap, FILL_DTYPE), np.zeros(1, BOOK_DTYPE),
+                       np.zeros(cap, np.int8), ctr, np.array([-1, 0], np.int64),
+                       np.full(S, np.nan), np.zeros(S), limits, sym_limits, rstate, rsym,
+                       np.full(n_bars, np.nan), np.full(n_bars, np.nan), np.full(n_bars, np.nan),
+                       float(init_cash))
+
+
+def advance(state: EngineState, panel: BarPanel, signals: Signals, t0: int, t1: int) -> None:
+    """Run bars ``t0 .. t1-1`` of ``panel`` (rows of ``signals`` aligned with it)."""
+    st = state
+    K.run_bars(t0, t1, panel.ts, panel.decision_ts(), panel.session, panel.session_open,
+               panel.session_close, panel.bar_ns, panel.open, panel.high, panel.low, panel.close,
+               panel.volume, signals.entry, signals.exit, signals.size, signals.limit, st.dec,
+               st.exe, st.costs, st.lat, st.orders, st.fills, st.book, st.role, st.ctr, st.clock,
+               st.last_close, st.used, st.limits, st.sym_limits, st.rstate, st.rsym, st.equity,
+               st.cash, st.gross)
+    if st.book[0]["overflow"]:
+        raise EngineError(f"order/fill capacity {st.orders.shape[0]} exceeded; "
+                          "raise [execution] capacity or trade less often")
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """A finished run: frames for the tearsheet plus the raw state."""
+
+    equity: pl.DataFrame  # ts, equity, cash, gross_exposure (USD, at each bar's close)
+    orders: pl.DataFrame
+    fills: pl.DataFrame
+    risk_events: pl.DataFrame
+    risk_summary: dict
+    state: EngineState
+
+
+def orders_frame(state: EngineState) -> pl.DataFrame:
+    """Every order with readable symbol, side, type, tif, status and reject reason."""
+    od = state.orders[: state.book[0]["n_orders"]]
+    roles = {K.ROLE_ENTRY: "entry", K.ROLE_EXIT: "exit", K.ROLE_LEG: "bracket_leg"}
+    return pl.DataFrame({
+        "order_id": od["id"], "ts": od["ts_created"], "ts_active": od["ts_active"],
+        "ts_done": od["ts_done"], "symbol": [state.symbols[s] for s in od["sym"].tolist()],
+        "side": od["side"].astype(np.int64),
+        "type": [OrderType(t).name.lower() for t in od["type"].tolist()],
+        "tif": [TimeInForce(t).name.lower() for t in od["tif"].tolist()],
+        "role": [roles[r] for r in state.role[: od.shape[0]].tolist()],
+        "qty": od["qty"], "limit_price": od["limit_price"], "stop_price": od["stop_price"],
+        "status": [OrderStatus(s).name.lower() for s in od["status"].tolist()],
+        "filled_qty": od["filled_qty"], "avg_price": od["avg_price"],
+        "parent_id": od["parent_id"],
+        "reject_reason": [RejectReason(r).name.lower() if r else "" for r in
+                          od["reject_reason"].tolist()],
+    })
+
+
+def fills_frame(state: EngineState) -> pl.DataFrame:
+    """Every fill: ts (ns), symbol, side (+1/-1), qty (shares), price, fee (USD), maker."""
+    f = state.fills[: state.book[0]["n_fills"]]
+    return pl.DataFrame({
+        "ts": f["ts"], "order_id": f["order_id"],
+        "symbol": [state.symbols[s] for s in f["sym"].tolist()],
+        "side": f["side"].astype(np.int64), "qty": f["qty"], "price": f["price"],
+        "fee": f["fee"], "maker": f["maker"].astype(np.int64),
+    })
+
+
+def result_of(state: EngineState, panel: BarPanel, n: int | None = None) -> EventResult:
+    """Frames of a state advanced over the first ``n`` bars of ``panel`` (all by default)."""
+    n = panel.n_bars if n is None else n
+    equity = pl.DataFrame({"ts": panel.decision_ts()[:n], "equity": state.equity[:n],
+                           "cash": state.cash[:n], "gross_exposure": state.gross[:n]})
+    return EventResult(equity, orders_frame(state), fills_frame(state),
+                       events_frame(state.rstate, list(state.symbols)), summary(state.rstate),
+                       state)
+
+
+def run_event(panel: BarPanel, signals: Signals, *, decision: DecisionConfig,
+              costs: CostConfig, risk: RiskConfig, execution: ExecutionConfig,
+              init_cash: float = 100_000.0) -> EventResult:
+    """Backtest ``signals`` over ``panel`` in one numba call; ``init_cash`` USD."""
+    signals.check(panel)
+    state = new_state(panel.symbols, panel.n_bars, decision=decision, costs=costs, risk=risk,
+                      execution=execution, init_cash=init_cash)
+    advance(state, panel, signals, 0, panel.n_bars)
+    return result_of(state, panel)

@@ -1,0 +1,276 @@
+"""The numba event loop over bars of many symbols: fills, risk marks, decisions, equity.
+
+``run_bars(t0, t1, ...)`` advances bars ``t0 .. t1-1``. The backtest driver calls it once
+over the whole panel; the live driver calls it with ``(t, t + 1)`` as each bar closes —
+the same compiled code, fed the same arrays. Per bar, in this order:
+
+1. a new XNYS session: expire day orders, charge borrow on shorts, ``start_session``;
+2. fills of every working order that reached the venue by the bar's start, under the
+   bar fill model (``framework.execution.fills_bar``) and the participation cap;
+3. ``on_mark`` at the bar's close for every symbol that printed; risk actions (stops,
+   breakers, kill switch) are obeyed before the strategy speaks;
+4. the strategy's decision per symbol (``framework.strategy.decision.decide``);
+5. equity, cash and gross exposure at the close (positions valued at the last close).
+
+Per-symbol counters ``ctr[s]``: 0 working entry order id, 1 working exit order id,
+2 bar the position opened, 3 bar it last closed (-1 = never).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from framework.execution.costs import borrow_fee
+from framework.execution.fills_bar import bar_fill_price
+from framework.execution.orders import (
+    add_bracket_legs,
+    advance_first_open,
+    cancel_oco,
+    cancel_symbol,
+    close_order,
+    is_open,
+    record_fill,
+    submit,
+)
+from framework.risk.dtypes import RiskAction
+from framework.risk.hooks import entries_paused, on_mark, start_session
+from framework.strategy import decision as D
+from framework.types.codes import OrderStatus, OrderType, RejectReason, TimeInForce
+
+C_ENTRY = 0
+C_EXIT = 1
+C_OPENED = 2
+C_CLOSED = 3
+
+ROLE_ENTRY = 0
+ROLE_EXIT = 1
+ROLE_LEG = 2
+
+X_PARTICIPATION = 0  # execution vector: fraction of bar volume an order may take (0 = off)
+N_EXEC = 1
+
+
+@njit(cache=True)
+def _roll_session(t, session_open, session_close, prev_close, last_close, orders, book, limits,
+                  sym_limits, rstate, rsym, costs) -> None:
+    """Session change at bar ``t``: expire day orders, charge borrow, start the session.
+
+    A day order expires when the session it reached the venue in has closed; one sent
+    at or after a close (a daily bar's decision) is working for the next session.
+    """
+    open_ns = session_open[t]
+    for i in range(book[0].first_open, book[0].n_orders):
+        o = orders[i]
+        if is_open(o.status) and o.tif == TimeInForce.DAY.value and o.ts_active < prev_close:
+            close_order(orders, limits, sym_limits, rstate, rsym, i,
+                        OrderStatus.EXPIRED.value, 0, open_ns)
+    short = 0.0
+    for s in range(rsym.shape[0]):
+        if rsym[s].position < 0.0 and last_close[s] > 0.0:
+            short += -rsym[s].position * last_close[s]
+    if short > 0.0:
+        fee = borrow_fee(short, costs)
+        rstate[0].cash -= fee
+        rstate[0].fees += fee
+        book[0].fees += fee
+        book[0].borrow += fee
+    start_session(limits, rstate, rsym, open_ns, session_close[t])
+
+
+@njit(cache=True)
+def _fill_bar(t, bar_start, o, h, lo, v, orders, fills, book, role, ctr, used, limits,
+              sym_limits, rstate, rsym, costs, dec, exe) -> None:
+    """Step 2: fill working orders against bar ``t``."""
+    used[:] = 0.0
+    b = book[0]
+    n = b.n_orders  # legs created by fills in this bar start working next bar
+    for i in range(b.first_open, n):
+        od = orders[i]
+        if not is_open(od.status) or od.ts_active > bar_start:
+            continue
+        s = od.sym
+        if od.status == OrderStatus.PENDING.value:
+            od.status = OrderStatus.NEW.value
+        if np.isnan(o[t, s]) or rsym[s].halted:
+            continue
+        remaining = od.qty - od.filled_qty
+        px, trig, maker = bar_fill_price(od.type, od.side, od.limit_price, od.stop_price,
+                                         False, remaining, o[t, s], h[t, s], lo[t, s],
+                                         v[t, s], costs)
+        if trig and od.type == OrderType.STOP_LIMIT.value:
+            od.type = OrderType.LIMIT.value  # triggered: rests as a limit (stop_price kept)
+        cap = remaining
+        if exe[X_PARTICIPATION] > 0.0:
+            cap = min(remaining, exe[X_PARTICIPATION] * v[t, s] - used[s])
+        if np.isnan(px) or cap <= 0.0:
+            if od.tif == TimeInForce.IOC.value or od.tif == TimeInForce.FOK.value:
+                close_order(orders, limits, sym_limits, rstate, rsym, i,
+                            OrderStatus.CANCELED.value, 0, bar_start)
+            continue
+        if od.tif == TimeInForce.FOK.value and cap < remaining - 1e-9:
+            close_order(orders, limits, sym_limits, rstate, rsym, i, OrderStatus.CANCELED.value,
+                        RejectReason.FOK_UNFILLABLE.value, bar_start)
+            continue
+        before = rsym[s].position
+        record_fill(orders, fills, book, limits, sym_limits, rstate, rsym, costs, i, cap, px,
+                    bar_start, 1 if maker else 0)
+        used[s] += cap
+        after = rsym[s].position
+        if before == 0.0 and after != 0.0:
+            ctr[s, C_OPENED] = t
+        if after == 0.0 and before != 0.0:
+            ctr[s, C_CLOSED] = t
+            cancel_symbol(orders, book, limits, sym_limits, rstate, rsym, s, True, bar_start)
+        if od.tif == TimeInForce.IOC.value and is_open(od.status):
+            close_order(orders, limits, sym_limits, rstate, rsym, i,
+                        OrderStatus.CANCELED.value, 0, bar_start)
+        if od.status == OrderStatus.FILLED.value:
+            if role[i] == ROLE_LEG:
+                cancel_oco(orders, book, limits, sym_limits, rstate, rsym, i, bar_start)
+            elif role[i] == ROLE_ENTRY and after != 0.0:
+                _legs(orders, book, role, i, dec, bar_start)
+        elif role[i] == ROLE_ENTRY and not is_open(od.status) and after != 0.0:
+            _legs(orders, book, role, i, dec, bar_start)
+
+
+@njit(cache=True)
+def _legs(orders, book, role, i, dec, ts_ns) -> None:
+    """Attach the bracket legs to entry ``i`` once it is done (filled or the rest canceled)."""
+    if dec[D.D_STOP_PCT] > 0.0 or dec[D.D_TAKE_PCT] > 0.0:
+        n0 = book[0].n_orders
+        add_bracket_legs(orders, book, i, dec[D.D_STOP_PCT], dec[D.D_TAKE_PCT], ts_ns)
+        for k in range(n0, book[0].n_orders):
+            role[k] = ROLE_LEG
+
+
+@njit(cache=True)
+def _exit(s, px, ts_ns, lat, orders, book, role, ctr, limits, sym_limits, rstate, rsym):
+    """Cancel everything working on ``s`` and send a market order that flattens it."""
+    cancel_symbol(orders, book, limits, sym_limits, rstate, rsym, s, True, ts_ns)
+    pos = rsym[s].position
+    if pos == 0.0:
+        return
+    i = submit(orders, book, limits, sym_limits, rstate, rsym, s, -1 if pos > 0 else 1,
+               OrderType.MARKET.value, TimeInForce.DAY.value, abs(pos), np.nan, np.nan, px,
+               ts_ns, lat[book[0].n_orders % lat.shape[0]])
+    if i >= 0:
+        role[i] = ROLE_EXIT
+        ctr[s, C_EXIT] = i
+
+
+@njit(cache=True)
+def _working(orders, i) -> bool:
+    return i >= 0 and is_open(orders[i].status)
+
+
+@njit(cache=True)
+def _risk_and_decide(t, dec_ts, session_close, bar_ns, c, entry, exit_, size, limit, orders,
+                     book, role, ctr, last_close, limits, sym_limits, rstate, rsym, dec,
+                     lat) -> None:
+    """Steps 3 and 4 for every symbol that printed at bar ``t``."""
+    S = c.shape[1]
+    ts_ns = dec_ts[t]
+    closing = ts_ns + bar_ns >= session_close[t]
+    for s in range(S):
+        px = c[t, s]
+        if np.isnan(px):
+            continue
+        last_close[s] = px
+        act = on_mark(limits, sym_limits, rstate, rsym, s, np.nan, np.nan, px, ts_ns)
+        if act == RiskAction.FLATTEN_ALL.value:
+            for k in range(S):
+                if np.isfinite(last_close[k]):
+                    _exit(k, last_close[k], ts_ns, lat, orders, book, role, ctr, limits,
+                          sym_limits, rstate, rsym)
+        elif act == RiskAction.EXIT_POSITION.value:
+            _exit(s, px, ts_ns, lat, orders, book, role, ctr, limits, sym_limits, rstate, rsym)
+        elif act == RiskAction.PAUSE_ENTRIES.value:
+            for k in range(S):
+                if _working(orders, ctr[k, C_ENTRY]):
+                    close_order(orders, limits, sym_limits, rstate, rsym, ctr[k, C_ENTRY],
+                                OrderStatus.CANCELED.value, 0, ts_ns)
+    paused = entries_paused(rstate)
+    for s in range(S):
+        px = c[t, s]
+        if np.isnan(px):
+            continue
+        pos = rsym[s].position
+        e_open = _working(orders, ctr[s, C_ENTRY])
+        x_open = _working(orders, ctr[s, C_EXIT])
+        age = t - _bar_of(orders, ctr[s, C_ENTRY], dec_ts, t) if e_open else 0
+        in_trade = t - ctr[s, C_OPENED] if pos != 0.0 else 0
+        since_exit = t - ctr[s, C_CLOSED] if ctr[s, C_CLOSED] >= 0 else 1 << 40
+        sig = int(entry[t, s])
+        action = D.decide(sig, exit_[t, s], pos, e_open, x_open, age, in_trade, since_exit,
+                          closing, paused, dec)
+        if action == D.EXIT:
+            _exit(s, px, ts_ns, lat, orders, book, role, ctr, limits, sym_limits, rstate, rsym)
+        elif action == D.CANCEL_ENTRY:
+            i = ctr[s, C_ENTRY]
+            close_order(orders, limits, sym_limits, rstate, rsym, i,
+                        OrderStatus.CANCELED.value, 0, ts_ns)
+            if orders[i].filled_qty > 0.0:
+                _legs(orders, book, role, i, dec, ts_ns)
+        elif action == D.ENTER:
+            eq = rstate[0].cash
+            for k in range(S):
+                if np.isfinite(last_close[k]):
+                    eq += rsym[k].position * last_close[k]
+            q = D.entry_qty(size[t, s], px, eq, dec)
+            if q <= 0.0:
+                continue
+            lp = limit[t, s]
+            otype = OrderType.LIMIT.value if np.isfinite(lp) else int(dec[D.D_ORDER_TYPE])
+            if otype == OrderType.LIMIT.value and not np.isfinite(lp):
+                lp = px * (1.0 - sig * dec[D.D_LIMIT_OFFSET_BPS] * 1e-4)
+            i = submit(orders, book, limits, sym_limits, rstate, rsym, s, 1 if sig > 0 else -1,
+                       otype, int(dec[D.D_TIF]), q, lp, np.nan, px, ts_ns,
+                       lat[book[0].n_orders % lat.shape[0]])
+            if i >= 0:
+                role[i] = ROLE_ENTRY
+                ctr[s, C_ENTRY] = i
+
+
+@njit(cache=True)
+def _bar_of(orders, i, dec_ts, t) -> int:
+    """Bar index whose decision created order ``i`` (searching back from ``t``)."""
+    ts = orders[i].ts_created
+    k = t
+    while k > 0 and dec_ts[k] > ts:
+        k -= 1
+    return k
+
+
+@njit(cache=True)
+def run_bars(t0, t1, ts, dec_ts, session, session_open, session_close, bar_ns, o, h, lo, c, v,
+             entry, exit_, size, limit, dec, exe, costs, lat, orders, fills, book, role, ctr,
+             clock, last_close, used, limits, sym_limits, rstate, rsym, equity, cash,
+             gross) -> None:
+    """Advance bars ``t0 .. t1-1`` (see the module docstring); all state is in the arrays.
+
+    ``clock``: [session of the previous bar (-1 before the first), its close ns UTC].
+    Writes ``equity``/``cash``/``gross`` (USD) at each bar's close.
+    """
+    S = c.shape[1]
+    for t in range(t0, t1):
+        if session[t] != clock[0]:
+            _roll_session(t, session_open, session_close, clock[1], last_close, orders, book,
+                          limits, sym_limits, rstate, rsym, costs)
+            clock[0] = session[t]
+            clock[1] = session_close[t]
+        _fill_bar(t, ts[t], o, h, lo, v, orders, fills, book, role, ctr, used, limits,
+                  sym_limits, rstate, rsym, costs, dec, exe)
+        _risk_and_decide(t, dec_ts, session_close, bar_ns, c, entry, exit_, size, limit,
+                         orders, book, role, ctr, last_close, limits, sym_limits, rstate, rsym,
+                         dec, lat)
+        advance_first_open(orders, book)
+        eq = rstate[0].cash
+        gr = 0.0
+        for s in range(S):
+            if np.isfinite(last_close[s]):
+                eq += rsym[s].position * last_close[s]
+                gr += abs(rsym[s].position) * last_close[s]
+        equity[t] = eq
+        cash[t] = rstate[0].cash
+        gross[t] = gr

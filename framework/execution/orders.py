@@ -1,0 +1,185 @@
+"""The order table: submit (through the risk check), cancel, fill, expire, OCO and
+bracket legs — numba kernels over ``ORDER_DTYPE``/``FILL_DTYPE`` arrays.
+
+The event engine and the live driver's simulated venue call exactly these functions.
+Portfolio accounting (cash, positions, lots, P&L) is the risk stage's state, updated by
+``framework.risk.hooks.on_fill``: one ledger, not two.
+
+``book`` is a 1-record ``BOOK_DTYPE`` array: counters and capacity flags. Units: ns
+UTC, shares, USD.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from framework.execution.costs import trade_fee
+from framework.risk.hooks import on_fill, on_order_closed, pre_trade_check
+from framework.types.codes import OrderStatus, OrderType, RejectReason, TimeInForce
+
+BOOK_DTYPE = np.dtype([
+    ("n_orders", "i8"),  # rows used in the order table
+    ("n_fills", "i8"),  # rows used in the fill table
+    ("overflow", "i8"),  # 1 if an order or fill did not fit (the run must be redone bigger)
+    ("fees", "f8"),  # USD, commissions + regulatory + borrow
+    ("borrow", "f8"),  # USD, borrow fees (also in ``fees``)
+    ("first_open", "i8"),  # every order before this index is done (scan start)
+])
+
+FLAG_BRACKET = 1  # order_flags: entry that creates stop/take-profit legs when it fills
+
+@njit(cache=True, inline="always")
+def is_open(status: int) -> bool:
+    """True for an order that can still fill (pending, new, partially filled)."""
+    return status == 0 or status == 1 or status == 7
+
+
+@njit(cache=True)
+def add_order(orders, book, sym, side, otype, tif, qty, limit_px, stop_px, ts_created,
+              ts_active, parent_id, oco_id) -> int:
+    """Append an order row (status PENDING) and return its index (= id); -1 if full."""
+    b = book[0]
+    i = b.n_orders
+    if i >= orders.shape[0]:
+        b.overflow = 1
+        return -1
+    o = orders[i]
+    o.id = i
+    o.sym = sym
+    o.side = side
+    o.type = otype
+    o.tif = tif
+    o.status = OrderStatus.PENDING.value
+    o.qty = qty
+    o.limit_price = limit_px
+    o.stop_price = stop_px
+    o.ts_created = ts_created
+    o.ts_active = ts_active
+    o.ts_done = 0
+    o.filled_qty = 0.0
+    o.avg_price = 0.0
+    o.parent_id = parent_id
+    o.oco_id = oco_id
+    o.reject_reason = 0
+    b.n_orders = i + 1
+    return i
+
+
+@njit(cache=True)
+def submit(orders, book, limits, sym_limits, rstate, rsym, sym, side, otype, tif, qty,
+           limit_px, stop_px, ref_px, ts_ns, latency_ns) -> int:
+    """Risk-check and record a new order; returns its id (a REJECTED row keeps the reason).
+
+    ``ref_px``: USD price the risk checks use (limit price, else the last mark);
+    ``latency_ns``: order-entry latency, the order reaches the venue at ts + latency.
+    """
+    if not (qty > 0.0) or side == 0:
+        return -1
+    ref = limit_px if otype == OrderType.LIMIT.value or otype == OrderType.STOP_LIMIT.value else ref_px
+    i = add_order(orders, book, sym, side, otype, tif, qty, limit_px, stop_px, ts_ns,
+                  ts_ns + latency_ns, -1, -1)
+    if i < 0:
+        return -1
+    reason = pre_trade_check(limits, sym_limits, rstate, rsym, sym, side, qty, ref, ts_ns)
+    if reason != RejectReason.NONE.value:
+        orders[i].status = OrderStatus.REJECTED.value
+        orders[i].reject_reason = reason
+        orders[i].ts_done = ts_ns
+    return i
+
+
+@njit(cache=True)
+def close_order(orders, limits, sym_limits, rstate, rsym, i, status, reason, ts_ns) -> None:
+    """Cancel / expire order ``i`` (no-op if already done); releases its risk reservation
+    unless it is a bracket leg (legs are never reserved)."""
+    o = orders[i]
+    if not is_open(o.status):
+        return
+    o.status = status
+    o.reject_reason = reason
+    o.ts_done = ts_ns
+    if o.parent_id < 0:
+        on_order_closed(limits, sym_limits, rstate, rsym, o.sym, o.side, o.qty - o.filled_qty, ts_ns)
+
+
+@njit(cache=True)
+def cancel_symbol(orders, book, limits, sym_limits, rstate, rsym, sym, legs, ts_ns) -> None:
+    """Cancel every open order of ``sym`` (``legs``: bracket legs too)."""
+    for i in range(book[0].first_open, book[0].n_orders):
+        o = orders[i]
+        if o.sym == sym and is_open(o.status) and (legs or o.parent_id < 0):
+            close_order(orders, limits, sym_limits, rstate, rsym, i,
+                        OrderStatus.CANCELED.value, 0, ts_ns)
+
+
+@njit(cache=True)
+def record_fill(orders, fills, book, limits, sym_limits, rstate, rsym, costs, i, qty, px,
+                ts_ns, maker) -> None:
+    """Fill ``qty`` shares of order ``i`` at ``px`` USD: fee, fill row, order state, ledger."""
+    o = orders[i]
+    fee = trade_fee(o.side, qty, px, costs)
+    b = book[0]
+    k = b.n_fills
+    if k >= fills.shape[0]:
+        b.overflow = 1
+        return
+    f = fills[k]
+    f.order_id = o.id
+    f.sym = o.sym
+    f.ts = ts_ns
+    f.side = o.side
+    f.qty = qty
+    f.price = px
+    f.fee = fee
+    f.maker = maker
+    b.n_fills = k + 1
+    b.fees += fee
+    o.avg_price = (o.avg_price * o.filled_qty + px * qty) / (o.filled_qty + qty)
+    o.filled_qty += qty
+    on_fill(limits, sym_limits, rstate, rsym, o.sym, o.side, qty, px, fee, ts_ns)
+    if o.filled_qty >= o.qty - 1e-9:
+        o.status = OrderStatus.FILLED.value
+        o.ts_done = ts_ns
+    else:
+        o.status = OrderStatus.PARTIALLY_FILLED.value
+
+
+@njit(cache=True)
+def cancel_oco(orders, book, limits, sym_limits, rstate, rsym, i, ts_ns) -> None:
+    """Order ``i`` (a bracket leg) filled: cancel the other legs of its OCO group."""
+    g = orders[i].oco_id
+    if g < 0:
+        return
+    for j in range(book[0].first_open, book[0].n_orders):
+        if j != i and orders[j].oco_id == g and is_open(orders[j].status):
+            close_order(orders, limits, sym_limits, rstate, rsym, j,
+                        OrderStatus.CANCELED.value, 0, ts_ns)
+
+
+@njit(cache=True)
+def add_bracket_legs(orders, book, i, stop_pct, take_pct, ts_ns) -> None:
+    """Entry ``i`` is done with ``filled_qty`` > 0: add its stop-loss (STOP) and take-profit
+    (LIMIT) exit legs, GTC, one OCO group; ``*_pct`` fractions of the entry's average price."""
+    o = orders[i]
+    q = o.filled_qty
+    if q <= 0.0:
+        return
+    side = -o.side
+    long = o.side > 0
+    if stop_pct > 0.0:
+        sp = o.avg_price * (1.0 - stop_pct if long else 1.0 + stop_pct)
+        add_order(orders, book, o.sym, side, OrderType.STOP.value, TimeInForce.GTC.value, q,
+                  np.nan, sp, ts_ns, ts_ns, o.id, o.id)
+    if take_pct > 0.0:
+        tp = o.avg_price * (1.0 + take_pct if long else 1.0 - take_pct)
+        add_order(orders, book, o.sym, side, OrderType.LIMIT.value, TimeInForce.GTC.value, q,
+                  tp, np.nan, ts_ns, ts_ns, o.id, o.id)
+
+
+@njit(cache=True)
+def advance_first_open(orders, book) -> None:
+    """Move the scan start past orders that are done (keeps per-bar scans short)."""
+    b = book[0]
+    while b.first_open < b.n_orders and not is_open(orders[b.first_open].status):
+        b.first_open += 1

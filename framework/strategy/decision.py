@@ -1,0 +1,145 @@
+"""The path-dependent decision rule, compiled: what to do for one symbol at one bar's
+close given the strategy's causal signals and the state of the book.
+
+Both drivers call :func:`decide` per symbol per bar (the backtest from the numba event
+loop, the live driver through the same loop one bar at a time). Strategies shape it
+with ``[decision]`` parameters rather than code, so every compiled kernel is cached
+once per machine (a per-strategy numba function would be recompiled on every cold
+start: numba cannot cache a kernel that takes another kernel as an argument).
+
+Signals per ``[time, symbol]``: ``entry`` +1 long / -1 short / 0 none, ``exit`` bool,
+``size`` (NaN = the configured size; else overrides it, in the configured size unit),
+``limit`` (NaN = the configured order type; else a limit price in USD).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from numba import njit
+from pydantic import Field
+
+from framework.config import FrozenModel
+from framework.types.codes import OrderType, TimeInForce
+
+# layout of the float64 decision-parameter vector
+D_SIZE_MODE = 0  # 0 shares, 1 USD notional, 2 fraction of equity
+D_SIZE = 1
+D_ORDER_TYPE = 2  # OrderType of entries when the signal gives no limit price
+D_LIMIT_OFFSET_BPS = 3  # limit entries: bps better than the decision close
+D_TIF = 4  # TimeInForce of entries
+D_ALLOW_SHORT = 5
+D_STOP_PCT = 6  # bracket stop-loss, fraction of the entry price (0 = none)
+D_TAKE_PCT = 7  # bracket take-profit, fraction (0 = none)
+D_MAX_HOLD = 8  # bars in a trade before a forced exit (0 = off)
+D_COOLDOWN = 9  # bars after an exit before a new entry (0 = off)
+D_ENTRY_TIMEOUT = 10  # bars an unfilled entry order may rest (0 = until its TIF ends)
+D_FLAT_AT_CLOSE = 11  # 1: exit on the session's last bar, no entries there
+D_WHOLE_SHARES = 12  # 1: round entry quantities down to whole shares
+N_DECISION = 13
+
+NONE = 0
+ENTER = 1
+EXIT = 2
+CANCEL_ENTRY = 3
+
+_SIZE_MODES = {"shares": 0, "value": 1, "equity_fraction": 2}
+_TIFS = {"day": TimeInForce.DAY.value, "gtc": TimeInForce.GTC.value,
+         "ioc": TimeInForce.IOC.value, "fok": TimeInForce.FOK.value}
+_TYPES = {"market": OrderType.MARKET.value, "limit": OrderType.LIMIT.value}
+
+
+class DecisionConfig(FrozenModel):
+    """``[decision]`` of a strategy TOML: sizing, entry orders, brackets and exits."""
+
+    size_mode: Literal["shares", "value", "equity_fraction"] = "equity_fraction"
+    size: float = Field(default=0.1, gt=0.0)  # shares, USD or fraction per size_mode
+    order_type: Literal["market", "limit"] = "market"
+    limit_offset_bps: float = Field(default=0.0, ge=0.0)  # limit entries vs the close, bps
+    tif: Literal["day", "gtc", "ioc", "fok"] = "day"
+    allow_short: bool = False
+    stop_loss_pct: float = Field(default=0.0, ge=0.0)  # fraction of entry price
+    take_profit_pct: float = Field(default=0.0, ge=0.0)  # fraction of entry price
+    max_hold_bars: int = Field(default=0, ge=0)
+    cooldown_bars: int = Field(default=0, ge=0)
+    entry_timeout_bars: int = Field(default=0, ge=0)
+    flat_at_close: bool = False  # intraday: flat before each session's close
+    whole_shares: bool = False
+
+    def as_array(self) -> np.ndarray:
+        """The kernels' float64[N_DECISION] vector."""
+        d = np.zeros(N_DECISION)
+        d[D_SIZE_MODE] = _SIZE_MODES[self.size_mode]
+        d[D_SIZE] = self.size
+        d[D_ORDER_TYPE] = _TYPES[self.order_type]
+        d[D_LIMIT_OFFSET_BPS] = self.limit_offset_bps
+        d[D_TIF] = _TIFS[self.tif]
+        d[D_ALLOW_SHORT] = float(self.allow_short)
+        d[D_STOP_PCT] = self.stop_loss_pct
+        d[D_TAKE_PCT] = self.take_profit_pct
+        d[D_MAX_HOLD] = self.max_hold_bars
+        d[D_COOLDOWN] = self.cooldown_bars
+        d[D_ENTRY_TIMEOUT] = self.entry_timeout_bars
+        d[D_FLAT_AT_CLOSE] = float(self.flat_at_close)
+        d[D_WHOLE_SHARES] = float(self.whole_shares)
+        return d
+
+
+@njit(cache=True)
+def entry_qty(size_sig: float, close: float, equity: float, dec: np.ndarray) -> float:
+    """Shares for a new entry at decision price ``close`` (USD) and ``equity`` (USD)."""
+    size = size_sig if np.isfinite(size_sig) else dec[D_SIZE]
+    mode = int(dec[D_SIZE_MODE])
+    if mode == 0:
+        q = size
+    elif mode == 1:
+        q = size / close
+    else:
+        q = size * equity / close
+    if dec[D_WHOLE_SHARES] > 0.0:
+        q = np.floor(q)
+    return q if q > 0.0 else 0.0
+
+
+@njit(cache=True)
+def decide(entry: int, exit_: bool, pos: float, entry_open: bool, exit_open: bool,
+           entry_age: int, bars_in_trade: int, bars_since_exit: int, closing: bool,
+           paused: bool, dec: np.ndarray) -> int:
+    """One symbol, one bar close: NONE, ENTER, EXIT or CANCEL_ENTRY.
+
+    ``entry``/``exit_``: this bar's signals; ``pos`` shares held; ``entry_open``/
+    ``exit_open``: an entry / exit order is working (``entry_age`` bars old);
+    ``bars_in_trade`` since the position opened; ``bars_since_exit`` since it last
+    closed (large if never); ``closing``: the next bar is the session's last;
+    ``paused``: a circuit breaker or the kill switch refuses entries.
+    An entry and an exit signal on the same bar cancel each other (vectorbt's rule).
+    """
+    conflict = entry != 0 and exit_
+    if pos != 0.0:
+        if exit_open:
+            return NONE
+        if closing and dec[D_FLAT_AT_CLOSE] > 0.0:
+            return EXIT
+        if dec[D_MAX_HOLD] > 0.0 and bars_in_trade >= dec[D_MAX_HOLD]:
+            return EXIT
+        if exit_ and not conflict:
+            return EXIT
+        if entry != 0 and (entry > 0) != (pos > 0.0) and not conflict:
+            return EXIT  # reversal signal: close first, re-enter on a later signal
+        return NONE
+    if entry_open:
+        if paused or (closing and dec[D_FLAT_AT_CLOSE] > 0.0):
+            return CANCEL_ENTRY
+        if dec[D_ENTRY_TIMEOUT] > 0.0 and entry_age >= dec[D_ENTRY_TIMEOUT]:
+            return CANCEL_ENTRY
+        return NONE
+    if entry == 0 or conflict or paused or exit_open:
+        return NONE
+    if entry < 0 and dec[D_ALLOW_SHORT] <= 0.0:
+        return NONE
+    if closing and dec[D_FLAT_AT_CLOSE] > 0.0:
+        return NONE
+    if dec[D_COOLDOWN] > 0.0 and bars_since_exit < dec[D_COOLDOWN]:
+        return NONE
+    return ENTER

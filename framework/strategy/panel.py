@@ -1,0 +1,113 @@
+"""``BarPanel``: bars of many symbols aligned on one time axis, the shape both engines read.
+
+Rows are bar start times (ns UTC) in ascending order, columns are symbols; a symbol with
+no bar at a row has NaN prices and zero volume there (no forward fill: the engine must
+not trade on a bar that did not print). Each row carries its XNYS session's index, open
+and close (ns UTC) so day orders expire and risk sessions roll at the right instant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+import numpy as np
+import polars as pl
+
+from framework.data import Lake
+from framework.data.calendar import sessions
+from framework.types.errors import FwError
+
+TIMEFRAME_NS = {"1m": 60_000_000_000, "1d": 86_400_000_000_000}
+FIELDS = ("open", "high", "low", "close", "volume", "vwap")
+
+
+class PanelError(FwError):
+    """The lake has no (or misaligned) bars for the requested universe and range."""
+
+
+@dataclass(frozen=True)
+class BarPanel:
+    """Aligned bars: ``ts[T]`` bar start ns UTC; ``open``..``vwap`` float64 ``[T, S]`` (USD,
+    shares); ``session[T]`` session id (its open, ns UTC); ``session_open``/``session_close[T]`` ns UTC;
+    ``bar_ns`` the bar length in ns (decisions are taken at ``ts + bar_ns``)."""
+
+    symbols: tuple[str, ...]
+    timeframe: str
+    bar_ns: int
+    ts: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    vwap: np.ndarray
+    session: np.ndarray
+    session_open: np.ndarray
+    session_close: np.ndarray
+
+    @property
+    def n_bars(self) -> int:
+        """Number of rows (time stamps)."""
+        return int(self.ts.shape[0])
+
+    def head(self, n: int) -> BarPanel:
+        """The first ``n`` rows: what a live session had seen after bar ``n - 1`` closed."""
+        return replace(self, **{f: getattr(self, f)[:n] for f in
+                                (*FIELDS, "ts", "session", "session_open", "session_close")})
+
+    def decision_ts(self) -> np.ndarray:
+        """When each bar's decision is taken: its close, ``ts + bar_ns`` (ns UTC), capped at
+        the session close (a daily bar's decision is at the close of its session)."""
+        return np.minimum(self.ts + self.bar_ns, self.session_close)
+
+
+def session_bounds(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """XNYS session open and close (ns UTC) of each bar start in ``ts`` (ns UTC).
+
+    Raises ``PanelError`` for a bar outside every regular session.
+    """
+    d0 = (dt.datetime.fromtimestamp(ts.min() / 1e9, dt.UTC) - dt.timedelta(days=1)).date()
+    d1 = (dt.datetime.fromtimestamp(ts.max() / 1e9, dt.UTC) + dt.timedelta(days=1)).date()
+    _, opens, closes = sessions(d0, d1)
+    idx = np.searchsorted(opens, ts, side="right") - 1
+    bad = (idx < 0) | (ts >= closes[np.maximum(idx, 0)])
+    if np.any(bad):
+        raise PanelError(f"bar at ts={int(ts[bad][0])} ns is outside every XNYS session: the "
+                         "engine trades regular-session bars only")
+    return opens[idx], closes[idx]
+
+
+def panel_from_frame(frame: pl.DataFrame, symbols: list[str], timeframe: str) -> BarPanel:
+    """Pivot a long bars frame (symbol, ts, open, high, low, close, volume, vwap) to a panel."""
+    if timeframe not in TIMEFRAME_NS:
+        raise PanelError(f"timeframe '{timeframe}': expected one of {sorted(TIMEFRAME_NS)}")
+    missing = sorted(set(symbols) - set(frame["symbol"].unique().to_list()))
+    if missing:
+        raise PanelError(f"no {timeframe} bars in the lake for {', '.join(missing)} "
+                         "(run `fw data ingest` first)")
+    ts = np.unique(frame["ts"].to_numpy())
+    T, S = ts.shape[0], len(symbols)
+    arrays = {f: np.full((T, S), np.nan) for f in FIELDS}
+    arrays["volume"][:] = 0.0
+    for j, sym in enumerate(symbols):
+        sub = frame.filter(pl.col("symbol") == sym)
+        rows = np.searchsorted(ts, sub["ts"].to_numpy())
+        for f in FIELDS:
+            col = sub[f].to_numpy().astype(np.float64) if f in sub.columns else sub["close"].to_numpy()
+            arrays[f][rows, j] = col
+    arrays["vwap"] = np.where(np.isnan(arrays["vwap"]), arrays["close"], arrays["vwap"])
+    opens, closes = session_bounds(ts)
+    return BarPanel(tuple(symbols), timeframe, TIMEFRAME_NS[timeframe], ts,
+                    *(np.ascontiguousarray(arrays[f]) for f in FIELDS),
+                    opens, opens, closes)
+
+
+def load_panel(lake: Lake, symbols: list[str], start: dt.date | None, end: dt.date | None,
+               timeframe: str) -> BarPanel:
+    """Bars of ``symbols`` in [start, end] (session dates, inclusive) from the lake."""
+    frame = lake.bars(symbols, start, end, timeframe=timeframe)
+    if frame.height == 0:
+        raise PanelError(f"no {timeframe} bars in lake {lake.root} for {', '.join(symbols)} "
+                         f"between {start} and {end} (run `fw data ingest` first)")
+    return panel_from_frame(frame, symbols, timeframe)

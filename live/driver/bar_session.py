@@ -1,0 +1,129 @@
+"""The live driver for bar strategies: bars arrive one at a time (replay feed now, the
+Alpaca stream later); each completed bar row runs the strategy's ``signals`` on a
+trailing window and advances the *same* compiled event loop as the backtest by one bar.
+
+Nothing here re-implements a rule: signals come from the strategy, decisions, risk and
+fills from ``framework.engine.event.kernels.run_bars`` (venue = the bar fill model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from framework.engine.event.engine import EngineState, EventResult, advance, new_state, result_of
+from framework.engine.run_config import StrategyConfig
+from framework.strategy import BarPanel, Signals, Strategy
+from framework.strategy.panel import FIELDS, TIMEFRAME_NS, session_bounds
+from framework.types import BAR_DTYPE
+from framework.types.errors import FwError
+
+
+class LiveFeedError(FwError):
+    """A bar arrived out of order or for an unknown symbol."""
+
+
+def _grow(a: np.ndarray, n: int, fill: float) -> np.ndarray:
+    out = np.full((n, *a.shape[1:]), fill, dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
+class BarSession:
+    """One strategy, bar by bar. ``on_bars(batch)`` takes BAR_DTYPE rows (``sym`` = index
+    into ``config.symbols``) in time order; a row of bars is processed once a later bar
+    start arrives (or at ``flush``)."""
+
+    def __init__(self, config: StrategyConfig, strategy: Strategy, capacity: int = 1024):
+        self.config = config
+        self.strategy = strategy
+        self.symbols = tuple(config.symbols)
+        self.bar_ns = TIMEFRAME_NS[config.data.timeframe]
+        S = len(self.symbols)
+        self.n = 0
+        self._ts = np.zeros(capacity, np.int64)
+        self._so = np.zeros(capacity, np.int64)  # session open of each row, ns UTC
+        self._sc = np.zeros(capacity, np.int64)  # session close
+        self._px = {f: np.full((capacity, S), np.nan) for f in FIELDS}
+        self._px["volume"][:] = 0.0
+        self._sig = Signals.of(np.zeros((capacity, S), np.int8), np.zeros((capacity, S), bool))
+        self._pending_ts: int | None = None
+        self._pending = np.zeros(0, BAR_DTYPE)
+        self.state: EngineState = new_state(
+            self.symbols, capacity, decision=config.decision, costs=config.costs,
+            risk=config.risk, execution=config.execution, init_cash=config.backtest.initial_cash)
+
+    # ------------------------------------------------------------------ buffers
+    def _ensure(self, n: int) -> None:
+        cap = self._ts.shape[0]
+        if n <= cap:
+            return
+        new = max(n, 2 * cap)
+        self._ts, self._so, self._sc = (_grow(a, new, 0) for a in (self._ts, self._so, self._sc))
+        for f in FIELDS:
+            self._px[f] = _grow(self._px[f], new, 0.0 if f == "volume" else np.nan)
+        s = self._sig
+        self._sig = Signals(_grow(s.entry, new, 0), _grow(s.exit, new, False),
+                            _grow(s.size, new, np.nan), _grow(s.limit, new, np.nan))
+        st = self.state
+        st.equity, st.cash, st.gross = (_grow(a, new, np.nan) for a in (st.equity, st.cash,
+                                                                         st.gross))
+        if st.book[0]["n_orders"] > st.orders.shape[0] // 2:
+            k = 2 * st.orders.shape[0]
+            st.orders, st.role = _grow(st.orders, k, 0), _grow(st.role, k, 0)
+            st.fills = _grow(st.fills, 2 * k, 0)
+
+    def panel(self, lo: int = 0, hi: int | None = None) -> BarPanel:
+        """The bars seen so far (rows ``lo .. hi-1``) as a panel (views, no copy)."""
+        hi = self.n if hi is None else hi
+        return BarPanel(self.symbols, self.config.data.timeframe, self.bar_ns, self._ts[lo:hi],
+                        *(self._px[f][lo:hi] for f in FIELDS), self._so[lo:hi],
+                        self._so[lo:hi], self._sc[lo:hi])
+
+    # ------------------------------------------------------------------ events
+    def on_bars(self, bars: np.ndarray) -> None:
+        """Feed a batch of BAR_DTYPE rows (time-ordered; equal starts may span batches)."""
+        for b in bars:
+            ts = int(b["ts"])
+            if not 0 <= b["sym"] < len(self.symbols):
+                raise LiveFeedError(f"bar for unknown symbol index {int(b['sym'])}")
+            if self._pending_ts is not None and ts < self._pending_ts:
+                raise LiveFeedError(f"bar at {ts} arrived after {self._pending_ts}")
+            if self._pending_ts is not None and ts > self._pending_ts:
+                self._close_row()
+            self._pending_ts = ts
+            self._pending = np.append(self._pending, b)
+
+    def flush(self) -> None:
+        """Process the last, still open row of bars (end of the feed)."""
+        if self._pending_ts is not None:
+            self._close_row()
+
+    def _close_row(self) -> None:
+        t = self.n
+        self._ensure(t + 1)
+        self._ts[t] = self._pending_ts
+        opens, closes = session_bounds(self._ts[t : t + 1])
+        self._so[t], self._sc[t] = opens[0], closes[0]
+        for b in self._pending:
+            for f in FIELDS:
+                self._px[f][t, b["sym"]] = b[f]
+        self._pending = np.zeros(0, BAR_DTYPE)
+        self._pending_ts = None
+        self.n = t + 1
+        look = self.strategy.lookback_bars()
+        lo = max(0, self.n - look) if look > 0 else 0
+        window = self.panel(lo, self.n)
+        sig = self.strategy.signals(window)
+        sig.check(window, self.strategy.name)
+        for name in ("entry", "exit", "size", "limit"):
+            getattr(self._sig, name)[t] = getattr(sig, name)[-1]
+        advance(self.state, self.panel(), self._sig, t, t + 1)
+
+    def run(self, batches: Iterable[np.ndarray]) -> EventResult:
+        """Consume a whole feed of BAR_DTYPE batches and return the result frames."""
+        for batch in batches:
+            self.on_bars(batch)
+        self.flush()
+        return result_of(self.state, self.panel(), self.n)

@@ -1,0 +1,43 @@
+"""Moving-average crossover on daily bars: long while the fast SMA is above the slow one."""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from framework.config import FrozenModel
+from framework.features import sma
+from framework.strategy import BarPanel, Signals, Strategy
+
+
+class SmaCrossParams(FrozenModel):
+    """Window lengths in bars; ``fast < slow``."""
+
+    fast: int = Field(default=10, ge=1)
+    slow: int = Field(default=50, ge=2)
+
+    @model_validator(mode="after")
+    def _order(self) -> SmaCrossParams:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast ({self.fast}) must be < slow ({self.slow})")
+        return self
+
+
+class SmaCross(Strategy):
+    """Enter long when SMA(fast) crosses above SMA(slow); exit when it crosses below."""
+
+    Params = SmaCrossParams
+
+    def lookback_bars(self) -> int:
+        return self.params.slow + 1
+
+    def signals(self, panel: BarPanel) -> Signals:
+        fast = sma(panel.close, self.params.fast)
+        slow = sma(panel.close, self.params.slow)
+        above = fast > slow  # False while either is NaN (warm-up)
+        prev = np.vstack([np.zeros((1, above.shape[1]), bool), above[:-1]])
+        valid_prev = np.vstack([np.zeros((1, above.shape[1]), bool),
+                                np.isfinite(slow[:-1])])
+        entry = above & ~prev & valid_prev
+        exit_ = ~above & prev & np.isfinite(slow)
+        return Signals.of(entry.astype(np.int8), exit_)
