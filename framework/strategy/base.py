@@ -2,9 +2,9 @@
 
 A strategy is a class in ``strategies/`` named by a TOML file. It implements
 :meth:`Strategy.signals`, a causal function of the bars seen so far. The backtest driver
-calls it once over all history; the live driver calls it on a trailing window of
-``lookback_bars()`` bars as each bar closes and reads the last row — the same code,
-never a port. The path-dependent part (position, working orders, time in trade) is the
+calls it once over all history; the live driver calls it on the bars seen so far as
+each bar closes and reads the last row — the same code, never a port (a live session
+loads at least ``lookback_bars()`` bars of history before it trades). The path-dependent part (position, working orders, time in trade) is the
 compiled decision rule in :mod:`framework.strategy.decision`. See docs/strategy.md.
 """
 
@@ -48,8 +48,8 @@ class Strategy:
         return type(self).__name__
 
     def lookback_bars(self) -> int:
-        """Bars of history ``signals`` needs for its last row to equal the full-history
-        value (the live driver's trailing window). Override when it is not 0."""
+        """Warm-up: bars of history ``signals`` needs before its output is meaningful
+        (history a live session loads first; where the look-ahead check starts cutting)."""
         return 0
 
     def signals(self, panel: BarPanel) -> Signals:

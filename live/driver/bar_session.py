@@ -69,10 +69,6 @@ class BarSession:
         st = self.state
         st.equity, st.cash, st.gross = (_grow(a, new, np.nan) for a in (st.equity, st.cash,
                                                                          st.gross))
-        if st.book[0]["n_orders"] > st.orders.shape[0] // 2:
-            k = 2 * st.orders.shape[0]
-            st.orders, st.role = _grow(st.orders, k, 0), _grow(st.role, k, 0)
-            st.fills = _grow(st.fills, 2 * k, 0)
 
     def panel(self, lo: int = 0, hi: int | None = None) -> BarPanel:
         """The bars seen so far (rows ``lo .. hi-1``) as a panel (views, no copy)."""
@@ -112,9 +108,9 @@ class BarSession:
         self._pending = np.zeros(0, BAR_DTYPE)
         self._pending_ts = None
         self.n = t + 1
-        look = self.strategy.lookback_bars()
-        lo = max(0, self.n - look) if look > 0 else 0
-        window = self.panel(lo, self.n)
+        # All bars seen so far, not just lookback_bars(): running sums (SMA, EMA, ...) then
+        # accumulate in the same order as in the backtest, so decisions match bit for bit.
+        window = self.panel()
         sig = self.strategy.signals(window)
         sig.check(window, self.strategy.name)
         for name in ("entry", "exit", "size", "limit"):

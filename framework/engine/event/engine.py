@@ -94,7 +94,7 @@ def new_state(symbols: tuple[str, ...], n_bars: int, *, decision: DecisionConfig
               init_cash: float, capacity: int | None = None) -> EngineState:
     """Fresh state for ``n_bars`` bars of ``symbols`` with ``init_cash`` USD."""
     S = len(symbols)
-    cap = capacity or max(4096, 4 * n_bars * S // 10)
+    cap = capacity or 4096
     limits, sym_limits, rstate, rsym = make_risk(risk, S, init_cash, list(symbols))
     ctr = np.full((S, 4), -1, np.int64)
     return EngineState(symbols, decision.as_array(), execution.as_array(), costs.as_array(),
@@ -109,15 +109,29 @@ def new_state(symbols: tuple[str, ...], n_bars: int, *, decision: DecisionConfig
 def advance(state: EngineState, panel: BarPanel, signals: Signals, t0: int, t1: int) -> None:
     """Run bars ``t0 .. t1-1`` of ``panel`` (rows of ``signals`` aligned with it)."""
     st = state
-    K.run_bars(t0, t1, panel.ts, panel.decision_ts(), panel.session, panel.session_open,
-               panel.session_close, panel.bar_ns, panel.open, panel.high, panel.low, panel.close,
-               panel.volume, signals.entry, signals.exit, signals.size, signals.limit, st.dec,
-               st.exe, st.costs, st.lat, st.orders, st.fills, st.book, st.role, st.ctr, st.clock,
-               st.last_close, st.used, st.limits, st.sym_limits, st.rstate, st.rsym, st.equity,
-               st.cash, st.gross)
-    if st.book[0]["overflow"]:
-        raise EngineError(f"order/fill capacity {st.orders.shape[0]} exceeded; "
-                          "raise [execution] capacity or trade less often")
+    t = t0
+    while t < t1:
+        t = K.run_bars(t, t1, panel.ts, panel.decision_ts(), panel.session, panel.session_open,
+                       panel.session_close, panel.bar_ns, panel.open, panel.high, panel.low,
+                       panel.close, panel.volume, signals.entry, signals.exit, signals.size,
+                       signals.limit, st.dec, st.exe, st.costs, st.lat, st.orders, st.fills,
+                       st.book, st.role, st.ctr, st.clock, st.last_close, st.used, st.limits,
+                       st.sym_limits, st.rstate, st.rsym, st.equity, st.cash, st.gross)
+        if t < t1:
+            grow_tables(st)
+    if st.book[0]["overflow"]:  # the kernel stops before a bar could overflow: a bug if seen
+        raise EngineError(f"order/fill capacity {st.orders.shape[0]} exceeded")
+
+
+def grow_tables(state: EngineState) -> None:
+    """Double the order and fill tables (kept rows unchanged)."""
+    n = 2 * state.orders.shape[0]
+    orders, fills, role = (np.zeros(n, ORDER_DTYPE), np.zeros(2 * n, FILL_DTYPE),
+                           np.zeros(n, np.int8))
+    orders[: state.orders.shape[0]] = state.orders
+    fills[: state.fills.shape[0]] = state.fills
+    role[: state.role.shape[0]] = state.role
+    state.orders, state.fills, state.role = orders, fills, role
 
 
 @dataclass(frozen=True)

@@ -246,14 +246,22 @@ def _bar_of(orders, i, dec_ts, t) -> int:
 def run_bars(t0, t1, ts, dec_ts, session, session_open, session_close, bar_ns, o, h, lo, c, v,
              entry, exit_, size, limit, dec, exe, costs, lat, orders, fills, book, role, ctr,
              clock, last_close, used, limits, sym_limits, rstate, rsym, equity, cash,
-             gross) -> None:
+             gross) -> int:
     """Advance bars ``t0 .. t1-1`` (see the module docstring); all state is in the arrays.
+
+    Returns the bar it stopped before: ``t1`` when done, less when the order or fill
+    table might overflow in the next bar (the caller grows them and calls again).
 
     ``clock``: [session of the previous bar (-1 before the first), its close ns UTC].
     Writes ``equity``/``cash``/``gross`` (USD) at each bar's close.
     """
     S = c.shape[1]
     for t in range(t0, t1):
+        b = book[0]
+        working = b.n_orders - b.first_open
+        if (b.n_orders + 4 * S + 8 > orders.shape[0]
+                or b.n_fills + working + 4 * S + 8 > fills.shape[0]):
+            return t
         if session[t] != clock[0]:
             _roll_session(t, session_open, session_close, clock[1], last_close, orders, book,
                           limits, sym_limits, rstate, rsym, costs)
@@ -274,3 +282,4 @@ def run_bars(t0, t1, ts, dec_ts, session, session_open, session_close, bar_ns, o
         equity[t] = eq
         cash[t] = rstate[0].cash
         gross[t] = gr
+    return t1
