@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from framework.data import Lake
-from framework.data.calendar import sessions
+from framework.data.calendar import NY, sessions
 from framework.types.errors import FwError
 
 TIMEFRAME_NS = {"1m": 60_000_000_000, "1d": 86_400_000_000_000}
@@ -78,6 +78,21 @@ def session_bounds(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return opens[idx], closes[idx]
 
 
+def daily_session_open(ts: np.ndarray) -> np.ndarray:
+    """Daily bar labels (any instant of the session's New York date: midnight from CSV
+    files, the open from the synthetic source) -> that XNYS session's open, ns UTC."""
+    days = (pl.Series(ts).cast(pl.Datetime("ns", "UTC")).dt.convert_time_zone(NY)
+            .dt.date().to_numpy())
+    dates, opens, _ = sessions(days.min(), days.max())
+    lookup = dict(zip(dates, opens.tolist(), strict=True))
+    out = np.empty(ts.shape[0], np.int64)
+    for i, d in enumerate(days.tolist()):
+        if d not in lookup:
+            raise PanelError(f"daily bar dated {d} is not an XNYS session")
+        out[i] = lookup[d]
+    return out
+
+
 def panel_from_frame(frame: pl.DataFrame, symbols: list[str], timeframe: str) -> BarPanel:
     """Pivot a long bars frame (symbol, ts, open, high, low, close, volume, vwap) to a panel."""
     if timeframe not in TIMEFRAME_NS:
@@ -86,6 +101,8 @@ def panel_from_frame(frame: pl.DataFrame, symbols: list[str], timeframe: str) ->
     if missing:
         raise PanelError(f"no {timeframe} bars in the lake for {', '.join(missing)} "
                          "(run `fw data ingest` first)")
+    if timeframe == "1d":
+        frame = frame.with_columns(ts=pl.Series(daily_session_open(frame["ts"].to_numpy())))
     ts = np.unique(frame["ts"].to_numpy())
     T, S = ts.shape[0], len(symbols)
     arrays = {f: np.full((T, S), np.nan) for f in FIELDS}
