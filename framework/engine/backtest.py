@@ -1,26 +1,34 @@
 """The backtest driver: strategy TOML -> lake bars -> signals -> event engine -> results
-on disk (Parquet frames, metrics and a manifest). ``fw backtest`` adds the tearsheet.
+on disk. ``fw backtest`` adds metrics and the tearsheet (``framework.analytics``).
 
-Every run writes ``manifest.json`` (config, data fingerprint, code version, seed) next to
-its results so it can be reproduced.
+Every run writes ``reports/<run-id>/manifest.json`` (the resolved config, the data
+fingerprint, code and package versions, seed) so ``fw backtest --rerun <run-id>``
+reproduces the same result files byte for byte.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import subprocess
 import time
-import uuid
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
+from framework.config import ConfigError, validate_mapping
 from framework.data import Lake
 from framework.engine.event.engine import EventResult, run_event
-from framework.engine.run_config import StrategyConfig, load_strategy
+from framework.engine.run_config import StrategyConfig, build_strategy, load_strategy
 from framework.strategy import BarPanel, Signals, Strategy, load_panel
 from framework.strategy.signals import SignalError
 from framework.types.errors import FwError
+
+PACKAGES = ("numpy", "numba", "polars", "pyarrow", "duckdb", "scikit-learn", "torch",
+            "exchange-calendars", "pydantic")
+RESULT_FILES = ("equity.parquet", "positions.parquet", "orders.parquet", "fills.parquet",
+                "risk_events.parquet")
 
 
 class StrategyRunError(FwError):
@@ -50,6 +58,17 @@ def code_version() -> str:
         return "unknown"
 
 
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages a result depends on."""
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "absent"
+    return out
+
+
 def strategy_signals(strategy: Strategy, panel: BarPanel, source: str) -> Signals:
     """Call the strategy's ``signals`` and check them; errors name the strategy and file."""
     try:
@@ -69,31 +88,39 @@ def strategy_signals(strategy: Strategy, panel: BarPanel, source: str) -> Signal
 def run_backtest(path: str | Path, overrides: dict | None = None, *,
                  lake_root: Path | None = None, out_root: Path | None = None,
                  write: bool = True) -> BacktestRun:
-    """Run the strategy file at ``path``; results go to ``<reports>/<name>/<run id>/``."""
+    """Run the strategy file at ``path``; results go to ``<reports>/<run-id>/``."""
     cfg, strategy = load_strategy(path, overrides, lake_root)
+    return run_strategy(cfg, strategy, str(path), out_root=out_root, write=write)
+
+
+def run_strategy(cfg: StrategyConfig, strategy: Strategy, source: str, *,
+                 out_root: Path | None = None, write: bool = True) -> BacktestRun:
+    """Backtest a built strategy (see :func:`run_backtest`)."""
     lake = Lake(strategy.context.lake_root)
     prepare = getattr(strategy, "prepare", None)
     if prepare is not None:
         prepare(lake, cfg)  # e.g. load the registered model named in [model]
     panel = load_panel(lake, cfg.symbols, cfg.data.start, cfg.data.end, cfg.data.timeframe)
-    sig = strategy_signals(strategy, panel, str(path))
+    sig = strategy_signals(strategy, panel, source)
     t0 = time.perf_counter()
     result = run_event(panel, sig, decision=cfg.decision, costs=cfg.costs, risk=cfg.risk,
                        execution=cfg.execution, init_cash=cfg.backtest.initial_cash)
     elapsed = time.perf_counter() - t0
-    dataset = "bars_" + cfg.data.timeframe
+    config = json.loads(cfg.model_dump_json())
+    fingerprint = lake.fingerprint("bars_" + cfg.data.timeframe, list(cfg.symbols),
+                                   cfg.data.start, cfg.data.end)
     manifest = {
         "strategy": cfg.name,
-        "config_file": str(path),
-        "config": json.loads(cfg.model_dump_json()),
+        "config_file": source,
+        "config": config,
         "symbols": list(cfg.symbols),
         "bars": panel.n_bars,
         "first_bar_ns": int(panel.ts[0]),
         "last_bar_ns": int(panel.ts[-1]),
-        "data_fingerprint": lake.fingerprint(dataset, list(cfg.symbols), cfg.data.start,
-                                             cfg.data.end),
+        "data_fingerprint": fingerprint,
         "lake": str(lake.root),
         "code_version": code_version(),
+        "packages": package_versions(),
         "seed": cfg.seed,
         "engine_seconds": round(elapsed, 4),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -101,18 +128,42 @@ def run_backtest(path: str | Path, overrides: dict | None = None, *,
     manifest.update(getattr(strategy, "manifest_extra", dict)())
     out_dir = None
     if write:
-        run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6]
-        out_dir = (out_root or cfg.backtest.reports) / cfg.name / run_id
+        digest = hashlib.sha256(json.dumps([config, fingerprint], sort_keys=True).encode())
+        run_id = (f"{cfg.name}-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S')}-"
+                  f"{digest.hexdigest()[:6]}")
+        root = out_root or cfg.backtest.reports
+        k = 1
+        while (root / run_id).exists():  # same config and data within one second
+            run_id, k = f"{run_id.rsplit('~', 1)[0]}~{k}", k + 1
+        manifest["run_id"] = run_id
+        out_dir = root / run_id
         write_results(out_dir, result, manifest)
     return BacktestRun(cfg, strategy, panel, sig, result, out_dir, manifest)
+
+
+def rerun(run: str | Path, reports: Path = Path("reports"), *,
+          out_root: Path | None = None) -> BacktestRun:
+    """Re-run a saved run (its folder, or a run id under ``reports``) from its manifest:
+    same config, same lake data (checked by fingerprint), same seed."""
+    run_dir = Path(run) if Path(run).is_dir() else reports / str(run)
+    man_path = run_dir / "manifest.json"
+    if not man_path.is_file():
+        raise ConfigError(str(man_path), ["no manifest: not a fw backtest run folder"])
+    manifest = json.loads(man_path.read_text())
+    cfg = validate_mapping(manifest["config"], StrategyConfig, str(man_path))
+    strategy = build_strategy(cfg, manifest["config_file"], Path(manifest["lake"]))
+    out = run_strategy(cfg, strategy, manifest["config_file"], out_root=out_root or reports)
+    if out.manifest["data_fingerprint"] != manifest["data_fingerprint"]:
+        raise FwError(f"rerun of {run_dir.name}: the lake's data changed since the run "
+                      "(fingerprint differs); results are not comparable")
+    return out
 
 
 def write_results(out_dir: Path, result: EventResult, manifest: dict) -> None:
     """Parquet frames + manifest.json + risk.json into ``out_dir`` (created)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    result.equity.write_parquet(out_dir / "equity.parquet")
-    result.orders.write_parquet(out_dir / "orders.parquet")
-    result.fills.write_parquet(out_dir / "fills.parquet")
-    result.risk_events.write_parquet(out_dir / "risk_events.parquet")
+    frames = (result.equity, result.positions, result.orders, result.fills, result.risk_events)
+    for name, frame in zip(RESULT_FILES, frames, strict=True):
+        frame.write_parquet(out_dir / name, statistics=False)
     (out_dir / "risk.json").write_text(json.dumps(result.risk_summary, indent=2, default=str))
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))

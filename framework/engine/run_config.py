@@ -89,15 +89,21 @@ def strategy_class(target: str, source: str) -> type[Strategy]:
     return cls
 
 
+def build_strategy(cfg: StrategyConfig, source: str | Path,
+                   lake_root: Path | None = None) -> Strategy:
+    """The strategy object of a validated config; ``source`` names it in errors."""
+    cls = strategy_class(cfg.strategy, str(source))
+    try:
+        params = cls.Params.model_validate(cfg.params)
+    except ValidationError as err:
+        raise ConfigError(str(source), [m.replace("key '", "key 'params.", 1)
+                                        for m in _format_validation_error(err)]) from None
+    root = lake_root or cfg.data.lake or Lake(None).root
+    return cls(params, StrategyContext(Path(root), Path(source)))
+
+
 def load_strategy(path: str | Path, overrides: dict | None = None,
                   lake_root: Path | None = None) -> tuple[StrategyConfig, Strategy]:
     """Validate the TOML at ``path`` (with dotted ``overrides``) and build its strategy."""
     cfg = load_toml(path, StrategyConfig, overrides)
-    cls = strategy_class(cfg.strategy, str(path))
-    try:
-        params = cls.Params.model_validate(cfg.params)
-    except ValidationError as err:
-        raise ConfigError(str(path), [m.replace("key '", "key 'params.", 1)
-                                      for m in _format_validation_error(err)]) from None
-    root = lake_root or cfg.data.lake or Lake(None).root
-    return cfg, cls(params, StrategyContext(Path(root), Path(path)))
+    return cfg, build_strategy(cfg, path, lake_root)

@@ -69,6 +69,7 @@ class BarSession:
         st = self.state
         st.equity, st.cash, st.gross = (_grow(a, new, np.nan) for a in (st.equity, st.cash,
                                                                          st.gross))
+        st.positions = _grow(st.positions, new, 0.0)
 
     def panel(self, lo: int = 0, hi: int | None = None) -> BarPanel:
         """The bars seen so far (rows ``lo .. hi-1``) as a panel (views, no copy)."""

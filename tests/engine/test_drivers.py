@@ -89,9 +89,21 @@ def test_bad_strategy_file_names_file_and_key(tmp_path):
 def test_backtest_writes_results_and_manifest(small_lake, tmp_path):
     run = run_backtest(ROOT / "strategies" / "bollinger_mr.toml", _overrides("bollinger_mr"),
                        lake_root=small_lake, out_root=tmp_path)
-    for f in ("equity.parquet", "orders.parquet", "fills.parquet", "risk_events.parquet",
+    for f in ("equity.parquet", "positions.parquet", "orders.parquet", "fills.parquet",
+              "risk_events.parquet",
               "manifest.json", "risk.json"):
         assert (run.out_dir / f).is_file(), f
     assert len(run.manifest["data_fingerprint"]) == 64
     assert run.manifest["seed"] == run.config.seed
     shutil.rmtree(run.out_dir)
+
+
+def test_rerun_reproduces_result_bytes(small_lake, tmp_path):
+    first = run_backtest(ROOT / "strategies" / "bollinger_mr.toml",
+                         _overrides("bollinger_mr"), lake_root=small_lake, out_root=tmp_path)
+    from framework.engine.backtest import RESULT_FILES, rerun
+
+    again = rerun(first.manifest["run_id"], tmp_path)
+    assert again.out_dir != first.out_dir
+    for name in RESULT_FILES:
+        assert (again.out_dir / name).read_bytes() == (first.out_dir / name).read_bytes(), name

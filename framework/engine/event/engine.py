@@ -86,6 +86,7 @@ class EngineState:
     equity: np.ndarray
     cash: np.ndarray
     gross: np.ndarray
+    positions: np.ndarray
     init_cash: float
 
 
@@ -103,7 +104,7 @@ def new_state(symbols: tuple[str, ...], n_bars: int, *, decision: DecisionConfig
                        np.zeros(cap, np.int8), ctr, np.array([-1, 0], np.int64),
                        np.full(S, np.nan), np.zeros(S), limits, sym_limits, rstate, rsym,
                        np.full(n_bars, np.nan), np.full(n_bars, np.nan), np.full(n_bars, np.nan),
-                       float(init_cash))
+                       np.zeros((n_bars, S)), float(init_cash))
 
 
 def advance(state: EngineState, panel: BarPanel, signals: Signals, t0: int, t1: int) -> None:
@@ -116,7 +117,8 @@ def advance(state: EngineState, panel: BarPanel, signals: Signals, t0: int, t1: 
                        panel.close, panel.volume, signals.entry, signals.exit, signals.size,
                        signals.limit, st.dec, st.exe, st.costs, st.lat, st.orders, st.fills,
                        st.book, st.role, st.ctr, st.clock, st.last_close, st.used, st.limits,
-                       st.sym_limits, st.rstate, st.rsym, st.equity, st.cash, st.gross)
+                       st.sym_limits, st.rstate, st.rsym, st.equity, st.cash, st.gross,
+                       st.positions)
         if t < t1:
             grow_tables(st)
     if st.book[0]["overflow"]:  # the kernel stops before a bar could overflow: a bug if seen
@@ -139,6 +141,7 @@ class EventResult:
     """A finished run: frames for the tearsheet plus the raw state."""
 
     equity: pl.DataFrame  # ts, equity, cash, gross_exposure (USD, at each bar's close)
+    positions: pl.DataFrame  # ts, one column per symbol: shares held at each bar's close
     orders: pl.DataFrame
     fills: pl.DataFrame
     risk_events: pl.DataFrame
@@ -182,7 +185,10 @@ def result_of(state: EngineState, panel: BarPanel, n: int | None = None) -> Even
     n = panel.n_bars if n is None else n
     equity = pl.DataFrame({"ts": panel.decision_ts()[:n], "equity": state.equity[:n],
                            "cash": state.cash[:n], "gross_exposure": state.gross[:n]})
-    return EventResult(equity, orders_frame(state), fills_frame(state),
+    positions = pl.DataFrame({"ts": panel.decision_ts()[:n],
+                              **{sym: state.positions[:n, j] for j, sym in
+                                 enumerate(state.symbols)}})
+    return EventResult(equity, positions, orders_frame(state), fills_frame(state),
                        events_frame(state.rstate, list(state.symbols)), summary(state.rstate),
                        state)
 

@@ -246,14 +246,15 @@ def _bar_of(orders, i, dec_ts, t) -> int:
 def run_bars(t0, t1, ts, dec_ts, session, session_open, session_close, bar_ns, o, h, lo, c, v,
              entry, exit_, size, limit, dec, exe, costs, lat, orders, fills, book, role, ctr,
              clock, last_close, used, limits, sym_limits, rstate, rsym, equity, cash,
-             gross) -> int:
+             gross, positions) -> int:
     """Advance bars ``t0 .. t1-1`` (see the module docstring); all state is in the arrays.
 
     Returns the bar it stopped before: ``t1`` when done, less when the order or fill
     table might overflow in the next bar (the caller grows them and calls again).
 
     ``clock``: [session of the previous bar (-1 before the first), its close ns UTC].
-    Writes ``equity``/``cash``/``gross`` (USD) at each bar's close.
+    Writes ``equity``/``cash``/``gross`` (USD) and ``positions[t, s]`` (shares) at each
+    bar's close.
     """
     S = c.shape[1]
     for t in range(t0, t1):
@@ -276,6 +277,7 @@ def run_bars(t0, t1, ts, dec_ts, session, session_open, session_close, bar_ns, o
         eq = rstate[0].cash
         gr = 0.0
         for s in range(S):
+            positions[t, s] = rsym[s].position
             if np.isfinite(last_close[s]):
                 eq += rsym[s].position * last_close[s]
                 gr += abs(rsym[s].position) * last_close[s]
