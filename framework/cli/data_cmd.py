@@ -30,7 +30,7 @@ def _date(value: str | None, what: str) -> dt.date | None:
         raise DataError(f"--{what}: '{value}' is not a date (YYYY-MM-DD)") from None
 
 
-def _bars_from_trades():
+def bars_from_trades_kernel():
     """The marketdata stage's tick-to-bar kernel, injected into the data stage."""
     from framework.types.errors import FwError
 
@@ -78,7 +78,7 @@ def ingest(
         upd = {k: v for k, v in (("symbols", syms or None), ("start", d0), ("end", d1),
                                  ("seed", seed)) if v is not None}
         scfg = cfg.synthetic.model_copy(update=upd)
-        bft = _bars_from_trades()
+        bft = bars_from_trades_kernel()
         with Progress() as prog:
             task = prog.add_task("synthetic", total=len(scfg.symbols))
             rows = ingest_synthetic(lk, scfg, bft, progress=lambda s: prog.advance(task))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from lake_testkit import numpy_time_bars
 from typer.testing import CliRunner
 
 from framework.cli import data_cmd
@@ -28,8 +27,7 @@ def test_csv_ingest_list_show_verify(tmp_path, shared_data):
     assert r.exit_code == 0 and "calendar_gap" in r.output
 
 
-def test_synthetic_ingest_with_injected_bars(tmp_path, monkeypatch):
-    monkeypatch.setattr(data_cmd, "_bars_from_trades", lambda: numpy_time_bars)
+def test_synthetic_ingest(tmp_path):
     lake = str(tmp_path / "lake")
     args = ["ingest", "--source", "synthetic", "--symbols", "SPY", "--symbols", "NVDA",
             "--start", "2024-03-04", "--end", "2024-03-05", "--lake", lake]
