@@ -101,6 +101,51 @@ def main() -> None:
     for name, first, warm, n in rows:
         print(f"{name:<46} {first:>12.3f} {warm:>9.4f} {events / warm / 1e6:>11.1f} {n:>7,}")
     print(f"event / vectorized warm time: {w_ev / w_vec:.2f}x")
+    quote_level()
+
+
+def quote_level(n_sessions: int = 40, n_sym: int = 10, per_min: int = 20) -> None:
+    """Quote fill model: NBBO updates drive fills and risk marks, bars drive decisions."""
+    from framework.engine.event.quotes import QuoteTape
+
+    _, opens, closes = sessions(dt.date(2023, 1, 3), dt.date(2023, 12, 29))
+    ts = np.concatenate([np.arange(o, c, 60_000_000_000) for o, c in
+                         zip(opens[:n_sessions], closes[:n_sessions], strict=True)])
+    rng = np.random.default_rng(1)
+    syms = [f"Q{i:02d}" for i in range(n_sym)]
+    frames, q_parts = [], []
+    for j, s in enumerate(syms):
+        steps = rng.normal(0, 2e-4, ts.size * per_min)
+        mid = 100 * np.exp(np.cumsum(steps))
+        qts = np.repeat(ts, per_min) + np.tile(np.arange(per_min) * (60_000_000_000 // per_min),
+                                              ts.size)
+        q_parts.append((qts, np.full(qts.size, j, np.int32), mid - 0.01, mid + 0.01))
+        m = mid.reshape(ts.size, per_min)
+        frames.append(pl.DataFrame({"symbol": s, "ts": ts, "open": m[:, 0], "high": m.max(1),
+                                    "low": m.min(1), "close": m[:, -1], "volume": 1e5,
+                                    "vwap": m.mean(1)}))
+    panel = panel_from_frame(pl.concat(frames), syms, "1m")
+    qts = np.concatenate([p[0] for p in q_parts])
+    order = np.argsort(qts, kind="stable")
+    bid = np.concatenate([p[2] for p in q_parts])[order]
+    tape = QuoteTape(qts[order], np.concatenate([p[1] for p in q_parts])[order], bid,
+                     np.full(qts.size, 300.0), bid + 0.02, np.full(qts.size, 300.0))
+    entries = rng.random(panel.close.shape) < 0.05
+    exits = rng.random(panel.close.shape) < 0.05
+    sig = Signals.of(entries.astype(np.int8), exits)
+
+    def run():
+        return run_event(panel, sig, decision=DecisionConfig(size_mode="shares", size=100,
+                                                             order_type="limit", tif="day"),
+                         costs=CostConfig(model="alpaca", slippage_bps=0.0), risk=RiskConfig(),
+                         execution=ExecutionConfig(fill_model="quote", latency_ms=5.0),
+                         init_cash=1e8, quotes=tape)
+
+    first, warm, res = timed(run, repeat=2)
+    events = qts.size + panel.close.size
+    print(f"quote fill model: {n_sym} symbols, {qts.size:,} quotes + {panel.close.size:,} "
+          f"bars; first call {first:.2f} s, warm {warm:.3f} s = "
+          f"{events / warm / 1e6:.1f} M events/s, {res.fills.height:,} fills")
 
 
 if __name__ == "__main__":

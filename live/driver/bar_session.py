@@ -13,7 +13,9 @@ from collections.abc import Iterable
 import numpy as np
 
 from framework.engine.event.engine import EngineState, EventResult, advance, new_state, result_of
+from framework.engine.event.quotes import QuoteTape
 from framework.engine.run_config import StrategyConfig
+from framework.marketdata.replay import EventBatch, EventKind
 from framework.strategy import BarPanel, Signals, Strategy
 from framework.strategy.panel import FIELDS, TIMEFRAME_NS, session_bounds
 from framework.types import BAR_DTYPE
@@ -48,6 +50,11 @@ class BarSession:
         self._px = {f: np.full((capacity, S), np.nan) for f in FIELDS}
         self._px["volume"][:] = 0.0
         self._sig = Signals.of(np.zeros((capacity, S), np.int8), np.zeros((capacity, S), bool))
+        self._q = {f: np.zeros(0, np.float64) for f in ("bid", "bid_size", "ask", "ask_size")}
+        self._q_ts = np.zeros(0, np.int64)
+        self._q_sym = np.zeros(0, np.int32)
+        self._q_lo = np.zeros(capacity, np.int64)  # quotes of bar t: [q_lo[t], q_hi[t])
+        self._q_hi = np.zeros(capacity, np.int64)
         self._pending_ts: int | None = None
         self._pending = np.zeros(0, BAR_DTYPE)
         self.state: EngineState = new_state(
@@ -60,7 +67,8 @@ class BarSession:
         if n <= cap:
             return
         new = max(n, 2 * cap)
-        self._ts, self._so, self._sc = (_grow(a, new, 0) for a in (self._ts, self._so, self._sc))
+        self._ts, self._so, self._sc, self._q_lo, self._q_hi = (
+            _grow(a, new, 0) for a in (self._ts, self._so, self._sc, self._q_lo, self._q_hi))
         for f in FIELDS:
             self._px[f] = _grow(self._px[f], new, 0.0 if f == "volume" else np.nan)
         s = self._sig
@@ -92,6 +100,35 @@ class BarSession:
             self._pending_ts = ts
             self._pending = np.append(self._pending, b)
 
+    def on_quotes(self, quotes: np.ndarray) -> None:
+        """Feed NBBO quotes (QUOTE_DTYPE, time-ordered). They must follow the bars of the
+        previous interval: a pending bar row is complete once later events arrive."""
+        if self._pending_ts is not None:
+            self._close_row()
+        self._q_ts = np.concatenate([self._q_ts, quotes["ts"]])
+        self._q_sym = np.concatenate([self._q_sym, quotes["sym"]])
+        for f in self._q:
+            self._q[f] = np.concatenate([self._q[f], quotes[f]])
+
+    def on_batch(self, batch: EventBatch) -> None:
+        """Feed one ``EventBatch`` of the replay feed (or of the live stream): bars and
+        quotes in stream order; other kinds are not used by bar strategies."""
+        is_bar = batch.kind == EventKind.BAR
+        edges = np.flatnonzero(np.diff(is_bar.astype(np.int8))) + 1
+        for lo, hi in zip(np.r_[0, edges], np.r_[edges, len(batch)], strict=True):
+            rows = batch.row[lo:hi]
+            if is_bar[lo]:
+                self.on_bars(batch.bars[rows])
+            else:
+                q = rows[batch.kind[lo:hi] == EventKind.QUOTE]
+                if q.size:
+                    self.on_quotes(batch.quotes[q])
+
+    def quotes(self) -> QuoteTape:
+        """The NBBO quotes received so far."""
+        return QuoteTape(self._q_ts, self._q_sym, self._q["bid"], self._q["bid_size"],
+                         self._q["ask"], self._q["ask_size"])
+
     def flush(self) -> None:
         """Process the last, still open row of bars (end of the feed)."""
         if self._pending_ts is not None:
@@ -116,11 +153,15 @@ class BarSession:
         sig.check(window, self.strategy.name)
         for name in ("entry", "exit", "size", "limit"):
             getattr(self._sig, name)[t] = getattr(sig, name)[-1]
-        advance(self.state, self.panel(), self._sig, t, t + 1)
+        start = self._ts[t]
+        self._q_lo[t] = np.searchsorted(self._q_ts, start, side="left")
+        self._q_hi[t] = np.searchsorted(self._q_ts, start + self.bar_ns, side="left")
+        advance(self.state, self.panel(), self._sig, t, t + 1, self.quotes(),
+                (self._q_lo[: self.n], self._q_hi[: self.n]))
 
-    def run(self, batches: Iterable[np.ndarray]) -> EventResult:
-        """Consume a whole feed of BAR_DTYPE batches and return the result frames."""
+    def run(self, batches: Iterable[EventBatch]) -> EventResult:
+        """Consume a whole feed (``EventBatch`` es in stream order) and return the frames."""
         for batch in batches:
-            self.on_bars(batch)
+            self.on_batch(batch)
         self.flush()
         return result_of(self.state, self.panel(), self.n)

@@ -5,6 +5,7 @@ file and key."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -12,10 +13,11 @@ import numpy as np
 import pytest
 
 from framework.config import ConfigError
+from framework.data import Lake
 from framework.engine.backtest import run_backtest
 from framework.engine.lookahead import check_lookahead
 from framework.engine.run_config import load_strategy
-from framework.types import BAR_DTYPE
+from framework.marketdata.replay import ReplayFeed
 from live.driver.bar_session import BarSession
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,26 +31,24 @@ def _overrides(name):
     return {k: v for k, v in SMALL[name].items() if v is not None}
 
 
-def _bar_batches(panel):
-    """The panel as the replay feed delivers it: one BAR_DTYPE batch per bar start."""
-    out = []
-    for t in range(panel.n_bars):
-        syms = np.flatnonzero(np.isfinite(panel.close[t]))
-        b = np.zeros(syms.size, BAR_DTYPE)
-        b["ts"], b["sym"] = panel.ts[t], syms
-        for f in ("open", "high", "low", "close", "volume", "vwap"):
-            b[f] = getattr(panel, f)[t, syms]
-        out.append(b)
-    return out
+async def _collect(feed):
+    return [batch async for batch in feed.stream()]
 
 
+@pytest.mark.parametrize("fill_model", ["bar", "quote"])
 @pytest.mark.parametrize("name", SHIPPED)
-def test_live_driver_matches_backtest(name, small_lake):
+def test_live_driver_matches_backtest(name, fill_model, small_lake):
     path = ROOT / "strategies" / f"{name}.toml"
-    bt = run_backtest(path, _overrides(name), lake_root=small_lake, write=False)
+    ov = {**_overrides(name), "execution.fill_model": fill_model}
+    bt = run_backtest(path, ov, lake_root=small_lake, write=False)
     assert bt.result.fills.height > 0, "the strategy must trade for the test to mean anything"
-    cfg, strat = load_strategy(path, _overrides(name), small_lake)
-    live = BarSession(cfg, strat, capacity=64).run(_bar_batches(bt.panel))
+    cfg, strat = load_strategy(path, ov, small_lake)
+    datasets = ["bars_" + cfg.data.timeframe] + (["quotes"] if fill_model == "quote" else [])
+    feed = ReplayFeed.from_lake(Lake(small_lake), cfg.symbols, cfg.data.start, cfg.data.end,
+                                datasets=datasets, batch_size=5000)
+    batches = asyncio.run(_collect(feed))
+    assert len(batches) > 1
+    live = BarSession(cfg, strat, capacity=64).run(batches)
     assert live.orders.equals(bt.result.orders)
     assert live.fills.equals(bt.result.fills)
     np.testing.assert_array_equal(live.equity["equity"], bt.result.equity["equity"])

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from framework.config import FrozenModel
 from framework.engine.event import kernels as K
+from framework.engine.event.quotes import QuoteTape
 from framework.execution.costs import CostConfig
 from framework.execution.orders import BOOK_DTYPE
 from framework.risk import RiskConfig, make_risk
@@ -41,7 +42,7 @@ class EngineError(FwError):
 class ExecutionConfig(FrozenModel):
     """``[execution]`` of a strategy TOML: fill model, participation cap, latency."""
 
-    fill_model: Literal["bar"] = "bar"
+    fill_model: Literal["bar", "quote"] = "bar"  # OHLC bars, or the NBBO quote stream
     participation: float = Field(default=0.0, ge=0.0, le=1.0)  # of bar volume; 0 = no cap
     latency_ms: float = Field(default=0.0, ge=0.0)  # order entry, constant part
     latency_jitter_ms: float = Field(default=0.0, ge=0.0)  # mean of an exponential draw
@@ -59,6 +60,7 @@ class ExecutionConfig(FrozenModel):
         """The kernels' execution vector."""
         x = np.zeros(K.N_EXEC)
         x[K.X_PARTICIPATION] = self.participation
+        x[K.X_FILL_MODEL] = K.FILL_QUOTE if self.fill_model == "quote" else K.FILL_BAR
         return x
 
 
@@ -107,14 +109,19 @@ def new_state(symbols: tuple[str, ...], n_bars: int, *, decision: DecisionConfig
                        np.zeros((n_bars, S)), float(init_cash))
 
 
-def advance(state: EngineState, panel: BarPanel, signals: Signals, t0: int, t1: int) -> None:
-    """Run bars ``t0 .. t1-1`` of ``panel`` (rows of ``signals`` aligned with it)."""
+def advance(state: EngineState, panel: BarPanel, signals: Signals, t0: int, t1: int,
+            quotes: QuoteTape | None = None, windows: tuple | None = None) -> None:
+    """Run bars ``t0 .. t1-1`` of ``panel`` (rows of ``signals`` aligned with it);
+    ``quotes`` (and their per-bar ``windows``) for the quote fill model."""
     st = state
+    q = quotes or QuoteTape.empty()
+    q_lo, q_hi = windows if windows is not None else q.windows(panel)
     t = t0
     while t < t1:
         t = K.run_bars(t, t1, panel.ts, panel.decision_ts(), panel.session, panel.session_open,
                        panel.session_close, panel.bar_ns, panel.open, panel.high, panel.low,
-                       panel.close, panel.volume, signals.entry, signals.exit, signals.size,
+                       panel.close, panel.volume, q_lo, q_hi, q.ts, q.sym, q.bid,
+                       q.bid_size, q.ask, q.ask_size, signals.entry, signals.exit, signals.size,
                        signals.limit, st.dec, st.exe, st.costs, st.lat, st.orders, st.fills,
                        st.book, st.role, st.ctr, st.clock, st.last_close, st.used, st.limits,
                        st.sym_limits, st.rstate, st.rsym, st.equity, st.cash, st.gross,
@@ -195,10 +202,13 @@ def result_of(state: EngineState, panel: BarPanel, n: int | None = None) -> Even
 
 def run_event(panel: BarPanel, signals: Signals, *, decision: DecisionConfig,
               costs: CostConfig, risk: RiskConfig, execution: ExecutionConfig,
-              init_cash: float = 100_000.0) -> EventResult:
-    """Backtest ``signals`` over ``panel`` in one numba call; ``init_cash`` USD."""
+              init_cash: float = 100_000.0, quotes: QuoteTape | None = None) -> EventResult:
+    """Backtest ``signals`` over ``panel`` in one numba call; ``init_cash`` USD.
+    ``quotes`` is required by ``execution.fill_model == "quote"``."""
     signals.check(panel)
+    if execution.fill_model == "quote" and (quotes is None or quotes.ts.shape[0] == 0):
+        raise EngineError("fill_model 'quote' needs a QuoteTape (the lake's quotes)")
     state = new_state(panel.symbols, panel.n_bars, decision=decision, costs=costs, risk=risk,
                       execution=execution, init_cash=init_cash)
-    advance(state, panel, signals, 0, panel.n_bars)
+    advance(state, panel, signals, 0, panel.n_bars, quotes)
     return result_of(state, panel)

@@ -23,6 +23,7 @@ from numba import njit
 
 from framework.execution.costs import borrow_fee
 from framework.execution.fills_bar import bar_fill_price
+from framework.execution.fills_quote import quote_fill
 from framework.execution.orders import (
     add_bracket_legs,
     advance_first_open,
@@ -48,7 +49,11 @@ ROLE_EXIT = 1
 ROLE_LEG = 2
 
 X_PARTICIPATION = 0  # execution vector: fraction of bar volume an order may take (0 = off)
-N_EXEC = 1
+X_FILL_MODEL = 1  # 0 bar (OHLC), 1 quote (NBBO stream)
+N_EXEC = 2
+
+FILL_BAR = 0
+FILL_QUOTE = 1
 
 
 @njit(cache=True)
@@ -116,22 +121,88 @@ def _fill_bar(t, bar_start, o, h, lo, v, orders, fills, book, role, ctr, used, l
         record_fill(orders, fills, book, limits, sym_limits, rstate, rsym, costs, i, cap, px,
                     bar_start, 1 if maker else 0)
         used[s] += cap
-        after = rsym[s].position
-        if before == 0.0 and after != 0.0:
-            ctr[s, C_OPENED] = t
-        if after == 0.0 and before != 0.0:
-            ctr[s, C_CLOSED] = t
-            cancel_symbol(orders, book, limits, sym_limits, rstate, rsym, s, True, bar_start)
-        if od.tif == TimeInForce.IOC.value and is_open(od.status):
-            close_order(orders, limits, sym_limits, rstate, rsym, i,
-                        OrderStatus.CANCELED.value, 0, bar_start)
-        if od.status == OrderStatus.FILLED.value:
-            if role[i] == ROLE_LEG:
-                cancel_oco(orders, book, limits, sym_limits, rstate, rsym, i, bar_start)
-            elif role[i] == ROLE_ENTRY and after != 0.0:
-                _legs(orders, book, role, i, dec, bar_start)
-        elif role[i] == ROLE_ENTRY and not is_open(od.status) and after != 0.0:
-            _legs(orders, book, role, i, dec, bar_start)
+        _after_fill(t, i, bar_start, before, orders, book, role, ctr, limits, sym_limits,
+                    rstate, rsym, dec)
+
+
+@njit(cache=True)
+def _after_fill(t, i, ts_ns, before, orders, book, role, ctr, limits, sym_limits, rstate,
+                rsym, dec) -> None:
+    """Position bookkeeping, OCO and bracket legs after order ``i`` filled (partly)."""
+    od = orders[i]
+    s = od.sym
+    after = rsym[s].position
+    if before == 0.0 and after != 0.0:
+        ctr[s, C_OPENED] = t
+    if after == 0.0 and before != 0.0:
+        ctr[s, C_CLOSED] = t
+        cancel_symbol(orders, book, limits, sym_limits, rstate, rsym, s, True, ts_ns)
+    if od.tif == TimeInForce.IOC.value and is_open(od.status):
+        close_order(orders, limits, sym_limits, rstate, rsym, i,
+                    OrderStatus.CANCELED.value, 0, ts_ns)
+    if od.status == OrderStatus.FILLED.value:
+        if role[i] == ROLE_LEG:
+            cancel_oco(orders, book, limits, sym_limits, rstate, rsym, i, ts_ns)
+        elif role[i] == ROLE_ENTRY and after != 0.0:
+            _legs(orders, book, role, i, dec, ts_ns)
+    elif role[i] == ROLE_ENTRY and not is_open(od.status) and after != 0.0:
+        _legs(orders, book, role, i, dec, ts_ns)
+
+
+@njit(cache=True)
+def _fill_quotes(t, q_lo, q_hi, q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz, orders, fills, book,
+                 role, ctr, used, last_close, limits, sym_limits, rstate, rsym, costs, dec,
+                 lat) -> None:
+    """Step 2 under the quote model: walk the NBBO updates inside bar ``t`` in time order;
+    each marks risk (stops and breakers act intrabar) and may fill working orders."""
+    for k in range(q_lo[t], q_hi[t]):
+        s = q_sym[k]
+        qts = q_ts[k]
+        act = on_mark(limits, sym_limits, rstate, rsym, s, q_bid[k], q_ask[k], np.nan, qts)
+        if act == RiskAction.EXIT_POSITION.value:
+            _exit(s, 0.5 * (q_bid[k] + q_ask[k]), qts, lat, orders, book, role, ctr, limits,
+                  sym_limits, rstate, rsym)
+        elif act == RiskAction.FLATTEN_ALL.value:
+            for j in range(rsym.shape[0]):
+                if np.isfinite(last_close[j]):
+                    _exit(j, last_close[j], qts, lat, orders, book, role, ctr, limits,
+                          sym_limits, rstate, rsym)
+        used[s] = 0.0  # displayed size is fresh at every quote
+        b = book[0]
+        n = b.n_orders
+        for i in range(b.first_open, n):
+            od = orders[i]
+            if od.sym != s or not is_open(od.status) or od.ts_active > qts:
+                continue
+            arrival = od.status == OrderStatus.PENDING.value
+            if arrival:
+                od.status = OrderStatus.NEW.value
+            if rsym[s].halted:
+                continue
+            remaining = od.qty - od.filled_qty
+            px, size, trig, maker = quote_fill(od.type, od.side, od.limit_price,
+                                               od.stop_price, arrival, q_bid[k], q_bsz[k],
+                                               q_ask[k], q_asz[k], costs)
+            if trig:
+                od.type = (OrderType.LIMIT.value if od.type == OrderType.STOP_LIMIT.value
+                           else OrderType.MARKET.value)
+            cap = min(remaining, size - used[s])
+            if np.isnan(px) or cap <= 0.0:
+                if arrival and (od.tif == TimeInForce.IOC.value
+                                or od.tif == TimeInForce.FOK.value):
+                    close_order(orders, limits, sym_limits, rstate, rsym, i,
+                                OrderStatus.CANCELED.value, 0, qts)
+                continue
+            if od.tif == TimeInForce.FOK.value and cap < remaining - 1e-9:
+                close_order(orders, limits, sym_limits, rstate, rsym, i,
+                            OrderStatus.CANCELED.value, RejectReason.FOK_UNFILLABLE.value, qts)
+                continue
+            before = rsym[s].position
+            record_fill(orders, fills, book, limits, sym_limits, rstate, rsym, costs, i, cap,
+                        px, qts, 1 if maker else 0)
+            used[s] += cap
+            _after_fill(t, i, qts, before, orders, book, role, ctr, limits, sym_limits,
+                        rstate, rsym, dec)
 
 
 @njit(cache=True)
@@ -244,14 +315,16 @@ def _bar_of(orders, i, dec_ts, t) -> int:
 
 @njit(cache=True)
 def run_bars(t0, t1, ts, dec_ts, session, session_open, session_close, bar_ns, o, h, lo, c, v,
-             entry, exit_, size, limit, dec, exe, costs, lat, orders, fills, book, role, ctr,
-             clock, last_close, used, limits, sym_limits, rstate, rsym, equity, cash,
-             gross, positions) -> int:
+             q_lo, q_hi, q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz, entry, exit_, size, limit,
+             dec, exe, costs, lat, orders, fills, book, role, ctr, clock, last_close, used,
+             limits, sym_limits, rstate, rsym, equity, cash, gross, positions) -> int:
     """Advance bars ``t0 .. t1-1`` (see the module docstring); all state is in the arrays.
 
     Returns the bar it stopped before: ``t1`` when done, less when the order or fill
     table might overflow in the next bar (the caller grows them and calls again).
 
+    Under the quote fill model ``q_*`` hold the NBBO stream (time-ordered, all symbols)
+    and ``q_lo[t]:q_hi[t]`` the quotes inside bar ``t``; under the bar model they are empty.
     ``clock``: [session of the previous bar (-1 before the first), its close ns UTC].
     Writes ``equity``/``cash``/``gross`` (USD) and ``positions[t, s]`` (shares) at each
     bar's close.
@@ -268,8 +341,13 @@ def run_bars(t0, t1, ts, dec_ts, session, session_open, session_close, bar_ns, o
                           limits, sym_limits, rstate, rsym, costs)
             clock[0] = session[t]
             clock[1] = session_close[t]
-        _fill_bar(t, ts[t], o, h, lo, v, orders, fills, book, role, ctr, used, limits,
-                  sym_limits, rstate, rsym, costs, dec, exe)
+        if exe[X_FILL_MODEL] == FILL_QUOTE:
+            _fill_quotes(t, q_lo, q_hi, q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz, orders,
+                         fills, book, role, ctr, used, last_close, limits, sym_limits, rstate,
+                         rsym, costs, dec, lat)
+        else:
+            _fill_bar(t, ts[t], o, h, lo, v, orders, fills, book, role, ctr, used, limits,
+                      sym_limits, rstate, rsym, costs, dec, exe)
         _risk_and_decide(t, dec_ts, session_close, bar_ns, c, entry, exit_, size, limit,
                          orders, book, role, ctr, last_close, limits, sym_limits, rstate, rsym,
                          dec, lat)
