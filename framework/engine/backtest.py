@@ -98,9 +98,6 @@ def run_strategy(cfg: StrategyConfig, strategy: Strategy, source: str, *,
                  out_root: Path | None = None, write: bool = True) -> BacktestRun:
     """Backtest a built strategy (see :func:`run_backtest`)."""
     lake = Lake(strategy.context.lake_root)
-    prepare = getattr(strategy, "prepare", None)
-    if prepare is not None:
-        prepare(lake, cfg)  # e.g. load the registered model named in [model]
     panel = load_panel(lake, cfg.symbols, cfg.data.start, cfg.data.end, cfg.data.timeframe)
     sig = strategy_signals(strategy, panel, source)
     quotes = load_quotes(lake, panel) if cfg.execution.fill_model == "quote" else None

@@ -41,10 +41,12 @@ class ModelRef(FrozenModel):
 
 
 class BacktestConfig(FrozenModel):
-    """``[backtest]``: starting cash (USD) and where results go."""
+    """``[backtest]``: starting cash (USD), where results go, and the benchmark symbol of
+    the tearsheet (a lake symbol; default: the equal-weight universe)."""
 
     initial_cash: float = Field(default=100_000.0, gt=0.0)
     reports: Path = Path("reports")
+    benchmark: str | None = None
 
 
 class StrategyConfig(FrozenModel):
@@ -89,21 +91,30 @@ def strategy_class(target: str, source: str) -> type[Strategy]:
     return cls
 
 
-def build_strategy(cfg: StrategyConfig, source: str | Path,
-                   lake_root: Path | None = None) -> Strategy:
-    """The strategy object of a validated config; ``source`` names it in errors."""
+def build_strategy(cfg: StrategyConfig, source: str | Path, lake_root: Path | None = None,
+                   *, prepare: bool = True) -> Strategy:
+    """The strategy object of a validated config; ``source`` names it in errors.
+
+    With ``prepare`` the strategy's ``prepare(lake, cfg)`` hook runs (e.g. loading the
+    registered model its ``[model]`` table names), so every driver gets a ready strategy;
+    ``fw train`` builds it unprepared, before any model exists."""
     cls = strategy_class(cfg.strategy, str(source))
     try:
         params = cls.Params.model_validate(cfg.params)
     except ValidationError as err:
         raise ConfigError(str(source), [m.replace("key '", "key 'params.", 1)
                                         for m in _format_validation_error(err)]) from None
-    root = lake_root or cfg.data.lake or Lake(None).root
-    return cls(params, StrategyContext(Path(root), Path(source)))
+    root = Path(lake_root or cfg.data.lake or Lake(None).root)
+    strategy = cls(params, StrategyContext(root, Path(source)))
+    hook = getattr(strategy, "prepare", None)
+    if prepare and hook is not None:
+        hook(Lake(root), cfg)
+    return strategy
 
 
 def load_strategy(path: str | Path, overrides: dict | None = None,
-                  lake_root: Path | None = None) -> tuple[StrategyConfig, Strategy]:
+                  lake_root: Path | None = None, *,
+                  prepare: bool = True) -> tuple[StrategyConfig, Strategy]:
     """Validate the TOML at ``path`` (with dotted ``overrides``) and build its strategy."""
     cfg = load_toml(path, StrategyConfig, overrides)
-    return cfg, build_strategy(cfg, path, lake_root)
+    return cfg, build_strategy(cfg, path, lake_root, prepare=prepare)

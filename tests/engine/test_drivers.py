@@ -19,12 +19,19 @@ from framework.engine.lookahead import check_lookahead
 from framework.engine.run_config import load_strategy
 from framework.marketdata.replay import ReplayFeed
 from live.driver.bar_session import BarSession
+from tests.conftest import ML_MR_SMALL
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ["sma_cross", "bollinger_mr"]
+SHIPPED = ["sma_cross", "bollinger_mr", "ml_mr"]
 # the small lake has 4 sessions: shorten windows so every strategy trades
 SMALL = {"sma_cross": {"params.fast": 1, "params.slow": 2, "data.timeframe": "1m"},
-         "bollinger_mr": {"data.start": None, "data.end": None}}
+         "bollinger_mr": {"data.start": None, "data.end": None},
+         "ml_mr": {"data.start": None, "data.end": None, **ML_MR_SMALL}}
+
+
+def _lake(name, request):
+    """The small lake; with the flagship's model trained when ``name`` needs one."""
+    return request.getfixturevalue("ml_mr_lake" if name == "ml_mr" else "small_lake")
 
 
 def _overrides(name):
@@ -37,7 +44,8 @@ async def _collect(feed):
 
 @pytest.mark.parametrize("fill_model", ["bar", "quote"])
 @pytest.mark.parametrize("name", SHIPPED)
-def test_live_driver_matches_backtest(name, fill_model, small_lake):
+def test_live_driver_matches_backtest(name, fill_model, request):
+    small_lake = _lake(name, request)
     path = ROOT / "strategies" / f"{name}.toml"
     ov = {**_overrides(name), "execution.fill_model": fill_model}
     bt = run_backtest(path, ov, lake_root=small_lake, write=False)
@@ -55,7 +63,8 @@ def test_live_driver_matches_backtest(name, fill_model, small_lake):
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_shipped_strategies_have_no_lookahead(name, small_lake):
+def test_shipped_strategies_have_no_lookahead(name, request):
+    small_lake = _lake(name, request)
     rep = check_lookahead(ROOT / "strategies" / f"{name}.toml", n_cuts=4, seed=1,
                           lake_root=small_lake, overrides=_overrides(name))
     assert rep.ok, rep.problems

@@ -1,0 +1,137 @@
+"""Performance metrics of a backtest, from session-end (daily) equity.
+
+Intraday runs are annualised on *daily* returns taken at each XNYS session's last bar,
+not on per-bar returns: minute returns are autocorrelated (bid/ask bounce, stale marks)
+and overnight gaps would be mixed with intraday ones, so ``sqrt(390 * 252)`` on bar
+returns misstates Sharpe. One convention for every timeframe: 252 sessions a year.
+
+Conventions follow empyrical (and are tested against it): Sharpe and volatility use the
+sample standard deviation (ddof=1); Sortino's downside deviation is the root mean square
+of the negative returns over *all* periods; CAGR compounds over ``n / 252`` years;
+maximum drawdown is measured from the starting capital, so a loss on day one counts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+
+from framework.data.calendar import session_date_expr
+
+SESSIONS_PER_YEAR = 252
+
+
+def session_equity(equity: pl.DataFrame) -> pl.DataFrame:
+    """Equity at the last bar of each New York session date.
+
+    ``equity``: the engine's frame (``ts`` ns UTC, ``equity`` USD). Returns ``date``,
+    ``ts`` (ns of that last bar) and ``equity`` (USD), one row per session.
+    """
+    return (equity.lazy()
+            .with_columns(date=session_date_expr("ts"))
+            .group_by("date", maintain_order=True)
+            .agg(pl.col("ts").last(), pl.col("equity").last())
+            .sort("date").collect())
+
+
+def daily_returns(equity: pl.DataFrame, initial_cash: float) -> pl.DataFrame:
+    """Simple session-to-session returns (fraction) of ``equity``; the first session's
+    return is against ``initial_cash`` (USD). Columns ``date``, ``ts``, ``ret``."""
+    daily = session_equity(equity)
+    eq = daily["equity"].to_numpy()
+    prev = np.concatenate(([initial_cash], eq[:-1]))
+    return daily.select("date", "ts").with_columns(ret=pl.Series(eq / prev - 1.0))
+
+
+def drawdown(returns: np.ndarray) -> np.ndarray:
+    """Drawdown (fraction, ≤ 0) after each period, from the compounded path starting at 1."""
+    wealth = np.cumprod(1.0 + returns)
+    peak = np.maximum.accumulate(np.concatenate(([1.0], wealth)))[1:]
+    return wealth / peak - 1.0
+
+
+def max_drawdown_duration(returns: np.ndarray) -> int:
+    """Longest run of periods spent below a previous peak (sessions)."""
+    longest = run = 0
+    for under in drawdown(returns) < 0.0:
+        run = run + 1 if under else 0
+        longest = max(longest, run)
+    return longest
+
+
+def probabilistic_sharpe(returns: np.ndarray, benchmark_sr: float = 0.0) -> float:
+    """Probability that the true per-period Sharpe exceeds ``benchmark_sr`` (Bailey and
+    López de Prado 2012), correcting for skew and kurtosis of ``returns``."""
+    n = returns.shape[0]
+    sd = returns.std(ddof=1) if n > 1 else 0.0
+    if n < 3 or sd == 0.0:
+        return math.nan
+    sr = returns.mean() / sd
+    z = (returns - returns.mean()) / returns.std()
+    skew, kurt = float(np.mean(z**3)), float(np.mean(z**4))
+    denom = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr
+    if denom <= 0.0:
+        return math.nan
+    stat = (sr - benchmark_sr) * math.sqrt(n - 1) / math.sqrt(denom)
+    return 0.5 * (1.0 + math.erf(stat / math.sqrt(2.0)))
+
+
+def alpha_beta(returns: np.ndarray, benchmark: np.ndarray) -> tuple[float, float]:
+    """Annualised alpha (fraction per year, compounded) and beta of ``returns`` against
+    ``benchmark`` (same periods). NaN when the benchmark does not move."""
+    ok = np.isfinite(returns) & np.isfinite(benchmark)
+    r, b = returns[ok], benchmark[ok]
+    if r.shape[0] < 2 or b.var() == 0.0:
+        return math.nan, math.nan
+    beta = float(np.cov(r, b, ddof=1)[0, 1] / b.var(ddof=1))
+    alpha = float((1.0 + np.mean(r - beta * b)) ** SESSIONS_PER_YEAR - 1.0)
+    return alpha, beta
+
+
+def performance_metrics(returns: np.ndarray, benchmark: np.ndarray | None = None) -> dict:
+    """Return-based metrics of daily ``returns`` (fractions, one per session).
+
+    Returns a dict of floats: ``total_return``, ``cagr``, ``volatility`` (annualised),
+    ``sharpe``, ``sortino``, ``calmar``, ``max_drawdown`` (fraction, ≤ 0),
+    ``max_drawdown_sessions``, ``psr`` (probability the Sharpe is > 0), ``alpha``,
+    ``beta``, ``sessions``. Undefined ratios are NaN, never a silent zero.
+    """
+    r = np.asarray(returns, dtype=np.float64)
+    n = r.shape[0]
+    out: dict = {"sessions": n}
+    if n == 0:
+        return out | dict.fromkeys(("total_return", "cagr", "volatility", "sharpe", "sortino",
+                                    "calmar", "max_drawdown", "psr", "alpha", "beta"),
+                                   math.nan) | {"max_drawdown_sessions": 0}
+    total = float(np.prod(1.0 + r) - 1.0)
+    years = n / SESSIONS_PER_YEAR
+    cagr = (1.0 + total) ** (1.0 / years) - 1.0 if total > -1.0 else -1.0
+    sd = r.std(ddof=1) if n > 1 else math.nan
+    downside = math.sqrt(np.mean(np.minimum(r, 0.0) ** 2)) * math.sqrt(SESSIONS_PER_YEAR)
+    mdd = float(drawdown(r).min())
+    annual = math.sqrt(SESSIONS_PER_YEAR)
+    out |= {
+        "total_return": total,
+        "cagr": cagr,
+        "volatility": float(sd * annual),
+        "sharpe": float(r.mean() / sd * annual) if sd and sd > 0 else math.nan,
+        "sortino": float(r.mean() * SESSIONS_PER_YEAR / downside) if downside > 0 else math.nan,
+        "calmar": cagr / -mdd if mdd < 0 else math.nan,
+        "max_drawdown": mdd,
+        "max_drawdown_sessions": max_drawdown_duration(r),
+        "psr": probabilistic_sharpe(r),
+    }
+    alpha, beta = (math.nan, math.nan) if benchmark is None else alpha_beta(r, benchmark)
+    return out | {"alpha": alpha, "beta": beta}
+
+
+def rolling_sharpe_vol(returns: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Annualised rolling Sharpe and volatility over ``window`` sessions (NaN in warm-up)."""
+    s = pl.Series(returns)
+    mean = s.rolling_mean(window).to_numpy()
+    sd = s.rolling_std(window).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sharpe = np.where(sd > 0, mean / sd * math.sqrt(SESSIONS_PER_YEAR), np.nan)
+    return sharpe, sd * math.sqrt(SESSIONS_PER_YEAR)

@@ -1,0 +1,231 @@
+"""The HTML tearsheet of a backtest: one self-contained file (plotly.js inlined once).
+
+Drawn from :class:`~framework.analytics.run_report.ReportData` with Polars and NumPy
+only — no pandas in the path, so a pandas upgrade cannot break a report. Every figure
+here is computed in ``framework.analytics``; this module only lays them out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import polars as pl
+from plotly.offline import get_plotlyjs
+
+from framework.analytics.metrics import SESSIONS_PER_YEAR, drawdown, rolling_sharpe_vol
+from framework.analytics.run_report import ReportData
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222}
+h1{font-size:22px;margin-bottom:4px} h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:13px;margin:8px 0}
+td,th{border:1px solid #ddd;padding:3px 8px;text-align:right} th{background:#f4f4f4}
+td:first-child,th:first-child{text-align:left}
+.note{color:#555;font-size:13px;max-width:60em} .oos{color:#0a6b2d;font-weight:600}
+pre{background:#f7f7f7;padding:8px;font-size:12px;max-height:420px;overflow:auto}
+.grid{display:grid;grid-template-columns:1fr 1fr;gap:8px}
+"""
+
+_PCT = {"total_return", "cagr", "volatility", "max_drawdown", "win_rate", "exposure",
+        "alpha", "psr"}
+_LABELS = {"period": "period", "total_return": "total return", "cagr": "CAGR",
+           "volatility": "volatility (ann.)", "sharpe": "Sharpe (ann.)",
+           "sortino": "Sortino (ann.)", "calmar": "Calmar", "max_drawdown": "max drawdown",
+           "max_drawdown_sessions": "max drawdown duration (sessions)",
+           "psr": "probabilistic Sharpe (SR > 0)", "alpha": "alpha (ann.)", "beta": "beta",
+           "sessions": "sessions", "trades": "trades", "win_rate": "win rate",
+           "profit_factor": "profit factor", "expectancy": "expectancy (USD/trade)",
+           "avg_win": "mean win (USD)", "avg_loss": "mean loss (USD)",
+           "best_trade": "best trade (USD)", "worst_trade": "worst trade (USD)",
+           "avg_holding_minutes": "mean holding (minutes)", "exposure": "mean gross exposure",
+           "turnover": "turnover (x equity / year)"}
+
+
+def _fmt(key: str, value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, float) and math.isinf(value):
+        return "∞"
+    if key in _PCT:
+        return f"{value:.2%}"
+    if isinstance(value, int | np.integer):
+        return f"{value:,}"
+    return f"{value:,.3f}"
+
+
+def _dates(daily: pl.DataFrame) -> list[str]:
+    return [d.isoformat() for d in daily["date"].to_list()]
+
+
+def _figure(fig: go.Figure, title: str, height: int = 360) -> str:
+    fig.update_layout(title=title, height=height, margin=dict(l=50, r=20, t=40, b=40),
+                      template="plotly_white", legend=dict(orientation="h", y=-0.15))
+    return fig.to_html(full_html=False, include_plotlyjs=False,
+                       config={"displaylogo": False, "responsive": True})
+
+
+def _shade_in_sample(fig: go.Figure, data: ReportData) -> None:
+    ins = data.daily.filter(pl.col("sample") == "in")
+    if data.oos_start_ns is not None and ins.height:
+        fig.add_vrect(x0=ins["date"][0].isoformat(), x1=ins["date"][-1].isoformat(),
+                      fillcolor="#999", opacity=0.12, line_width=0,
+                      annotation_text="in-sample", annotation_position="top left")
+
+
+def equity_figure(data: ReportData) -> str:
+    """Equity (USD) against the benchmark scaled to the same starting capital."""
+    d = data.daily
+    start = float(d["equity"][0] / (1.0 + d["ret"][0])) if d.height else 0.0
+    bench = start * np.cumprod(1.0 + d["bench_ret"].to_numpy())
+    fig = go.Figure([go.Scatter(x=_dates(d), y=d["equity"].to_list(), name="strategy"),
+                     go.Scatter(x=_dates(d), y=bench.tolist(), name=data.benchmark,
+                                line=dict(dash="dot"))])
+    _shade_in_sample(fig, data)
+    return _figure(fig, "Equity at each session close (USD) vs benchmark")
+
+
+def drawdown_figure(data: ReportData) -> str:
+    """Underwater curve (fraction below the running peak)."""
+    d = data.daily
+    fig = go.Figure(go.Scatter(x=_dates(d), y=drawdown(d["ret"].to_numpy()).tolist(),
+                               fill="tozeroy", name="drawdown", line=dict(color="#c0392b")))
+    fig.update_yaxes(tickformat=".1%")
+    _shade_in_sample(fig, data)
+    return _figure(fig, "Underwater (drawdown from peak)", 300)
+
+
+def monthly_figure(data: ReportData) -> str:
+    """Heatmap of compounded monthly returns, year x month."""
+    m = (data.daily.group_by(pl.col("date").dt.year().alias("year"),
+                             pl.col("date").dt.month().alias("month"))
+         .agg(ret=(pl.col("ret") + 1.0).product() - 1.0).sort("year", "month"))
+    years = sorted(set(m["year"].to_list()))
+    z = np.full((len(years), 12), np.nan)
+    for y, mo, r in m.iter_rows():
+        z[years.index(y), mo - 1] = r
+    text = [[("" if np.isnan(v) else f"{v:.1%}") for v in row] for row in z]
+    fig = go.Figure(go.Heatmap(z=z.tolist(), x=[dt.date(2000, k, 1).strftime("%b")
+                                                 for k in range(1, 13)],
+                               y=[str(y) for y in years], text=text, texttemplate="%{text}",
+                               colorscale="RdYlGn", zmid=0.0, showscale=False))
+    return _figure(fig, "Monthly returns", 120 + 40 * len(years))
+
+
+def rolling_figure(data: ReportData) -> str:
+    """Rolling annualised Sharpe and volatility over a window of sessions."""
+    d = data.daily
+    window = int(max(5, min(63, d.height // 4)))
+    sharpe, vol = rolling_sharpe_vol(d["ret"].to_numpy(), window)
+    clean = [None if not np.isfinite(v) else float(v) for v in sharpe]
+    fig = go.Figure([go.Scatter(x=_dates(d), y=clean, name=f"Sharpe ({window} sessions)"),
+                     go.Scatter(x=_dates(d), y=[None if not np.isfinite(v) else float(v)
+                                                for v in vol],
+                                name=f"volatility ({window} sessions)", yaxis="y2")])
+    fig.update_layout(yaxis2=dict(overlaying="y", side="right", tickformat=".0%"))
+    return _figure(fig, f"Rolling Sharpe, volatility (x√{SESSIONS_PER_YEAR})",
+                   300)
+
+
+def trades_figure(data: ReportData) -> str:
+    """Histogram of trade P&L (USD, net of fees), out-of-sample and in-sample apart."""
+    fig = go.Figure()
+    for sample, name in (("out", "out-of-sample"), ("in", "in-sample"), ("full", "trades")):
+        part = data.trades.filter(pl.col("sample") == sample)
+        if part.height:
+            fig.add_trace(go.Histogram(x=part["pnl"].to_list(), name=name, opacity=0.7,
+                                       nbinsx=60))
+    fig.update_layout(barmode="overlay")
+    return _figure(fig, f"Trade P&L, USD net of fees ({data.trades.height:,} round trips)", 300)
+
+
+def exposure_figure(data: ReportData) -> str:
+    """Mean gross exposure per session (fraction of equity)."""
+    d = data.daily
+    fig = go.Figure(go.Bar(x=_dates(d), y=d["exposure"].fill_null(0.0).to_list(),
+                           name="gross exposure"))
+    fig.update_yaxes(tickformat=".0%")
+    return _figure(fig, "Gross exposure / equity", 260)
+
+
+def costs_figure(data: ReportData) -> str:
+    """Cost breakdown in USD."""
+    names = [k for k, v in data.costs.items() if np.isfinite(v)]
+    fig = go.Figure(go.Bar(x=names, y=[data.costs[k] for k in names]))
+    return _figure(fig, "Costs (USD)", 260)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
+                   for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def metrics_table(data: ReportData) -> str:
+    """One column per period (out-of-sample first)."""
+    names = list(data.periods)
+    keys = [k for k in _LABELS if k != "period" and any(k in data.periods[n] for n in names)]
+    rows = [[_LABELS[k]] + [_fmt(k, data.periods[n].get(k)) for n in names] for k in keys]
+    return _table(["metric"] + [n.replace("_", "-") for n in names], rows)
+
+
+def _frame_table(frame: pl.DataFrame, limit: int = 200) -> str:
+    rows = [[str(v) for v in r] for r in frame.head(limit).iter_rows()]
+    more = (f"<p class='note'>first {limit} of {frame.height:,} rows</p>"
+            if frame.height > limit else "")
+    return _table(frame.columns, rows) + more
+
+
+def render_tearsheet(data: ReportData) -> str:
+    """The whole page as one HTML string (UTF-8, no external requests)."""
+    man = data.manifest
+    first = data.daily["date"][0].isoformat() if data.daily.height else "—"
+    last = data.daily["date"][-1].isoformat() if data.daily.height else "—"
+    if data.oos_start_ns is not None:
+        oos = dt.datetime.fromtimestamp(data.oos_start_ns / 1e9, dt.UTC).isoformat()
+        scope = (f"<p class='oos'>Headline metrics are out-of-sample only: from {oos} "
+                 "(the model never saw these bars). The in-sample period is shown apart "
+                 "and shaded in the charts.</p>")
+    else:
+        scope = "<p class='note'>No model: every session is reported as one period.</p>"
+    cfg = man.get("config", {})
+    fill = cfg.get("execution", {}).get("fill_model", "bar")
+    parts = [
+        f"<h1>{html.escape(data.title)}</h1>",
+        f"<p class='note'>{html.escape(', '.join(man.get('symbols', [])))} · "
+        f"{first} .. {last} · {man.get('bars', 0):,} bars · fill model <b>{fill}</b> "
+        f"(simulated venue) · benchmark {html.escape(data.benchmark)} · code "
+        f"{html.escape(str(man.get('code_version')))} · seed {man.get('seed')}</p>",
+        scope,
+        "<h2>Metrics</h2>", metrics_table(data),
+        "<p class='note'>Returns are session-close to session-close (252 sessions a "
+        "year), whatever the bar size. Max drawdown is from the starting capital.</p>",
+        "<h2>Equity</h2>", equity_figure(data), drawdown_figure(data),
+        "<div class='grid'>", rolling_figure(data), monthly_figure(data), "</div>",
+        "<h2>Trades</h2>", trades_figure(data),
+        "<div class='grid'>", exposure_figure(data), costs_figure(data), "</div>",
+        "<p class='note'>Exposure is the mean per session of gross exposure over equity. "
+        "Fees are commission + SEC fee + FINRA TAF; slippage is what market and stop fills "
+        "paid against the open of the bar they filled in (bar fill model).</p>",
+        "<h2>Orders</h2>", _frame_table(data.order_status),
+        "<h3>Rejected orders by reason</h3>",
+        _frame_table(data.rejections) if data.rejections.height
+        else "<p class='note'>none</p>",
+        "<h2>Risk events</h2>",
+        _frame_table(data.risk_events) if data.risk_events.height
+        else "<p class='note'>none</p>",
+        "<h2>Still open at the end (shares)</h2>",
+        _table(["symbol", "position"], [[s, f"{q:,.2f}"] for s, q in
+                                        data.open_positions.items()]),
+        "<h2>Manifest</h2>",
+        f"<pre>{html.escape(json.dumps(man, indent=2, default=str))}</pre>",
+    ]
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'>"
+            f"<title>{html.escape(data.title)}</title><style>{_CSS}</style>"
+            f"<script>{get_plotlyjs()}</script></head><body>"
+            + "\n".join(parts) + "</body></html>")

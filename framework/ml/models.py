@@ -1,0 +1,145 @@
+"""One model interface over scikit-learn and PyTorch: fit, predict_proba, save, load.
+
+Preprocessing (imputation, scaling) lives *inside* the model and is fitted in ``fit`` on
+the training rows only, so cross-validation can never leak test statistics into it.
+Tabular models take ``X[n, F]``; sequence models (``seq_len > 0``) take ``X[n, L, F]``,
+the last ``L`` feature rows up to each event (see :func:`sequence_rows`).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from framework.ml.hgb_compiled import CompiledHGB, compile_hgb
+from framework.types.errors import FwError
+
+SKLEARN_KINDS = ("logistic", "random_forest", "hist_gbm")
+TORCH_KINDS = ("torch_tcn", "torch_lstm")
+
+
+class ModelError(FwError):
+    """A model cannot be built, trained or loaded; the message names the kind or path."""
+
+
+class Model(Protocol):
+    """What every model offers; probabilities are of the positive class (label 1)."""
+
+    kind: str
+    seq_len: int
+
+    def fit(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None,
+            X_val: np.ndarray | None = None, y_val: np.ndarray | None = None) -> Model: ...
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray: ...
+
+    def save(self, path: Path) -> None: ...
+
+
+def _estimator(kind: str, seed: int, params: dict):
+    if kind == "logistic":
+        return Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                         ("scale", StandardScaler()),
+                         ("model", LogisticRegression(C=params.get("C", 1.0), max_iter=2000))])
+    if kind == "random_forest":
+        return Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                         ("model", RandomForestClassifier(
+                             n_estimators=params.get("n_estimators", 200),
+                             min_samples_leaf=params.get("min_samples_leaf", 20),
+                             max_features="sqrt", n_jobs=1, random_state=seed))])
+    return HistGradientBoostingClassifier(  # NaN handled natively: no imputer to leak
+        max_iter=params.get("max_iter", 200), learning_rate=params.get("learning_rate", 0.05),
+        max_leaf_nodes=params.get("max_leaf_nodes", 15),
+        min_samples_leaf=params.get("min_samples_leaf", 40),
+        l2_regularization=params.get("l2_regularization", 1.0), early_stopping=False,
+        random_state=seed)
+
+
+class SklearnModel:
+    """Logistic regression, random forest or histogram gradient boosting. A fitted HGB is
+    also compiled to numba (:mod:`framework.ml.hgb_compiled`) and scored through it."""
+
+    seq_len = 0
+
+    def __init__(self, kind: str, seed: int = 0, params: dict | None = None):
+        if kind not in SKLEARN_KINDS:
+            raise ModelError(f"unknown scikit-learn model kind {kind!r}: one of {SKLEARN_KINDS}")
+        self.kind, self.seed, self.params = kind, seed, dict(params or {})
+        self.estimator = _estimator(kind, seed, self.params)
+        self.compiled: CompiledHGB | None = None
+
+    def fit(self, X, y, w=None, X_val=None, y_val=None) -> SklearnModel:
+        """Fit on rows ``X[n, F]`` with labels ``y`` in {0, 1} and sample weights ``w``."""
+        if np.unique(y).shape[0] < 2:
+            raise ModelError(f"{self.kind}: the training labels have a single class")
+        key = "model__sample_weight" if isinstance(self.estimator, Pipeline) else "sample_weight"
+        self.estimator.fit(X, y, **({key: w} if w is not None else {}))
+        self.compiled = compile_hgb(self.estimator) if self.kind == "hist_gbm" else None
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """P(label 1) per row (float64)."""
+        if self.compiled is not None:
+            return self.compiled.predict_proba(X)
+        return self.estimator.predict_proba(X)[:, 1]
+
+    def save(self, path: Path) -> None:
+        """``model.json`` (kind, seed, params) and ``model.pkl`` (the fitted estimator)."""
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "model.json").write_text(json.dumps(
+            {"kind": self.kind, "seed": self.seed, "params": self.params}, sort_keys=True))
+        (path / "model.pkl").write_bytes(pickle.dumps(self.estimator, protocol=5))
+
+    @classmethod
+    def load(cls, path: Path) -> SklearnModel:
+        """Inverse of :meth:`save` (only load artifacts you trust: this unpickles)."""
+        meta = json.loads((path / "model.json").read_text())
+        model = cls(meta["kind"], meta["seed"], meta["params"])
+        model.estimator = pickle.loads((path / "model.pkl").read_bytes())
+        model.compiled = compile_hgb(model.estimator) if model.kind == "hist_gbm" else None
+        return model
+
+
+def make_model(kind: str, seed: int = 0, params: dict | None = None) -> Model:
+    """A new, unfitted model of ``kind`` (see ``SKLEARN_KINDS`` and ``TORCH_KINDS``)."""
+    if kind in TORCH_KINDS:
+        from framework.ml.torch_models import SequenceModel
+
+        return SequenceModel(kind, seed, params)
+    return SklearnModel(kind, seed, params)
+
+
+def load_model(path: Path) -> Model:
+    """Load a model saved by ``save`` (its kind is read from ``model.json``)."""
+    meta_path = path / "model.json"
+    if not meta_path.is_file():
+        raise ModelError(f"{path}: no model.json, not a saved fw model")
+    kind = json.loads(meta_path.read_text())["kind"]
+    if kind in TORCH_KINDS:
+        from framework.ml.torch_models import SequenceModel
+
+        return SequenceModel.load(path)
+    return SklearnModel.load(path)
+
+
+def sequence_rows(X: np.ndarray, t: np.ndarray, s: np.ndarray, seq_len: int) -> np.ndarray:
+    """Model input for events at bars ``t`` of symbols ``s`` from panel features
+    ``X[T, S, F]``: ``X[t, s]`` rows (``seq_len == 0``) or the ``seq_len`` rows up to and
+    including ``t`` (``[n, L, F]``; rows before the first bar are NaN)."""
+    if seq_len == 0:
+        return X[t, s]
+    out = np.full((t.shape[0], seq_len, X.shape[2]), np.nan)
+    for k in range(seq_len):
+        rows = t - (seq_len - 1 - k)
+        ok = rows >= 0
+        out[ok, k] = X[rows[ok], s[ok]]
+    return out

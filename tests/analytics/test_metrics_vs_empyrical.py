@@ -1,0 +1,68 @@
+"""Return metrics equal empyrical-reloaded's on the same daily returns."""
+
+from __future__ import annotations
+
+import math
+
+import empyrical as ep
+import numpy as np
+import pandas as pd
+import pytest
+
+from framework.analytics.metrics import (
+    drawdown,
+    max_drawdown_duration,
+    performance_metrics,
+    probabilistic_sharpe,
+)
+
+
+def _returns(seed: int, n: int, drift: float) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    bench = rng.normal(0.0004, 0.011, n)
+    strat = drift + 0.6 * bench + rng.standard_t(4, n) * 0.007
+    return strat, bench
+
+
+@pytest.mark.parametrize(("seed", "n", "drift"), [(1, 60, 0.001), (2, 400, -0.0005),
+                                                   (3, 1500, 0.0002), (4, 30, 0.0)])
+def test_metrics_match_empyrical(seed: int, n: int, drift: float) -> None:
+    r, b = _returns(seed, n, drift)
+    m = performance_metrics(r, b)
+    rs, bs = pd.Series(r), pd.Series(b)
+    assert m["sharpe"] == pytest.approx(ep.sharpe_ratio(rs), rel=1e-10)
+    assert m["sortino"] == pytest.approx(ep.sortino_ratio(rs), rel=1e-10)
+    assert m["volatility"] == pytest.approx(ep.annual_volatility(rs), rel=1e-10)
+    assert m["cagr"] == pytest.approx(ep.annual_return(rs), rel=1e-10)
+    assert m["max_drawdown"] == pytest.approx(ep.max_drawdown(rs), rel=1e-10)
+    assert m["calmar"] == pytest.approx(ep.calmar_ratio(rs), rel=1e-10)
+    alpha, beta = ep.alpha_beta(rs, bs)
+    assert m["beta"] == pytest.approx(beta, rel=1e-9)
+    assert m["alpha"] == pytest.approx(alpha, rel=1e-9)
+    assert m["total_return"] == pytest.approx(ep.cum_returns_final(rs), rel=1e-10)
+
+
+def test_drawdown_counts_a_loss_on_day_one() -> None:
+    r = np.array([-0.10, 0.05, 0.02, 0.10, -0.01])
+    dd = drawdown(r)
+    assert dd[0] == pytest.approx(-0.10)
+    assert dd[1] == pytest.approx(0.9 * 1.05 - 1)
+    assert max_drawdown_duration(r) == 3  # under water for sessions 0, 1, 2; new peak at 3
+
+
+def test_undefined_ratios_are_nan_not_zero() -> None:
+    m = performance_metrics(np.zeros(10))
+    assert math.isnan(m["sharpe"]) and math.isnan(m["sortino"]) and math.isnan(m["calmar"])
+    assert m["max_drawdown"] == 0.0 and math.isnan(m["alpha"])
+    assert performance_metrics(np.array([]))["sessions"] == 0
+
+
+def test_probabilistic_sharpe_against_closed_form() -> None:
+    # Normal returns: skew 0, kurtosis 3 -> PSR = Phi(SR sqrt(n-1) / sqrt(1 + SR^2 / 2)).
+    r, _ = _returns(7, 5000, 0.0006)
+    z = (r - r.mean()) / r.std()
+    sr = r.mean() / r.std(ddof=1)
+    denom = 1 - np.mean(z**3) * sr + (np.mean(z**4) - 1) / 4 * sr**2
+    expect = 0.5 * (1 + math.erf(sr * math.sqrt(len(r) - 1) / math.sqrt(denom) / math.sqrt(2)))
+    assert probabilistic_sharpe(r) == pytest.approx(expect, rel=1e-12)
+    assert 0.0 < probabilistic_sharpe(-r) < 0.5 < probabilistic_sharpe(r) <= 1.0

@@ -1,0 +1,77 @@
+"""Every model kind: deterministic under a seed (same bytes, same predictions), a
+save/load round trip predicts identically, and the compiled HGB equals scikit-learn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from framework.ml.models import TORCH_KINDS, ModelError, load_model, make_model, sequence_rows
+
+KINDS = ["logistic", "random_forest", "hist_gbm", "torch_tcn", "torch_lstm"]
+SMALL = {"random_forest": {"n_estimators": 30}, "hist_gbm": {"max_iter": 60},
+         "torch_tcn": {"epochs": 4, "seq_len": 6}, "torch_lstm": {"epochs": 3, "seq_len": 6}}
+
+
+def _data(kind: str, n: int = 800) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(11)
+    panel = rng.normal(size=(n + 8, 1, 5))
+    panel[rng.random(panel.shape) < 0.03] = np.nan
+    t = np.arange(8, n + 8)
+    y = (np.nan_to_num(panel[t, 0, 0]) + 0.5 * rng.normal(size=n) > 0).astype(np.int8)
+    seq = SMALL.get(kind, {}).get("seq_len", 0)
+    return sequence_rows(panel, t, np.zeros(n, np.int64), seq), y
+
+
+def _files(path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(path.iterdir())}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_same_seed_same_bytes_and_predictions(kind: str, tmp_path: Path) -> None:
+    X, y = _data(kind)
+    w = np.linspace(0.5, 1.0, y.shape[0])
+    a = make_model(kind, 5, SMALL.get(kind)).fit(X[:600], y[:600], w[:600], X[600:700],
+                                                 y[600:700])
+    b = make_model(kind, 5, SMALL.get(kind)).fit(X[:600], y[:600], w[:600], X[600:700],
+                                                 y[600:700])
+    a.save(tmp_path / "a")
+    b.save(tmp_path / "b")
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+    pa = a.predict_proba(X[700:])
+    np.testing.assert_array_equal(pa, b.predict_proba(X[700:]))
+    assert pa.dtype == np.float64 and ((pa >= 0) & (pa <= 1)).all()
+    loaded = load_model(tmp_path / "a")
+    np.testing.assert_array_equal(loaded.predict_proba(X[700:]), pa)
+    assert loaded.kind == kind and loaded.seq_len == a.seq_len
+
+
+@pytest.mark.parametrize("kind", TORCH_KINDS)
+def test_the_seed_matters_for_torch(kind: str) -> None:
+    X, y = _data(kind)
+    a = make_model(kind, 1, SMALL[kind]).fit(X[:600], y[:600])
+    b = make_model(kind, 2, SMALL[kind]).fit(X[:600], y[:600])
+    assert not np.array_equal(a.predict_proba(X[600:]), b.predict_proba(X[600:]))
+
+
+def test_compiled_hgb_equals_scikit_learn() -> None:
+    X, y = _data("hist_gbm", 3000)
+    m = make_model("hist_gbm", 0, {"max_iter": 150, "max_leaf_nodes": 31}).fit(X, y)
+    X_new = np.random.default_rng(2).normal(size=(2000, 5))
+    X_new[::13, 2] = np.nan
+    np.testing.assert_allclose(m.predict_proba(X_new),
+                               m.estimator.predict_proba(X_new)[:, 1], rtol=0, atol=1e-12)
+    one = m.predict_proba(X_new[:1])
+    assert one.shape == (1,) and one[0] == pytest.approx(m.estimator.predict_proba(
+        X_new[:1])[0, 1], abs=1e-12)
+
+
+def test_errors_name_the_problem(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="single class"):
+        make_model("logistic").fit(np.zeros((10, 2)), np.zeros(10, np.int8))
+    with pytest.raises(ModelError, match="unknown"):
+        make_model("xgboost")
+    with pytest.raises(ModelError, match="not a saved fw model"):
+        load_model(tmp_path)
