@@ -26,12 +26,15 @@ def train(
 def demo(
     lake: Path = typer.Option(None, "--lake", help="Lake root (default: $FW_LAKE or ./data_lake)."),  # noqa: B008
     strategy: Path = typer.Option(FLAGSHIP, help="Strategy TOML to train and backtest."),  # noqa: B008
+    set_: list[str] = typer.Option(None, "--set", help="Override a key (repeat)."),  # noqa: B008
+    out: Path = typer.Option(None, "--out", help="Reports root (default: [backtest] reports)."),  # noqa: B008
 ) -> None:
     """Fill the lake from the synthetic default if empty, train, backtest, report."""
     from rich.progress import Progress
 
     from framework.analytics.run_report import report_backtest
     from framework.cli.data_cmd import bars_from_trades_kernel
+    from framework.config import parse_overrides
     from framework.data import Lake
     from framework.data.settings import load_data_config
     from framework.data.sources.synthetic import ingest_synthetic
@@ -39,8 +42,9 @@ def demo(
     from framework.engine.run_config import load_strategy
     from framework.engine.training import train_strategy
 
+    overrides = parse_overrides(set_ or [])
     lk = Lake(lake)
-    cfg, _ = load_strategy(strategy, lake_root=lk.root)
+    cfg, _ = load_strategy(strategy, overrides, lk.root, prepare=False)
     have = set(lk.symbols("bars_1m")) if (lk.root / "catalog.duckdb").exists() else set()
     if not set(cfg.symbols) <= have:
         scfg = load_data_config(None).synthetic
@@ -54,12 +58,12 @@ def demo(
         typer.echo(f"[1/3] lake {lk.root} already holds {', '.join(cfg.symbols)}")
     if cfg.model is not None:
         typer.echo(f"[2/3] training {cfg.model.name} ({cfg.model.kind}) walk-forward")
-        for k, v in train_strategy(strategy, lake_root=lk.root).items():
+        for k, v in train_strategy(strategy, overrides, lake_root=lk.root).items():
             typer.echo(f"  {k:<24} {v}")
     else:
         typer.echo("[2/3] nothing to train")
     typer.echo(f"[3/3] backtesting {strategy}")
-    run = run_backtest(strategy, lake_root=lk.root)
+    run = run_backtest(strategy, overrides, lake_root=lk.root, out_root=out)
     page, metrics = report_backtest(run)
     for k, v in metrics.items():
         typer.echo(f"  {k:<24} {v:.4f}" if isinstance(v, float) else f"  {k:<24} {v}")
