@@ -57,12 +57,13 @@ def test_undefined_ratios_are_nan_not_zero() -> None:
     assert performance_metrics(np.array([]))["sessions"] == 0
 
 
-def test_probabilistic_sharpe_against_closed_form() -> None:
-    # Normal returns: skew 0, kurtosis 3 -> PSR = Phi(SR sqrt(n-1) / sqrt(1 + SR^2 / 2)).
+def test_probabilistic_sharpe_against_scipy_moments() -> None:
+    # Bailey & Lopez de Prado (2012), eq. 11, assembled from scipy's own estimators.
+    from scipy import stats
+
     r, _ = _returns(7, 5000, 0.0006)
-    z = (r - r.mean()) / r.std()
     sr = r.mean() / r.std(ddof=1)
-    denom = 1 - np.mean(z**3) * sr + (np.mean(z**4) - 1) / 4 * sr**2
-    expect = 0.5 * (1 + math.erf(sr * math.sqrt(len(r) - 1) / math.sqrt(denom) / math.sqrt(2)))
-    assert probabilistic_sharpe(r) == pytest.approx(expect, rel=1e-12)
+    g3, g4 = stats.skew(r), stats.kurtosis(r, fisher=False)
+    z = sr * math.sqrt(len(r) - 1) / math.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr**2)
+    assert probabilistic_sharpe(r) == pytest.approx(stats.norm.cdf(z), rel=1e-9)
     assert 0.0 < probabilistic_sharpe(-r) < 0.5 < probabilistic_sharpe(r) <= 1.0

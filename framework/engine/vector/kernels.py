@@ -107,6 +107,17 @@ def mark_equity(acc, eq, exposed):
     acc[A_EQ] = eq
 
 
+@njit(cache=True, inline="always")
+def count_fill(acc: np.ndarray, signed_qty: float, fee: float) -> None:
+    """Fill counters of one execution: ``signed_qty`` shares (+ buy, - sell, 0 = none),
+    ``fee`` USD; a buy counts as an entry (the vector engine is long-only)."""
+    if signed_qty != 0.0:
+        acc[A_N_FILLS] += 1.0
+        acc[A_FEES] += fee
+        if signed_qty > 0.0:
+            acc[A_N_ENTRIES] += 1.0
+
+
 @njit(cache=True)
 def init_acc(n_combos: int, init_cash: float) -> np.ndarray:
     """Fresh accumulators for ``n_combos`` combos starting with ``init_cash`` USD."""
@@ -145,6 +156,7 @@ def simulate_signals(open_, close, value_px, entries, exits, init_cash, size_mod
                 cash, pos[s], q, fpx, fee = exec_action(
                     cash, pos[s], a, open_[t, s], size_mode, size, costs
                 )
+                count_fill(acc, q, fee)
                 if q != 0.0:
                     f_t[n] = t
                     f_s[n] = s
@@ -152,10 +164,6 @@ def simulate_signals(open_, close, value_px, entries, exits, init_cash, size_mod
                     f_p[n] = fpx
                     f_f[n] = fee
                     n += 1
-                    acc[A_N_FILLS] += 1.0
-                    acc[A_FEES] += fee
-                    if q > 0.0:
-                        acc[A_N_ENTRIES] += 1.0
         eq = cash
         exposed = False
         for s in range(S):
@@ -196,11 +204,7 @@ def sweep_cross_block(
                             cash, pos[c, s], pend[c, s], open_[i, s], size_mode, size, costs
                         )
                         pend[c, s] = NONE
-                        if q != 0.0:
-                            a[A_N_FILLS] += 1.0
-                            a[A_FEES] += fee
-                            if q > 0.0:
-                                a[A_N_ENTRIES] += 1.0
+                        count_fill(a, q, fee)
             eq = cash
             exposed = False
             for s in range(S):
@@ -259,6 +263,7 @@ def simulate_target_weights(open_, close, value_px, weights, init_cash, costs):
                         fee = trade_fee(-1, q, fpx, costs)
                         cash += q * fpx - fee
                         pos[s] -= q
+                        count_fill(acc, -q, fee)
                     elif side > 0 and delta > 0.0:
                         fpx = slipped_price(px, 1, costs)
                         q = delta
@@ -269,11 +274,7 @@ def simulate_target_weights(open_, close, value_px, weights, init_cash, costs):
                         fee = commission(q, fpx, costs)
                         cash -= q * fpx + fee
                         pos[s] += q
-                        acc[A_N_ENTRIES] += 1.0
-                    else:
-                        continue
-                    acc[A_N_FILLS] += 1.0
-                    acc[A_FEES] += fee
+                        count_fill(acc, q, fee)
         eq = cash
         exposed = False
         for s in range(S):
