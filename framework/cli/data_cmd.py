@@ -126,6 +126,10 @@ def _ingest_lobster(lk, syms, files, day) -> dict[str, int]:
     if len(syms) != 1 or not files or day is None:
         raise DataError("lobster: give one --symbols, --start DATE and MESSAGE [ORDERBOOK] files")
     frame = load_lobster(files[0], files[1] if len(files) > 1 else None, syms[0], day)
+    if len(files) > 1:  # the orderbook file fills LOBSTER's level window: see lobster_window
+        from framework.marketdata.book.lobster_window import with_window_events
+
+        frame = with_window_events(frame, files[1])
     lk.write("book_events", syms[0], frame, "lobster", origin=str(files[0]))
     return {"book_events": frame.height}
 

@@ -53,6 +53,7 @@ class BookEvent(IntEnum):
     HALT = 7
     REPLACE = 8  # ITCH 'U': delete old id, add new id (new price/size)
     TRADE = 9  # non-book trade print (ITCH 'P')
+    LEVEL = 10  # snapshot: the level at (side, price) holds exactly ``size`` shares
 
 
 class RejectReason(IntEnum):

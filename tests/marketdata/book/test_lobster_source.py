@@ -1,5 +1,5 @@
-"""LOBSTER files into the lake: exact timestamps, every message kept, bad files refused
-with the file and row named (book reconstruction from them is not built yet)."""
+"""LOBSTER files into the lake: exact timestamps, every message kept, the level window
+made explicit, bad files refused with the file and row named."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from framework.cli import data_cmd
 from framework.data import Lake
 from framework.data.schemas import DataError
 from framework.data.sources.lobster import load_lobster, read_orderbook
+from framework.types import BookEvent
 
 AMZN = ("AMZN_2012-06-21_34200000_57600000_message_1.csv",
         "AMZN_2012-06-21_34200000_57600000_orderbook_1.csv")
@@ -27,11 +28,13 @@ def test_ingest_lobster_into_the_lake(shared_data: Path, tmp_path: Path) -> None
                                             str(tmp_path), str(msg), str(book)])
     assert res.exit_code == 0, res.output
     ev = pl.read_parquet(tmp_path / "book_events" / "**" / "*.parquet")
-    assert ev.height == 57_515
+    msgs = ev.filter(pl.col("kind") != BookEvent.LEVEL)
+    assert msgs.height == 57_515  # every message kept; LEVEL rows come from the orderbook file
+    assert ev.height > msgs.height
     # 34200.017459617 s after New York midnight, EDT: 13:30:00.017459617 UTC, to the ns
     first = dt.datetime(2012, 6, 21, 13, 30, tzinfo=dt.UTC).timestamp() * 1e9
-    assert ev["ts"][0] == int(first) + 17_459_617
-    assert ev["price"][1] == 223.81 and ev["side"][1] == 1 and ev["kind"][1] == 1
+    assert msgs["ts"][0] == int(first) + 17_459_617
+    assert msgs["price"][1] == 223.81 and msgs["side"][1] == 1 and msgs["kind"][1] == 1
     assert Lake(tmp_path).symbols("book_events") == ["AMZN"]
 
 

@@ -1,0 +1,307 @@
+"""``OrderBooks``: L3 order books for many symbols, with their L2 view.
+
+The object layer over ``kernels``: it owns the arrays, grows them when a kernel asks
+(more order slots, a wider price grid) and resumes, converts prices between USD at the
+edges and 1e-4 USD units inside, and answers L2 questions (best bid/ask, top-N levels,
+depth at a price, spread, mid, microprice) and L3 ones (an order's remaining size and
+the shares queued ahead of it).
+
+Events are ``framework.types.BOOK_EVENT_DTYPE`` rows; ``sym`` picks the book. Kinds
+follow ``framework.types.BookEvent``: ADD, CANCEL (partial), DELETE, EXEC_VISIBLE
+(shrink a resting order), EXEC_HIDDEN / CROSS / TRADE (prints: no visible volume
+changes), HALT (LOBSTER price convention: -1 halt, 0 quoting resumes, 1 trading
+resumes), REPLACE (ITCH 'U': the old id leaves, ``new_order_id`` joins at the back of
+the queue at the new price and size) and LEVEL (snapshot: the level holds exactly
+``size`` shares; orders known there are forgotten).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from framework.marketdata.book import kernels as K
+from framework.marketdata.book import order_map
+
+PRICE_UNITS = 10_000  # price units per USD inside the book
+MAX_GRID = 1 << 22  # levels per book grid; prices beyond are kept per order, off the L2 view
+_MARGIN = 2048  # levels of headroom added on each side when a grid grows
+
+
+class BookError(ValueError):
+    """A book was asked something it cannot answer (unknown book, bad depth...)."""
+
+
+class TopLevels(NamedTuple):
+    """Top-N levels after each event, ``[events, n]``: prices in USD (NaN where the side
+    has fewer levels), sizes in shares."""
+
+    ask_px: np.ndarray
+    ask_sz: np.ndarray
+    bid_px: np.ndarray
+    bid_sz: np.ndarray
+
+
+@dataclass(frozen=True)
+class RestingOrder:
+    """One order in the L3 book: price USD, sizes shares, ``ts`` ns UTC."""
+
+    order_id: int
+    book: int
+    side: int  # +1 bid, -1 ask
+    price: float
+    size: float
+    priority: int  # arrival sequence; lower is ahead
+    ts: int
+    queue_ahead: float  # shares ahead of it at its level
+
+
+def to_units(price_usd: np.ndarray | float) -> np.ndarray:
+    """USD -> int64 units of 1e-4 USD (exact for any price with at most 4 decimals)."""
+    return np.rint(np.asarray(price_usd, np.float64) * PRICE_UNITS).astype(np.int64)
+
+
+def _new_state(n_books: int, max_orders: int) -> K.BookState:
+    cap = 1 << max(4, int(max_orders - 1).bit_length())
+    z = np.zeros
+    return K.BookState(
+        p0=z(n_books, np.int64), tick=np.ones(n_books, np.int64), off=z(n_books, np.int64),
+        size=z(n_books, np.int64), grid_full=z(n_books, np.int8),
+        best=np.full((n_books, 2), -1, np.int64), cross=z(n_books, np.int8),
+        halted=z(n_books, np.int8), vol=z((0, 2)), cnt=z((0, 2), np.int64),
+        head=z((0, 2), np.int64), tail=z((0, 2), np.int64),
+        keys=np.full(2 * cap, order_map.EMPTY, np.int64), slots=z(2 * cap, np.int64),
+        o_id=z(cap, np.int64), o_book=z(cap, np.int64), o_side=z(cap, np.int8),
+        o_lvl=np.full(cap, -1, np.int64), o_px=z(cap, np.int64), o_size=z(cap),
+        o_seq=z(cap, np.int64), o_ts=z(cap, np.int64), o_prev=np.full(cap, -1, np.int64),
+        o_next=np.full(cap, -1, np.int64), free=np.arange(cap - 1, -1, -1, dtype=np.int64),
+        ctr=np.array([cap] + [0] * (K.N_CTR - 1), np.int64))
+
+
+def _grow_slots(bk: K.BookState) -> K.BookState:
+    cap = bk.o_id.shape[0]
+    new = 2 * cap
+
+    def ext(a: np.ndarray, fill) -> np.ndarray:
+        out = np.full(new, fill, a.dtype)
+        out[:cap] = a
+        return out
+
+    n_free = int(bk.ctr[K.C_FREE])
+    free = np.empty(new, np.int64)
+    free[:n_free] = bk.free[:n_free]
+    free[n_free:n_free + cap] = np.arange(new - 1, cap - 1, -1)
+    live = bk.keys != order_map.EMPTY
+    keys = np.empty(2 * new, np.int64)
+    slots = np.zeros(2 * new, np.int64)
+    order_map.rebuild(keys, slots, bk.keys[live], bk.slots[live])
+    ctr = bk.ctr.copy()
+    ctr[K.C_FREE] = n_free + cap
+    return bk._replace(
+        keys=keys, slots=slots, o_id=ext(bk.o_id, 0), o_book=ext(bk.o_book, 0),
+        o_side=ext(bk.o_side, 0), o_lvl=ext(bk.o_lvl, -1), o_px=ext(bk.o_px, 0),
+        o_size=ext(bk.o_size, 0.0), o_seq=ext(bk.o_seq, 0), o_ts=ext(bk.o_ts, 0),
+        o_prev=ext(bk.o_prev, -1), o_next=ext(bk.o_next, -1), free=free, ctr=ctr)
+
+
+def _grow_grid(bk: K.BookState, b: int, px: int, tick: int | None) -> K.BookState:
+    """Re-lay the flat level arrays so book ``b``'s grid covers ``px`` (units)."""
+    size = bk.size.copy()
+    p0 = bk.p0.copy()
+    ticks = bk.tick.copy()
+    if size[b] == 0:
+        t = tick or (K.PENNY if px % K.PENNY == 0 else 1)
+        lo, hi = px, px
+    else:
+        t = int(ticks[b])
+        lo, hi = min(int(p0[b]), px), max(int(p0[b] + (size[b] - 1) * t), px)
+    span = (hi - lo) // t + 1
+    if span > MAX_GRID:
+        grid_full = bk.grid_full.copy()
+        grid_full[b] = 1
+        return bk._replace(grid_full=grid_full)
+    margin = min(max(span // 2, _MARGIN), (MAX_GRID - span) // 2)
+    new_lo = max(lo - margin * t, lo % t)
+    shift = (int(p0[b]) - new_lo) // t if size[b] else 0
+    old_off, old_size = bk.off.copy(), bk.size.copy()
+    ticks[b], p0[b] = t, new_lo
+    size[b] = (hi + margin * t - new_lo) // t + 1
+    off = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(np.int64)
+    arrays = {}
+    for name, fill in (("vol", 0.0), ("cnt", 0), ("head", -1), ("tail", -1)):
+        old = getattr(bk, name)
+        out = np.full((int(size.sum()), 2), fill, old.dtype)
+        for j in range(len(size)):
+            if old_size[j]:
+                dst = off[j] + (shift if j == b else 0)
+                out[dst:dst + old_size[j]] = old[old_off[j]:old_off[j] + old_size[j]]
+        arrays[name] = out
+    o_lvl = bk.o_lvl.copy()
+    live = bk.slots[bk.keys != order_map.EMPTY]
+    live = live[o_lvl[live] >= 0]
+    ob = bk.o_book[live]
+    o_lvl[live] = off[ob] + (o_lvl[live] - old_off[ob]) + np.where(ob == b, shift, 0)
+    best = bk.best.copy()
+    best[b] = np.where(best[b] >= 0, best[b] + shift, -1)
+    return bk._replace(p0=p0, tick=ticks, off=off, size=size, best=best, o_lvl=o_lvl,
+                       **arrays)
+
+
+class OrderBooks:
+    """L3 books for ``n_books`` symbols (book ``i`` = ``sym`` ``i`` of the events).
+
+    ``max_orders`` is a starting capacity, doubled as needed; ``tick`` (price units of
+    1e-4 USD) fixes the grid step, else it is a cent when a book's first price is a
+    whole cent and 1e-4 USD otherwise; prices off that grid are counted (``off_grid``)
+    and kept per order but not in the L2 view.
+    """
+
+    def __init__(self, n_books: int = 1, *, max_orders: int = 1 << 14, tick: int | None = None):
+        if n_books < 1:
+            raise BookError(f"n_books must be >= 1, got {n_books}")
+        self.n_books = n_books
+        self._tick = tick
+        self._bk = _new_state(n_books, max_orders)
+
+    # -- feeding ---------------------------------------------------------------------
+    def apply(self, events: np.ndarray, top_n: int = 0) -> TopLevels | None:
+        """Apply ``BOOK_EVENT_DTYPE`` rows in order (prices USD). With ``top_n`` > 0,
+        returns the top-N levels of the touched book after every event."""
+        return self.apply_units(events["sym"].astype(np.int64), events["kind"],
+                                events["side"], events["order_id"], to_units(events["price"]),
+                                events["size"].astype(np.float64), events["new_order_id"],
+                                events["ts"], top_n)
+
+    def apply_units(self, book, kind, side, order_id, price_units, size, new_order_id, ts,
+                    top_n: int = 0) -> TopLevels | None:
+        """``apply`` on plain columns with prices already in 1e-4 USD units (the
+        parsers' and benchmarks' path: no conversion)."""
+        book = np.ascontiguousarray(book, np.int64)
+        if book.size and (book.min() < 0 or book.max() >= self.n_books):
+            raise BookError(f"event book index out of range 0..{self.n_books - 1}")
+        n = book.shape[0]
+        rows = n if top_n > 0 else 0
+        out = (np.empty((rows, max(top_n, 1)), np.int64), np.empty((rows, max(top_n, 1))),
+               np.empty((rows, max(top_n, 1)), np.int64), np.empty((rows, max(top_n, 1))))
+        cols = (np.ascontiguousarray(kind, np.int8), np.ascontiguousarray(side, np.int8),
+                np.ascontiguousarray(order_id, np.int64),
+                np.ascontiguousarray(price_units, np.int64),
+                np.ascontiguousarray(size, np.float64),
+                np.ascontiguousarray(new_order_id, np.int64), np.ascontiguousarray(ts, np.int64))
+        i = 0
+        while i < n:
+            i, st = K.apply_events(self._bk, i, book, *cols, top_n, *out)
+            self.grow(st)
+        if top_n <= 0:
+            return None
+        apx, asz, bpx, bsz = out
+        return TopLevels(_usd(apx), asz, _usd(bpx), bsz)
+
+    @property
+    def state(self) -> K.BookState:
+        """The kernel arrays (for numba code that drives the book itself)."""
+        return self._bk
+
+    def grow(self, status: int) -> None:
+        """Act on a kernel's stop status: double the order slots (``NEED_SLOTS``) or
+        widen the grid of the book and price the kernel recorded (``NEED_GRID``)."""
+        if status == K.NEED_SLOTS:
+            self._bk = _grow_slots(self._bk)
+        elif status == K.NEED_GRID:
+            self._bk = _grow_grid(self._bk, int(self._bk.ctr[K.C_NEED_BOOK]),
+                                  int(self._bk.ctr[K.C_NEED_PX]), self._tick)
+
+    def reserve(self, book: int, lo_units: int, hi_units: int) -> None:
+        """Lay out book ``book``'s grid to cover [lo, hi] (1e-4 USD units) up front."""
+        self._check(book)
+        for p in (lo_units, hi_units):
+            if K.grid_index(self._bk, book, p) == -2:
+                self._bk = _grow_grid(self._bk, book, p, self._tick)
+
+    # -- L2 view -----------------------------------------------------------------------
+    def top(self, n: int = 10, book: int = 0) -> TopLevels:
+        """Top ``n`` levels now, as one row."""
+        self._check(book)
+        if n < 1:
+            raise BookError(f"top: n must be >= 1, got {n}")
+        apx, bpx = np.empty((1, n), np.int64), np.empty((1, n), np.int64)
+        asz, bsz = np.empty((1, n)), np.empty((1, n))
+        K.top_levels(self._bk, book, n, apx, asz, bpx, bsz, 0)
+        return TopLevels(_usd(apx)[0], asz[0], _usd(bpx)[0], bsz[0])
+
+    def best_bid(self, book: int = 0) -> tuple[float, float]:
+        """(price USD, shares) of the best bid; (NaN, 0) when there is none."""
+        t = self.top(1, book)
+        return float(t.bid_px[0]), float(t.bid_sz[0])
+
+    def best_ask(self, book: int = 0) -> tuple[float, float]:
+        """(price USD, shares) of the best ask; (NaN, 0) when there is none."""
+        t = self.top(1, book)
+        return float(t.ask_px[0]), float(t.ask_sz[0])
+
+    def spread(self, book: int = 0) -> float:
+        """Best ask minus best bid, USD (NaN when a side is empty; <= 0 when locked/crossed)."""
+        return self.best_ask(book)[0] - self.best_bid(book)[0]
+
+    def mid(self, book: int = 0) -> float:
+        """(best bid + best ask) / 2, USD."""
+        return (self.best_ask(book)[0] + self.best_bid(book)[0]) / 2.0
+
+    def microprice(self, book: int = 0) -> float:
+        """Size-weighted mid, USD: ``(bid * ask_size + ask * bid_size) / (bid_size + ask_size)``,
+        which leans toward the side with less size (the side about to be taken)."""
+        (bp, bs), (ap, a_s) = self.best_bid(book), self.best_ask(book)
+        return (bp * a_s + ap * bs) / (bs + a_s) if bs + a_s > 0 else float("nan")
+
+    def depth_at(self, price: float, side: int, book: int = 0) -> float:
+        """Shares resting at ``price`` (USD) on ``side`` (+1 bid, -1 ask)."""
+        self._check(book)
+        g = K.grid_index(self._bk, book, int(to_units(price)))
+        if g < 0:
+            return 0.0
+        return float(self._bk.vol[self._bk.off[book] + g, 0 if side > 0 else 1])
+
+    def condition(self, book: int = 0) -> str:
+        """'normal', 'locked' (best bid == best ask) or 'crossed' after the last event."""
+        self._check(book)
+        return ("normal", "locked", "crossed")[int(self._bk.cross[book])]
+
+    def halted(self, book: int = 0) -> bool:
+        """True while a HALT event without a later resumption holds the book."""
+        self._check(book)
+        return bool(self._bk.halted[book])
+
+    # -- L3 view -----------------------------------------------------------------------
+    def order(self, order_id: int) -> RestingOrder | None:
+        """The resting order ``order_id``, or None when the book does not hold it."""
+        pos = order_map.find(self._bk.keys, np.int64(order_id))
+        if pos < 0:
+            return None
+        bk = self._bk
+        s = int(bk.slots[pos])
+        return RestingOrder(int(order_id), int(bk.o_book[s]), 1 if bk.o_side[s] == 0 else -1,
+                            bk.o_px[s] / PRICE_UNITS, float(bk.o_size[s]), int(bk.o_seq[s]),
+                            int(bk.o_ts[s]), float(K.queue_ahead(bk, s)))
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Events applied, prints seen, and every fault counted: unknown / duplicate
+        order ids, off-grid prices, executions larger than the order, locked and
+        crossed episodes."""
+        c = self._bk.ctr
+        names = {"events": K.C_EVENTS, "trades": K.C_TRADES, "unknown_id": K.C_UNKNOWN_ID,
+                 "duplicate_id": K.C_DUPLICATE_ID, "off_grid": K.C_OFF_GRID,
+                 "overfill": K.C_OVERFILL, "locked": K.C_LOCKED, "crossed": K.C_CROSSED}
+        out = {k: int(c[i]) for k, i in names.items()}
+        out["resting_orders"] = int(self._bk.o_id.shape[0] - c[K.C_FREE])
+        return out
+
+    def _check(self, book: int) -> None:
+        if not 0 <= book < self.n_books:
+            raise BookError(f"book {book} out of range 0..{self.n_books - 1}")
+
+
+def _usd(units: np.ndarray) -> np.ndarray:
+    return np.where(units < 0, np.nan, units / PRICE_UNITS)

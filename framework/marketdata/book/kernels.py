@@ -1,0 +1,374 @@
+"""Numba kernels of the L3 order book: one event applied to a set of books.
+
+Layout (``BookState``, plain arrays so kernels cache and the Python layer can grow them):
+
+* prices inside are int64 units of 1e-4 USD (LOBSTER's and ITCH's own unit);
+* each book has a dense price grid: ``grid index = (price - p0) // tick``, the book's
+  levels living at ``off[b] .. off[b] + size[b]`` of the flat level arrays;
+  ``vol[l, 0]`` / ``vol[l, 1]`` are the bid / ask shares resting at level ``l``;
+* every known order has a slot: id, book, side, level, price, remaining shares, arrival
+  sequence (time priority) and its neighbours in the level's FIFO queue, so queue
+  position is exact; ``order_map`` finds the slot from the id;
+* volume a level holds without a known order (a snapshot ``LEVEL`` event, or an order
+  that rested before the data began) is kept in ``vol`` only and counts as ahead of
+  every known order in the queue.
+
+A kernel never raises: faults are counted in ``ctr`` (see the ``C_*`` indices) and the
+event is skipped, except the two that the Python layer can fix and resume from — the
+slot table is full (``NEED_SLOTS``) and a price falls outside its book's grid
+(``NEED_GRID``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+from framework.marketdata.book import order_map
+from framework.types.codes import BookEvent
+
+LEVEL = BookEvent.LEVEL
+# ctr indices
+C_FREE, C_SEQ, C_UNKNOWN_ID, C_DUPLICATE_ID, C_OFF_GRID, C_OVERFILL, C_LOCKED, C_CROSSED, \
+    C_NEED_BOOK, C_NEED_PX, C_EVENTS, C_TRADES = range(12)
+N_CTR = 12
+OK, NEED_SLOTS, NEED_GRID = 0, 1, 2
+PENNY = 100  # price units per cent: the tick of every price >= $1 (Reg NMS rule 612)
+
+
+class BookState(NamedTuple):
+    p0: np.ndarray  # int64[nb] price units at grid index 0
+    tick: np.ndarray  # int64[nb] price units per grid step
+    off: np.ndarray  # int64[nb] first level of the book in the flat level arrays
+    size: np.ndarray  # int64[nb] grid length (0 until the book sees a price)
+    grid_full: np.ndarray  # int8[nb] 1: grid at its cap, prices outside are off-grid
+    best: np.ndarray  # int64[nb, 2] grid index of best bid [:, 0] / best ask [:, 1], -1
+    cross: np.ndarray  # int8[nb] 0 normal, 1 locked, 2 crossed (after the last event)
+    halted: np.ndarray  # int8[nb] trading halt from HALT events
+    vol: np.ndarray  # float64[L, 2] shares at level: bids [:, 0], asks [:, 1]
+    cnt: np.ndarray  # int64[L, 2] known orders at level
+    head: np.ndarray  # int64[L, 2] oldest order slot at level, -1
+    tail: np.ndarray  # int64[L, 2] newest order slot at level, -1
+    keys: np.ndarray  # int64[H] order_map keys
+    slots: np.ndarray  # int64[H] order_map values
+    o_id: np.ndarray  # int64[C]
+    o_book: np.ndarray  # int64[C]
+    o_side: np.ndarray  # int8[C] 0 bid, 1 ask
+    o_lvl: np.ndarray  # int64[C] flat level, -1 off grid
+    o_px: np.ndarray  # int64[C] price units
+    o_size: np.ndarray  # float64[C] remaining shares
+    o_seq: np.ndarray  # int64[C] arrival sequence: lower = earlier in the queue
+    o_ts: np.ndarray  # int64[C] ns of arrival
+    o_prev: np.ndarray  # int64[C] slot ahead in the level queue, -1
+    o_next: np.ndarray  # int64[C] slot behind, -1
+    free: np.ndarray  # int64[C] stack of free slots, ctr[C_FREE] of them
+    ctr: np.ndarray  # int64[N_CTR]
+
+
+@numba.njit(cache=True, inline="always")
+def _s(side):
+    return 0 if side > 0 else 1
+
+
+@numba.njit(cache=True)
+def grid_index(bk, b, px):
+    """Grid index of ``px`` in book ``b``, -1 off the grid, -2 when the grid must grow."""
+    t = bk.tick[b]
+    if bk.size[b] == 0:
+        return -2
+    d = px - bk.p0[b]
+    if d % t != 0:
+        return -1  # sub-tick price in a penny grid
+    g = d // t
+    if 0 <= g < bk.size[b]:
+        return g
+    return -1 if bk.grid_full[b] else -2
+
+
+@numba.njit(cache=True)
+def _add_volume(bk, b, s, g, qty):
+    lv = bk.off[b] + g
+    bk.vol[lv, s] += qty
+    bst = bk.best[b, s]
+    if bst < 0 or (s == 0 and g > bst) or (s == 1 and g < bst):
+        bk.best[b, s] = g
+
+
+@numba.njit(cache=True)
+def _take_volume(bk, b, s, g, qty):
+    """Remove ``qty`` shares from a level; moves the best price when it empties."""
+    lv = bk.off[b] + g
+    v = bk.vol[lv, s] - qty
+    if v <= 1e-9:
+        v = 0.0
+    bk.vol[lv, s] = v
+    if v == 0.0 and bk.best[b, s] == g:
+        o = bk.off[b]
+        nxt = -1
+        if s == 0:
+            for k in range(g - 1, -1, -1):
+                if bk.vol[o + k, 0] > 0.0:
+                    nxt = k
+                    break
+        else:
+            for k in range(g + 1, bk.size[b]):
+                if bk.vol[o + k, 1] > 0.0:
+                    nxt = k
+                    break
+        bk.best[b, s] = nxt
+
+
+@numba.njit(cache=True)
+def _unlink(bk, slot):
+    lv = bk.o_lvl[slot]
+    s = bk.o_side[slot]
+    p = bk.o_prev[slot]
+    n = bk.o_next[slot]
+    if lv >= 0:
+        if p >= 0:
+            bk.o_next[p] = n
+        else:
+            bk.head[lv, s] = n
+        if n >= 0:
+            bk.o_prev[n] = p
+        else:
+            bk.tail[lv, s] = p
+        bk.cnt[lv, s] -= 1
+
+
+@numba.njit(cache=True)
+def _free_order(bk, pos, slot):
+    """Drop an order from its queue and the id map (its volume is handled by the caller)."""
+    _unlink(bk, slot)
+    order_map.remove_at(bk.keys, bk.slots, pos)
+    bk.free[bk.ctr[C_FREE]] = slot
+    bk.ctr[C_FREE] += 1
+
+
+@numba.njit(cache=True)
+def _add_order(bk, b, s, oid, px, qty, ts):
+    """New order at the back of its level's queue. Returns OK / NEED_SLOTS / NEED_GRID."""
+    if order_map.find(bk.keys, oid) >= 0:
+        bk.ctr[C_DUPLICATE_ID] += 1
+        return OK
+    g = grid_index(bk, b, px)
+    if g == -2:
+        bk.ctr[C_NEED_BOOK] = b
+        bk.ctr[C_NEED_PX] = px
+        return NEED_GRID
+    if bk.ctr[C_FREE] == 0:
+        return NEED_SLOTS
+    bk.ctr[C_FREE] -= 1
+    slot = bk.free[bk.ctr[C_FREE]]
+    order_map.insert(bk.keys, bk.slots, oid, slot)
+    bk.o_id[slot] = oid
+    bk.o_book[slot] = b
+    bk.o_side[slot] = s
+    bk.o_px[slot] = px
+    bk.o_size[slot] = qty
+    bk.o_seq[slot] = bk.ctr[C_SEQ]
+    bk.ctr[C_SEQ] += 1
+    bk.o_ts[slot] = ts
+    bk.o_next[slot] = -1
+    if g < 0:
+        bk.ctr[C_OFF_GRID] += 1
+        bk.o_lvl[slot] = -1
+        bk.o_prev[slot] = -1
+        return OK
+    lv = bk.off[b] + g
+    bk.o_lvl[slot] = lv
+    t = bk.tail[lv, s]
+    bk.o_prev[slot] = t
+    if t >= 0:
+        bk.o_next[t] = slot
+    else:
+        bk.head[lv, s] = slot
+    bk.tail[lv, s] = slot
+    bk.cnt[lv, s] += 1
+    _add_volume(bk, b, s, g, qty)
+    return OK
+
+
+@numba.njit(cache=True)
+def _reduce_order(bk, b, kind, s, oid, px, qty):
+    """Cancel / delete / execute shares of a resting order. An id the book does not
+    know (it rested before the data began, or its level was replaced by a snapshot) is
+    applied to the level at the message's price when the message carries one."""
+    pos = order_map.find(bk.keys, oid)
+    if pos < 0:
+        if px > 0:
+            g = grid_index(bk, b, px)
+            if g == -2:
+                bk.ctr[C_NEED_BOOK] = b
+                bk.ctr[C_NEED_PX] = px
+                return NEED_GRID
+            if g >= 0:
+                _take_volume(bk, b, s, g, qty)
+            else:
+                bk.ctr[C_OFF_GRID] += 1
+        bk.ctr[C_UNKNOWN_ID] += 1
+        return OK
+    slot = bk.slots[pos]
+    left = bk.o_size[slot]
+    take = left if (kind == BookEvent.DELETE or qty <= 0.0) else qty
+    if take > left + 1e-9:
+        bk.ctr[C_OVERFILL] += 1
+        take = left
+    lv = bk.o_lvl[slot]
+    if lv >= 0:
+        _take_volume(bk, bk.o_book[slot], bk.o_side[slot], lv - bk.off[bk.o_book[slot]], take)
+    bk.o_size[slot] = left - take
+    if bk.o_size[slot] <= 1e-9:
+        _free_order(bk, pos, slot)
+    return OK
+
+
+@numba.njit(cache=True)
+def _set_level(bk, b, s, px, qty):
+    """Snapshot semantics: the level at ``px`` holds exactly ``qty`` shares, of orders
+    the book cannot name; known orders resting there are forgotten."""
+    g = grid_index(bk, b, px)
+    if g == -2:
+        bk.ctr[C_NEED_BOOK] = b
+        bk.ctr[C_NEED_PX] = px
+        return NEED_GRID
+    if g < 0:
+        bk.ctr[C_OFF_GRID] += 1
+        return OK
+    lv = bk.off[b] + g
+    slot = bk.head[lv, s]
+    while slot >= 0:
+        nxt = bk.o_next[slot]
+        _free_order(bk, order_map.find(bk.keys, bk.o_id[slot]), slot)
+        slot = nxt
+    _take_volume(bk, b, s, g, bk.vol[lv, s])
+    if qty > 0.0:
+        _add_volume(bk, b, s, g, qty)
+    return OK
+
+
+@numba.njit(cache=True)
+def _check_cross(bk, b):
+    bb = bk.best[b, 0]
+    ba = bk.best[b, 1]
+    state = 0
+    if bb >= 0 and ba >= 0 and bb >= ba:
+        state = 1 if bb == ba else 2
+    if state != bk.cross[b] and state > 0:
+        bk.ctr[C_LOCKED if state == 1 else C_CROSSED] += 1
+    bk.cross[b] = state
+
+
+@numba.njit(cache=True)
+def apply_event(bk, b, kind, side, oid, px, qty, new_oid, ts):
+    """Apply one book event to book ``b`` (price ``px`` in 1e-4 USD units, ``qty`` shares).
+    Returns OK, or NEED_SLOTS / NEED_GRID with the book untouched."""
+    s = _s(side)
+    st = OK
+    if kind == BookEvent.ADD:
+        st = _add_order(bk, b, s, oid, px, qty, ts)
+    elif kind == BookEvent.CANCEL or kind == BookEvent.DELETE or kind == BookEvent.EXEC_VISIBLE:
+        st = _reduce_order(bk, b, kind, s, oid, px, qty)
+    elif kind == BookEvent.REPLACE:
+        pos = order_map.find(bk.keys, oid)
+        if pos < 0:
+            bk.ctr[C_UNKNOWN_ID] += 1
+        else:
+            slot = bk.slots[pos]
+            s_old = bk.o_side[slot]
+            if grid_index(bk, b, px) == -2:
+                bk.ctr[C_NEED_BOOK] = b
+                bk.ctr[C_NEED_PX] = px
+                return NEED_GRID
+            if bk.ctr[C_FREE] == 0:
+                return NEED_SLOTS
+            _reduce_order(bk, b, BookEvent.DELETE, 1 - 2 * s_old, oid, 0, 0.0)
+            st = _add_order(bk, b, s_old, new_oid, px, qty, ts)
+    elif kind == LEVEL:
+        st = _set_level(bk, b, s, px, qty)
+    elif kind == BookEvent.HALT:
+        bk.halted[b] = 0 if px > 0 else 1  # LOBSTER: -1 halt, 0 quoting, 1 trading resumes
+    elif kind == BookEvent.EXEC_HIDDEN or kind == BookEvent.CROSS or kind == BookEvent.TRADE:
+        bk.ctr[C_TRADES] += 1  # a print, no resting visible volume changes
+    if st == OK:
+        bk.ctr[C_EVENTS] += 1
+        _check_cross(bk, b)
+    return st
+
+
+@numba.njit(cache=True)
+def top_levels(bk, b, n, ask_px, ask_sz, bid_px, bid_sz, row):
+    """Write the best ``n`` occupied levels of each side of book ``b`` into ``row`` of the
+    ``[rows, n]`` outputs (price units; -1 and 0 shares where the side has fewer)."""
+    o = bk.off[b]
+    p0 = bk.p0[b]
+    t = bk.tick[b]
+    k = 0
+    g = bk.best[b, 1]
+    if g >= 0:
+        while g < bk.size[b] and k < n:
+            v = bk.vol[o + g, 1]
+            if v > 0.0:
+                ask_px[row, k] = p0 + g * t
+                ask_sz[row, k] = v
+                k += 1
+            g += 1
+    for j in range(k, n):
+        ask_px[row, j] = -1
+        ask_sz[row, j] = 0.0
+    k = 0
+    g = bk.best[b, 0]
+    while g >= 0 and k < n:
+        v = bk.vol[o + g, 0]
+        if v > 0.0:
+            bid_px[row, k] = p0 + g * t
+            bid_sz[row, k] = v
+            k += 1
+        g -= 1
+    for j in range(k, n):
+        bid_px[row, j] = -1
+        bid_sz[row, j] = 0.0
+
+
+@numba.njit(cache=True)
+def apply_events(bk, start, book, kind, side, oid, px, qty, new_oid, ts,
+                 top_n, ask_px, ask_sz, bid_px, bid_sz):
+    """Apply events ``start..`` in order. When ``top_n > 0`` row ``i`` of the outputs
+    gets the top ``top_n`` levels of the book event ``i`` touched, after it.
+    Returns ``(next event, status)``: ``(len, OK)`` when done, else the event to resume
+    from once the Python layer has grown the slots or the grid."""
+    n = kind.shape[0]
+    for i in range(start, n):
+        b = book[i]
+        st = apply_event(bk, b, kind[i], side[i], oid[i], px[i], qty[i], new_oid[i], ts[i])
+        if st != OK:
+            return i, st
+        if top_n > 0:
+            top_levels(bk, b, top_n, ask_px, ask_sz, bid_px, bid_sz, i)
+    return n, OK
+
+
+@numba.njit(cache=True)
+def queue_ahead(bk, slot):
+    """Shares ahead of the order in ``slot`` at its level: known orders that arrived
+    earlier plus the level's anonymous volume (unknown priority counts as ahead)."""
+    lv = bk.o_lvl[slot]
+    if lv < 0:
+        return np.nan
+    s = bk.o_side[slot]
+    known = 0.0
+    ahead = 0.0
+    k = bk.head[lv, s]
+    while k >= 0:
+        known += bk.o_size[k]
+        if k == slot:
+            break
+        ahead += bk.o_size[k]
+        k = bk.o_next[k]
+    k = bk.o_next[slot]
+    while k >= 0:
+        known += bk.o_size[k]
+        k = bk.o_next[k]
+    return ahead + max(bk.vol[lv, s] - known, 0.0)
