@@ -48,14 +48,14 @@ def bars_from_trades_kernel():
 
 @app.command()
 def ingest(
-    source: str = typer.Option(..., help="synthetic | csv | yfinance | alpaca | lobster"),
+    source: str = typer.Option(..., help="synthetic | csv | yfinance | alpaca | lobster | itch"),
     symbols: list[str] = typer.Option(None, "--symbols", "-s", help="Tickers (repeat or comma-separate)."),  # noqa: B008
     start: str = typer.Option(None, help="First session date YYYY-MM-DD."),
     end: str = typer.Option(None, help="Last session date YYYY-MM-DD (inclusive)."),
     config: Path = typer.Option(None, "--config", help="Data config TOML (default config/data.toml)."),  # noqa: B008
     lake: Path = typer.Option(None, "--lake", help=_LAKE_HELP),  # noqa: B008
     files: list[Path] = typer.Argument(None, help="csv: input files (one per symbol, same order); "  # noqa: B008
-                                       "lobster: MESSAGE [ORDERBOOK]."),
+                                       "lobster: MESSAGE [ORDERBOOK]; itch: FILE."),
     csv_format: str = typer.Option(None, "--csv-format", help="csv: name of a [csv.<name>] mapping."),
     dataset: str = typer.Option("bars", help="alpaca/yfinance: bars | trades | quotes."),
     timeframe: str = typer.Option("1m", help="alpaca/yfinance bars: 1m | 1d."),
@@ -110,9 +110,11 @@ def ingest(
         rows = ingest_yfinance(lk, cfg.yfinance, syms, d0, d1, timeframe)
     elif source == "lobster":
         rows = _ingest_lobster(lk, syms, files, d0)
+    elif source == "itch":
+        rows = _ingest_itch(lk, syms, files, d0)
     else:
         raise DataError(f"--source: unknown source '{source}' "
-                        "(synthetic, csv, yfinance, alpaca, lobster)")
+                        "(synthetic, csv, yfinance, alpaca, lobster, itch)")
     typer.echo(f"lake {lk.root}: " + ", ".join(f"{k} {v:,} rows" for k, v in rows.items()))
 
 
@@ -132,6 +134,23 @@ def _ingest_lobster(lk, syms, files, day) -> dict[str, int]:
         frame = with_window_events(frame, files[1])
     lk.write("book_events", syms[0], frame, "lobster", origin=str(files[0]))
     return {"book_events": frame.height}
+
+
+def _ingest_itch(lk, syms, files, day) -> dict[str, int]:
+    from framework.data.schemas import DataError
+    from framework.data.sources.itch import book_events, decode_itch
+
+    if len(files or []) != 1 or day is None or not syms:
+        raise DataError("itch: give --symbols, --start DATE (the file's trading day) and one FILE")
+    dec = decode_itch(files[0])
+    rows = 0
+    for sym in syms:
+        frame = book_events(dec, day, sym)
+        lk.write("book_events", sym, frame, "itch", origin=str(files[0]))
+        rows += frame.height
+    typer.echo(f"itch {files[0]}: {sum(dec.counts.values()):,} messages, skipped by type "
+               f"{dec.skipped}, malformed {dec.malformed}, trailing bytes {dec.trailing_bytes}")
+    return {"book_events": rows}
 
 
 def _fmt_ts(ns: int | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
@@ -49,3 +50,9 @@ def _utc_ns(col) -> np.ndarray:
     return col.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[ns]").astype(
         np.int64
     )
+
+
+def ny_midnight_ns(day: dt.date) -> int:
+    """New York midnight of ``day`` in ns UTC."""
+    local = dt.datetime.combine(day, dt.time(0), tzinfo=ZoneInfo(NY))
+    return int(local.timestamp()) * 1_000_000_000

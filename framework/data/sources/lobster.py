@@ -16,20 +16,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from framework.data.calendar import NY
+from framework.data.calendar import ny_midnight_ns
 from framework.data.schemas import DataError
 
 PRICE_SCALE = 10_000  # LOBSTER prices are USD x 10000
 _DUMMY = 9_999_999_999
 _MSG_COLS = ["time", "type", "order_id", "size", "price", "direction"]
-
-
-def _midnight_ns(day: dt.date) -> int:
-    """New York midnight of ``day`` in ns UTC."""
-    import zoneinfo
-
-    local = dt.datetime.combine(day, dt.time(0), tzinfo=zoneinfo.ZoneInfo(NY))
-    return int(local.timestamp()) * 1_000_000_000
 
 
 def read_messages(path: Path) -> pl.DataFrame:
@@ -76,7 +68,7 @@ def load_lobster(message_path: Path, orderbook_path: Path | None, symbol: str,
         if n_book != msgs.height:
             raise DataError(f"{orderbook_path}: {n_book} rows but {message_path} has "
                             f"{msgs.height}: not the same LOBSTER pair")
-    ts = _midnight_ns(day) + msgs["time_ns"]
+    ts = ny_midnight_ns(day) + msgs["time_ns"]
     return pl.DataFrame({
         "ts": ts, "local_ts": ts, "kind": msgs["type"], "side": msgs["direction"],
         "order_id": msgs["order_id"], "price": msgs["price"].cast(pl.Float64) / PRICE_SCALE,
