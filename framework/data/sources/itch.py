@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from framework.data.calendar import ny_midnight_ns
 from framework.data.schemas import DataError
 from framework.data.sources import itch_kernels as K
-from framework.data.calendar import ny_midnight_ns
 
 PRICE_SCALE = 10_000  # ITCH Price(4) fields carry 4 implied decimals
 
