@@ -69,7 +69,8 @@ def _new_state(n_books: int, max_orders: int) -> K.BookState:
     return K.BookState(
         p0=z(n_books, np.int64), tick=np.ones(n_books, np.int64), off=z(n_books, np.int64),
         size=z(n_books, np.int64), grid_full=z(n_books, np.int8),
-        best=np.full((n_books, 2), -1, np.int64), cross=z(n_books, np.int8),
+        best=np.full((n_books, 2), -1, np.int64), ext=np.full((n_books, 2), -1, np.int64),
+        cross=z(n_books, np.int8),
         halted=z(n_books, np.int8), vol=z((0, 2)), cnt=z((0, 2), np.int64),
         head=z((0, 2), np.int64), tail=z((0, 2), np.int64),
         keys=np.full(2 * cap, order_map.EMPTY, np.int64), slots=z(2 * cap, np.int64),
@@ -143,9 +144,10 @@ def _grow_grid(bk: K.BookState, b: int, px: int, tick: int | None) -> K.BookStat
     live = live[o_lvl[live] >= 0]
     ob = bk.o_book[live]
     o_lvl[live] = off[ob] + (o_lvl[live] - old_off[ob]) + np.where(ob == b, shift, 0)
-    best = bk.best.copy()
+    best, ext = bk.best.copy(), bk.ext.copy()
     best[b] = np.where(best[b] >= 0, best[b] + shift, -1)
-    return bk._replace(p0=p0, tick=ticks, off=off, size=size, best=best, o_lvl=o_lvl,
+    ext[b] = np.where(ext[b] >= 0, ext[b] + shift, -1)
+    return bk._replace(p0=p0, tick=ticks, off=off, size=size, best=best, ext=ext, o_lvl=o_lvl,
                        **arrays)
 
 

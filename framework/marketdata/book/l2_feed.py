@@ -53,19 +53,20 @@ class L2Result(NamedTuple):
     top: TopLevels
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _clear(bk, b):
     for s in range(2):
         g = bk.best[b, s]
+        e = bk.ext[b, s]
         step = -1 if s == 0 else 1
-        while 0 <= g < bk.size[b]:
+        while g >= 0 and (g <= e if s == 1 else g >= e):
             lv = bk.off[b] + g
             if bk.vol[lv, s] > 0.0 or bk.head[lv, s] >= 0:
                 K._set_level(bk, b, s, bk.p0[b] + g * bk.tick[b], 0.0)
             g += step
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)  # no allocation; see kernels' docstring
 def _run(bk, start, book, kind, seq, side, px, qty, ts, expected, stale, synced, syncs,
          status, live, top_n, ask_px, ask_sz, bid_px, bid_sz):
     n = kind.shape[0]

@@ -36,16 +36,17 @@ from framework.marketdata.book import kernels as K
 from framework.marketdata.book.book import PRICE_UNITS, OrderBooks, to_units
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _count_levels(bk, s, limit):
     """Occupied levels on side ``s`` of book 0 from the best, counting up to ``limit``;
     also returns the grid index of the last one counted."""
     o = bk.off[0]
     g = bk.best[0, s]
+    e = bk.ext[0, s]
     k = 0
     last = -1
     step = -1 if s == 0 else 1
-    while 0 <= g < bk.size[0] and k < limit:
+    while g >= 0 and (g <= e if s == 1 else g >= e) and k < limit:
         if bk.vol[o + g, s] > 0.0:
             k += 1
             last = g
@@ -53,7 +54,7 @@ def _count_levels(bk, s, limit):
     return k, last
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)  # no allocation; see kernels' docstring
 def _window_pass(bk, start, kind, side, oid, px, qty, ts, ob_px, ob_sz, exhausted,
                  m, out_msg, out_side, out_px, out_sz):
     """Apply messages ``start..``; after each, clear depth N+1 and reveal missing levels
@@ -81,7 +82,7 @@ def _window_pass(bk, start, kind, side, oid, px, qty, ts, ob_px, ob_sz, exhauste
                         exhausted[s] = True
                         break
                     if m == out_msg.shape[0]:
-                        raise ValueError("lobster window: more LEVEL events than reserved")
+                        return m, i, -1  # cannot happen (one reveal per side per message)
                     K.apply_event(bk, 0, K.LEVEL, sgn, 0, p, ob_sz[i, s, j], 0, ts[i])
                     out_msg[m], out_side[m], out_px[m], out_sz[m] = i, sgn, p, ob_sz[i, s, j]
                     m += 1
@@ -138,6 +139,8 @@ def window_events(kind: np.ndarray, side: np.ndarray, oid: np.ndarray, px: np.nd
     m, i = 0, 0
     while i < n:
         m, i, st = _window_pass(books.state, i, *cols, ob_px, ob_sz, exhausted, m, *out)
+        if st < 0:
+            raise DataError("LOBSTER window: more LEVEL events than one per side per message")
         books.grow(st)
     added = np.empty(m, _ADDED)
     for name, col in zip(_ADDED.names, out, strict=True):

@@ -1,0 +1,165 @@
+"""Order-book reconstruction throughput: LOBSTER replay and ITCH decode + book, numba vs
+the plain-Python reference book (``framework.marketdata.book.reference``) in the same run.
+
+Run: ``python benchmarks/bench_book.py`` (~1 min; needs ``../shared/data``). Single core,
+warm (best of 3); the first call (JIT compile or cache load) is printed separately.
+
+* LOBSTER: the AMZN and GOOG 2012-06-21 level-1 days with their LEVEL events (what
+  ``fw data ingest --source lobster`` stores), replayed into the L3 book with the top 10
+  levels of each side written out after every event.
+* ITCH: Nasdaq's AAPL excerpt (10,000 messages) decoded from bytes, mapped to book events
+  and applied, top 10 levels written after every event; the excerpt is small, so the
+  figure is the best of 20 runs on a fresh book.
+* The order-id map: the book's open-addressing table vs numba's typed Dict on the same
+  insert / find / delete sequence. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+import datetime as dt  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+
+from framework.data.sources.itch import book_events, decode_itch  # noqa: E402
+from framework.data.sources.lobster import load_lobster  # noqa: E402
+from framework.marketdata.book import order_map  # noqa: E402
+from framework.marketdata.book.book import OrderBooks, to_units  # noqa: E402
+from framework.marketdata.book.lobster_window import with_window_events  # noqa: E402
+from framework.marketdata.book.reference import ReferenceBook  # noqa: E402
+
+SHARED = Path(os.environ.get("FW_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+TOP = 10
+
+
+def best_of(fn, k: int = 3) -> float:
+    best = float("inf")
+    for _ in range(k):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def line(name: str, n: int, secs: float, extra: str = "") -> None:
+    print(f"  {name:<46s} {n / secs / 1e6:8.2f} M/s  ({secs * 1e3:8.1f} ms) {extra}")
+
+
+def columns(frame):
+    return (np.zeros(frame.height, np.int64), frame["kind"].to_numpy(), frame["side"].to_numpy(),
+            frame["order_id"].to_numpy(), to_units(frame["price"].to_numpy()),
+            frame["size"].to_numpy(), frame["new_order_id"].to_numpy(), frame["ts"].to_numpy())
+
+
+def reference_rate(cols, limit: int) -> float:
+    _, kind, side, oid, px, qty, new, _ = (c[:limit] for c in cols)
+    ref = ReferenceBook()
+    t = time.perf_counter()
+    for i in range(kind.shape[0]):
+        ref.apply(int(kind[i]), int(side[i]), int(oid[i]), int(px[i]), float(qty[i]), int(new[i]))
+        ref.top(TOP)
+    return kind.shape[0] / (time.perf_counter() - t)
+
+
+def bench_lobster() -> None:
+    print("LOBSTER replay into the L3 book, top-10 written after every event")
+    for sym in ("AMZN", "GOOG"):
+        stem = f"{sym}_2012-06-21_34200000_57600000"
+        msg = SHARED / "lobster" / f"{stem}_message_1.csv"
+        ob = SHARED / "lobster" / f"{stem}_orderbook_1.csv"
+        frame = with_window_events(load_lobster(msg, ob, sym, dt.date(2012, 6, 21)), ob)
+        cols = columns(frame)
+        t = time.perf_counter()
+        OrderBooks(1).apply_units(*cols, top_n=TOP)
+        first = time.perf_counter() - t
+        secs = best_of(lambda cols=cols: OrderBooks(1).apply_units(*cols, top_n=TOP))
+        ref = reference_rate(cols, 20_000)
+        rate = frame.height / secs
+        line(f"{sym} fw numba ({frame.height:,} events)", frame.height, secs,
+             f"first call {first:.2f} s")
+        print(f"  {sym + ' plain-Python reference':<46s} {ref / 1e6:8.2f} M/s  "
+              f"(first 20,000 events)  fw / reference = {rate / ref:,.0f}x")
+
+
+def bench_itch() -> None:
+    print("ITCH 5.0 decode + book, top-10 written after every event")
+    data = (SHARED / "intraday" / "itch" / "locate-13-10k.bin").read_bytes()
+
+    def run() -> None:
+        frame = book_events(decode_itch(data), dt.date(2020, 1, 30), "AAPL")
+        OrderBooks(1).apply_units(*columns(frame), top_n=TOP)
+
+    t = time.perf_counter()
+    run()
+    first = time.perf_counter() - t
+    secs = best_of(run, 20)
+    dec = decode_itch(data)
+    n = sum(dec.counts.values())
+    line(f"decode + book ({n:,} messages)", n, secs, f"first call {first:.2f} s")
+    secs_dec = best_of(lambda: decode_itch(data), 20)
+    line("decode only", n, secs_dec)
+    cols = columns(book_events(dec, dt.date(2020, 1, 30), "AAPL"))
+    ref = reference_rate(cols, len(cols[0]))
+    fw = len(cols[0]) / best_of(lambda: OrderBooks(1).apply_units(*cols, top_n=TOP), 20)
+    print(f"  {'book only: fw / plain-Python reference':<46s} {fw / 1e6:8.2f} vs "
+          f"{ref / 1e6:.2f} M/s = {fw / ref:,.0f}x")
+
+
+@numba.njit(cache=True)
+def _table_ops(keys, vals, ids):
+    for k in range(ids.shape[0]):
+        order_map.insert(keys, vals, ids[k], k)
+    s = 0
+    for k in range(ids.shape[0]):
+        s += vals[order_map.find(keys, ids[k])]
+    for k in range(ids.shape[0]):
+        order_map.remove_at(keys, vals, order_map.find(keys, ids[k]))
+    return s
+
+
+@numba.njit(cache=True)
+def _dict_ops(ids):
+    d = numba.typed.Dict.empty(numba.types.int64, numba.types.int64)
+    for k in range(ids.shape[0]):
+        d[ids[k]] = k
+    s = 0
+    for k in range(ids.shape[0]):
+        s += d[ids[k]]
+    for k in range(ids.shape[0]):
+        del d[ids[k]]
+    return s
+
+
+def bench_order_map() -> None:
+    print("order id -> slot map, 1 M inserts + finds + deletes (ITCH-like increasing ids)")
+    ids = np.arange(1_000_000, dtype=np.int64) * 4 + 56_305
+    keys = np.full(1 << 21, order_map.EMPTY, np.int64)
+    vals = np.zeros(1 << 21, np.int64)
+    _table_ops(keys, vals, ids[:10])
+    _dict_ops(ids[:10])
+    t_tab = best_of(lambda: _table_ops(keys, vals, ids))
+    t_dict = best_of(lambda: _dict_ops(ids))
+    line("open addressing (framework)", 3 * ids.size, t_tab)
+    line("numba typed Dict", 3 * ids.size, t_dict, f"-> table is {t_dict / t_tab:.1f}x faster")
+
+
+def main() -> int:
+    if not (SHARED / "lobster").is_dir():
+        print(f"shared data not found at {SHARED}; set FW_SHARED_DATA")
+        return 1
+    print(f"numba {numba.__version__}, single thread\n")
+    bench_lobster()
+    bench_itch()
+    bench_order_map()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
