@@ -71,7 +71,7 @@ def _new_state(n_books: int, max_orders: int) -> K.BookState:
         size=z(n_books, np.int64), grid_full=z(n_books, np.int8),
         best=np.full((n_books, 2), -1, np.int64), ext=np.full((n_books, 2), -1, np.int64),
         cross=z(n_books, np.int8),
-        halted=z(n_books, np.int8), vol=z((0, 2)), cnt=z((0, 2), np.int64),
+        halted=z(n_books, np.int8), vol=z((0, 2)), occ=z((0, 2), np.uint64), cnt=z((0, 2), np.int64),
         head=z((0, 2), np.int64), tail=z((0, 2), np.int64),
         keys=np.full(2 * cap, order_map.EMPTY, np.int64), slots=z(2 * cap, np.int64),
         o_id=z(cap, np.int64), o_book=z(cap, np.int64), o_side=z(cap, np.int8),
@@ -128,7 +128,7 @@ def _grow_grid(bk: K.BookState, b: int, px: int, tick: int | None) -> K.BookStat
     shift = (int(p0[b]) - new_lo) // t if size[b] else 0
     old_off, old_size = bk.off.copy(), bk.size.copy()
     ticks[b], p0[b] = t, new_lo
-    size[b] = (hi + margin * t - new_lo) // t + 1
+    size[b] = -(-((hi + margin * t - new_lo) // t + 1) // 64) * 64  # whole bitmap words
     off = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(np.int64)
     arrays = {}
     for name, fill in (("vol", 0.0), ("cnt", 0), ("head", -1), ("tail", -1)):
@@ -139,6 +139,9 @@ def _grow_grid(bk: K.BookState, b: int, px: int, tick: int | None) -> K.BookStat
                 dst = off[j] + (shift if j == b else 0)
                 out[dst:dst + old_size[j]] = old[old_off[j]:old_off[j] + old_size[j]]
         arrays[name] = out
+    occ = arrays["vol"] > 0.0  # [L, 2] -> one bit per level, 64 levels per word
+    arrays["occ"] = np.packbits(occ.T.reshape(2, -1, 64), axis=2,
+                                bitorder="little").view(np.uint64)[:, :, 0].T.copy()
     o_lvl = bk.o_lvl.copy()
     live = bk.slots[bk.keys != order_map.EMPTY]
     live = live[o_lvl[live] >= 0]

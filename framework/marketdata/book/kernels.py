@@ -54,6 +54,7 @@ class BookState(NamedTuple):
     cross: np.ndarray  # int8[nb] 0 normal, 1 locked, 2 crossed (after the last event)
     halted: np.ndarray  # int8[nb] trading halt from HALT events
     vol: np.ndarray  # float64[L, 2] shares at level: bids [:, 0], asks [:, 1]
+    occ: np.ndarray  # uint64[L // 64, 2] bit l % 64 of word l // 64 set <=> vol[l] > 0
     cnt: np.ndarray  # int64[L, 2] known orders at level
     head: np.ndarray  # int64[L, 2] oldest order slot at level, -1
     tail: np.ndarray  # int64[L, 2] newest order slot at level, -1
@@ -73,12 +74,12 @@ class BookState(NamedTuple):
     ctr: np.ndarray  # int64[N_CTR]
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _s(side):
     return 0 if side > 0 else 1
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, _nrt=False, inline="always")
 def grid_index(bk, b, px):
     """Grid index of ``px`` in book ``b``, -1 off the grid, -2 when the grid must grow."""
     t = bk.tick[b]
@@ -93,10 +94,11 @@ def grid_index(bk, b, px):
     return -1 if bk.grid_full[b] else -2
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _add_volume(bk, b, s, g, qty):
     lv = bk.off[b] + g
     bk.vol[lv, s] += qty
+    bk.occ[lv >> 6, s] |= np.uint64(1) << np.uint64(lv & 63)
     bst = bk.best[b, s]
     if bst < 0 or (s == 0 and g > bst) or (s == 1 and g < bst):
         bk.best[b, s] = g
@@ -105,7 +107,7 @@ def _add_volume(bk, b, s, g, qty):
         bk.ext[b, s] = g
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _take_volume(bk, b, s, g, qty):
     """Remove ``qty`` shares from a level; moves the best price when it empties."""
     lv = bk.off[b] + g
@@ -113,26 +115,78 @@ def _take_volume(bk, b, s, g, qty):
     if v <= 1e-9:
         v = 0.0
     bk.vol[lv, s] = v
-    if v == 0.0 and bk.best[b, s] == g:
-        o = bk.off[b]
-        nxt = -1
-        e = bk.ext[b, s]
-        if s == 0:
-            for k in range(g - 1, e - 1, -1):
-                if bk.vol[o + k, 0] > 0.0:
-                    nxt = k
-                    break
-        else:
-            for k in range(g + 1, e + 1):
-                if bk.vol[o + k, 1] > 0.0:
-                    nxt = k
-                    break
-        bk.best[b, s] = nxt
-        if nxt < 0:
-            bk.ext[b, s] = -1
+    if v == 0.0:
+        bk.occ[lv >> 6, s] &= ~(np.uint64(1) << np.uint64(lv & 63))
+        if bk.best[b, s] == g:
+            nxt = next_level(bk, b, s, g)
+            bk.best[b, s] = nxt
+            if nxt < 0:
+                bk.ext[b, s] = -1
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, _nrt=False, inline="always")
+def _low_bit(x):
+    """Index of the lowest set bit of a non-zero uint64."""
+    x = x & (~x + np.uint64(1))  # isolate it: a power of two
+    n = 0
+    for sh in (32, 16, 8, 4, 2, 1):
+        if x >> np.uint64(sh):
+            x >>= np.uint64(sh)
+            n += sh
+    return n
+
+
+@numba.njit(cache=True, _nrt=False, inline="always")
+def _high_bit(x):
+    """Index of the highest set bit of a non-zero uint64."""
+    n = 0
+    for sh in (32, 16, 8, 4, 2, 1):
+        if x >> np.uint64(sh):
+            x >>= np.uint64(sh)
+            n += sh
+    return n
+
+
+@numba.njit(cache=True, _nrt=False, inline="always")
+def next_level(bk, b, s, g):
+    """Grid index of the next occupied level worse than ``g`` on side ``s`` (lower
+    for bids, higher for asks) within the side's extent, or -1. Skips 64 empty levels
+    per read of the occupancy bitmap, so sparse books cost little."""
+    e = bk.ext[b, s]
+    if e < 0:
+        return -1
+    o = bk.off[b]
+    ones = ~np.uint64(0)
+    if s == 1:
+        lv = o + g + 1
+        last = o + e
+        if lv > last:
+            return -1
+        w = lv >> 6
+        x = bk.occ[w, 1] & (ones << np.uint64(lv & 63))
+        while x == 0:
+            w += 1
+            if (w << 6) > last:
+                return -1
+            x = bk.occ[w, 1]
+        k = (w << 6) + _low_bit(x) - o
+        return k if k <= e else -1
+    lv = o + g - 1
+    first = o + e
+    if lv < first:
+        return -1
+    w = lv >> 6
+    x = bk.occ[w, 0] & (ones >> np.uint64(63 - (lv & 63)))
+    while x == 0:
+        w -= 1
+        if ((w + 1) << 6) - 1 < first:
+            return -1
+        x = bk.occ[w, 0]
+    k = (w << 6) + _high_bit(x) - o
+    return k if k >= e else -1
+
+
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _unlink(bk, slot):
     lv = bk.o_lvl[slot]
     s = bk.o_side[slot]
@@ -150,7 +204,7 @@ def _unlink(bk, slot):
         bk.cnt[lv, s] -= 1
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _free_order(bk, pos, slot):
     """Drop an order from its queue and the id map (its volume is handled by the caller)."""
     _unlink(bk, slot)
@@ -159,7 +213,7 @@ def _free_order(bk, pos, slot):
     bk.ctr[C_FREE] += 1
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _add_order(bk, b, s, oid, px, qty, ts):
     """New order at the back of its level's queue. Returns OK / NEED_SLOTS / NEED_GRID."""
     if order_map.find(bk.keys, oid) >= 0:
@@ -203,7 +257,7 @@ def _add_order(bk, b, s, oid, px, qty, ts):
     return OK
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _reduce_order(bk, b, kind, s, oid, px, qty):
     """Cancel / delete / execute shares of a resting order. An id the book does not
     know (it rested before the data began, or its level was replaced by a snapshot) is
@@ -237,7 +291,7 @@ def _reduce_order(bk, b, kind, s, oid, px, qty):
     return OK
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _set_level(bk, b, s, px, qty):
     """Snapshot semantics: the level at ``px`` holds exactly ``qty`` shares, of orders
     the book cannot name; known orders resting there are forgotten."""
@@ -261,7 +315,7 @@ def _set_level(bk, b, s, px, qty):
     return OK
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _check_cross(bk, b):
     bb = bk.best[b, 0]
     ba = bk.best[b, 1]
@@ -273,31 +327,34 @@ def _check_cross(bk, b):
     bk.cross[b] = state
 
 
-@numba.njit(cache=True, inline="always")
-def apply_event(bk, b, kind, side, oid, px, qty, new_oid, ts):
-    """Apply one book event to book ``b`` (price ``px`` in 1e-4 USD units, ``qty`` shares).
-    Returns OK, or NEED_SLOTS / NEED_GRID with the book untouched."""
+@numba.njit(cache=True, _nrt=False, inline="always")
+def _apply_event(bk, b, kind, side, oid, px, qty, new_oid, ts):
     s = _s(side)
     st = OK
-    if kind == BookEvent.ADD:
-        st = _add_order(bk, b, s, oid, px, qty, ts)
-    elif kind == BookEvent.CANCEL or kind == BookEvent.DELETE or kind == BookEvent.EXEC_VISIBLE:
-        st = _reduce_order(bk, b, kind, s, oid, px, qty)
-    elif kind == BookEvent.REPLACE:
+    reduce_kind = kind
+    add_side = s
+    add_id = oid
+    if kind == BookEvent.REPLACE:  # = DELETE old id, then ADD the new one on its side
         pos = order_map.find(bk.keys, oid)
         if pos < 0:
             bk.ctr[C_UNKNOWN_ID] += 1
+            reduce_kind = 0
+        elif grid_index(bk, b, px) == -2:
+            bk.ctr[C_NEED_BOOK] = b
+            bk.ctr[C_NEED_PX] = px
+            return NEED_GRID
+        elif bk.ctr[C_FREE] == 0:
+            return NEED_SLOTS
         else:
-            slot = bk.slots[pos]
-            s_old = bk.o_side[slot]
-            if grid_index(bk, b, px) == -2:
-                bk.ctr[C_NEED_BOOK] = b
-                bk.ctr[C_NEED_PX] = px
-                return NEED_GRID
-            if bk.ctr[C_FREE] == 0:
-                return NEED_SLOTS
-            _reduce_order(bk, b, BookEvent.DELETE, 1 - 2 * s_old, oid, 0, 0.0)
-            st = _add_order(bk, b, s_old, new_oid, px, qty, ts)
+            add_side = bk.o_side[bk.slots[pos]]
+            add_id = new_oid
+            reduce_kind = BookEvent.DELETE
+    if reduce_kind == BookEvent.CANCEL or reduce_kind == BookEvent.DELETE \
+            or reduce_kind == BookEvent.EXEC_VISIBLE:
+        rpx = 0 if kind == BookEvent.REPLACE else px
+        st = _reduce_order(bk, b, reduce_kind, s, oid, rpx, qty)
+    if kind == BookEvent.ADD or (kind == BookEvent.REPLACE and reduce_kind != 0):
+        st = _add_order(bk, b, add_side, add_id, px, qty, ts)
     elif kind == LEVEL:
         st = _set_level(bk, b, s, px, qty)
     elif kind == BookEvent.HALT:
@@ -311,41 +368,47 @@ def apply_event(bk, b, kind, side, oid, px, qty, new_oid, ts):
 
 
 @numba.njit(cache=True, _nrt=False)
+def apply_event(bk, b, kind, side, oid, px, qty, new_oid, ts):
+    """Apply one book event to book ``b`` (price ``px`` in 1e-4 USD units, ``qty`` shares).
+    Returns OK, or NEED_SLOTS / NEED_GRID with the book untouched."""
+    return _apply_event(bk, b, kind, side, oid, px, qty, new_oid, ts)
+
+
+@numba.njit(cache=True, _nrt=False)
 def top_levels(bk, b, n, ask_px, ask_sz, bid_px, bid_sz, row):
     """Write the best ``n`` occupied levels of each side of book ``b`` into ``row`` of the
     ``[rows, n]`` outputs (price units; -1 and 0 shares where the side has fewer)."""
+    _top_levels(bk, b, n, ask_px, ask_sz, bid_px, bid_sz, row)
+
+
+@numba.njit(cache=True, _nrt=False, inline="always")
+def _top_levels(bk, b, n, ask_px, ask_sz, bid_px, bid_sz, row):
     o = bk.off[b]
     p0 = bk.p0[b]
     t = bk.tick[b]
     k = 0
     g = bk.best[b, 1]
-    e = bk.ext[b, 1]
     last = -1
-    while 0 <= g <= e and k < n:
-        v = bk.vol[o + g, 1]
-        if v > 0.0:
-            ask_px[row, k] = p0 + g * t
-            ask_sz[row, k] = v
-            k += 1
-            last = g
-        g += 1
+    while g >= 0 and k < n:
+        ask_px[row, k] = p0 + g * t
+        ask_sz[row, k] = bk.vol[o + g, 1]
+        k += 1
+        last = g
+        g = next_level(bk, b, 1, g)
     if k < n:
-        bk.ext[b, 1] = last  # the scan saw the whole side: tighten its bound
+        bk.ext[b, 1] = last  # the walk saw the whole side: tighten its extent
     for j in range(k, n):
         ask_px[row, j] = -1
         ask_sz[row, j] = 0.0
     k = 0
     g = bk.best[b, 0]
-    e = bk.ext[b, 0]
     last = -1
-    while g >= e and g >= 0 and k < n:
-        v = bk.vol[o + g, 0]
-        if v > 0.0:
-            bid_px[row, k] = p0 + g * t
-            bid_sz[row, k] = v
-            k += 1
-            last = g
-        g -= 1
+    while g >= 0 and k < n:
+        bid_px[row, k] = p0 + g * t
+        bid_sz[row, k] = bk.vol[o + g, 0]
+        k += 1
+        last = g
+        g = next_level(bk, b, 0, g)
     if k < n:
         bk.ext[b, 0] = last
     for j in range(k, n):
@@ -363,15 +426,15 @@ def apply_events(bk, start, book, kind, side, oid, px, qty, new_oid, ts,
     n = kind.shape[0]
     for i in range(start, n):
         b = book[i]
-        st = apply_event(bk, b, kind[i], side[i], oid[i], px[i], qty[i], new_oid[i], ts[i])
+        st = _apply_event(bk, b, kind[i], side[i], oid[i], px[i], qty[i], new_oid[i], ts[i])
         if st != OK:
             return i, st
         if top_n > 0:
-            top_levels(bk, b, top_n, ask_px, ask_sz, bid_px, bid_sz, i)
+            _top_levels(bk, b, top_n, ask_px, ask_sz, bid_px, bid_sz, i)
     return n, OK
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def queue_ahead(bk, slot):
     """Shares ahead of the order in ``slot`` at its level: known orders that arrived
     earlier plus the level's anonymous volume (unknown priority counts as ahead)."""

@@ -53,17 +53,11 @@ class L2Result(NamedTuple):
     top: TopLevels
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, _nrt=False)
 def _clear(bk, b):
     for s in range(2):
-        g = bk.best[b, s]
-        e = bk.ext[b, s]
-        step = -1 if s == 0 else 1
-        while g >= 0 and (g <= e if s == 1 else g >= e):
-            lv = bk.off[b] + g
-            if bk.vol[lv, s] > 0.0 or bk.head[lv, s] >= 0:
-                K._set_level(bk, b, s, bk.p0[b] + g * bk.tick[b], 0.0)
-            g += step
+        while bk.best[b, s] >= 0:  # each cleared best hands over to the next level
+            K._set_level(bk, b, s, bk.p0[b] + bk.best[b, s] * bk.tick[b], 0.0)
 
 
 @numba.njit(cache=True, _nrt=False)  # no allocation; see kernels' docstring

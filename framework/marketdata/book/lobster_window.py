@@ -36,21 +36,17 @@ from framework.marketdata.book import kernels as K
 from framework.marketdata.book.book import PRICE_UNITS, OrderBooks, to_units
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, _nrt=False)
 def _count_levels(bk, s, limit):
     """Occupied levels on side ``s`` of book 0 from the best, counting up to ``limit``;
     also returns the grid index of the last one counted."""
-    o = bk.off[0]
     g = bk.best[0, s]
-    e = bk.ext[0, s]
     k = 0
     last = -1
-    step = -1 if s == 0 else 1
-    while g >= 0 and (g <= e if s == 1 else g >= e) and k < limit:
-        if bk.vol[o + g, s] > 0.0:
-            k += 1
-            last = g
-        g += step
+    while g >= 0 and k < limit:
+        k += 1
+        last = g
+        g = K.next_level(bk, 0, s, g)
     return k, last
 
 
