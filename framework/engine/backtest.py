@@ -19,6 +19,7 @@ from pathlib import Path
 
 from framework.config import ConfigError, validate_mapping
 from framework.data import Lake
+from framework.engine.event.book_tape import load_book_events
 from framework.engine.event.engine import EventResult, run_event
 from framework.engine.event.quotes import load_quotes
 from framework.engine.run_config import StrategyConfig, build_strategy, load_strategy
@@ -101,10 +102,11 @@ def run_strategy(cfg: StrategyConfig, strategy: Strategy, source: str, *,
     panel = load_panel(lake, cfg.symbols, cfg.data.start, cfg.data.end, cfg.data.timeframe)
     sig = strategy_signals(strategy, panel, source)
     quotes = load_quotes(lake, panel) if cfg.execution.fill_model == "quote" else None
+    tape = load_book_events(lake, panel) if cfg.execution.fill_model == "book" else None
     t0 = time.perf_counter()
     result = run_event(panel, sig, decision=cfg.decision, costs=cfg.costs, risk=cfg.risk,
                        execution=cfg.execution, init_cash=cfg.backtest.initial_cash,
-                       quotes=quotes)
+                       quotes=quotes, book_tape=tape)
     elapsed = time.perf_counter() - t0
     config = json.loads(cfg.model_dump_json())
     fingerprint = lake.fingerprint("bars_" + cfg.data.timeframe, list(cfg.symbols),

@@ -57,6 +57,9 @@ class BarSession:
         self._q_hi = np.zeros(capacity, np.int64)
         self._pending_ts: int | None = None
         self._pending = np.zeros(0, BAR_DTYPE)
+        if config.execution.fill_model == "book":
+            raise LiveFeedError("the live driver does not feed the book fill model yet: "
+                                "use fill_model = 'bar' or 'quote' here")
         self.state: EngineState = new_state(
             self.symbols, capacity, decision=config.decision, costs=config.costs,
             risk=config.risk, execution=config.execution, init_cash=config.backtest.initial_cash)

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from framework.config import FrozenModel
 from framework.engine.event import kernels as K
+from framework.engine.event.book_tape import BookTape
 from framework.engine.event.quotes import QuoteTape
 from framework.execution.costs import CostConfig
 from framework.execution.orders import BOOK_DTYPE
@@ -42,7 +43,7 @@ class EngineError(FwError):
 class ExecutionConfig(FrozenModel):
     """``[execution]`` of a strategy TOML: fill model, participation cap, latency."""
 
-    fill_model: Literal["bar", "quote"] = "bar"  # OHLC bars, or the NBBO quote stream
+    fill_model: Literal["bar", "quote", "book"] = "bar"  # OHLC bars, NBBO quotes, L3 book
     participation: float = Field(default=0.0, ge=0.0, le=1.0)  # of bar volume; 0 = no cap
     latency_ms: float = Field(default=0.0, ge=0.0)  # order entry, constant part
     latency_jitter_ms: float = Field(default=0.0, ge=0.0)  # mean of an exponential draw
@@ -60,7 +61,8 @@ class ExecutionConfig(FrozenModel):
         """The kernels' execution vector."""
         x = np.zeros(K.N_EXEC)
         x[K.X_PARTICIPATION] = self.participation
-        x[K.X_FILL_MODEL] = K.FILL_QUOTE if self.fill_model == "quote" else K.FILL_BAR
+        x[K.X_FILL_MODEL] = {"bar": K.FILL_BAR, "quote": K.FILL_QUOTE,
+                             "book": K.FILL_BOOK}[self.fill_model]
         return x
 
 
@@ -90,6 +92,9 @@ class EngineState:
     gross: np.ndarray
     positions: np.ndarray
     init_cash: float
+    queue_ahead: np.ndarray  # per order: shares ahead of it at its price (book model)
+    queue_seq: np.ndarray  # per order: the book's arrival sequence when it came to rest
+    books: object  # framework.marketdata.book.book.OrderBooks (book model), else None
 
 
 def new_state(symbols: tuple[str, ...], n_bars: int, *, decision: DecisionConfig,
@@ -106,22 +111,33 @@ def new_state(symbols: tuple[str, ...], n_bars: int, *, decision: DecisionConfig
                        np.zeros(cap, np.int8), ctr, np.array([-1, 0], np.int64),
                        np.full(S, np.nan), np.zeros(S), limits, sym_limits, rstate, rsym,
                        np.full(n_bars, np.nan), np.full(n_bars, np.nan), np.full(n_bars, np.nan),
-                       np.zeros((n_bars, S)), float(init_cash))
+                       np.zeros((n_bars, S)), float(init_cash), np.zeros(cap),
+                       np.zeros(cap, np.int64), None)
 
 
 def advance(state: EngineState, panel: BarPanel, signals: Signals, t0: int, t1: int,
-            quotes: QuoteTape | None = None, windows: tuple | None = None) -> None:
+            quotes: QuoteTape | None = None, windows: tuple | None = None,
+            book_tape: BookTape | None = None) -> None:
     """Run bars ``t0 .. t1-1`` of ``panel`` (rows of ``signals`` aligned with it);
-    ``quotes`` (and their per-bar ``windows``) for the quote fill model."""
+    ``quotes`` (and their per-bar ``windows``) for the quote fill model, ``book_tape``
+    for the book fill model."""
     st = state
     q = quotes or QuoteTape.empty()
     q_lo, q_hi = windows if windows is not None else q.windows(panel)
+    bt = book_tape or BookTape.empty()
+    b_lo, b_hi = bt.windows(panel)
+    if st.books is None:
+        st.books = bt.books(len(st.symbols))
+    lvl = np.zeros(64), np.zeros(64)
     t = t0
     while t < t1:
         t = K.run_bars(t, t1, panel.ts, panel.decision_ts(), panel.session, panel.session_open,
                        panel.session_close, panel.bar_ns, panel.open, panel.high, panel.low,
                        panel.close, panel.volume, q_lo, q_hi, q.ts, q.sym, q.bid,
-                       q.bid_size, q.ask, q.ask_size, signals.entry, signals.exit, signals.size,
+                       q.bid_size, q.ask, q.ask_size, b_lo, b_hi, bt.ts, bt.sym, bt.kind,
+                       bt.side, bt.order_id, bt.price, bt.size, bt.new_order_id,
+                       st.books.state, st.queue_ahead, st.queue_seq, *lvl,
+                       signals.entry, signals.exit, signals.size,
                        signals.limit, st.dec, st.exe, st.costs, st.lat, st.orders, st.fills,
                        st.book, st.role, st.ctr, st.clock, st.last_close, st.used, st.limits,
                        st.sym_limits, st.rstate, st.rsym, st.equity, st.cash, st.gross,
@@ -140,7 +156,11 @@ def grow_tables(state: EngineState) -> None:
     orders[: state.orders.shape[0]] = state.orders
     fills[: state.fills.shape[0]] = state.fills
     role[: state.role.shape[0]] = state.role
+    qa, qs = np.zeros(n), np.zeros(n, np.int64)
+    qa[: state.queue_ahead.shape[0]] = state.queue_ahead
+    qs[: state.queue_seq.shape[0]] = state.queue_seq
     state.orders, state.fills, state.role = orders, fills, role
+    state.queue_ahead, state.queue_seq = qa, qs
 
 
 @dataclass(frozen=True)
@@ -202,13 +222,17 @@ def result_of(state: EngineState, panel: BarPanel, n: int | None = None) -> Even
 
 def run_event(panel: BarPanel, signals: Signals, *, decision: DecisionConfig,
               costs: CostConfig, risk: RiskConfig, execution: ExecutionConfig,
-              init_cash: float = 100_000.0, quotes: QuoteTape | None = None) -> EventResult:
+              init_cash: float = 100_000.0, quotes: QuoteTape | None = None,
+              book_tape: BookTape | None = None) -> EventResult:
     """Backtest ``signals`` over ``panel`` in one numba call; ``init_cash`` USD.
-    ``quotes`` is required by ``execution.fill_model == "quote"``."""
+    ``quotes`` is required by ``execution.fill_model == "quote"``, ``book_tape`` by
+    ``"book"``."""
     signals.check(panel)
     if execution.fill_model == "quote" and (quotes is None or quotes.ts.shape[0] == 0):
         raise EngineError("fill_model 'quote' needs a QuoteTape (the lake's quotes)")
+    if execution.fill_model == "book" and (book_tape is None or book_tape.ts.shape[0] == 0):
+        raise EngineError("fill_model 'book' needs a BookTape (the lake's book_events)")
     state = new_state(panel.symbols, panel.n_bars, decision=decision, costs=costs, risk=risk,
                       execution=execution, init_cash=init_cash)
-    advance(state, panel, signals, 0, panel.n_bars, quotes)
+    advance(state, panel, signals, 0, panel.n_bars, quotes, book_tape=book_tape)
     return result_of(state, panel)

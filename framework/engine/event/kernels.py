@@ -23,6 +23,7 @@ from numba import njit
 
 from framework.execution.costs import borrow_fee
 from framework.execution.fills_bar import bar_fill_price
+from framework.execution.fills_book import passive_fill, resting_depth, take_depth
 from framework.execution.fills_quote import quote_fill
 from framework.execution.orders import (
     add_bracket_legs,
@@ -34,6 +35,8 @@ from framework.execution.orders import (
     record_fill,
     submit,
 )
+from framework.marketdata.book import kernels as BK
+from framework.marketdata.book import order_map
 from framework.risk.dtypes import RiskAction
 from framework.risk.hooks import entries_paused, on_mark, start_session
 from framework.strategy import decision as D
@@ -49,11 +52,12 @@ ROLE_EXIT = 1
 ROLE_LEG = 2
 
 X_PARTICIPATION = 0  # execution vector: fraction of bar volume an order may take (0 = off)
-X_FILL_MODEL = 1  # 0 bar (OHLC), 1 quote (NBBO stream)
+X_FILL_MODEL = 1  # 0 bar (OHLC), 1 quote (NBBO stream), 2 book (L3 book events)
 N_EXEC = 2
 
 FILL_BAR = 0
 FILL_QUOTE = 1
+FILL_BOOK = 2
 
 
 @njit(cache=True)
@@ -158,15 +162,8 @@ def _fill_quotes(t, q_lo, q_hi, q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz, orders,
     for k in range(q_lo[t], q_hi[t]):
         s = q_sym[k]
         qts = q_ts[k]
-        act = on_mark(limits, sym_limits, rstate, rsym, s, q_bid[k], q_ask[k], np.nan, qts)
-        if act == RiskAction.EXIT_POSITION.value:
-            _exit(s, 0.5 * (q_bid[k] + q_ask[k]), qts, lat, orders, book, role, ctr, limits,
-                  sym_limits, rstate, rsym)
-        elif act == RiskAction.FLATTEN_ALL.value:
-            for j in range(rsym.shape[0]):
-                if np.isfinite(last_close[j]):
-                    _exit(j, last_close[j], qts, lat, orders, book, role, ctr, limits,
-                          sym_limits, rstate, rsym)
+        _mark_and_exit(s, q_bid[k], q_ask[k], qts, lat, last_close, orders, book, role, ctr,
+                       limits, sym_limits, rstate, rsym)
         used[s] = 0.0  # displayed size is fresh at every quote
         b = book[0]
         n = b.n_orders
@@ -203,6 +200,117 @@ def _fill_quotes(t, q_lo, q_hi, q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz, orders,
             used[s] += cap
             _after_fill(t, i, qts, before, orders, book, role, ctr, limits, sym_limits,
                         rstate, rsym, dec)
+
+
+@njit(cache=True)
+def _mark_and_exit(s, bid, ask, ts, lat, last_close, orders, book, role, ctr, limits,
+                   sym_limits, rstate, rsym) -> None:
+    """Risk mark at an intrabar (quote or book) update; obey stop / flatten actions."""
+    act = on_mark(limits, sym_limits, rstate, rsym, s, bid, ask, np.nan, ts)
+    if act == RiskAction.EXIT_POSITION.value:
+        _exit(s, 0.5 * (bid + ask), ts, lat, orders, book, role, ctr, limits, sym_limits,
+              rstate, rsym)
+    elif act == RiskAction.FLATTEN_ALL.value:
+        for j in range(rsym.shape[0]):
+            if np.isfinite(last_close[j]):
+                _exit(j, last_close[j], ts, lat, orders, book, role, ctr, limits,
+                      sym_limits, rstate, rsym)
+
+
+@njit(cache=True)
+def _fill_book(t, b_lo, b_hi, b_ts, b_sym, b_kind, b_side, b_oid, b_px, b_qty, b_new, bk,
+               qa, qs, lvl_px, lvl_qty, orders, fills, book, role, ctr, last_close, limits,
+               sym_limits, rstate, rsym, costs, dec, lat) -> None:
+    """Step 2 under the book model (``framework.execution.fills_book``): apply each book
+    event inside bar ``t`` to the L3 book, mark risk at the new best bid/ask, then fill."""
+    for k in range(b_lo[t], b_hi[t]):
+        s = b_sym[k]
+        ts = b_ts[k]
+        kind = b_kind[k]
+        # what the event touches, read before the book forgets the order
+        ev_side = 1 if b_side[k] > 0 else -1
+        ev_px = b_px[k] / 1e4
+        ev_qty = b_qty[k]
+        ev_seq = -1
+        pos = order_map.find(bk.keys, b_oid[k])
+        if pos >= 0 and (kind == BK.BookEvent.CANCEL or kind == BK.BookEvent.DELETE
+                         or kind == BK.BookEvent.EXEC_VISIBLE):
+            slot = bk.slots[pos]
+            ev_side = 1 if bk.o_side[slot] == 0 else -1
+            ev_px = bk.o_px[slot] / 1e4
+            ev_seq = bk.o_seq[slot]
+            left = bk.o_size[slot]
+            ev_qty = left if kind == BK.BookEvent.DELETE or ev_qty <= 0.0 else min(ev_qty, left)
+        BK.apply_event(bk, s, kind, b_side[k], b_oid[k], b_px[k], b_qty[k], b_new[k], ts)
+        gb = bk.best[s, 0]
+        ga = bk.best[s, 1]
+        bid = (bk.p0[s] + gb * bk.tick[s]) / 1e4 if gb >= 0 else np.nan
+        ask = (bk.p0[s] + ga * bk.tick[s]) / 1e4 if ga >= 0 else np.nan
+        if np.isfinite(bid) and np.isfinite(ask):
+            _mark_and_exit(s, bid, ask, ts, lat, last_close, orders, book, role, ctr, limits,
+                           sym_limits, rstate, rsym)
+        taken_buy = 0.0  # displayed depth our orders took at this event, per side
+        taken_sell = 0.0
+        given = 0.0  # shares of this event's execution already given to our resting orders
+        b = book[0]
+        for i in range(b.first_open, b.n_orders):
+            od = orders[i]
+            if od.sym != s or not is_open(od.status) or od.ts_active > ts:
+                continue
+            arrival = od.status == OrderStatus.PENDING.value
+            if arrival:
+                od.status = OrderStatus.NEW.value
+            if rsym[s].halted:
+                continue
+            side = od.side
+            if od.type == OrderType.STOP.value or od.type == OrderType.STOP_LIMIT.value:
+                touch = ask if side > 0 else bid
+                if not (np.isfinite(touch) and (touch >= od.stop_price if side > 0
+                                                else touch <= od.stop_price)):
+                    continue
+                od.type = (OrderType.LIMIT.value if od.type == OrderType.STOP_LIMIT.value
+                           else OrderType.MARKET.value)
+                arrival = True
+            remaining = od.qty - od.filled_qty
+            limit_px = od.limit_price if od.type == OrderType.LIMIT.value else np.nan
+            before = rsym[s].position
+            if od.type == OrderType.MARKET.value or arrival:
+                skip = taken_buy if side > 0 else taken_sell
+                n = take_depth(bk, s, side, remaining, limit_px, skip, lvl_px, lvl_qty)
+                got = 0.0
+                for j in range(n):
+                    got += lvl_qty[j]
+                if od.tif == TimeInForce.FOK.value and got < remaining - 1e-9:
+                    close_order(orders, limits, sym_limits, rstate, rsym, i,
+                                OrderStatus.CANCELED.value, RejectReason.FOK_UNFILLABLE.value, ts)
+                    continue
+                for j in range(n):
+                    record_fill(orders, fills, book, limits, sym_limits, rstate, rsym, costs,
+                                i, lvl_qty[j], lvl_px[j], ts, 0)
+                if side > 0:
+                    taken_buy += got
+                else:
+                    taken_sell += got
+                if od.type == OrderType.LIMIT.value and is_open(od.status):
+                    if od.tif == TimeInForce.IOC.value:
+                        close_order(orders, limits, sym_limits, rstate, rsym, i,
+                                    OrderStatus.CANCELED.value, 0, ts)
+                    else:  # rests: everything at its price now is ahead of it
+                        qa[i] = resting_depth(bk, s, side, limit_px)
+                        qs[i] = bk.ctr[BK.C_SEQ]
+                if n > 0:
+                    _after_fill(t, i, ts, before, orders, book, role, ctr, limits, sym_limits,
+                                rstate, rsym, dec)
+                continue
+            fill, qa[i] = passive_fill(side, limit_px, qa[i], qs[i], kind, ev_side, ev_px,
+                                       ev_qty - given, ev_seq)
+            q = min(fill, remaining)
+            if q > 1e-9:
+                given += q
+                record_fill(orders, fills, book, limits, sym_limits, rstate, rsym, costs, i, q,
+                            limit_px, ts, 1)
+                _after_fill(t, i, ts, before, orders, book, role, ctr, limits, sym_limits,
+                            rstate, rsym, dec)
 
 
 @njit(cache=True)
@@ -315,16 +423,21 @@ def _bar_of(orders, i, dec_ts, t) -> int:
 
 @njit(cache=True)
 def run_bars(t0, t1, ts, dec_ts, session, session_open, session_close, bar_ns, o, h, lo, c, v,
-             q_lo, q_hi, q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz, entry, exit_, size, limit,
-             dec, exe, costs, lat, orders, fills, book, role, ctr, clock, last_close, used,
-             limits, sym_limits, rstate, rsym, equity, cash, gross, positions) -> int:
+             q_lo, q_hi, q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz, b_lo, b_hi, b_ts, b_sym,
+             b_kind, b_side, b_oid, b_px, b_qty, b_new, bk, qa, qs, lvl_px, lvl_qty,
+             entry, exit_, size, limit, dec, exe, costs, lat, orders, fills, book, role, ctr,
+             clock, last_close, used, limits, sym_limits, rstate, rsym, equity, cash, gross,
+             positions) -> int:
     """Advance bars ``t0 .. t1-1`` (see the module docstring); all state is in the arrays.
 
     Returns the bar it stopped before: ``t1`` when done, less when the order or fill
     table might overflow in the next bar (the caller grows them and calls again).
 
     Under the quote fill model ``q_*`` hold the NBBO stream (time-ordered, all symbols)
-    and ``q_lo[t]:q_hi[t]`` the quotes inside bar ``t``; under the bar model they are empty.
+    and ``q_lo[t]:q_hi[t]`` the quotes inside bar ``t``; under the book model ``b_*`` hold
+    the book events (prices in 1e-4 USD units), ``bk`` the L3 books (one per symbol,
+    sized beforehand) and ``qa``/``qs`` each order's queue ahead and queue sequence.
+    Unused tapes are empty.
     ``clock``: [session of the previous bar (-1 before the first), its close ns UTC].
     Writes ``equity``/``cash``/``gross`` (USD) and ``positions[t, s]`` (shares) at each
     bar's close.
@@ -341,7 +454,11 @@ def run_bars(t0, t1, ts, dec_ts, session, session_open, session_close, bar_ns, o
                           limits, sym_limits, rstate, rsym, costs)
             clock[0] = session[t]
             clock[1] = session_close[t]
-        if exe[X_FILL_MODEL] == FILL_QUOTE:
+        if exe[X_FILL_MODEL] == FILL_BOOK:
+            _fill_book(t, b_lo, b_hi, b_ts, b_sym, b_kind, b_side, b_oid, b_px, b_qty, b_new,
+                       bk, qa, qs, lvl_px, lvl_qty, orders, fills, book, role, ctr,
+                       last_close, limits, sym_limits, rstate, rsym, costs, dec, lat)
+        elif exe[X_FILL_MODEL] == FILL_QUOTE:
             _fill_quotes(t, q_lo, q_hi, q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz, orders,
                          fills, book, role, ctr, used, last_close, limits, sym_limits, rstate,
                          rsym, costs, dec, lat)

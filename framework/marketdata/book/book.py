@@ -218,6 +218,18 @@ class OrderBooks:
             self._bk = _grow_grid(self._bk, int(self._bk.ctr[K.C_NEED_BOOK]),
                                   int(self._bk.ctr[K.C_NEED_PX]), self._tick)
 
+    def empty_like(self) -> OrderBooks:
+        """New, empty books with this one's price grids and order capacity."""
+        out = OrderBooks(self.n_books, max_orders=self._bk.o_id.shape[0], tick=self._tick)
+        g = self._bk
+        L = g.vol.shape[0]
+        out._bk = out._bk._replace(
+            p0=g.p0.copy(), tick=g.tick.copy(), off=g.off.copy(), size=g.size.copy(),
+            grid_full=g.grid_full.copy(), vol=np.zeros((L, 2)), occ=np.zeros_like(g.occ),
+            cnt=np.zeros((L, 2), np.int64), head=np.full((L, 2), -1, np.int64),
+            tail=np.full((L, 2), -1, np.int64))
+        return out
+
     def reserve(self, book: int, lo_units: int, hi_units: int) -> None:
         """Lay out book ``book``'s grid to cover [lo, hi] (1e-4 USD units) up front."""
         self._check(book)
