@@ -22,6 +22,7 @@ import datetime as dt  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from timing import best_of, line  # noqa: E402
 
 from framework.marketdata import bars_kernels as K  # noqa: E402
 from framework.marketdata.bars import BarAggregator, BarSpec, SessionTable, build_bars  # noqa: E402
@@ -44,20 +45,6 @@ def make_trades(seed: int = 0) -> tuple[np.ndarray, SessionTable]:
     tr["price"] = 100.0 * np.exp(np.cumsum(rng.normal(0, 1e-4, ts.size)))
     tr["size"] = rng.integers(1, 500, ts.size).astype(np.float64)
     return tr, sess
-
-
-def best_of(fn, k: int = 3) -> float:
-    best = float("inf")
-    for _ in range(k):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
-def line(name: str, n: int, secs: float, extra: str = "") -> float:
-    print(f"  {name:<42s} {n / secs / 1e6:9.1f} M/s  ({secs * 1e3:8.1f} ms) {extra}")
-    return secs
 
 
 def bench_bars(tr: np.ndarray, sess: SessionTable) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path  # noqa: E402
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
+from timing import best_of, line  # noqa: E402
 
 from framework.data.sources.itch import book_events, decode_itch  # noqa: E402
 from framework.data.sources.lobster import load_lobster  # noqa: E402
@@ -37,19 +38,6 @@ from framework.marketdata.book.reference import ReferenceBook  # noqa: E402
 
 SHARED = Path(os.environ.get("FW_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 TOP = 10
-
-
-def best_of(fn, k: int = 3) -> float:
-    best = float("inf")
-    for _ in range(k):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
-def line(name: str, n: int, secs: float, extra: str = "") -> None:
-    print(f"  {name:<46s} {n / secs / 1e6:8.2f} M/s  ({secs * 1e3:8.1f} ms) {extra}")
 
 
 def columns(frame):
