@@ -231,26 +231,20 @@ class ReplayFeed:
             return df.with_columns(pl.col("symbol").replace_strict(
                 syms, list(range(len(syms))), return_dtype=pl.Int32).alias("sym"))
 
-        def to_array(df: pl.DataFrame, dt_: np.dtype) -> np.ndarray:
-            arr = np.empty(df.height, dt_)
-            for f in dt_.names:
-                arr[f] = df[f].to_numpy() if f in df.columns else 0
-            return arr
-
         kw = {}
         if "trades" in datasets:
-            kw["trades"] = to_array(frame("trades"), TRADE_DTYPE)
+            kw["trades"] = records(frame("trades"), TRADE_DTYPE)
         if "quotes" in datasets:
-            kw["quotes"] = to_array(frame("quotes"), QUOTE_DTYPE)
+            kw["quotes"] = records(frame("quotes"), QUOTE_DTYPE)
         if "book_events" in datasets:
-            kw["book"] = to_array(frame("book_events"), BOOK_EVENT_DTYPE)
+            kw["book"] = records(frame("book_events"), BOOK_EVENT_DTYPE)
         if bar_sets:
             df = frame(bar_sets[0])
             if bar_sets[0] == "bars_1d":
                 df = df.with_columns(_session_close_expr().alias("_end"))
             else:
                 df = df.with_columns((pl.col("ts") + NS_MIN).alias("_end"))
-            kw["bars"] = to_array(df, BAR_DTYPE)
+            kw["bars"] = records(df, BAR_DTYPE)
             kw["bar_end"] = df["_end"].to_numpy()
         return cls(syms, batch_size=batch_size, **kw)
 
@@ -332,3 +326,12 @@ def _session_close_expr():
 
 
 __all__ = ["EventBatch", "EventKind", "MarketFeed", "ReplayError", "ReplayFeed"]
+
+
+def records(frame, dtype: np.dtype) -> np.ndarray:
+    """A Polars frame as a structured array of ``dtype`` (fields the frame lacks are 0)."""
+    arr = np.zeros(frame.height, dtype)
+    for f in dtype.names:
+        if f in frame.columns:
+            arr[f] = frame[f].to_numpy()
+    return arr

@@ -169,13 +169,10 @@ def _fill_quotes(t, q_lo, q_hi, q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz, orders,
         n = b.n_orders
         for i in range(b.first_open, n):
             od = orders[i]
-            if od.sym != s or not is_open(od.status) or od.ts_active > qts:
+            ready = _ready(od, s, qts, rsym)
+            if ready < 0:
                 continue
-            arrival = od.status == OrderStatus.PENDING.value
-            if arrival:
-                od.status = OrderStatus.NEW.value
-            if rsym[s].halted:
-                continue
+            arrival = ready == 1
             remaining = od.qty - od.filled_qty
             px, size, trig, maker = quote_fill(od.type, od.side, od.limit_price,
                                                od.stop_price, arrival, q_bid[k], q_bsz[k],
@@ -200,6 +197,21 @@ def _fill_quotes(t, q_lo, q_hi, q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz, orders,
             used[s] += cap
             _after_fill(t, i, qts, before, orders, book, role, ctr, limits, sym_limits,
                         rstate, rsym, dec)
+
+
+@njit(cache=True)
+def _ready(od, s, ts, rsym) -> int:
+    """Whether working order ``od`` takes part in an intrabar update of symbol ``s`` at
+    ``ts``: -1 no (other symbol, done, not at the venue yet, or halted), 1 yes and this
+    is its arrival (PENDING becomes NEW), 0 yes, already resting."""
+    if od.sym != s or not is_open(od.status) or od.ts_active > ts:
+        return -1
+    arrival = od.status == OrderStatus.PENDING.value
+    if arrival:
+        od.status = OrderStatus.NEW.value
+    if rsym[s].halted:
+        return -1
+    return 1 if arrival else 0
 
 
 @njit(cache=True)
@@ -255,13 +267,10 @@ def _fill_book(t, b_lo, b_hi, b_ts, b_sym, b_kind, b_side, b_oid, b_px, b_qty, b
         b = book[0]
         for i in range(b.first_open, b.n_orders):
             od = orders[i]
-            if od.sym != s or not is_open(od.status) or od.ts_active > ts:
+            ready = _ready(od, s, ts, rsym)
+            if ready < 0:
                 continue
-            arrival = od.status == OrderStatus.PENDING.value
-            if arrival:
-                od.status = OrderStatus.NEW.value
-            if rsym[s].halted:
-                continue
+            arrival = ready == 1
             side = od.side
             if od.type == OrderType.STOP.value or od.type == OrderType.STOP_LIMIT.value:
                 touch = ask if side > 0 else bid

@@ -382,38 +382,29 @@ def top_levels(bk, b, n, ask_px, ask_sz, bid_px, bid_sz, row):
 
 
 @numba.njit(cache=True, _nrt=False, inline="always")
+def _side_levels(bk, b, s, n, px_out, sz_out, row):
+    """Best ``n`` levels of side ``s`` into ``row``; tightens the side's extent when the
+    walk saw the whole side."""
+    g = bk.best[b, s]
+    k = 0
+    last = -1
+    while g >= 0 and k < n:
+        px_out[row, k] = bk.p0[b] + g * bk.tick[b]
+        sz_out[row, k] = bk.vol[bk.off[b] + g, s]
+        k += 1
+        last = g
+        g = next_level(bk, b, s, g)
+    if k < n:
+        bk.ext[b, s] = last
+    for j in range(k, n):
+        px_out[row, j] = -1
+        sz_out[row, j] = 0.0
+
+
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _top_levels(bk, b, n, ask_px, ask_sz, bid_px, bid_sz, row):
-    o = bk.off[b]
-    p0 = bk.p0[b]
-    t = bk.tick[b]
-    k = 0
-    g = bk.best[b, 1]
-    last = -1
-    while g >= 0 and k < n:
-        ask_px[row, k] = p0 + g * t
-        ask_sz[row, k] = bk.vol[o + g, 1]
-        k += 1
-        last = g
-        g = next_level(bk, b, 1, g)
-    if k < n:
-        bk.ext[b, 1] = last  # the walk saw the whole side: tighten its extent
-    for j in range(k, n):
-        ask_px[row, j] = -1
-        ask_sz[row, j] = 0.0
-    k = 0
-    g = bk.best[b, 0]
-    last = -1
-    while g >= 0 and k < n:
-        bid_px[row, k] = p0 + g * t
-        bid_sz[row, k] = bk.vol[o + g, 0]
-        k += 1
-        last = g
-        g = next_level(bk, b, 0, g)
-    if k < n:
-        bk.ext[b, 0] = last
-    for j in range(k, n):
-        bid_px[row, j] = -1
-        bid_sz[row, j] = 0.0
+    _side_levels(bk, b, 1, n, ask_px, ask_sz, row)
+    _side_levels(bk, b, 0, n, bid_px, bid_sz, row)
 
 
 @numba.njit(cache=True, _nrt=False)

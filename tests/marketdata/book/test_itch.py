@@ -8,7 +8,6 @@ import struct
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -17,6 +16,7 @@ from framework.data import Lake
 from framework.data.schemas import DataError
 from framework.data.sources.itch import book_events, decode_itch
 from framework.marketdata.book.book import OrderBooks
+from framework.marketdata.replay import records
 from framework.types import BOOK_EVENT_DTYPE, BookEvent
 
 LOC, TRK = 13, 7
@@ -102,11 +102,11 @@ def test_book_from_the_vectors() -> None:
     assert ev["ts"][0] == int(dt.datetime(2020, 1, 30, 14, 30, tzinfo=dt.UTC).timestamp()) * 10**9 \
         + 123_456_789
     bk = OrderBooks(1)
-    bk.apply(_array(ev))
+    bk.apply(records(ev, BOOK_EVENT_DTYPE))
     assert bk.best_bid() == (123.45, 300 - 100 - 50) and bk.best_ask() == (123.50, 180)
     dec = decode_vectors("R", "A", "F", "U", "H", "P", "Q", "B")
     bk = OrderBooks(1)
-    bk.apply(_array(book_events(dec, dt.date(2020, 1, 30), "ZVZZT")))
+    bk.apply(records(book_events(dec, dt.date(2020, 1, 30), "ZVZZT"), BOOK_EVENT_DTYPE))
     assert bk.order(1001) is None and bk.order(1003).price == 123.44 and bk.order(1003).size == 400
     assert not bk.halted() and bk.counters["trades"] == 2  # P and Q print; B is not a book event
 
@@ -122,7 +122,8 @@ def test_faults_are_counted_and_skipped() -> None:
     with pytest.raises(DataError, match="no stock directory message for 'MSFT'"):
         book_events(dec, dt.date(2020, 1, 30), "MSFT")
     bk = OrderBooks(1)  # execution of an order the book never saw: counted, book untouched
-    bk.apply(_array(book_events(decode_vectors("R", "E", "D"), dt.date(2020, 1, 30), "ZVZZT")))
+    rows = book_events(decode_vectors("R", "E", "D"), dt.date(2020, 1, 30), "ZVZZT")
+    bk.apply(records(rows, BOOK_EVENT_DTYPE))
     assert bk.counters["unknown_id"] == 2 and np.isnan(bk.best_bid()[0])
 
 
@@ -137,7 +138,7 @@ def test_nasdaq_sample_file(shared_data: Path, tmp_path: Path) -> None:
     assert (np.diff(dec.messages["ts"]) >= 0).all()
     ev = book_events(dec, dt.date(2020, 1, 30), "AAPL")
     bk = OrderBooks(1)
-    top = bk.apply(_array(ev), top_n=1)
+    top = bk.apply(records(ev, BOOK_EVENT_DTYPE), top_n=1)
     c = bk.counters
     # the excerpt starts with the day: every execution, cancel, delete and replace names an
     # order the book holds, never for more shares than it has
@@ -154,9 +155,3 @@ def test_nasdaq_sample_file(shared_data: Path, tmp_path: Path) -> None:
     assert stored.height == ev.height == 10_000 - 52 - 1 - 1  # L, Y, R are not book events
     assert stored["kind"].to_list().count(BookEvent.REPLACE) == 7
 
-
-def _array(frame: pl.DataFrame) -> np.ndarray:
-    arr = np.zeros(frame.height, BOOK_EVENT_DTYPE)
-    for f in frame.columns:
-        arr[f] = frame[f].to_numpy()
-    return arr

@@ -17,8 +17,8 @@ from framework.data import Lake
 from framework.data.sources.lobster import load_lobster, read_orderbook
 from framework.marketdata.book.book import OrderBooks
 from framework.marketdata.book.lobster_window import with_window_events
-from framework.marketdata.replay import ReplayFeed
-from framework.types import BookEvent
+from framework.marketdata.replay import ReplayFeed, records
+from framework.types import BOOK_EVENT_DTYPE, BookEvent
 
 _NAME = re.compile(r"(?P<sym>[A-Z]+)_(?P<day>\d{4}-\d{2}-\d{2})_\d+_\d+_message_(?P<lv>\d+)")
 
@@ -55,22 +55,12 @@ def _assert_equal_to_lobster(events: np.ndarray, orderbook: Path) -> int:
     return ask_px.shape[0]
 
 
-def _to_array(frame: pl.DataFrame) -> np.ndarray:
-    from framework.types import BOOK_EVENT_DTYPE
-
-    arr = np.zeros(frame.height, BOOK_EVENT_DTYPE)
-    for f in BOOK_EVENT_DTYPE.names:
-        if f in frame.columns:
-            arr[f] = frame[f].to_numpy()
-    return arr
-
-
 def test_every_row_of_every_sample_equals_lobster(shared_data: Path) -> None:
     samples = _samples(shared_data)
     assert {s[0] for s in samples} >= {"AMZN", "GOOG", "TSLA"}
     for sym, day, msg, book in samples:
         events = with_window_events(load_lobster(msg, book, sym, day), book)
-        rows = _assert_equal_to_lobster(_to_array(events), book)
+        rows = _assert_equal_to_lobster(records(events, BOOK_EVENT_DTYPE), book)
         assert rows == pl.read_csv(msg, has_header=False).height
 
 
@@ -85,7 +75,7 @@ def test_window_events_only_fill_what_messages_cannot_say(shared_data: Path) -> 
     # messages alone, seeded the same way, go wrong as soon as the best level empties
     seed = full.head(int((full["kind"] != BookEvent.LEVEL).arg_max()))
     with pytest.raises(AssertionError, match="differs"):
-        _assert_equal_to_lobster(_to_array(pl.concat([seed, raw])), book)
+        _assert_equal_to_lobster(records(pl.concat([seed, raw]), BOOK_EVENT_DTYPE), book)
 
 
 def test_replayed_from_the_lake_equals_lobster(shared_data: Path, tmp_path: Path) -> None:
