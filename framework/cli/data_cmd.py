@@ -48,7 +48,8 @@ def bars_from_trades_kernel():
 
 @app.command()
 def ingest(
-    source: str = typer.Option(..., help="synthetic | csv | yfinance | alpaca | lobster | itch"),
+    source: str = typer.Option(..., help="synthetic | synthetic-book | csv | yfinance | alpaca | "
+                               "lobster | itch"),
     symbols: list[str] = typer.Option(None, "--symbols", "-s", help="Tickers (repeat or comma-separate)."),  # noqa: B008
     start: str = typer.Option(None, help="First session date YYYY-MM-DD."),
     end: str = typer.Option(None, help="Last session date YYYY-MM-DD (inclusive)."),
@@ -82,6 +83,8 @@ def ingest(
         with Progress() as prog:
             task = prog.add_task("synthetic", total=len(scfg.symbols))
             rows = ingest_synthetic(lk, scfg, bft, progress=lambda s: prog.advance(task))
+    elif source == "synthetic-book":
+        rows = _ingest_synthetic_book(lk, cfg.synthetic_book, syms, d0, d1, seed)
     elif source == "csv":
         from framework.data.sources.csv_source import read_csv
 
@@ -114,8 +117,24 @@ def ingest(
         rows = _ingest_itch(lk, syms, files, d0)
     else:
         raise DataError(f"--source: unknown source '{source}' "
-                        "(synthetic, csv, yfinance, alpaca, lobster, itch)")
+                        "(synthetic, synthetic-book, csv, yfinance, alpaca, lobster, itch)")
     typer.echo(f"lake {lk.root}: " + ", ".join(f"{k} {v:,} rows" for k, v in rows.items()))
+
+
+def _ingest_synthetic_book(lk, cfg, syms, d0, d1, seed) -> dict[str, int]:
+    """Zero-intelligence L3 flow -> book_events + the trades and bars they imply."""
+    from framework.data.sources.synthetic_book import generate_book
+    from framework.marketdata.book.prints import write_book_data
+
+    upd = {k: v for k, v in (("symbols", syms or None), ("start", d0), ("end", d1),
+                             ("seed", seed)) if v is not None}
+    cfg = cfg.model_copy(update=upd)
+    rows: dict[str, int] = {}
+    for sym in cfg.symbols:
+        for ds, n in write_book_data(lk, sym.upper(), generate_book(cfg, sym),
+                                     "synthetic-book").items():
+            rows[ds] = rows.get(ds, 0) + n
+    return rows
 
 
 def _ingest_lobster(lk, syms, files, day) -> dict[str, int]:
@@ -132,8 +151,9 @@ def _ingest_lobster(lk, syms, files, day) -> dict[str, int]:
         from framework.marketdata.book.lobster_window import with_window_events
 
         frame = with_window_events(frame, files[1])
-    lk.write("book_events", syms[0], frame, "lobster", origin=str(files[0]))
-    return {"book_events": frame.height}
+    from framework.marketdata.book.prints import write_book_data
+
+    return write_book_data(lk, syms[0], frame, "lobster", origin=str(files[0]))
 
 
 def _ingest_itch(lk, syms, files, day) -> dict[str, int]:

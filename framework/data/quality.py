@@ -111,7 +111,8 @@ def check_frame(dataset: str, frame: pl.DataFrame, origin: str, calendar_gaps: b
         return rep
     price_cols = {
         "trades": ["price"], "quotes": ["bid", "ask"],
-        "bars_1m": ["open", "high", "low", "close"], "bars_1d": ["open", "high", "low", "close"],
+        "bars_1s": ["open", "high", "low", "close"], "bars_1m": ["open", "high", "low", "close"],
+        "bars_1d": ["open", "high", "low", "close"],
     }.get(dataset, [])
     for c in price_cols:
         s = frame[c]

@@ -39,6 +39,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "ask": pl.Float64,
         "ask_size": pl.Float64,
     },
+    "bars_1s": dict(_BAR),  # from L3 book sources (executions), every second forward-filled
     "bars_1m": dict(_BAR),
     "bars_1d": {
         **_BAR,
@@ -59,7 +60,8 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 }
 
 DATASETS = tuple(SCHEMAS)
-BAR_DATASETS = {"1m": "bars_1m", "1d": "bars_1d"}
+BAR_DATASETS = {"1s": "bars_1s", "1m": "bars_1m", "1d": "bars_1d"}
+TIMEFRAME_NS = {"1s": 1_000_000_000, "1m": 60_000_000_000, "1d": 86_400_000_000_000}
 # Columns that may be absent on input and get a default (daily adjustment columns).
 _DEFAULTS = {"split_factor": 1.0, "dividend": 0.0, "adj_factor": 1.0, "vwap": None, "n": None,
              "exchange": "", "conditions": "", "local_ts": None, "new_order_id": 0}

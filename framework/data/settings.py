@@ -29,6 +29,25 @@ class SyntheticConfig(FrozenModel):
     jump_sigma: float = Field(0.004, ge=0)
 
 
+class SyntheticBookConfig(FrozenModel):
+    """Seeded zero-intelligence L3 order flow (``fw data ingest --source synthetic-book``).
+    Rates are per second; limit orders arrive ``k`` = 1..``depth_ticks`` ticks from the
+    opposite best quote with rate ``limit_rate / k**alpha`` per side."""
+
+    symbols: list[str] = Field(default_factory=lambda: ["SPY", "QQQ"])
+    seed: int = 7
+    start: dt.date = dt.date(2024, 4, 1)
+    end: dt.date = dt.date(2024, 4, 2)
+    minutes: int = Field(390, ge=1, le=390)  # of each session, from the open
+    limit_rate: float = Field(1.0, gt=0)  # per s per side at 1 tick from the opposite best
+    alpha: float = Field(0.8, ge=0)
+    depth_ticks: int = Field(30, ge=1, le=1000)
+    market_rate: float = Field(0.6, ge=0)  # market orders per s per side
+    cancel_rate: float = Field(0.25, gt=0)  # per resting order per s
+    partial_cancel: float = Field(0.2, ge=0, le=1)  # share of cancels that halve an order
+    mean_lots: float = Field(2.0, ge=1)  # mean order size in 100-share lots
+
+
 class CsvMapping(FrozenModel):
     """How to read one CSV layout into a lake dataset."""
 
@@ -57,6 +76,7 @@ class YFinanceConfig(FrozenModel):
 
 class DataConfig(FrozenModel):
     synthetic: SyntheticConfig = SyntheticConfig()
+    synthetic_book: SyntheticBookConfig = SyntheticBookConfig()
     csv: dict[str, CsvMapping] = Field(default_factory=dict)
     alpaca: AlpacaConfig = AlpacaConfig()
     yfinance: YFinanceConfig = YFinanceConfig()

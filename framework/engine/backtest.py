@@ -19,9 +19,9 @@ from pathlib import Path
 
 from framework.config import ConfigError, validate_mapping
 from framework.data import Lake
-from framework.engine.event.book_tape import load_book_events
+from framework.engine.event.book_tape import BookTape, load_book_events, with_book
 from framework.engine.event.engine import EventResult, run_event
-from framework.engine.event.quotes import load_quotes
+from framework.engine.event.quotes import QuoteTape, load_quotes
 from framework.engine.run_config import StrategyConfig, build_strategy, load_strategy
 from framework.strategy import BarPanel, Signals, Strategy, load_panel
 from framework.strategy.signals import SignalError
@@ -48,6 +48,8 @@ class BacktestRun:
     result: EventResult
     out_dir: Path | None
     manifest: dict
+    quotes: QuoteTape | None = None
+    book_tape: BookTape | None = None
 
 
 def code_version() -> str:
@@ -99,10 +101,8 @@ def run_strategy(cfg: StrategyConfig, strategy: Strategy, source: str, *,
                  out_root: Path | None = None, write: bool = True) -> BacktestRun:
     """Backtest a built strategy (see :func:`run_backtest`)."""
     lake = Lake(strategy.context.lake_root)
-    panel = load_panel(lake, cfg.symbols, cfg.data.start, cfg.data.end, cfg.data.timeframe)
+    panel, quotes, tape = market_data(lake, cfg)
     sig = strategy_signals(strategy, panel, source)
-    quotes = load_quotes(lake, panel) if cfg.execution.fill_model == "quote" else None
-    tape = load_book_events(lake, panel) if cfg.execution.fill_model == "book" else None
     t0 = time.perf_counter()
     result = run_event(panel, sig, decision=cfg.decision, costs=cfg.costs, risk=cfg.risk,
                        execution=cfg.execution, init_cash=cfg.backtest.initial_cash,
@@ -140,7 +140,22 @@ def run_strategy(cfg: StrategyConfig, strategy: Strategy, source: str, *,
         manifest["run_id"] = run_id
         out_dir = root / run_id
         write_results(out_dir, result, manifest)
-    return BacktestRun(cfg, strategy, panel, sig, result, out_dir, manifest)
+    return BacktestRun(cfg, strategy, panel, sig, result, out_dir, manifest, quotes, tape)
+
+
+def market_data(lake: Lake, cfg: StrategyConfig
+                ) -> tuple[BarPanel, QuoteTape | None, BookTape | None]:
+    """What a run reads from the lake: the bar panel (with the book's top levels at each
+    decision time when ``[data] book_levels`` > 0), the quotes of the quote fill model,
+    the book events of the book fill model or of the panel's book levels."""
+    panel = load_panel(lake, cfg.symbols, cfg.data.start, cfg.data.end, cfg.data.timeframe)
+    quotes = load_quotes(lake, panel) if cfg.execution.fill_model == "quote" else None
+    tape = None
+    if cfg.execution.fill_model == "book" or cfg.data.book_levels > 0:
+        tape = load_book_events(lake, panel)
+    if cfg.data.book_levels > 0:
+        panel = with_book(panel, tape, cfg.data.book_levels)
+    return panel, quotes, tape
 
 
 def rerun(run: str | Path, reports: Path = Path("reports"), *,

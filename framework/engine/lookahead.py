@@ -66,7 +66,8 @@ def check_lookahead(path: str | Path, *, n_cuts: int = 5, seed: int = 0,
                                     f"{panel.symbols[s]} at bar {t} changed")
                 break
         res = run_event(head, sig, decision=cfg.decision, costs=cfg.costs, risk=cfg.risk,
-                        execution=cfg.execution, init_cash=cfg.backtest.initial_cash)
+                        execution=cfg.execution, init_cash=cfg.backtest.initial_cash,
+                        quotes=full.quotes, book_tape=full.book_tape)
         horizon = int(dec_ts[cut - 1])
         cols = list(DECISION_COLUMNS)
         # bracket legs are born at the next bar's open, which the cut run never sees

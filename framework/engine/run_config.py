@@ -22,9 +22,12 @@ from framework.strategy.decision import DecisionConfig
 
 
 class DataConfig(FrozenModel):
-    """``[data]``: bars of ``timeframe`` from the lake between two session dates."""
+    """``[data]``: bars of ``timeframe`` from the lake between two session dates, and
+    with ``book_levels`` > 0 the top levels of each symbol's L3 book (the lake's
+    ``book_events``) at every decision time (``BarPanel.book``)."""
 
-    timeframe: Literal["1m", "1d"] = "1d"
+    timeframe: Literal["1s", "1m", "1d"] = "1d"
+    book_levels: int = Field(default=0, ge=0, le=50)
     start: dt.date | None = None
     end: dt.date | None = None
     lake: Path | None = None  # default $FW_LAKE or ./data_lake

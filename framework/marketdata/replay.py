@@ -206,13 +206,13 @@ class ReplayFeed:
     def from_lake(cls, lake, symbols: Sequence[str], start=None, end=None, *,
                   datasets: Sequence[str] = ("trades", "quotes", "book_events", "bars_1m"),
                   batch_size: int = 65_536) -> ReplayFeed:
-        """Read ``datasets`` (any of trades, quotes, book_events, bars_1m, bars_1d) for
+        """Read ``datasets`` (any of trades, quotes, book_events, bars_1s/1m/1d) for
         ``symbols`` over [start, end] (``framework.data.Lake`` bounds: dates inclusive, or
         ns/datetime instants start-inclusive end-exclusive) from a ``Lake``. The lake keeps
         no first/last trade time for bars: ``first_ts`` and ``last_ts`` of replayed bars are 0."""
         import polars as pl
 
-        from framework.data.schemas import BAR_DATASETS
+        from framework.data.schemas import BAR_DATASETS, TIMEFRAME_NS
 
         syms = [s.upper() for s in symbols]
         if len(set(syms)) != len(syms):
@@ -224,7 +224,7 @@ class ReplayFeed:
                               f"{sorted(known)}")
         bar_sets = [d for d in datasets if d in BAR_DATASETS.values()]
         if len(bar_sets) > 1:
-            raise ReplayError("replay: pick one bar dataset (bars_1m or bars_1d)")
+            raise ReplayError(f"replay: pick one bar dataset of {sorted(BAR_DATASETS.values())}")
 
         def frame(ds: str) -> pl.DataFrame:
             df = lake.read(ds, syms, start, end)
@@ -243,7 +243,8 @@ class ReplayFeed:
             if bar_sets[0] == "bars_1d":
                 df = df.with_columns(_session_close_expr().alias("_end"))
             else:
-                df = df.with_columns((pl.col("ts") + NS_MIN).alias("_end"))
+                tf = next(k for k, v in BAR_DATASETS.items() if v == bar_sets[0])
+                df = df.with_columns((pl.col("ts") + TIMEFRAME_NS[tf]).alias("_end"))
             kw["bars"] = records(df, BAR_DTYPE)
             kw["bar_end"] = df["_end"].to_numpy()
         return cls(syms, batch_size=batch_size, **kw)

@@ -16,9 +16,10 @@ import polars as pl
 
 from framework.data import Lake
 from framework.data.calendar import NY, sessions
+from framework.data.schemas import TIMEFRAME_NS
+from framework.marketdata.book.sampler import BookLevels
 from framework.types.errors import FwError
 
-TIMEFRAME_NS = {"1m": 60_000_000_000, "1d": 86_400_000_000_000}
 FIELDS = ("open", "high", "low", "close", "volume", "vwap")
 
 
@@ -30,7 +31,9 @@ class PanelError(FwError):
 class BarPanel:
     """Aligned bars: ``ts[T]`` bar start ns UTC; ``open``..``vwap`` float64 ``[T, S]`` (USD,
     shares); ``session[T]`` session id (its open, ns UTC); ``session_open``/``session_close[T]`` ns UTC;
-    ``bar_ns`` the bar length in ns (decisions are taken at ``ts + bar_ns``)."""
+    ``bar_ns`` the bar length in ns (decisions are taken at ``ts + bar_ns``); ``book``
+    the top levels of each symbol's L3 book at each decision time (``[T, S, N]``) when
+    the strategy asks for them (``[data] book_levels``), else None."""
 
     symbols: tuple[str, ...]
     timeframe: str
@@ -45,6 +48,7 @@ class BarPanel:
     session: np.ndarray
     session_open: np.ndarray
     session_close: np.ndarray
+    book: BookLevels | None = None
 
     @property
     def n_bars(self) -> int:
@@ -54,7 +58,8 @@ class BarPanel:
     def head(self, n: int) -> BarPanel:
         """The first ``n`` rows: what a live session had seen after bar ``n - 1`` closed."""
         return replace(self, **{f: getattr(self, f)[:n] for f in
-                                (*FIELDS, "ts", "session", "session_open", "session_close")})
+                                (*FIELDS, "ts", "session", "session_open", "session_close")},
+                       book=None if self.book is None else self.book.head(n))
 
     def decision_ts(self) -> np.ndarray:
         """When each bar's decision is taken: its close, ``ts + bar_ns`` (ns UTC), capped at

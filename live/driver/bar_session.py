@@ -3,7 +3,9 @@ Alpaca stream later); each completed bar row runs the strategy's ``signals`` on 
 trailing window and advances the *same* compiled event loop as the backtest by one bar.
 
 Nothing here re-implements a rule: signals come from the strategy, decisions, risk and
-fills from ``framework.engine.event.kernels.run_bars`` (venue = the bar fill model).
+fills from ``framework.engine.event.kernels.run_bars`` (venue = the bar, quote or book
+fill model); the book levels a strategy reads come from the same ``BookSampler`` the
+backtest uses, fed the book events as they arrive.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from framework.engine.event.book_tape import GrowingTape
 from framework.engine.event.engine import EngineState, EventResult, advance, new_state, result_of
 from framework.engine.event.quotes import QuoteTape
 from framework.engine.run_config import StrategyConfig
+from framework.marketdata.book.sampler import BookLevels, BookSampler
 from framework.marketdata.replay import EventBatch, EventKind
 from framework.strategy import BarPanel, Signals, Strategy
-from framework.strategy.panel import FIELDS, TIMEFRAME_NS, session_bounds
+from framework.data.schemas import TIMEFRAME_NS
+from framework.strategy.panel import FIELDS, session_bounds
 from framework.types import BAR_DTYPE
 from framework.types.errors import FwError
 
@@ -57,9 +62,12 @@ class BarSession:
         self._q_hi = np.zeros(capacity, np.int64)
         self._pending_ts: int | None = None
         self._pending = np.zeros(0, BAR_DTYPE)
-        if config.execution.fill_model == "book":
-            raise LiveFeedError("the live driver does not feed the book fill model yet: "
-                                "use fill_model = 'bar' or 'quote' here")
+        self._tape = GrowingTape()  # book events received so far
+        self._b_hi = np.zeros(capacity, np.int64)  # book events before bar t's close
+        levels = config.data.book_levels
+        self._sampler = BookSampler(S, levels) if levels > 0 else None
+        self._levels = BookLevels(*(np.full((capacity, S, max(levels, 1)), np.nan)
+                                    for _ in range(4)))
         self.state: EngineState = new_state(
             self.symbols, capacity, decision=config.decision, costs=config.costs,
             risk=config.risk, execution=config.execution, init_cash=config.backtest.initial_cash)
@@ -70,8 +78,10 @@ class BarSession:
         if n <= cap:
             return
         new = max(n, 2 * cap)
-        self._ts, self._so, self._sc, self._q_lo, self._q_hi = (
-            _grow(a, new, 0) for a in (self._ts, self._so, self._sc, self._q_lo, self._q_hi))
+        self._ts, self._so, self._sc, self._q_lo, self._q_hi, self._b_hi = (
+            _grow(a, new, 0) for a in (self._ts, self._so, self._sc, self._q_lo, self._q_hi,
+                                       self._b_hi))
+        self._levels = BookLevels(*(_grow(a, new, np.nan) for a in self._levels))
         for f in FIELDS:
             self._px[f] = _grow(self._px[f], new, 0.0 if f == "volume" else np.nan)
         s = self._sig
@@ -85,9 +95,10 @@ class BarSession:
     def panel(self, lo: int = 0, hi: int | None = None) -> BarPanel:
         """The bars seen so far (rows ``lo .. hi-1``) as a panel (views, no copy)."""
         hi = self.n if hi is None else hi
+        book = None if self._sampler is None else BookLevels(*(a[lo:hi] for a in self._levels))
         return BarPanel(self.symbols, self.config.data.timeframe, self.bar_ns, self._ts[lo:hi],
                         *(self._px[f][lo:hi] for f in FIELDS), self._so[lo:hi],
-                        self._so[lo:hi], self._sc[lo:hi])
+                        self._so[lo:hi], self._sc[lo:hi], book)
 
     # ------------------------------------------------------------------ events
     def on_bars(self, bars: np.ndarray) -> None:
@@ -113,19 +124,26 @@ class BarSession:
         for f in self._q:
             self._q[f] = np.concatenate([self._q[f], quotes[f]])
 
+    def on_book(self, events: np.ndarray) -> None:
+        """Feed L3 book events (BOOK_EVENT_DTYPE, time-ordered); like quotes, they follow
+        the bars of the interval before them."""
+        if self._pending_ts is not None:
+            self._close_row()
+        self._tape.append(events)
+
     def on_batch(self, batch: EventBatch) -> None:
-        """Feed one ``EventBatch`` of the replay feed (or of the live stream): bars and
-        quotes in stream order; other kinds are not used by bar strategies."""
-        is_bar = batch.kind == EventKind.BAR
-        edges = np.flatnonzero(np.diff(is_bar.astype(np.int8))) + 1
+        """Feed one ``EventBatch`` of the replay feed (or of the live stream): bars, book
+        events and quotes in stream order; trades are not used by bar strategies."""
+        kind = batch.kind
+        edges = np.flatnonzero(np.diff(kind)) + 1
         for lo, hi in zip(np.r_[0, edges], np.r_[edges, len(batch)], strict=True):
             rows = batch.row[lo:hi]
-            if is_bar[lo]:
+            if kind[lo] == EventKind.BAR:
                 self.on_bars(batch.bars[rows])
-            else:
-                q = rows[batch.kind[lo:hi] == EventKind.QUOTE]
-                if q.size:
-                    self.on_quotes(batch.quotes[q])
+            elif kind[lo] == EventKind.QUOTE:
+                self.on_quotes(batch.quotes[rows])
+            elif kind[lo] == EventKind.BOOK:
+                self.on_book(batch.book[rows])
 
     def quotes(self) -> QuoteTape:
         """The NBBO quotes received so far."""
@@ -149,6 +167,13 @@ class BarSession:
         self._pending = np.zeros(0, BAR_DTYPE)
         self._pending_ts = None
         self.n = t + 1
+        tape = self._tape.tape()
+        end = int(self._ts[t]) + self.bar_ns
+        self._b_hi[t] = np.searchsorted(tape.ts, end, side="left")
+        if self._sampler is not None:
+            row = self._sampler.sample(*tape.columns(), self.panel(t, t + 1).decision_ts())
+            for dst, src in zip(self._levels, row, strict=True):
+                dst[t] = src[0]
         # All bars seen so far, not just lookback_bars(): running sums (SMA, EMA, ...) then
         # accumulate in the same order as in the backtest, so decisions match bit for bit.
         window = self.panel()
@@ -160,7 +185,7 @@ class BarSession:
         self._q_lo[t] = np.searchsorted(self._q_ts, start, side="left")
         self._q_hi[t] = np.searchsorted(self._q_ts, start + self.bar_ns, side="left")
         advance(self.state, self.panel(), self._sig, t, t + 1, self.quotes(),
-                (self._q_lo[: self.n], self._q_hi[: self.n]))
+                (self._q_lo[: self.n], self._q_hi[: self.n]), tape, self._b_hi[: self.n])
 
     def run(self, batches: Iterable[EventBatch]) -> EventResult:
         """Consume a whole feed (``EventBatch`` es in stream order) and return the frames."""

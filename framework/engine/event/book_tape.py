@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import polars as pl
 
 from framework.data import Lake
-from framework.marketdata.book.book import OrderBooks, to_units
+from framework.marketdata.book.book import to_units
+from framework.marketdata.book.sampler import BookSampler
 from framework.strategy.panel import BarPanel, PanelError
 
 
@@ -35,6 +36,14 @@ class BookTape:
                    i8, np.zeros(0), i8)
 
     @classmethod
+    def from_events(cls, events: np.ndarray) -> BookTape:
+        """From ``BOOK_EVENT_DTYPE`` rows already in stream order (prices USD)."""
+        return cls(events["ts"].astype(np.int64), events["sym"].astype(np.int64),
+                   events["kind"].astype(np.int8), events["side"].astype(np.int8),
+                   events["order_id"].astype(np.int64), to_units(events["price"]),
+                   events["size"].astype(np.float64), events["new_order_id"].astype(np.int64))
+
+    @classmethod
     def from_frame(cls, frame: pl.DataFrame, symbols: tuple[str, ...]) -> BookTape:
         """From a lake ``book_events`` frame; ties keep symbol order, then source order."""
         idx = {s: i for i, s in enumerate(symbols)}
@@ -46,19 +55,19 @@ class BookTape:
                    f["size"].to_numpy().astype(np.float64),
                    f["new_order_id"].to_numpy().astype(np.int64))
 
-    def windows(self, panel: BarPanel) -> tuple[np.ndarray, np.ndarray]:
-        """``(lo, hi)`` per bar: the events with ``ts[t] <= ts < ts[t] + bar_ns``."""
-        lo = np.searchsorted(self.ts, panel.ts, side="left").astype(np.int64)
-        hi = np.searchsorted(self.ts, panel.ts + panel.bar_ns, side="left").astype(np.int64)
-        return lo, np.maximum(hi, lo)
+    def __len__(self) -> int:
+        return int(self.ts.shape[0])
 
-    def books(self, n_symbols: int) -> OrderBooks:
-        """Empty books laid out for this tape: one dry replay finds the price grids and
-        the order capacity, so the engine's loop never has to stop and grow them."""
-        dry = OrderBooks(max(n_symbols, 1))
-        dry.apply_units(self.sym, self.kind, self.side, self.order_id, self.price, self.size,
-                        self.new_order_id, self.ts)
-        return dry.empty_like()
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """``(sym, kind, side, order_id, price, size, new_order_id, ts)``: the argument
+        order of the book kernels and ``BookSampler.sample``."""
+        return (self.sym, self.kind, self.side, self.order_id, self.price, self.size,
+                self.new_order_id, self.ts)
+
+    def ends(self, panel: BarPanel) -> np.ndarray:
+        """Per bar, the end of the events before its close (``ts < ts[t] + bar_ns``): the
+        engine applies every event up to there while in bar ``t``."""
+        return np.searchsorted(self.ts, panel.ts + panel.bar_ns, side="left").astype(np.int64)
 
 
 def load_book_events(lake: Lake, panel: BarPanel) -> BookTape:
@@ -68,6 +77,48 @@ def load_book_events(lake: Lake, panel: BarPanel) -> BookTape:
     frame = lake.book_events(list(panel.symbols), int(panel.session_open[0]),
                              int(panel.session_close[-1]))
     if frame.height == 0:
-        raise PanelError(f"fill_model = 'book' needs book events, and lake {lake.root} has "
+        raise PanelError(f"fill_model = 'book' and [data] book_levels need book events, and "
+                         f"lake {lake.root} has "
                          f"none for {', '.join(panel.symbols)} in the run's range")
     return BookTape.from_frame(frame, panel.symbols)
+
+
+def with_book(panel: BarPanel, tape: BookTape, levels: int) -> BarPanel:
+    """``panel`` with ``book``: the top ``levels`` of each symbol's book at every decision
+    time, replayed from ``tape`` (what ``[data] book_levels`` asks for)."""
+    sampler = BookSampler(len(panel.symbols), levels)
+    return replace(panel, book=sampler.sample(*tape.columns(), panel.decision_ts()))
+
+
+class GrowingTape:
+    """A ``BookTape`` that events are appended to as they arrive (the live driver's):
+    capacity doubles, so appending n events costs O(n) overall."""
+
+    def __init__(self, capacity: int = 1 << 12):
+        self._buf = BookTape(*(np.zeros(capacity, a.dtype) for a in _arrays(BookTape.empty())))
+        self.n = 0
+
+    def append(self, events: np.ndarray) -> None:
+        """Add ``BOOK_EVENT_DTYPE`` rows (time-ordered, after everything appended before)."""
+        new = BookTape.from_events(events)
+        need = self.n + len(new)
+        if need > len(self._buf):
+            cap = max(need, 2 * len(self._buf))
+            grown = []
+            for old in _arrays(self._buf):
+                a = np.zeros(cap, old.dtype)
+                a[: self.n] = old[: self.n]
+                grown.append(a)
+            self._buf = BookTape(*grown)
+        for dst, src in zip(_arrays(self._buf), _arrays(new), strict=True):
+            dst[self.n:need] = src
+        self.n = need
+
+    def tape(self) -> BookTape:
+        """The events so far (views, no copy)."""
+        return BookTape(*(a[: self.n] for a in _arrays(self._buf)))
+
+
+def _arrays(tape: BookTape) -> list[np.ndarray]:
+    """The columns in constructor order."""
+    return [getattr(tape, f.name) for f in fields(BookTape)]

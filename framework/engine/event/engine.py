@@ -20,6 +20,8 @@ from framework.engine.event.book_tape import BookTape
 from framework.engine.event.quotes import QuoteTape
 from framework.execution.costs import CostConfig
 from framework.execution.orders import BOOK_DTYPE
+from framework.marketdata.book import kernels as BK
+from framework.marketdata.book.book import OrderBooks
 from framework.risk import RiskConfig, make_risk
 from framework.risk.report import events_frame, summary
 from framework.strategy.decision import DecisionConfig
@@ -94,7 +96,8 @@ class EngineState:
     init_cash: float
     queue_ahead: np.ndarray  # per order: shares ahead of it at its price (book model)
     queue_seq: np.ndarray  # per order: the book's arrival sequence when it came to rest
-    books: object  # framework.marketdata.book.book.OrderBooks (book model), else None
+    books: OrderBooks  # the L3 books the book model replays (empty under other models)
+    bcur: np.ndarray  # [next book event to apply, status of the last stop]
 
 
 def new_state(symbols: tuple[str, ...], n_bars: int, *, decision: DecisionConfig,
@@ -112,38 +115,41 @@ def new_state(symbols: tuple[str, ...], n_bars: int, *, decision: DecisionConfig
                        np.full(S, np.nan), np.zeros(S), limits, sym_limits, rstate, rsym,
                        np.full(n_bars, np.nan), np.full(n_bars, np.nan), np.full(n_bars, np.nan),
                        np.zeros((n_bars, S)), float(init_cash), np.zeros(cap),
-                       np.zeros(cap, np.int64), None)
+                       np.zeros(cap, np.int64), OrderBooks(max(S, 1), max_orders=1 << 10),
+                       np.zeros(2, np.int64))
 
 
 def advance(state: EngineState, panel: BarPanel, signals: Signals, t0: int, t1: int,
             quotes: QuoteTape | None = None, windows: tuple | None = None,
-            book_tape: BookTape | None = None) -> None:
+            book_tape: BookTape | None = None, book_ends: np.ndarray | None = None) -> None:
     """Run bars ``t0 .. t1-1`` of ``panel`` (rows of ``signals`` aligned with it);
     ``quotes`` (and their per-bar ``windows``) for the quote fill model, ``book_tape``
-    for the book fill model."""
+    (and its per-bar ``book_ends``, see ``BookTape.ends``) for the book fill model."""
     st = state
     q = quotes or QuoteTape.empty()
     q_lo, q_hi = windows if windows is not None else q.windows(panel)
     bt = book_tape or BookTape.empty()
-    b_lo, b_hi = bt.windows(panel)
-    if st.books is None:
-        st.books = bt.books(len(st.symbols))
+    b_hi = book_ends if book_ends is not None else bt.ends(panel)
     lvl = np.zeros(64), np.zeros(64)
     t = t0
     while t < t1:
         t = K.run_bars(t, t1, panel.ts, panel.decision_ts(), panel.session, panel.session_open,
                        panel.session_close, panel.bar_ns, panel.open, panel.high, panel.low,
                        panel.close, panel.volume, q_lo, q_hi, q.ts, q.sym, q.bid,
-                       q.bid_size, q.ask, q.ask_size, b_lo, b_hi, bt.ts, bt.sym, bt.kind,
+                       q.bid_size, q.ask, q.ask_size, b_hi, bt.ts, bt.sym, bt.kind,
                        bt.side, bt.order_id, bt.price, bt.size, bt.new_order_id,
-                       st.books.state, st.queue_ahead, st.queue_seq, *lvl,
+                       st.books.state, st.bcur, st.queue_ahead, st.queue_seq, *lvl,
                        signals.entry, signals.exit, signals.size,
                        signals.limit, st.dec, st.exe, st.costs, st.lat, st.orders, st.fills,
                        st.book, st.role, st.ctr, st.clock, st.last_close, st.used, st.limits,
                        st.sym_limits, st.rstate, st.rsym, st.equity, st.cash, st.gross,
                        st.positions)
         if t < t1:
-            grow_tables(st)
+            if st.bcur[1] in (BK.NEED_SLOTS, BK.NEED_GRID):
+                st.books.grow(int(st.bcur[1]))
+            else:
+                grow_tables(st)
+            st.bcur[1] = BK.OK
     if st.book[0]["overflow"]:  # the kernel stops before a bar could overflow: a bug if seen
         raise EngineError(f"order/fill capacity {st.orders.shape[0]} exceeded")
 

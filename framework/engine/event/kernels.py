@@ -59,6 +59,8 @@ FILL_BAR = 0
 FILL_QUOTE = 1
 FILL_BOOK = 2
 
+NEED_TABLES = 3  # book model: the fill table might overflow at the next book event
+
 
 @njit(cache=True)
 def _roll_session(t, session_open, session_close, prev_close, last_close, orders, book, limits,
@@ -230,12 +232,22 @@ def _mark_and_exit(s, bid, ask, ts, lat, last_close, orders, book, role, ctr, li
 
 
 @njit(cache=True)
-def _fill_book(t, b_lo, b_hi, b_ts, b_sym, b_kind, b_side, b_oid, b_px, b_qty, b_new, bk,
+def _fill_book(t, b_hi, b_ts, b_sym, b_kind, b_side, b_oid, b_px, b_qty, b_new, bk, bcur,
                qa, qs, lvl_px, lvl_qty, orders, fills, book, role, ctr, last_close, limits,
-               sym_limits, rstate, rsym, costs, dec, lat) -> None:
-    """Step 2 under the book model (``framework.execution.fills_book``): apply each book
-    event inside bar ``t`` to the L3 book, mark risk at the new best bid/ask, then fill."""
-    for k in range(b_lo[t], b_hi[t]):
+               sym_limits, rstate, rsym, costs, dec, lat) -> int:
+    """Step 2 under the book model (``framework.execution.fills_book``): apply every book
+    event not yet applied up to the end of bar ``t`` (``b_hi[t]``; ``bcur[0]`` is the
+    next one) to the L3 book, mark risk at the new best bid/ask, then fill.
+
+    Returns OK, or with event ``bcur[0]`` not applied: NEED_SLOTS / NEED_GRID (the book
+    needs room) or NEED_TABLES (a sweep could fill past the fill table); the caller
+    grows what is asked and resumes the bar from there."""
+    while bcur[0] < b_hi[t]:
+        b = book[0]
+        if (b.n_orders + 4 * rsym.shape[0] + 8 > orders.shape[0] or b.n_fills
+                + (b.n_orders - b.first_open + 1) * (lvl_px.shape[0] + 1) > fills.shape[0]):
+            return NEED_TABLES
+        k = bcur[0]
         s = b_sym[k]
         ts = b_ts[k]
         kind = b_kind[k]
@@ -253,7 +265,11 @@ def _fill_book(t, b_lo, b_hi, b_ts, b_sym, b_kind, b_side, b_oid, b_px, b_qty, b
             ev_seq = bk.o_seq[slot]
             left = bk.o_size[slot]
             ev_qty = left if kind == BK.BookEvent.DELETE or ev_qty <= 0.0 else min(ev_qty, left)
-        BK.apply_event(bk, s, kind, b_side[k], b_oid[k], b_px[k], b_qty[k], b_new[k], ts)
+        status = BK.apply_event(bk, s, kind, b_side[k], b_oid[k], b_px[k], b_qty[k],
+                                b_new[k], ts)
+        if status != BK.OK:
+            return status
+        bcur[0] = k + 1
         gb = bk.best[s, 0]
         ga = bk.best[s, 1]
         bid = (bk.p0[s] + gb * bk.tick[s]) / 1e4 if gb >= 0 else np.nan
@@ -264,7 +280,6 @@ def _fill_book(t, b_lo, b_hi, b_ts, b_sym, b_kind, b_side, b_oid, b_px, b_qty, b
         taken_buy = 0.0  # displayed depth our orders took at this event, per side
         taken_sell = 0.0
         given = 0.0  # shares of this event's execution already given to our resting orders
-        b = book[0]
         for i in range(b.first_open, b.n_orders):
             od = orders[i]
             ready = _ready(od, s, ts, rsym)
@@ -320,6 +335,7 @@ def _fill_book(t, b_lo, b_hi, b_ts, b_sym, b_kind, b_side, b_oid, b_px, b_qty, b
                             limit_px, ts, 1)
                 _after_fill(t, i, ts, before, orders, book, role, ctr, limits, sym_limits,
                             rstate, rsym, dec)
+    return BK.OK
 
 
 @njit(cache=True)
@@ -432,21 +448,25 @@ def _bar_of(orders, i, dec_ts, t) -> int:
 
 @njit(cache=True)
 def run_bars(t0, t1, ts, dec_ts, session, session_open, session_close, bar_ns, o, h, lo, c, v,
-             q_lo, q_hi, q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz, b_lo, b_hi, b_ts, b_sym,
-             b_kind, b_side, b_oid, b_px, b_qty, b_new, bk, qa, qs, lvl_px, lvl_qty,
+             q_lo, q_hi, q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz, b_hi, b_ts, b_sym,
+             b_kind, b_side, b_oid, b_px, b_qty, b_new, bk, bcur, qa, qs, lvl_px, lvl_qty,
              entry, exit_, size, limit, dec, exe, costs, lat, orders, fills, book, role, ctr,
              clock, last_close, used, limits, sym_limits, rstate, rsym, equity, cash, gross,
              positions) -> int:
     """Advance bars ``t0 .. t1-1`` (see the module docstring); all state is in the arrays.
 
     Returns the bar it stopped before: ``t1`` when done, less when the order or fill
-    table might overflow in the next bar (the caller grows them and calls again).
+    table might overflow in the next bar, or when the L3 book needs more room
+    (``bcur[1]`` = NEED_SLOTS / NEED_GRID); the caller grows them and calls again from
+    that bar, which resumes where it stopped.
 
     Under the quote fill model ``q_*`` hold the NBBO stream (time-ordered, all symbols)
     and ``q_lo[t]:q_hi[t]`` the quotes inside bar ``t``; under the book model ``b_*`` hold
-    the book events (prices in 1e-4 USD units), ``bk`` the L3 books (one per symbol,
-    sized beforehand) and ``qa``/``qs`` each order's queue ahead and queue sequence.
-    Unused tapes are empty.
+    the book events (prices in 1e-4 USD units) and ``b_hi[t]`` the end of the events
+    before bar ``t``'s close: every event up to there is applied in bar ``t`` (events
+    between bars and before the first one build the book too), ``bcur[0]`` the next
+    event to apply; ``bk`` the L3 books (one per symbol) and ``qa``/``qs`` each order's
+    queue ahead and queue sequence. Unused tapes are empty.
     ``clock``: [session of the previous bar (-1 before the first), its close ns UTC].
     Writes ``equity``/``cash``/``gross`` (USD) and ``positions[t, s]`` (shares) at each
     bar's close.
@@ -464,9 +484,12 @@ def run_bars(t0, t1, ts, dec_ts, session, session_open, session_close, bar_ns, o
             clock[0] = session[t]
             clock[1] = session_close[t]
         if exe[X_FILL_MODEL] == FILL_BOOK:
-            _fill_book(t, b_lo, b_hi, b_ts, b_sym, b_kind, b_side, b_oid, b_px, b_qty, b_new,
-                       bk, qa, qs, lvl_px, lvl_qty, orders, fills, book, role, ctr,
-                       last_close, limits, sym_limits, rstate, rsym, costs, dec, lat)
+            bcur[1] = _fill_book(t, b_hi, b_ts, b_sym, b_kind, b_side, b_oid, b_px, b_qty,
+                                 b_new, bk, bcur, qa, qs, lvl_px, lvl_qty, orders, fills, book,
+                                 role, ctr, last_close, limits, sym_limits, rstate, rsym,
+                                 costs, dec, lat)
+            if bcur[1] != BK.OK:
+                return t
         elif exe[X_FILL_MODEL] == FILL_QUOTE:
             _fill_quotes(t, q_lo, q_hi, q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz, orders,
                          fills, book, role, ctr, used, last_close, limits, sym_limits, rstate,

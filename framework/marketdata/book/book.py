@@ -202,7 +202,7 @@ class OrderBooks:
         if top_n <= 0:
             return None
         apx, asz, bpx, bsz = out
-        return TopLevels(_usd(apx), asz, _usd(bpx), bsz)
+        return TopLevels(to_usd(apx), asz, to_usd(bpx), bsz)
 
     @property
     def state(self) -> K.BookState:
@@ -217,18 +217,6 @@ class OrderBooks:
         elif status == K.NEED_GRID:
             self._bk = _grow_grid(self._bk, int(self._bk.ctr[K.C_NEED_BOOK]),
                                   int(self._bk.ctr[K.C_NEED_PX]), self._tick)
-
-    def empty_like(self) -> OrderBooks:
-        """New, empty books with this one's price grids and order capacity."""
-        out = OrderBooks(self.n_books, max_orders=self._bk.o_id.shape[0], tick=self._tick)
-        g = self._bk
-        L = g.vol.shape[0]
-        out._bk = out._bk._replace(
-            p0=g.p0.copy(), tick=g.tick.copy(), off=g.off.copy(), size=g.size.copy(),
-            grid_full=g.grid_full.copy(), vol=np.zeros((L, 2)), occ=np.zeros_like(g.occ),
-            cnt=np.zeros((L, 2), np.int64), head=np.full((L, 2), -1, np.int64),
-            tail=np.full((L, 2), -1, np.int64))
-        return out
 
     def reserve(self, book: int, lo_units: int, hi_units: int) -> None:
         """Lay out book ``book``'s grid to cover [lo, hi] (1e-4 USD units) up front."""
@@ -246,7 +234,7 @@ class OrderBooks:
         apx, bpx = np.empty((1, n), np.int64), np.empty((1, n), np.int64)
         asz, bsz = np.empty((1, n)), np.empty((1, n))
         K.top_levels(self._bk, book, n, apx, asz, bpx, bsz, 0)
-        return TopLevels(_usd(apx)[0], asz[0], _usd(bpx)[0], bsz[0])
+        return TopLevels(to_usd(apx)[0], asz[0], to_usd(bpx)[0], bsz[0])
 
     def best_bid(self, book: int = 0) -> tuple[float, float]:
         """(price USD, shares) of the best bid; (NaN, 0) when there is none."""
@@ -320,5 +308,6 @@ class OrderBooks:
             raise BookError(f"book {book} out of range 0..{self.n_books - 1}")
 
 
-def _usd(units: np.ndarray) -> np.ndarray:
+def to_usd(units: np.ndarray) -> np.ndarray:
+    """Price units of 1e-4 USD -> USD; negative units (an empty level) -> NaN."""
     return np.where(units < 0, np.nan, units / PRICE_UNITS)

@@ -447,3 +447,26 @@ def queue_ahead(bk, slot):
         known += bk.o_size[k]
         k = bk.o_next[k]
     return ahead + max(bk.vol[lv, s] - known, 0.0)
+
+
+@numba.njit(cache=True, _nrt=False)
+def apply_and_sample(bk, start, book, kind, side, oid, px, qty, new_oid, ts, t0, at,
+                     top_n, ask_px, ask_sz, bid_px, bid_sz):
+    """Apply events ``start..`` while they are older than instant ``at[t]``, then write the
+    top ``top_n`` levels of every book into row ``t * n_books + b`` of the outputs; next
+    ``t``. Events at or after the last instant stay unapplied.
+    Returns ``(next event, next instant, status)``; a status other than OK means resume
+    from there once the Python layer has grown the slots or the grid."""
+    n = kind.shape[0]
+    nb = bk.size.shape[0]
+    i = start
+    for t in range(t0, at.shape[0]):
+        while i < n and ts[i] < at[t]:
+            st = _apply_event(bk, book[i], kind[i], side[i], oid[i], px[i], qty[i],
+                              new_oid[i], ts[i])
+            if st != OK:
+                return i, t, st
+            i += 1
+        for b in range(nb):
+            _top_levels(bk, b, top_n, ask_px, ask_sz, bid_px, bid_sz, t * nb + b)
+    return i, at.shape[0], OK
