@@ -36,6 +36,25 @@ def small_lake(tmp_path_factory) -> Path:
     return root
 
 
+BOOK_LAKE_DAYS = (dt.date(2024, 4, 1), dt.date(2024, 4, 2))
+
+
+@pytest.fixture(scope="session")
+def book_lake(tmp_path_factory) -> Path:
+    """Synthetic L3 order flow (SPY, QQQ) for the first 20 minutes of two sessions, with
+    the trades and 1s/1m bars it implies (what ``fw data ingest --source synthetic-book``
+    writes, shortened)."""
+    from framework.data.sources.synthetic_book import generate_book
+    from framework.marketdata.book.prints import write_book_data
+
+    root = tmp_path_factory.mktemp("book_lake")
+    cfg = load_data_config(None).synthetic_book.model_copy(
+        update={"start": BOOK_LAKE_DAYS[0], "end": BOOK_LAKE_DAYS[1], "minutes": 20})
+    for sym in cfg.symbols:
+        write_book_data(Lake(root), sym, generate_book(cfg, sym), "synthetic-book")
+    return root
+
+
 ML_MR_SMALL = {"model.train.initial_sessions": 2, "model.train.folds": 2}
 
 

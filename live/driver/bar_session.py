@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from framework.data.schemas import TIMEFRAME_NS
 from framework.engine.event.book_tape import GrowingTape
 from framework.engine.event.engine import EngineState, EventResult, advance, new_state, result_of
 from framework.engine.event.quotes import QuoteTape
@@ -21,7 +22,6 @@ from framework.engine.run_config import StrategyConfig
 from framework.marketdata.book.sampler import BookLevels, BookSampler
 from framework.marketdata.replay import EventBatch, EventKind
 from framework.strategy import BarPanel, Signals, Strategy
-from framework.data.schemas import TIMEFRAME_NS
 from framework.strategy.panel import FIELDS, session_bounds
 from framework.types import BAR_DTYPE
 from framework.types.errors import FwError

@@ -22,16 +22,23 @@ from live.driver.bar_session import BarSession
 from tests.conftest import ML_MR_SMALL
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ["sma_cross", "bollinger_mr", "ml_mr"]
+SHIPPED = ["sma_cross", "bollinger_mr", "ml_mr", "obi_book"]
 # the small lake has 4 sessions: shorten windows so every strategy trades
 SMALL = {"sma_cross": {"params.fast": 1, "params.slow": 2, "data.timeframe": "1m"},
          "bollinger_mr": {"data.start": None, "data.end": None},
-         "ml_mr": {"data.start": None, "data.end": None, **ML_MR_SMALL}}
+         "ml_mr": {"data.start": None, "data.end": None, **ML_MR_SMALL},
+         "obi_book": {}}
+# every fill model a strategy's data allows: the book strategy's lake has no NBBO quotes
+FILL_MODELS = {"sma_cross": ("bar", "quote"), "bollinger_mr": ("bar", "quote"),
+               "ml_mr": ("bar", "quote"), "obi_book": ("book", "bar")}
+CASES = [(name, fm) for name in SHIPPED for fm in FILL_MODELS[name]]
 
 
 def _lake(name, request):
-    """The small lake; with the flagship's model trained when ``name`` needs one."""
-    return request.getfixturevalue("ml_mr_lake" if name == "ml_mr" else "small_lake")
+    """The small lake (the book lake for the book strategy); with the flagship's model
+    trained when ``name`` needs one."""
+    return request.getfixturevalue({"ml_mr": "ml_mr_lake",
+                                    "obi_book": "book_lake"}.get(name, "small_lake"))
 
 
 def _overrides(name):
@@ -42,8 +49,7 @@ async def _collect(feed):
     return [batch async for batch in feed.stream()]
 
 
-@pytest.mark.parametrize("fill_model", ["bar", "quote"])
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize(("name", "fill_model"), CASES)
 def test_live_driver_matches_backtest(name, fill_model, request):
     small_lake = _lake(name, request)
     path = ROOT / "strategies" / f"{name}.toml"
@@ -51,7 +57,8 @@ def test_live_driver_matches_backtest(name, fill_model, request):
     bt = run_backtest(path, ov, lake_root=small_lake, write=False)
     assert bt.result.fills.height > 0, "the strategy must trade for the test to mean anything"
     cfg, strat = load_strategy(path, ov, small_lake)
-    datasets = ["bars_" + cfg.data.timeframe] + (["quotes"] if fill_model == "quote" else [])
+    datasets = (["bars_" + cfg.data.timeframe] + (["quotes"] if fill_model == "quote" else [])
+                + (["book_events"] if fill_model == "book" or cfg.data.book_levels else []))
     feed = ReplayFeed.from_lake(Lake(small_lake), cfg.symbols, cfg.data.start, cfg.data.end,
                                 datasets=datasets, batch_size=5000)
     batches = asyncio.run(_collect(feed))

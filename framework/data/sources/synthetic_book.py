@@ -24,18 +24,20 @@ from framework.data.sources.synthetic import _profile
 TICK_USD = 0.01
 
 
-ID_BITS = 36  # order ids of the j-th configured symbol: (j + 1) << ID_BITS onwards
+# order ids of the j-th configured symbol on ``day``: ((j + 1) << 45) | (ordinal << 24)
+# onwards (16.7 M orders per symbol and day before two ranges could meet)
+SYM_SHIFT, DAY_SHIFT = 45, 24
 
 
 def generate_book_day(cfg: SyntheticBookConfig, symbol: str, session_open: int,
                       day: dt.date) -> pl.DataFrame:
     """``book_events`` of ``symbol`` (one of ``cfg.symbols``) over the first
     ``cfg.minutes`` of the session that opens at ``session_open`` (ns UTC) on ``day``.
-    Order ids are unique across the configured symbols within a day, as on an exchange."""
+    Order ids are unique across the configured symbols and days."""
     syms = [s.upper() for s in cfg.symbols]
     if symbol not in syms:
         raise DataError(f"synthetic-book: {symbol} is not in the configured symbols {syms}")
-    id0 = (syms.index(symbol) + 1) << ID_BITS
+    id0 = ((syms.index(symbol) + 1) << SYM_SHIFT) | (day.toordinal() << DAY_SHIFT)
     par = np.zeros(6)
     par[K.P_LAM], par[K.P_ALPHA], par[K.P_MU] = cfg.limit_rate, cfg.alpha, cfg.market_rate
     par[K.P_THETA], par[K.P_PARTIAL], par[K.P_LOTS] = (cfg.cancel_rate, cfg.partial_cancel,
