@@ -102,6 +102,7 @@ def main() -> None:
         print(f"{name:<46} {first:>12.3f} {warm:>9.4f} {events / warm / 1e6:>11.1f} {n:>7,}")
     print(f"event / vectorized warm time: {w_ev / w_vec:.2f}x")
     quote_level()
+    book_level()
 
 
 def quote_level(n_sessions: int = 40, n_sym: int = 10, per_min: int = 20) -> None:
@@ -146,6 +147,46 @@ def quote_level(n_sessions: int = 40, n_sym: int = 10, per_min: int = 20) -> Non
     print(f"quote fill model: {n_sym} symbols, {qts.size:,} quotes + {panel.close.size:,} "
           f"bars; first call {first:.2f} s, warm {warm:.3f} s = "
           f"{events / warm / 1e6:.1f} M events/s, {res.fills.height:,} fills")
+
+
+
+def book_level(n_sym: int = 10, minutes: int = 60) -> None:
+    """Book fill model: every L3 event of 10 symbols' synthetic order flow is applied to
+    the engine's books, marks risk and is checked against working orders (queue position,
+    depth walk); 1-second bars drive decisions."""
+    from framework.data.settings import SyntheticBookConfig
+    from framework.data.sources.synthetic_book import generate_book
+    from framework.engine.event.book_tape import BookTape
+    from framework.marketdata.book.prints import book_bars, book_prints
+
+    syms = ["SPY", "QQQ", "AAPL", "MSFT", "NVDA", "AMZN", "META", "GOOG", "TSLA", "IWM"][:n_sym]
+    cfg = SyntheticBookConfig(symbols=syms, start=dt.date(2024, 4, 1), end=dt.date(2024, 4, 1),
+                              minutes=minutes)
+    events, bars = [], []
+    for s in syms:
+        ev = generate_book(cfg, s)
+        events.append(ev.with_columns(symbol=pl.lit(s)))
+        bars.append(book_bars(ev, book_prints(ev))["bars_1s"].with_columns(symbol=pl.lit(s)))
+    tape = BookTape.from_frame(pl.concat(events), tuple(syms))
+    panel = panel_from_frame(pl.concat(bars), syms, "1s")
+    rng = np.random.default_rng(2)
+    entries = np.where(rng.random(panel.close.shape) < 0.01,
+                       rng.choice(np.array([-1, 1], np.int8), panel.close.shape), 0)
+    exits = rng.random(panel.close.shape) < 0.02
+    sig = Signals.of(entries.astype(np.int8), exits)
+
+    def run():
+        return run_event(panel, sig, decision=DecisionConfig(
+            size_mode="shares", size=100, order_type="limit", tif="day", allow_short=True,
+            entry_timeout_bars=5), costs=CostConfig(model="alpaca"), risk=RiskConfig(),
+            execution=ExecutionConfig(fill_model="book", latency_ms=1.0), init_cash=1e8,
+            book_tape=tape)
+
+    first, warm, res = timed(run, repeat=2)
+    n = len(tape) + panel.close.size
+    print(f"book fill model: {n_sym} symbols, {len(tape):,} L3 events + {panel.close.size:,} "
+          f"bars; first call {first:.2f} s, warm {warm:.3f} s = {n / warm / 1e6:.1f} M "
+          f"events/s, {res.fills.height:,} fills ({int(res.fills['maker'].sum()):,} maker)")
 
 
 if __name__ == "__main__":
