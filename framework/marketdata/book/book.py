@@ -25,7 +25,7 @@ import numpy as np
 from framework.marketdata.book import kernels as K
 from framework.marketdata.book import order_map
 
-PRICE_UNITS = 10_000  # price units per USD inside the book
+PRICE_UNITS = K.PRICE_UNITS  # price units per USD inside the book
 MAX_GRID = 1 << 22  # levels per book grid; prices beyond are kept per order, off the L2 view
 _MARGIN = 2048  # levels of headroom added on each side when a grid grows
 
@@ -171,25 +171,30 @@ class OrderBooks:
         self._bk = _new_state(n_books, max_orders)
 
     # -- feeding ---------------------------------------------------------------------
-    def apply(self, events: np.ndarray, top_n: int = 0) -> TopLevels | None:
-        """Apply ``BOOK_EVENT_DTYPE`` rows in order (prices USD). With ``top_n`` > 0,
-        returns the top-N levels of the touched book after every event."""
+    def apply(self, events: np.ndarray, top_n: int = 0, *,
+              every: bool = True) -> TopLevels | None:
+        """Apply ``BOOK_EVENT_DTYPE`` rows in order (prices USD). With ``top_n`` > 0 the
+        top-N levels of the touched book are maintained after every event and returned:
+        one row per event (``every``), or one row per book, its view after the last event
+        that touched it (books not touched: their current view)."""
         return self.apply_units(events["sym"].astype(np.int64), events["kind"],
                                 events["side"], events["order_id"], to_units(events["price"]),
                                 events["size"].astype(np.float64), events["new_order_id"],
-                                events["ts"], top_n)
+                                events["ts"], top_n, every=every)
 
     def apply_units(self, book, kind, side, order_id, price_units, size, new_order_id, ts,
-                    top_n: int = 0) -> TopLevels | None:
+                    top_n: int = 0, *, every: bool = True) -> TopLevels | None:
         """``apply`` on plain columns with prices already in 1e-4 USD units (the
         parsers' and benchmarks' path: no conversion)."""
         book = np.ascontiguousarray(book, np.int64)
         if book.size and (book.min() < 0 or book.max() >= self.n_books):
             raise BookError(f"event book index out of range 0..{self.n_books - 1}")
         n = book.shape[0]
-        rows = n if top_n > 0 else 0
-        out = (np.empty((rows, max(top_n, 1)), np.int64), np.empty((rows, max(top_n, 1))),
-               np.empty((rows, max(top_n, 1)), np.int64), np.empty((rows, max(top_n, 1))))
+        rows = (n if every else self.n_books) if top_n > 0 else 0
+        out = tuple(np.empty((rows, max(top_n, 1))) for _ in range(4))
+        if top_n > 0 and not every:
+            for b in range(self.n_books):
+                K.top_levels(self._bk, b, top_n, *out, b)
         cols = (np.ascontiguousarray(kind, np.int8), np.ascontiguousarray(side, np.int8),
                 np.ascontiguousarray(order_id, np.int64),
                 np.ascontiguousarray(price_units, np.int64),
@@ -197,12 +202,11 @@ class OrderBooks:
                 np.ascontiguousarray(new_order_id, np.int64), np.ascontiguousarray(ts, np.int64))
         i = 0
         while i < n:
-            i, st = K.apply_events(self._bk, i, book, *cols, top_n, *out)
+            i, st = K.apply_events(self._bk, i, book, *cols, top_n, every, *out)
             self.grow(st)
         if top_n <= 0:
             return None
-        apx, asz, bpx, bsz = out
-        return TopLevels(to_usd(apx), asz, to_usd(bpx), bsz)
+        return TopLevels(*out)
 
     @property
     def state(self) -> K.BookState:
@@ -231,10 +235,9 @@ class OrderBooks:
         self._check(book)
         if n < 1:
             raise BookError(f"top: n must be >= 1, got {n}")
-        apx, bpx = np.empty((1, n), np.int64), np.empty((1, n), np.int64)
-        asz, bsz = np.empty((1, n)), np.empty((1, n))
-        K.top_levels(self._bk, book, n, apx, asz, bpx, bsz, 0)
-        return TopLevels(to_usd(apx)[0], asz[0], to_usd(bpx)[0], bsz[0])
+        out = tuple(np.empty((1, n)) for _ in range(4))
+        K.top_levels(self._bk, book, n, *out, 0)
+        return TopLevels(*(a[0] for a in out))
 
     def best_bid(self, book: int = 0) -> tuple[float, float]:
         """(price USD, shares) of the best bid; (NaN, 0) when there is none."""
@@ -306,8 +309,3 @@ class OrderBooks:
     def _check(self, book: int) -> None:
         if not 0 <= book < self.n_books:
             raise BookError(f"book {book} out of range 0..{self.n_books - 1}")
-
-
-def to_usd(units: np.ndarray) -> np.ndarray:
-    """Price units of 1e-4 USD -> USD; negative units (an empty level) -> NaN."""
-    return np.where(units < 0, np.nan, units / PRICE_UNITS)

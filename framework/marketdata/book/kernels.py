@@ -41,6 +41,7 @@ C_FREE, C_SEQ, C_UNKNOWN_ID, C_DUPLICATE_ID, C_OFF_GRID, C_OVERFILL, C_LOCKED, C
 N_CTR = 12
 OK, NEED_SLOTS, NEED_GRID = 0, 1, 2
 PENNY = 100  # price units per cent: the tick of every price >= $1 (Reg NMS rule 612)
+PRICE_UNITS = 10_000  # price units per USD (the L2 outputs are written in USD)
 
 
 class BookState(NamedTuple):
@@ -377,7 +378,7 @@ def apply_event(bk, b, kind, side, oid, px, qty, new_oid, ts):
 @numba.njit(cache=True, _nrt=False)
 def top_levels(bk, b, n, ask_px, ask_sz, bid_px, bid_sz, row):
     """Write the best ``n`` occupied levels of each side of book ``b`` into ``row`` of the
-    ``[rows, n]`` outputs (price units; -1 and 0 shares where the side has fewer)."""
+    ``[rows, n]`` outputs (prices USD, NaN and 0 shares where the side has fewer)."""
     _top_levels(bk, b, n, ask_px, ask_sz, bid_px, bid_sz, row)
 
 
@@ -389,7 +390,7 @@ def _side_levels(bk, b, s, n, px_out, sz_out, row):
     k = 0
     last = -1
     while g >= 0 and k < n:
-        px_out[row, k] = bk.p0[b] + g * bk.tick[b]
+        px_out[row, k] = (bk.p0[b] + g * bk.tick[b]) / PRICE_UNITS
         sz_out[row, k] = bk.vol[bk.off[b] + g, s]
         k += 1
         last = g
@@ -397,7 +398,7 @@ def _side_levels(bk, b, s, n, px_out, sz_out, row):
     if k < n:
         bk.ext[b, s] = last
     for j in range(k, n):
-        px_out[row, j] = -1
+        px_out[row, j] = np.nan
         sz_out[row, j] = 0.0
 
 
@@ -409,9 +410,10 @@ def _top_levels(bk, b, n, ask_px, ask_sz, bid_px, bid_sz, row):
 
 @numba.njit(cache=True, _nrt=False)
 def apply_events(bk, start, book, kind, side, oid, px, qty, new_oid, ts,
-                 top_n, ask_px, ask_sz, bid_px, bid_sz):
-    """Apply events ``start..`` in order. When ``top_n > 0`` row ``i`` of the outputs
-    gets the top ``top_n`` levels of the book event ``i`` touched, after it.
+                 top_n, per_event, ask_px, ask_sz, bid_px, bid_sz):
+    """Apply events ``start..`` in order. When ``top_n > 0`` the top ``top_n`` levels of
+    the book event ``i`` touched are written after it: into row ``i`` of the outputs
+    (``per_event``), else into row ``b`` of that book (the maintained current view).
     Returns ``(next event, status)``: ``(len, OK)`` when done, else the event to resume
     from once the Python layer has grown the slots or the grid."""
     n = kind.shape[0]
@@ -421,7 +423,7 @@ def apply_events(bk, start, book, kind, side, oid, px, qty, new_oid, ts,
         if st != OK:
             return i, st
         if top_n > 0:
-            _top_levels(bk, b, top_n, ask_px, ask_sz, bid_px, bid_sz, i)
+            _top_levels(bk, b, top_n, ask_px, ask_sz, bid_px, bid_sz, i if per_event else b)
     return n, OK
 
 

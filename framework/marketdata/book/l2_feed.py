@@ -128,8 +128,7 @@ class L2Feed:
         live = np.zeros(n, np.bool_)
         w = max(top_n, 1)
         rows = n if top_n > 0 else 0
-        out = (np.empty((rows, w), np.int64), np.empty((rows, w)),
-               np.empty((rows, w), np.int64), np.empty((rows, w)))
+        out = tuple(np.empty((rows, w)) for _ in range(4))
         book = np.ascontiguousarray(msgs["sym"], np.int64)
         cols = (np.ascontiguousarray(msgs["kind"], np.int8), np.ascontiguousarray(msgs["seq"]),
                 np.ascontiguousarray(msgs["side"], np.int8), to_units(msgs["price"]),
@@ -140,10 +139,7 @@ class L2Feed:
                          self._synced, self._syncs, status, live, top_n, *out)
             self.books.grow(st)
         self._status_counts += np.bincount(status, minlength=len(STATUS_NAMES))
-        apx, asz, bpx, bsz = out
-        top = TopLevels(*(np.where(live[:rows, None] & (a >= 0), a / 1e4, np.nan)
-                          if a.dtype == np.int64 else np.where(live[:rows, None], a, np.nan)
-                          for a in (apx, asz, bpx, bsz)))
+        top = TopLevels(*(np.where(live[:rows, None], a, np.nan) for a in out))
         return L2Result(status, live, top)
 
     def is_stale(self, book: int = 0) -> bool:

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from framework.marketdata.book import kernels as K
-from framework.marketdata.book.book import BookError, OrderBooks, to_usd
+from framework.marketdata.book.book import BookError, OrderBooks
 
 
 class BookLevels(NamedTuple):
@@ -58,8 +58,7 @@ class BookSampler:
         at = np.ascontiguousarray(at, np.int64)
         nb, n = self.books.n_books, self.levels
         rows = at.shape[0] * nb
-        apx, bpx = np.empty((rows, n), np.int64), np.empty((rows, n), np.int64)
-        asz, bsz = np.empty((rows, n)), np.empty((rows, n))
+        apx, asz, bpx, bsz = (np.empty((rows, n)) for _ in range(4))
         t = 0
         while t < at.shape[0]:
             self.cursor, t, status = K.apply_and_sample(
@@ -67,5 +66,5 @@ class BookSampler:
                 new_order_id, ts, t, at, n, apx, asz, bpx, bsz)
             self.books.grow(status)
         shape = (at.shape[0], nb, n)
-        return BookLevels(to_usd(bpx).reshape(shape), bsz.reshape(shape),
-                          to_usd(apx).reshape(shape), asz.reshape(shape))
+        return BookLevels(bpx.reshape(shape), bsz.reshape(shape), apx.reshape(shape),
+                          asz.reshape(shape))

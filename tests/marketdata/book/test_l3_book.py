@@ -166,3 +166,24 @@ def test_numba_book_equals_the_reference(rows, n) -> None:
     assert c["resting_orders"] == len(ref.orders)
     for oid in ref.orders:
         assert got.order(oid).queue_ahead == pytest.approx(ref.queue_ahead(oid))
+
+
+def test_maintained_view_equals_the_last_row_of_each_book() -> None:
+    rng = np.random.default_rng(3)
+    ev = np.zeros(400, BOOK_EVENT_DTYPE)
+    ev["sym"] = rng.integers(0, 3, 400)
+    ev["kind"] = BookEvent.ADD
+    ev["side"] = rng.choice([-1, 1], 400)
+    ev["order_id"] = np.arange(1, 401)
+    ev["price"] = np.where(ev["side"] > 0, 10.0 - rng.integers(0, 20, 400) * 0.01,
+                           10.01 + rng.integers(0, 20, 400) * 0.01)
+    ev["size"] = rng.integers(1, 9, 400) * 100
+    ev["kind"][300:] = BookEvent.DELETE  # later events remove orders placed earlier
+    ev["order_id"][300:] = rng.choice(np.arange(1, 301), 100, replace=False)
+    every = OrderBooks(4).apply(ev, top_n=5)
+    last = OrderBooks(4).apply(ev, top_n=5, every=False)
+    for b in range(3):
+        i = np.nonzero(ev["sym"] == b)[0][-1]
+        for got, want in zip(last, every, strict=True):
+            np.testing.assert_array_equal(got[b], want[i])
+    assert np.isnan(last.bid_px[3]).all() and (last.ask_sz[3] == 0).all()  # never touched
