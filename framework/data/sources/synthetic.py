@@ -33,7 +33,9 @@ BarsFromTrades = Callable[[np.ndarray, int], np.ndarray]
 """Contract: (TRADE_DTYPE array sorted by ts, bar interval ns) -> BAR_DTYPE array of time bars."""
 
 
-def _profile(symbol: str) -> tuple[float, float, float]:
+def symbol_profile(symbol: str) -> tuple[float, float, float]:
+    """(start price USD, beta to the market factor, idiosyncratic vol multiplier) of a
+    symbol: a fixed profile for the default universe, else derived from its name."""
     if symbol in _PROFILES:
         return _PROFILES[symbol]
     h = zlib.crc32(symbol.encode())
@@ -72,7 +74,7 @@ def market(config: SyntheticConfig) -> SyntheticMarket:
 def generate_symbol(mkt: SyntheticMarket, symbol: str) -> tuple[np.ndarray, ...]:
     """Raw arrays for one symbol: (t_ts, t_px, t_sz, t_ex, q_ts, q_bid, q_bsz, q_ask, q_asz)."""
     c = mkt.config
-    p0, beta, idio = _profile(symbol)
+    p0, beta, idio = symbol_profile(symbol)
     logc, volr, count = K.minute_plan(
         _sym_seed(c.seed, symbol, 1), mkt.opens, mkt.n_min, mkt.f_ret, mkt.f_var, mkt.f_gap,
         beta, p0, c.idio_sigma_min * idio, c.gap_sigma * 0.6, c.jump_prob, c.jump_sigma,

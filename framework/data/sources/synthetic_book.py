@@ -19,7 +19,7 @@ from framework.data.calendar import sessions
 from framework.data.schemas import DataError
 from framework.data.settings import SyntheticBookConfig
 from framework.data.sources import synthetic_book_kernels as K
-from framework.data.sources.synthetic import _profile
+from framework.data.sources.synthetic import symbol_profile
 
 TICK_USD = 0.01
 
@@ -43,7 +43,7 @@ def generate_book_day(cfg: SyntheticBookConfig, symbol: str, session_open: int,
     par[K.P_THETA], par[K.P_PARTIAL], par[K.P_LOTS] = (cfg.cancel_rate, cfg.partial_cancel,
                                                          cfg.mean_lots)
     seed = zlib.crc32(f"{cfg.seed}:{symbol}:{day.isoformat()}".encode())
-    p0 = int(round(_profile(symbol)[0] / TICK_USD))
+    p0 = int(round(symbol_profile(symbol)[0] / TICK_USD))
     t_end = session_open + cfg.minutes * 60_000_000_000
     cap = int(cfg.minutes * 60 * (2 * cfg.limit_rate * cfg.depth_ticks + 8 * cfg.market_rate
                                   + 10)) + 1024
@@ -66,6 +66,8 @@ def generate_book_day(cfg: SyntheticBookConfig, symbol: str, session_open: int,
 def generate_book(cfg: SyntheticBookConfig, symbol: str) -> pl.DataFrame:
     """``book_events`` of ``symbol`` for every XNYS session in [cfg.start, cfg.end]."""
     days, opens, _ = sessions(cfg.start, cfg.end)
+    if len(days) == 0:
+        raise DataError(f"synthetic-book: no XNYS session between {cfg.start} and {cfg.end}")
     parts = [generate_book_day(cfg, symbol.upper(), int(o), d)
              for d, o in zip(days, opens.tolist(), strict=True)]
-    return pl.concat(parts) if parts else pl.DataFrame()
+    return pl.concat(parts)

@@ -8,9 +8,11 @@ import datetime as dt
 
 import numpy as np
 import polars as pl
+import pytest
 
 from framework.data import Lake
 from framework.data.calendar import sessions
+from framework.data.schemas import DataError
 from framework.data.settings import SyntheticBookConfig
 from framework.data.sources.synthetic_book import generate_book
 from framework.marketdata.bars import time_bars
@@ -82,3 +84,11 @@ def test_prints_and_bars_of_a_book_source(tmp_path) -> None:
     assert rows == {"book_events": ev.height, "trades": trades.height,
                     "bars_1s": sec.height, "bars_1m": bars["bars_1m"].height}
     assert Lake(tmp_path).bars("SPY", timeframe="1s").height == sec.height
+
+
+def test_bad_requests_name_what_is_wrong() -> None:
+    weekend = CFG.model_copy(update={"start": dt.date(2024, 4, 6), "end": dt.date(2024, 4, 7)})
+    with pytest.raises(DataError, match="no XNYS session"):
+        generate_book(weekend, "SPY")
+    with pytest.raises(DataError, match="AAPL is not in the configured symbols"):
+        generate_book(CFG, "AAPL")
