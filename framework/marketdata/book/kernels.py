@@ -126,9 +126,8 @@ def _take_volume(bk, b, s, g, qty):
 
 
 @numba.njit(cache=True, _nrt=False, inline="always")
-def _low_bit(x):
-    """Index of the lowest set bit of a non-zero uint64."""
-    x = x & (~x + np.uint64(1))  # isolate it: a power of two
+def _high_bit(x):
+    """Index of the highest set bit of a non-zero uint64."""
     n = 0
     for sh in (32, 16, 8, 4, 2, 1):
         if x >> np.uint64(sh):
@@ -138,14 +137,9 @@ def _low_bit(x):
 
 
 @numba.njit(cache=True, _nrt=False, inline="always")
-def _high_bit(x):
-    """Index of the highest set bit of a non-zero uint64."""
-    n = 0
-    for sh in (32, 16, 8, 4, 2, 1):
-        if x >> np.uint64(sh):
-            x >>= np.uint64(sh)
-            n += sh
-    return n
+def _low_bit(x):
+    """Index of the lowest set bit of a non-zero uint64: the only bit of ``x & -x``."""
+    return _high_bit(x & (~x + np.uint64(1)))
 
 
 @numba.njit(cache=True, _nrt=False, inline="always")

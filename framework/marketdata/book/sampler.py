@@ -30,14 +30,6 @@ class BookLevels(NamedTuple):
         """The first ``n`` instants."""
         return BookLevels(*(a[:n] for a in self))
 
-    @classmethod
-    def concat(cls, parts: list[BookLevels], n_books: int, levels: int) -> BookLevels:
-        """Instants of ``parts`` back to back (an empty list gives zero instants)."""
-        if not parts:
-            return cls(np.zeros((0, n_books, levels)), np.zeros((0, n_books, levels)),
-                       np.zeros((0, n_books, levels)), np.zeros((0, n_books, levels)))
-        return cls(*(np.concatenate(cols) for cols in zip(*parts, strict=True)))
-
 
 class BookSampler:
     """``n_books`` L3 books (book ``i`` = event ``sym`` ``i``) sampled ``levels`` deep."""
