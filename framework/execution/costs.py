@@ -19,10 +19,10 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from numba import njit
 from pydantic import Field
 
 from framework.config import FrozenModel
+from framework.types.jit import kernel
 
 PER_SHARE = 0
 MIN_FEE = 1
@@ -87,13 +87,13 @@ def cost_array(*, per_share: float = 0.0, min_fee: float = 0.0, fee_bps: float =
     return arr
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def slipped_price(price: float, side: int, costs: np.ndarray) -> float:
     """Fill price after fixed-bps slippage; ``side`` is +1 buy, -1 sell."""
     return price * (1.0 + side * costs[SLIP_BPS] * 1e-4)
 
 
-@njit(cache=True)
+@kernel
 def fill_price(price: float, side: int, qty: float, high: float, low: float, volume: float,
                costs: np.ndarray) -> float:
     """Fill price (USD) of ``qty`` shares at reference ``price`` under the slippage model.
@@ -110,7 +110,7 @@ def fill_price(price: float, side: int, qty: float, high: float, low: float, vol
     return slipped_price(price, side, costs)
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def commission(qty: float, fill_px: float, costs: np.ndarray) -> float:
     """Broker commission in USD for ``qty`` (> 0) shares at ``fill_px``."""
     per_share = qty * costs[PER_SHARE]
@@ -119,7 +119,7 @@ def commission(qty: float, fill_px: float, costs: np.ndarray) -> float:
     return per_share + qty * fill_px * costs[FEE_BPS] * 1e-4
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def trade_fee(side: int, qty: float, fill_px: float, costs: np.ndarray) -> float:
     """All fees of one fill in USD: commission, plus SEC fee and FINRA TAF on sells."""
     fee = commission(qty, fill_px, costs)
@@ -131,13 +131,13 @@ def trade_fee(side: int, qty: float, fill_px: float, costs: np.ndarray) -> float
     return fee
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def borrow_fee(short_notional: float, costs: np.ndarray) -> float:
     """One session's borrow fee in USD on ``short_notional`` (USD, >= 0)."""
     return short_notional * costs[BORROW_RATE] / 252.0
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def max_buy_qty(cash: float, fill_px: float, costs: np.ndarray) -> float:
     """Largest share quantity whose cost plus commission fits in ``cash`` (0 if none).
 

@@ -21,13 +21,13 @@ of the symbol in the bar; the rest stays open (IOC cancels it, FOK refuses the o
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from framework.execution.costs import fill_price
 from framework.types.codes import OrderType
+from framework.types.jit import kernel
 
 
-@njit(cache=True)
+@kernel
 def bar_fill_price(otype: int, side: int, limit_px: float, stop_px: float, triggered: bool,
                    qty: float, o: float, h: float, lo: float, v: float,
                    costs: np.ndarray) -> tuple[float, bool, bool]:

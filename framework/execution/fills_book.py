@@ -32,14 +32,14 @@ beyond walking the displayed depth; stated in docs/order-books.md):
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from framework.marketdata.book import kernels as BK
 from framework.marketdata.book.book import PRICE_UNITS
 from framework.types.codes import BookEvent
+from framework.types.jit import kernel
 
 
-@njit(cache=True, _nrt=False)
+@kernel
 def take_depth(bk, b, side, qty, limit_px, skip, out_px, out_qty):
     """Walk the side opposite to ``side`` (+1 buy takes asks) of book ``b`` from the best,
     for up to ``qty`` shares at prices no worse than ``limit_px`` (USD, NaN = none),
@@ -68,7 +68,7 @@ def take_depth(bk, b, side, qty, limit_px, skip, out_px, out_qty):
     return n
 
 
-@njit(cache=True, _nrt=False)
+@kernel
 def resting_depth(bk, b, side, price_px):
     """Shares resting on ``side`` (+1 bid) of book ``b`` at ``price_px`` USD."""
     g = BK.grid_index(bk, b, np.int64(np.rint(price_px * PRICE_UNITS)))
@@ -77,7 +77,7 @@ def resting_depth(bk, b, side, price_px):
     return bk.vol[bk.off[b] + g, 0 if side > 0 else 1]
 
 
-@njit(cache=True)
+@kernel
 def passive_fill(side, limit_px, ahead, queue_seq, ev_kind, ev_side, ev_px, ev_qty, ev_seq):
     """One book event against a resting limit order: ``(shares filled, new queue ahead)``.
 

@@ -19,13 +19,13 @@ Rules (stated, conservative where the queue is unknown):
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from framework.execution.costs import slipped_price
 from framework.types.codes import OrderType
+from framework.types.jit import kernel
 
 
-@njit(cache=True)
+@kernel
 def quote_fill(otype: int, side: int, limit_px: float, stop_px: float, arrival: bool,
                bid: float, bid_size: float, ask: float, ask_size: float,
                costs: np.ndarray) -> tuple[float, float, bool, bool]:

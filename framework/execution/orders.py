@@ -12,11 +12,11 @@ UTC, shares, USD.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from framework.execution.costs import trade_fee
 from framework.risk.hooks import on_fill, on_order_closed, pre_trade_check
 from framework.types.codes import OrderStatus, OrderType, RejectReason, TimeInForce
+from framework.types.jit import kernel
 
 BOOK_DTYPE = np.dtype([
     ("n_orders", "i8"),  # rows used in the order table
@@ -29,13 +29,13 @@ BOOK_DTYPE = np.dtype([
 
 FLAG_BRACKET = 1  # order_flags: entry that creates stop/take-profit legs when it fills
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def is_open(status: int) -> bool:
     """True for an order that can still fill (pending, new, partially filled)."""
     return status == 0 or status == 1 or status == 7
 
 
-@njit(cache=True)
+@kernel
 def add_order(orders, book, sym, side, otype, tif, qty, limit_px, stop_px, ts_created,
               ts_active, parent_id, oco_id) -> int:
     """Append an order row (status PENDING) and return its index (= id); -1 if full."""
@@ -66,7 +66,7 @@ def add_order(orders, book, sym, side, otype, tif, qty, limit_px, stop_px, ts_cr
     return i
 
 
-@njit(cache=True)
+@kernel
 def submit(orders, book, limits, sym_limits, rstate, rsym, sym, side, otype, tif, qty,
            limit_px, stop_px, ref_px, ts_ns, latency_ns) -> int:
     """Risk-check and record a new order; returns its id (a REJECTED row keeps the reason).
@@ -89,7 +89,7 @@ def submit(orders, book, limits, sym_limits, rstate, rsym, sym, side, otype, tif
     return i
 
 
-@njit(cache=True)
+@kernel
 def close_order(orders, limits, sym_limits, rstate, rsym, i, status, reason, ts_ns) -> None:
     """Cancel / expire order ``i`` (no-op if already done); releases its risk reservation
     unless it is a bracket leg (legs are never reserved)."""
@@ -103,7 +103,7 @@ def close_order(orders, limits, sym_limits, rstate, rsym, i, status, reason, ts_
         on_order_closed(limits, sym_limits, rstate, rsym, o.sym, o.side, o.qty - o.filled_qty, ts_ns)
 
 
-@njit(cache=True)
+@kernel
 def cancel_symbol(orders, book, limits, sym_limits, rstate, rsym, sym, legs, ts_ns) -> None:
     """Cancel every open order of ``sym`` (``legs``: bracket legs too)."""
     for i in range(book[0].first_open, book[0].n_orders):
@@ -113,7 +113,7 @@ def cancel_symbol(orders, book, limits, sym_limits, rstate, rsym, sym, legs, ts_
                         OrderStatus.CANCELED.value, 0, ts_ns)
 
 
-@njit(cache=True)
+@kernel
 def record_fill(orders, fills, book, limits, sym_limits, rstate, rsym, costs, i, qty, px,
                 ts_ns, maker) -> None:
     """Fill ``qty`` shares of order ``i`` at ``px`` USD: fee, fill row, order state, ledger."""
@@ -145,7 +145,7 @@ def record_fill(orders, fills, book, limits, sym_limits, rstate, rsym, costs, i,
         o.status = OrderStatus.PARTIALLY_FILLED.value
 
 
-@njit(cache=True)
+@kernel
 def cancel_oco(orders, book, limits, sym_limits, rstate, rsym, i, ts_ns) -> None:
     """Order ``i`` (a bracket leg) filled: cancel the other legs of its OCO group."""
     g = orders[i].oco_id
@@ -157,7 +157,7 @@ def cancel_oco(orders, book, limits, sym_limits, rstate, rsym, i, ts_ns) -> None
                         OrderStatus.CANCELED.value, 0, ts_ns)
 
 
-@njit(cache=True)
+@kernel
 def add_bracket_legs(orders, book, i, stop_pct, take_pct, ts_ns) -> None:
     """Entry ``i`` is done with ``filled_qty`` > 0: add its stop-loss (STOP) and take-profit
     (LIMIT) exit legs, GTC, one OCO group; ``*_pct`` fractions of the entry's average price."""
@@ -177,7 +177,7 @@ def add_bracket_legs(orders, book, i, stop_pct, take_pct, ts_ns) -> None:
                   tp, np.nan, ts_ns, ts_ns, o.id, o.id)
 
 
-@njit(cache=True)
+@kernel
 def advance_first_open(orders, book) -> None:
     """Move the scan start past orders that are done (keeps per-bar scans short)."""
     b = book[0]

@@ -46,7 +46,7 @@ Feature sets (TOML -> Polars, and one njit call per bar for the live driver):
     df = compute_features(spec, bars)   # bars: pl.DataFrame with open/high/low/close/volume
     fs = StreamingFeatureSet(spec); row = fs.update(o, h, l, c, v)   # np.ndarray, fs.columns
     # inside njit: featureset_step(fs.plan, fs.state, o, h, l, c, v, out_row)
-    # fused batch:  featureset_run(plan, state, o, h, l, c, v, out)  # out: [column x time]
+    # batch (Python): featureset_run(plan, state, o, h, l, c, v, out)  # out: [column x time]
 
 Column names are stable: ``rsi_14``, ``macd_12_26_9``, ``macd_signal_12_26_9``,
 ``bb_upper_20_2``, ``stoch_k_5_3_3``... (``spec.columns()`` lists them).

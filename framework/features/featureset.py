@@ -4,7 +4,7 @@ A feature set is compiled into a *plan* (float64 ``[feature x 6]``: code, state 
 state end, first output column, two float parameters) and one flat state array.
 ``featureset_step`` advances every feature by one OHLCV bar in a single njit call (the
 live driver's path); the batch pass ``featureset_run`` sweeps the bars once in blocks,
-running each feature's ``*_run`` over the block. Both call the same ``*_step`` rules of
+running each feature's numba ``*_run`` over the block. Both call the same ``*_step`` rules of
 the kernel modules, so the Polars frame of a backtest equals the live rows.
 
 TOML::
@@ -362,74 +362,41 @@ def featureset_step(
             out[j] = km.amihud_update(st, c, v)
 
 
-@njit(cache=True)
-def _feature_run(
-    code: int,
-    st: np.ndarray,
-    k_up: float,
-    k_dn: float,
-    o: np.ndarray,
-    h: np.ndarray,
-    low: np.ndarray,
-    c: np.ndarray,
-    v: np.ndarray,
-    out: np.ndarray,
-    j: int,
-) -> None:
-    """One feature over a span of bars: its ``_run`` (state in registers) where it has one."""
-    if code == 1:
-        kt.sma_run(st, c, out[j])
-    elif code == 2:
-        kt.ema_run(st, c, out[j])
-    elif code == 3:
-        kt.wma_run(st, c, out[j])
-    elif code == 4:
-        ko.rsi_run(st, c, out[j])
-    elif code == 5:
-        kt.macd_run(st, c, out[j], out[j + 1], out[j + 2])
-    elif code == 6:
-        kt.bbands_run(st, c, k_up, k_dn, out[j], out[j + 1], out[j + 2])
-    elif code == 7:
-        kt.zscore_run(st, c, out[j])
-    elif code == 8:
-        ko.atr_run(st, h, low, c, out[j])
-    elif code == 9:
-        ko.adx_run(st, h, low, c, out[j])
-    elif code == 11:
-        kt.roc_run(st, c, out[j])
-    elif code == 12:
-        kt.mom_run(st, c, out[j])
-    elif code == 13:
-        kt.obv_run(st, c, v, out[j])
-    # The rest keep their state in the array: a tight loop over their ``_update``.
-    elif code == 10:
-        ko.stoch_run(st, h, low, c, out[j], out[j + 1])
-    elif code == 16:
-        ks.realized_vol_run(st, c, out[j])
-    elif code == 14:
-        for t in range(c.shape[0]):
-            out[j, t] = kt.vwap_update(st, c[t], v[t])
-    elif code == 15:
-        for t in range(c.shape[0]):
-            out[j, t] = kt.logret_update(st, c[t])
-    elif code == 17:
-        for t in range(c.shape[0]):
-            out[j, t] = ks.parkinson_update(st, h[t], low[t])
-    elif code == 18:
-        for t in range(c.shape[0]):
-            out[j, t] = ks.garman_klass_update(st, o[t], h[t], low[t], c[t])
-    elif code == 19:
-        for t in range(c.shape[0]):
-            out[j, t] = ks.moments_update(st, c[t])[0]
-    elif code == 20:
-        for t in range(c.shape[0]):
-            out[j, t] = ks.moments_update(st, c[t])[1]
-    elif code == 21:
-        for t in range(c.shape[0]):
-            out[j, t] = km.amihud_update(st, c[t], v[t])
+# Each kind's batch loop over a block of bars: ``run(state, k_up, k_dn, o, h, low, c, v,
+# out, j)`` writes columns ``out[j:]``. Called from Python, so a run compiles only the
+# kinds its feature set uses (one fused numba dispatcher over all 21 cost ~9 s of JIT).
+_RUNS: dict[str, Callable] = {
+    "sma": lambda st, ku, kd, o, h, low, c, v, out, j: kt.sma_run(st, c, out[j]),
+    "ema": lambda st, ku, kd, o, h, low, c, v, out, j: kt.ema_run(st, c, out[j]),
+    "wma": lambda st, ku, kd, o, h, low, c, v, out, j: kt.wma_run(st, c, out[j]),
+    "rsi": lambda st, ku, kd, o, h, low, c, v, out, j: ko.rsi_run(st, c, out[j]),
+    "macd": lambda st, ku, kd, o, h, low, c, v, out, j: kt.macd_run(st, c, out[j], out[j + 1],
+                                                                    out[j + 2]),
+    "bbands": lambda st, ku, kd, o, h, low, c, v, out, j: kt.bbands_run(
+        st, c, ku, kd, out[j], out[j + 1], out[j + 2]),
+    "zscore": lambda st, ku, kd, o, h, low, c, v, out, j: kt.zscore_run(st, c, out[j]),
+    "atr": lambda st, ku, kd, o, h, low, c, v, out, j: ko.atr_run(st, h, low, c, out[j]),
+    "adx": lambda st, ku, kd, o, h, low, c, v, out, j: ko.adx_run(st, h, low, c, out[j]),
+    "stoch": lambda st, ku, kd, o, h, low, c, v, out, j: ko.stoch_run(st, h, low, c, out[j],
+                                                                      out[j + 1]),
+    "roc": lambda st, ku, kd, o, h, low, c, v, out, j: kt.roc_run(st, c, out[j]),
+    "mom": lambda st, ku, kd, o, h, low, c, v, out, j: kt.mom_run(st, c, out[j]),
+    "obv": lambda st, ku, kd, o, h, low, c, v, out, j: kt.obv_run(st, c, v, out[j]),
+    "vwap": lambda st, ku, kd, o, h, low, c, v, out, j: kt.vwap_run(st, c, v, out[j]),
+    "log_return": lambda st, ku, kd, o, h, low, c, v, out, j: kt.logret_run(st, c, out[j]),
+    "realized_vol": lambda st, ku, kd, o, h, low, c, v, out, j: ks.realized_vol_run(st, c,
+                                                                                    out[j]),
+    "parkinson_vol": lambda st, ku, kd, o, h, low, c, v, out, j: ks.parkinson_run(st, h, low,
+                                                                                  out[j]),
+    "garman_klass_vol": lambda st, ku, kd, o, h, low, c, v, out, j: ks.garman_klass_run(
+        st, o, h, low, c, out[j]),
+    "skew": lambda st, ku, kd, o, h, low, c, v, out, j: ks.moments_run(st, c, out[j], 0),
+    "kurt": lambda st, ku, kd, o, h, low, c, v, out, j: ks.moments_run(st, c, out[j], 1),
+    "amihud": lambda st, ku, kd, o, h, low, c, v, out, j: km.amihud_run(st, c, v, out[j]),
+}
+_RUN_OF_CODE = {info.code: _RUNS[kind] for kind, info in _KINDS.items()}
 
 
-@njit(cache=True)
 def featureset_run(
     plan: np.ndarray,
     state: np.ndarray,
@@ -439,32 +406,23 @@ def featureset_run(
     c: np.ndarray,
     v: np.ndarray,
     out: np.ndarray,
-    block: int = 1024,
+    block: int = 16384,
 ) -> None:
-    """The fused pass: one sweep over the bars in cache-sized blocks (out: [column x time]).
+    """The batch pass: one sweep over the bars in cache-sized blocks (out: [column x time]).
 
-    Within a block each feature runs its own tight loop; the state carries over from
-    block to block, so the result equals the bar-by-bar ``featureset_step``.
+    Within a block each feature runs its own tight numba loop (a few microseconds of
+    Python dispatch per block and feature); the state carries over from block to block,
+    so the result equals the bar-by-bar ``featureset_step``.
     """
+    feats = [(_RUN_OF_CODE[int(p[0])], state[int(p[1]) : int(p[2])], p[4], p[5], int(p[3]))
+             for p in plan]
     n = c.shape[0]
     for t0 in range(0, n, block):
         t1 = min(t0 + block, n)
         blk = out[:, t0:t1]
-        for f in range(plan.shape[0]):
-            st = state[int(plan[f, 1]) : int(plan[f, 2])]
-            _feature_run(
-                int(plan[f, 0]),
-                st,
-                plan[f, 4],
-                plan[f, 5],
-                o[t0:t1],
-                h[t0:t1],
-                low[t0:t1],
-                c[t0:t1],
-                v[t0:t1],
-                blk,
-                int(plan[f, 3]),
-            )
+        ob, hb, lb, cb, vb = o[t0:t1], h[t0:t1], low[t0:t1], c[t0:t1], v[t0:t1]
+        for run, st, k_up, k_dn, j in feats:
+            run(st, k_up, k_dn, ob, hb, lb, cb, vb, blk, j)
 
 
 _OHLCV = ("open", "high", "low", "close", "volume")

@@ -12,7 +12,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from framework.features.kernels_trend import sma_state, sma_update, vwap_state, vwap_update
+from framework.features.kernels_trend import (
+    place,
+    sma_state,
+    sma_update,
+    vwap_state,
+    vwap_update,
+)
 
 NAN = np.nan
 
@@ -262,7 +268,7 @@ def cov_update(s: np.ndarray, x: float, y: float) -> tuple[float, float]:
 @njit(cache=True)
 def roll_state(n: int) -> np.ndarray:
     s = np.zeros(3 + 7 + 2 * n)
-    s[3:] = cov_state(n)
+    place(s, 3, cov_state(n))
     return s
 
 
@@ -305,7 +311,7 @@ def roll_batch(price: np.ndarray, n: int) -> np.ndarray:
 @njit(cache=True)
 def kyle_state(n: int) -> np.ndarray:
     s = np.zeros(2 + 7 + 2 * n)
-    s[2:] = cov_state(n)
+    place(s, 2, cov_state(n))
     return s
 
 
@@ -343,7 +349,7 @@ def kyle_batch(price: np.ndarray, signed_volume: np.ndarray, n: int) -> np.ndarr
 @njit(cache=True)
 def amihud_state(n: int) -> np.ndarray:
     s = np.zeros(2 + 4 + n)
-    s[2:] = sma_state(n)
+    place(s, 2, sma_state(n))
     return s
 
 
@@ -365,11 +371,15 @@ def amihud_update(s: np.ndarray, close: float, volume: float) -> float:
 
 
 @njit(cache=True)
-def amihud_batch(close: np.ndarray, volume: np.ndarray, n: int) -> np.ndarray:
-    s = amihud_state(n)
-    out = np.empty(close.shape[0])
+def amihud_run(s: np.ndarray, close: np.ndarray, volume: np.ndarray, out: np.ndarray) -> None:
     for i in range(close.shape[0]):
         out[i] = amihud_update(s, close[i], volume[i])
+
+
+@njit(cache=True)
+def amihud_batch(close: np.ndarray, volume: np.ndarray, n: int) -> np.ndarray:
+    out = np.empty(close.shape[0])
+    amihud_run(amihud_state(n), close, volume, out)
     return out
 
 

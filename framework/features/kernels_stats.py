@@ -93,11 +93,15 @@ def parkinson_update(s: np.ndarray, h: float, low: float) -> float:
 
 
 @njit(cache=True)
-def parkinson_batch(h: np.ndarray, low: np.ndarray, n: int) -> np.ndarray:
-    s = parkinson_state(n)
-    out = np.empty(h.shape[0])
+def parkinson_run(s: np.ndarray, h: np.ndarray, low: np.ndarray, out: np.ndarray) -> None:
     for i in range(h.shape[0]):
         out[i] = parkinson_update(s, h[i], low[i])
+
+
+@njit(cache=True)
+def parkinson_batch(h: np.ndarray, low: np.ndarray, n: int) -> np.ndarray:
+    out = np.empty(h.shape[0])
+    parkinson_run(parkinson_state(n), h, low, out)
     return out
 
 
@@ -120,13 +124,19 @@ def garman_klass_update(s: np.ndarray, o: float, h: float, low: float, c: float)
 
 
 @njit(cache=True)
+def garman_klass_run(
+    s: np.ndarray, o: np.ndarray, h: np.ndarray, low: np.ndarray, c: np.ndarray, out: np.ndarray
+) -> None:
+    for i in range(c.shape[0]):
+        out[i] = garman_klass_update(s, o[i], h[i], low[i], c[i])
+
+
+@njit(cache=True)
 def garman_klass_batch(
     o: np.ndarray, h: np.ndarray, low: np.ndarray, c: np.ndarray, n: int
 ) -> np.ndarray:
-    s = garman_klass_state(n)
     out = np.empty(c.shape[0])
-    for i in range(c.shape[0]):
-        out[i] = garman_klass_update(s, o[i], h[i], low[i], c[i])
+    garman_klass_run(garman_klass_state(n), o, h, low, c, out)
     return out
 
 
@@ -345,6 +355,13 @@ def skew_update(s: np.ndarray, x: float) -> float:
 @njit(cache=True)
 def kurt_update(s: np.ndarray, x: float) -> float:
     return moments_update(s, x)[1]
+
+
+@njit(cache=True)
+def moments_run(s: np.ndarray, x: np.ndarray, out: np.ndarray, which: int) -> None:
+    """One of the two moments over ``x``: ``which`` 0 = skewness, 1 = excess kurtosis."""
+    for i in range(x.shape[0]):
+        out[i] = moments_update(s, x[i])[which]
 
 
 @njit(cache=True)

@@ -27,6 +27,14 @@ from numba import njit
 NAN = np.nan
 
 
+@njit(cache=True)
+def place(dst: np.ndarray, start: int, src: np.ndarray) -> None:
+    """``dst[start:start + len(src)] = src`` for composing states. A loop, because numba's
+    slice assignment compiles its shape-mismatch error message (~2 s of JIT, cache empty)."""
+    for i in range(src.shape[0]):
+        dst[start + i] = src[i]
+
+
 # --------------------------------------------------------------------------- SMA
 # state: [count, n, pos, sum, buf[n]]
 @njit(cache=True)
@@ -203,9 +211,9 @@ def macd_state(fast: int, slow: int, signal: int) -> np.ndarray:
     s = np.zeros(18)
     s[1] = slow
     s[2] = signal
-    s[3:8] = ema_state(fast, slow - fast)
-    s[8:13] = ema_state(slow, 0)
-    s[13:18] = ema_state(signal, 0)
+    place(s, 3, ema_state(fast, slow - fast))
+    place(s, 8, ema_state(slow, 0))
+    place(s, 13, ema_state(signal, 0))
     return s
 
 
@@ -533,11 +541,15 @@ def vwap_update(s: np.ndarray, price: float, volume: float) -> float:
 
 
 @njit(cache=True)
-def vwap_batch(price: np.ndarray, volume: np.ndarray, n: int) -> np.ndarray:
-    s = vwap_state(n)
-    out = np.empty(price.shape[0])
+def vwap_run(s: np.ndarray, price: np.ndarray, volume: np.ndarray, out: np.ndarray) -> None:
     for i in range(price.shape[0]):
         out[i] = vwap_update(s, price[i], volume[i])
+
+
+@njit(cache=True)
+def vwap_batch(price: np.ndarray, volume: np.ndarray, n: int) -> np.ndarray:
+    out = np.empty(price.shape[0])
+    vwap_run(vwap_state(n), price, volume, out)
     return out
 
 
@@ -563,9 +575,13 @@ def logret_update(s: np.ndarray, x: float) -> float:
 
 
 @njit(cache=True)
-def logret_batch(x: np.ndarray) -> np.ndarray:
-    s = logret_state()
-    out = np.empty(x.shape[0])
+def logret_run(s: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
     for i in range(x.shape[0]):
         out[i] = logret_update(s, x[i])
+
+
+@njit(cache=True)
+def logret_batch(x: np.ndarray) -> np.ndarray:
+    out = np.empty(x.shape[0])
+    logret_run(logret_state(), x, out)
     return out

@@ -9,7 +9,8 @@ the trees; walking the same nodes in numba takes a few microseconds (see
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from pathlib import Path
 
 import numpy as np
 from numba import njit
@@ -30,6 +31,18 @@ class CompiledHGB:
     value: np.ndarray  # float64 [nodes], raw score of a leaf
     roots: np.ndarray  # int64 [trees]
     baseline: float  # raw score before the first tree (log-odds)
+
+    def save(self, path: Path) -> None:
+        """Write the arrays to ``path`` (``.npz``; no pickle)."""
+        np.savez(path, baseline=np.float64(self.baseline),
+                 **{f.name: getattr(self, f.name) for f in fields(self) if f.name != "baseline"})
+
+    @classmethod
+    def load(cls, path: Path) -> CompiledHGB:
+        """Inverse of :meth:`save`."""
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {f.name: z[f.name] for f in fields(cls)}
+        return cls(**{**arrays, "baseline": float(arrays["baseline"])})
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """P(class 1) for each row of ``X[n, F]`` (float64; NaN = missing)."""

@@ -14,11 +14,6 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from framework.ml.hgb_compiled import CompiledHGB, compile_hgb
 from framework.types.errors import FwError
@@ -46,6 +41,14 @@ class Model(Protocol):
 
 
 def _estimator(kind: str, seed: int, params: dict):
+    # scikit-learn is imported here, not at module level: scoring a saved HGB needs only
+    # its compiled arrays, and importing scikit-learn costs ~1.5 s of every backtest.
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
     if kind == "logistic":
         return Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
                          ("scale", StandardScaler()),
@@ -66,7 +69,8 @@ def _estimator(kind: str, seed: int, params: dict):
 
 class SklearnModel:
     """Logistic regression, random forest or histogram gradient boosting. A fitted HGB is
-    also compiled to numba (:mod:`framework.ml.hgb_compiled`) and scored through it."""
+    also compiled to numba (:mod:`framework.ml.hgb_compiled`) and scored through it; a
+    loaded HGB then unpickles its estimator (and imports scikit-learn) only if asked."""
 
     seq_len = 0
 
@@ -74,14 +78,25 @@ class SklearnModel:
         if kind not in SKLEARN_KINDS:
             raise ModelError(f"unknown scikit-learn model kind {kind!r}: one of {SKLEARN_KINDS}")
         self.kind, self.seed, self.params = kind, seed, dict(params or {})
-        self.estimator = _estimator(kind, seed, self.params)
+        self._estimator = None
+        self._pickle: Path | None = None  # saved estimator, unpickled on first use
         self.compiled: CompiledHGB | None = None
+
+    @property
+    def estimator(self):
+        """The scikit-learn estimator (built, or unpickled from the saved model, on first use)."""
+        if self._estimator is None:
+            self._estimator = (pickle.loads(self._pickle.read_bytes()) if self._pickle
+                               else _estimator(self.kind, self.seed, self.params))
+        return self._estimator
 
     def fit(self, X, y, w=None, X_val=None, y_val=None) -> SklearnModel:
         """Fit on rows ``X[n, F]`` with labels ``y`` in {0, 1} and sample weights ``w``."""
         if np.unique(y).shape[0] < 2:
             raise ModelError(f"{self.kind}: the training labels have a single class")
-        key = "model__sample_weight" if isinstance(self.estimator, Pipeline) else "sample_weight"
+        self._pickle = None
+        self._estimator = _estimator(self.kind, self.seed, self.params)
+        key = "model__sample_weight" if hasattr(self.estimator, "steps") else "sample_weight"
         self.estimator.fit(X, y, **({key: w} if w is not None else {}))
         self.compiled = compile_hgb(self.estimator) if self.kind == "hist_gbm" else None
         return self
@@ -93,19 +108,25 @@ class SklearnModel:
         return self.estimator.predict_proba(X)[:, 1]
 
     def save(self, path: Path) -> None:
-        """``model.json`` (kind, seed, params) and ``model.pkl`` (the fitted estimator)."""
+        """``model.json`` (kind, seed, params), ``model.pkl`` (the fitted estimator) and,
+        for an HGB, ``compiled.npz`` (its trees as arrays)."""
         path.mkdir(parents=True, exist_ok=True)
         (path / "model.json").write_text(json.dumps(
             {"kind": self.kind, "seed": self.seed, "params": self.params}, sort_keys=True))
         (path / "model.pkl").write_bytes(pickle.dumps(self.estimator, protocol=5))
+        if self.compiled is not None:
+            self.compiled.save(path / "compiled.npz")
 
     @classmethod
     def load(cls, path: Path) -> SklearnModel:
         """Inverse of :meth:`save` (only load artifacts you trust: this unpickles)."""
         meta = json.loads((path / "model.json").read_text())
         model = cls(meta["kind"], meta["seed"], meta["params"])
-        model.estimator = pickle.loads((path / "model.pkl").read_bytes())
-        model.compiled = compile_hgb(model.estimator) if model.kind == "hist_gbm" else None
+        model._pickle = path / "model.pkl"
+        if model.kind == "hist_gbm":
+            arrays = path / "compiled.npz"  # absent in models saved before it existed
+            model.compiled = (CompiledHGB.load(arrays) if arrays.is_file()
+                              else compile_hgb(model.estimator))
         return model
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import log_loss, roc_auc_score
 
 from framework.ml.cv import purge, walk_forward
 from framework.ml.models import make_model
@@ -25,6 +24,8 @@ class TrainingSet:
 
 
 def _scores(y: np.ndarray, p: np.ndarray) -> dict:
+    from sklearn.metrics import log_loss, roc_auc_score  # training only: keep backtests light
+
     both = np.unique(y).shape[0] == 2
     return {"n": int(y.shape[0]), "base_rate": float(y.mean()) if y.shape[0] else None,
             "auc": float(roc_auc_score(y, p)) if both else None,

@@ -13,7 +13,7 @@ Lifecycle (backtest loop and live driver alike)::
     on_latency(...), on_reference_price(...), set_halt(...)          # when measured / seen
     kill_switch(state); reset_kill(state, ts); reset_breakers(limits, state, mask, ts)
 
-All ``@njit(cache=True)``: call them from numba code or from Python (the live driver).
+All ``@kernel`` (``framework.types.jit``): call them from numba code or from Python (the live driver).
 Arrays are those of ``framework.risk.dtypes``; ``limits`` and ``state`` have length 1.
 Units: ``ts_ns`` int64 ns UTC, ``qty`` shares > 0, ``side`` +1 buy / -1 sell
 (``framework.types.Side``), prices and fees USD.
@@ -24,7 +24,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from numba import njit
 
 from framework.risk.config import RiskConfig
 from framework.risk.dtypes import (
@@ -44,6 +43,7 @@ from framework.risk.kernels_guard import (
 )
 from framework.risk.kernels_pnl import apply_fill, log_event, on_, refresh_sym, set_mark
 from framework.types.codes import RejectReason
+from framework.types.jit import kernel
 
 _DAILY_MASK = (1 << Breaker.DAILY_LOSS) | (1 << Breaker.DRAWDOWN) | (1 << Breaker.LOSS_RATE)
 
@@ -89,7 +89,7 @@ def make_risk(
     return limits, sym_limits, state, sym_state
 
 
-@njit(cache=True)
+@kernel
 def pre_trade_check(limits, sym_limits, state, sym_state, sym, side, qty, price, ts_ns) -> int:
     """Check one new order; return a ``RejectReason`` code (0 = accepted).
 
@@ -142,7 +142,7 @@ def pre_trade_check(limits, sym_limits, state, sym_state, sym, side, qty, price,
     return reason
 
 
-@njit(cache=True)
+@kernel
 def on_fill(limits, sym_limits, state, sym_state, sym, side, qty, price, fee, ts_ns) -> None:
     """Book a fill of ``qty`` shares at ``price`` USD with ``fee`` USD.
 
@@ -168,7 +168,7 @@ def on_fill(limits, sym_limits, state, sym_state, sym, side, qty, price, fee, ts
     update_equity(lim, st, ts_ns)
 
 
-@njit(cache=True)
+@kernel
 def on_order_closed(limits, sym_limits, state, sym_state, sym, side, remaining_qty, ts_ns) -> None:
     """Release the unfilled ``remaining_qty`` shares of an order that will not fill any more."""
     st = state[0]
@@ -180,7 +180,7 @@ def on_order_closed(limits, sym_limits, state, sym_state, sym, side, remaining_q
     refresh_sym(st, s)
 
 
-@njit(cache=True)
+@kernel
 def on_mark(limits, sym_limits, state, sym_state, sym, bid, ask, last, ts_ns) -> int:
     """Market-data update for ``sym`` (USD; NaN = side not in this update) at ``ts_ns``.
 
@@ -194,9 +194,15 @@ def on_mark(limits, sym_limits, state, sym_state, sym, bid, ask, last, ts_ns) ->
     lim = limits[0]
     s = sym_state[sym]
     set_mark(lim, s, bid, ask, last, ts_ns)
-    refresh_sym(st, s)
-    update_equity(lim, st, ts_ns)
-    kind = eval_stops(st, s, sym, ts_ns)
+    kind = 0
+    if s.active:
+        refresh_sym(st, s)
+        update_equity(lim, st, ts_ns)
+        kind = eval_stops(st, s, sym, ts_ns)
+    elif ts_ns > st.last_ts:
+        # flat, nothing working: its contributions are zero before and after, so equity
+        # and every equity breaker are unchanged, and there is no stop to evaluate
+        st.last_ts = ts_ns
     act = st.pending_action
     st.pending_action = RiskAction.NONE.value
     if kind != 0 and act < RiskAction.EXIT_POSITION.value:
@@ -204,7 +210,7 @@ def on_mark(limits, sym_limits, state, sym_state, sym, bid, ask, last, ts_ns) ->
     return act
 
 
-@njit(cache=True)
+@kernel
 def on_timer(limits, sym_limits, state, sym_state, ts_ns) -> int:
     """Clock tick: trip the stale-data breaker if a symbol had no update for too long.
 
@@ -239,7 +245,7 @@ def on_timer(limits, sym_limits, state, sym_state, ts_ns) -> int:
     return act
 
 
-@njit(cache=True)
+@kernel
 def on_latency(limits, state, latency_ns, ts_ns) -> int:
     """One latency observation (ns, e.g. receive time - exchange time); trips on a spike."""
     st = state[0]
@@ -252,7 +258,7 @@ def on_latency(limits, state, latency_ns, ts_ns) -> int:
     return RiskAction.NONE.value
 
 
-@njit(cache=True)
+@kernel
 def on_reference_price(limits, sym_limits, state, sym_state, sym, price, ts_ns) -> int:
     """A second source's price for ``sym`` (USD); trips if it disagrees with the mark."""
     st = state[0]
@@ -267,7 +273,7 @@ def on_reference_price(limits, sym_limits, state, sym_state, sym, price, ts_ns) 
     return RiskAction.NONE.value
 
 
-@njit(cache=True)
+@kernel
 def set_halt(state, sym_state, sym, halted, ts_ns) -> None:
     """Set / clear the trading halt of ``sym`` (LOBSTER/ITCH halt, venue status)."""
     s = sym_state[sym]
@@ -276,7 +282,7 @@ def set_halt(state, sym_state, sym, halted, ts_ns) -> None:
         log_event(state[0], ts_ns, sym, RiskEventKind.HALT.value, 0, 1.0 if halted else 0.0, np.nan)
 
 
-@njit(cache=True)
+@kernel
 def on_halt_message(state, sym_state, sym, price, ts_ns) -> None:
     """Apply a halt message (``BookEvent.HALT``) using LOBSTER's price convention.
 
@@ -287,7 +293,7 @@ def on_halt_message(state, sym_state, sym, price, ts_ns) -> None:
     set_halt(state, sym_state, sym, not (price > 0.0), ts_ns)
 
 
-@njit(cache=True)
+@kernel
 def kill_switch(state) -> None:
     """Engage the kill switch: entries refused; next ``on_mark`` returns FLATTEN_ALL."""
     st = state[0]
@@ -298,7 +304,7 @@ def kill_switch(state) -> None:
         log_event(st, st.last_ts, -1, RiskEventKind.KILL.value, 0, st.equity, np.nan)
 
 
-@njit(cache=True)
+@kernel
 def reset_kill(state, ts_ns) -> None:
     """Release the kill switch (explicit operator action)."""
     st = state[0]
@@ -308,7 +314,7 @@ def reset_kill(state, ts_ns) -> None:
         log_event(st, ts_ns, -1, RiskEventKind.KILL_RESET.value, 0, st.equity, np.nan)
 
 
-@njit(cache=True)
+@kernel
 def reset_breakers(limits, state, mask, ts_ns) -> None:
     """Clear the tripped breakers in bitmask ``mask`` (``1 << Breaker``; -1 = all)."""
     st = state[0]
@@ -325,7 +331,7 @@ def reset_breakers(limits, state, mask, ts_ns) -> None:
         st.flatten = False
 
 
-@njit(cache=True)
+@kernel
 def start_session(limits, state, sym_state, open_ns, close_ns) -> None:
     """Begin a trading session [open_ns, close_ns): new day-start equity and intraday
     high-water mark; the daily breakers (daily loss, drawdown, loss rate) are reset."""
@@ -343,7 +349,7 @@ def start_session(limits, state, sym_state, open_ns, close_ns) -> None:
     log_event(st, open_ns, -1, RiskEventKind.SESSION_START.value, 0, st.equity, np.nan)
 
 
-@njit(cache=True)
+@kernel
 def set_bracket(
     sym_state, sym, stop_price, take_profit, trail_pct, trail_atr_mult, time_stop_ns
 ) -> None:
@@ -364,19 +370,19 @@ def set_bracket(
         s.peak = s.mark if not np.isfinite(s.peak) else s.peak
 
 
-@njit(cache=True)
+@kernel
 def set_atr(sym_state, sym, atr) -> None:
     """Latest ATR of ``sym`` in USD, used by the ATR trailing stop."""
     sym_state[sym].atr = atr
 
 
-@njit(cache=True)
+@kernel
 def fired_stop(sym_state, sym) -> int:
     """``StopKind`` of the stop that fired for ``sym`` (0 = none since the position opened)."""
     return sym_state[sym].stop_fired
 
 
-@njit(cache=True)
+@kernel
 def entries_paused(state) -> bool:
     """True while the kill switch or any breaker refuses new entries."""
     return state[0].kill or state[0].breakers != 0

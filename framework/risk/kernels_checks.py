@@ -15,15 +15,15 @@ and price-collar rules.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from framework.risk.kernels_pnl import EPS, on_, reference_price
 from framework.types.codes import RejectReason
+from framework.types.jit import kernel
 
 NS_PER_S = 1_000_000_000
 
 
-@njit(cache=True)
+@kernel
 def is_reducing(s, side: int, qty: float) -> bool:
     """True when the order only shrinks the position, counting open orders on its side."""
     pos = s.position
@@ -32,7 +32,7 @@ def is_reducing(s, side: int, qty: float) -> bool:
     return pos > 0.0 and s.open_sell + qty <= pos + EPS
 
 
-@njit(cache=True)
+@kernel
 def _rate_limited(st, n_max: int, window_ns: int, ts: int) -> bool:
     """True if ``n_max`` entry orders were already accepted in (ts - window, ts]."""
     if n_max <= 0 or st.rate_n < n_max:
@@ -41,7 +41,7 @@ def _rate_limited(st, n_max: int, window_ns: int, ts: int) -> bool:
     return st.rate_ring[(st.rate_n - n_max) % cap] > ts - window_ns
 
 
-@njit(cache=True)
+@kernel
 def check_order(limits, sl, st, s, side: int, qty: float, price: float, ts: int):
     """Return ``(RejectReason, threshold)`` for one order; ``(0, nan)`` accepts it.
 
@@ -112,7 +112,7 @@ def check_order(limits, sl, st, s, side: int, qty: float, price: float, ts: int)
     return RejectReason.NONE.value, nan
 
 
-@njit(cache=True)
+@kernel
 def record_rate(st, ts: int) -> None:
     """Remember an accepted entry order for the order-rate throttle (ring buffer)."""
     cap = st.rate_ring.shape[0]

@@ -9,13 +9,13 @@ breaker also flattens is ``limits['flatten_mask']``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from framework.risk.dtypes import LOSS_BUCKETS, RiskAction, RiskEventKind, StopKind
 from framework.risk.kernels_pnl import log_event, on_
+from framework.types.jit import kernel
 
 
-@njit(cache=True)
+@kernel
 def trip(limits, st, bit: int, sym: int, ts: int, value: float, threshold: float) -> int:
     """Trip breaker ``bit`` (no-op if already tripped); return the RiskAction it asks for."""
     m = np.int64(1) << bit
@@ -32,7 +32,7 @@ def trip(limits, st, bit: int, sym: int, ts: int, value: float, threshold: float
     return act
 
 
-@njit(cache=True)
+@kernel
 def _loss_rate(limits, st, ts: int) -> float:
     """Equity lost since the start of the oldest bucket of the sliding window (USD, >= 0 = loss).
 
@@ -58,7 +58,7 @@ def _loss_rate(limits, st, ts: int) -> float:
     return oldest - st.equity
 
 
-@njit(cache=True)
+@kernel
 def update_equity(limits, st, ts: int) -> int:
     """After equity moved: high-water mark, drawdown, daily-loss / drawdown / loss-rate breakers."""
     eq = st.equity
@@ -84,7 +84,7 @@ def update_equity(limits, st, ts: int) -> int:
     return act
 
 
-@njit(cache=True)
+@kernel
 def arm_stops(limits, s, side: int, price: float, ts: int) -> None:
     """Arm the default stops of ``limits`` for a position just opened at ``price``."""
     d = float(side)
@@ -101,7 +101,7 @@ def arm_stops(limits, s, side: int, price: float, ts: int) -> None:
     s.time_stop_ns = limits.time_stop_ns if limits.time_stop_ns > 0 else 0
 
 
-@njit(cache=True)
+@kernel
 def disarm_stops(s) -> None:
     """Clear every stop of a symbol (position closed)."""
     s.stop_price = np.nan
@@ -112,7 +112,7 @@ def disarm_stops(s) -> None:
     s.stop_fired = StopKind.NONE.value
 
 
-@njit(cache=True)
+@kernel
 def eval_stops(st, s, sym: int, ts: int) -> int:
     """Check the armed stops of one position at its current mark; return the StopKind fired.
 

@@ -14,20 +14,20 @@ qty * price), which is the equity change before fees.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from framework.risk.dtypes import EVENT_CAP, EVENT_RESERVE, MAX_LOTS, RiskEventKind
+from framework.types.jit import kernel
 
 EPS = 1e-9  # shares: a position smaller than this is flat (float dust from partial fills)
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def on_(x: float) -> bool:
     """A float threshold is enabled when it is a positive number (0 / NaN = disabled)."""
     return x > 0.0
 
 
-@njit(cache=True)
+@kernel
 def log_event(st, ts: int, sym: int, kind: int, reason: int, value: float, threshold: float):
     """Append one row to the state's risk-event log (counted as dropped when full).
 
@@ -48,7 +48,7 @@ def log_event(st, ts: int, sym: int, kind: int, reason: int, value: float, thres
     st.ev_n = n + 1
 
 
-@njit(cache=True)
+@kernel
 def refresh_sym(st, s) -> None:
     """Recompute one symbol's exposure contributions at its mark and fold them into totals."""
     m = s.mark
@@ -78,7 +78,7 @@ def refresh_sym(st, s) -> None:
     st.equity = st.cash + st.mkt_value
 
 
-@njit(cache=True)
+@kernel
 def _push_lot(qty_arr, px_arr, start: int, n: int, qty: float, px: float) -> int:
     """Append a lot at the logical end of a ring starting at ``start``; merge if full.
 
@@ -97,7 +97,7 @@ def _push_lot(qty_arr, px_arr, start: int, n: int, qty: float, px: float) -> int
     return 1
 
 
-@njit(cache=True)
+@kernel
 def _close_fifo(s, close: float, price: float, sgn: float) -> float:
     """Consume ``close`` shares from the oldest lots; return realized USD (before fees)."""
     pnl = 0.0
@@ -114,7 +114,7 @@ def _close_fifo(s, close: float, price: float, sgn: float) -> float:
     return pnl
 
 
-@njit(cache=True)
+@kernel
 def _close_lifo(s, close: float, price: float, sgn: float) -> float:
     """Consume ``close`` shares from the newest lots; return realized USD (before fees)."""
     pnl = 0.0
@@ -130,7 +130,7 @@ def _close_lifo(s, close: float, price: float, sgn: float) -> float:
     return pnl
 
 
-@njit(cache=True)
+@kernel
 def _open_lots(st, s, sym: int, ts: int, qty: float, price: float, sgn: float) -> None:
     """Add ``qty`` shares at ``price`` in direction ``sgn`` to every method's book."""
     s.cost[0] += sgn * qty * price
@@ -147,7 +147,7 @@ def _open_lots(st, s, sym: int, ts: int, qty: float, price: float, sgn: float) -
         log_event(st, ts, sym, RiskEventKind.LOT_OVERFLOW.value, 1, MAX_LOTS, MAX_LOTS)
 
 
-@njit(cache=True)
+@kernel
 def apply_fill(st, s, sym: int, side: int, qty: float, price: float, fee: float, ts: int) -> bool:
     """Book one fill: cash, fees, position, lots and realized P&L under all methods.
 
@@ -208,7 +208,7 @@ def apply_fill(st, s, sym: int, side: int, qty: float, price: float, fee: float,
     return opened
 
 
-@njit(cache=True)
+@kernel
 def set_mark(limits, s, bid: float, ask: float, last: float, ts: int) -> None:
     """Store a market-data update and choose the mark (mid or last, with fallback)."""
     if np.isfinite(bid) and bid > 0.0:
@@ -230,7 +230,7 @@ def set_mark(limits, s, bid: float, ask: float, last: float, ts: int) -> None:
     s.last_md_ts = ts
 
 
-@njit(cache=True)
+@kernel
 def reference_price(s) -> float:
     """Price an order is collared against: the quote mid if both sides are known, else last."""
     if np.isfinite(s.bid) and np.isfinite(s.ask) and s.ask >= s.bid:

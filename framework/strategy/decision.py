@@ -17,11 +17,11 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from numba import njit
 from pydantic import Field
 
 from framework.config import FrozenModel
 from framework.types.codes import OrderType, TimeInForce
+from framework.types.jit import kernel
 
 # layout of the float64 decision-parameter vector
 D_SIZE_MODE = 0  # 0 shares, 1 USD notional, 2 fraction of equity
@@ -86,7 +86,7 @@ class DecisionConfig(FrozenModel):
         return d
 
 
-@njit(cache=True)
+@kernel
 def entry_qty(size_sig: float, close: float, equity: float, dec: np.ndarray) -> float:
     """Shares for a new entry at decision price ``close`` (USD) and ``equity`` (USD)."""
     size = size_sig if np.isfinite(size_sig) else dec[D_SIZE]
@@ -102,7 +102,7 @@ def entry_qty(size_sig: float, close: float, equity: float, dec: np.ndarray) -> 
     return q if q > 0.0 else 0.0
 
 
-@njit(cache=True)
+@kernel
 def decide(entry: int, exit_: bool, pos: float, entry_open: bool, exit_open: bool,
            entry_age: int, bars_in_trade: int, bars_since_exit: int, closing: bool,
            paused: bool, dec: np.ndarray) -> int:

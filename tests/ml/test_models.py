@@ -3,6 +3,8 @@ save/load round trip predicts identically, and the compiled HGB equals scikit-le
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -75,3 +77,25 @@ def test_errors_name_the_problem(tmp_path: Path) -> None:
         make_model("xgboost")
     with pytest.raises(ModelError, match="not a saved fw model"):
         load_model(tmp_path)
+
+
+def test_a_saved_hgb_scores_without_scikit_learn(tmp_path: Path) -> None:
+    """A backtest loading an HGB reads its compiled trees: no unpickling, and scikit-learn
+    (~1.5 s of import) is never imported; a model saved before ``compiled.npz`` existed
+    still loads, through the pickle."""
+    X, y = _data("hist_gbm")
+    model = make_model("hist_gbm", 3, SMALL["hist_gbm"]).fit(X[:600], y[:600])
+    model.save(tmp_path / "m")
+    np.save(tmp_path / "x.npy", X[600:])
+    expected = model.predict_proba(X[600:])
+    code = ("import sys, numpy as np; from pathlib import Path; "
+            "from framework.ml.models import load_model; "
+            f"m = load_model(Path({str(tmp_path / 'm')!r})); "
+            f"np.save({str(tmp_path / 'p.npy')!r}, m.predict_proba(np.load({str(tmp_path / 'x.npy')!r}))); "
+            "print('sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "False"
+    np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), expected)
+    (tmp_path / "m" / "compiled.npz").unlink()
+    np.testing.assert_array_equal(load_model(tmp_path / "m").predict_proba(X[600:]), expected)

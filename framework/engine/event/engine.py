@@ -8,6 +8,7 @@ same state one bar at a time with :func:`advance`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Literal
 
 import numpy as np
@@ -63,8 +64,6 @@ class ExecutionConfig(FrozenModel):
         """The kernels' execution vector."""
         x = np.zeros(K.N_EXEC)
         x[K.X_PARTICIPATION] = self.participation
-        x[K.X_FILL_MODEL] = {"bar": K.FILL_BAR, "quote": K.FILL_QUOTE,
-                             "book": K.FILL_BOOK}[self.fill_model]
         return x
 
 
@@ -73,6 +72,7 @@ class EngineState:
     """Every array the loop mutates; ``capacity`` orders/fills preallocated."""
 
     symbols: tuple[str, ...]
+    fill_model: str  # ExecutionConfig.fill_model: which feed advance() hands the loop
     dec: np.ndarray
     exe: np.ndarray
     costs: np.ndarray
@@ -108,7 +108,7 @@ def new_state(symbols: tuple[str, ...], n_bars: int, *, decision: DecisionConfig
     cap = capacity or 4096
     limits, sym_limits, rstate, rsym = make_risk(risk, S, init_cash, list(symbols))
     ctr = np.full((S, 4), -1, np.int64)
-    return EngineState(symbols, decision.as_array(), execution.as_array(), costs.as_array(),
+    return EngineState(symbols, execution.fill_model, decision.as_array(), execution.as_array(), costs.as_array(),
                        execution.latencies(4096), np.zeros(cap, ORDER_DTYPE),
                        np.zeros(2 * cap, FILL_DTYPE), np.zeros(1, BOOK_DTYPE),
                        np.zeros(cap, np.int8), ctr, np.array([-1, 0], np.int64),
@@ -126,24 +126,28 @@ def advance(state: EngineState, panel: BarPanel, signals: Signals, t0: int, t1: 
     ``quotes`` (and their per-bar ``windows``) for the quote fill model, ``book_tape``
     (and its per-bar ``book_ends``, see ``BookTape.ends``) for the book fill model."""
     st = state
-    q = quotes or QuoteTape.empty()
-    q_lo, q_hi = windows if windows is not None else q.windows(panel)
+    quote_feed = None
+    if st.fill_model == "quote":
+        q = quotes or QuoteTape.empty()
+        q_lo, q_hi = windows if windows is not None else q.windows(panel)
+        quote_feed = (q_lo, q_hi, q.ts, q.sym, q.bid, q.bid_size, q.ask, q.ask_size)
     bt = book_tape or BookTape.empty()
     b_hi = book_ends if book_ends is not None else bt.ends(panel)
     lvl = np.zeros(64), np.zeros(64)
     t = t0
     while t < t1:
+        book_feed = None
+        if st.fill_model == "book":  # rebuilt per call: growing replaces these arrays
+            book_feed = (b_hi, bt.ts, bt.sym, bt.kind, bt.side, bt.order_id, bt.price, bt.size,
+                         bt.new_order_id, st.books.state, st.bcur, st.queue_ahead,
+                         st.queue_seq, *lvl)
         t = K.run_bars(t, t1, panel.ts, panel.decision_ts(), panel.session, panel.session_open,
                        panel.session_close, panel.bar_ns, panel.open, panel.high, panel.low,
-                       panel.close, panel.volume, q_lo, q_hi, q.ts, q.sym, q.bid,
-                       q.bid_size, q.ask, q.ask_size, b_hi, bt.ts, bt.sym, bt.kind,
-                       bt.side, bt.order_id, bt.price, bt.size, bt.new_order_id,
-                       st.books.state, st.bcur, st.queue_ahead, st.queue_seq, *lvl,
-                       signals.entry, signals.exit, signals.size,
-                       signals.limit, st.dec, st.exe, st.costs, st.lat, st.orders, st.fills,
-                       st.book, st.role, st.ctr, st.clock, st.last_close, st.used, st.limits,
-                       st.sym_limits, st.rstate, st.rsym, st.equity, st.cash, st.gross,
-                       st.positions)
+                       panel.close, panel.volume, quote_feed, book_feed, signals.entry,
+                       signals.exit, signals.size, signals.limit, st.dec, st.exe, st.costs,
+                       st.lat, st.orders, st.fills, st.book, st.role, st.ctr, st.clock,
+                       st.last_close, st.used, st.limits, st.sym_limits, st.rstate, st.rsym,
+                       st.equity, st.cash, st.gross, st.positions)
         if t < t1:
             if st.bcur[1] in (BK.NEED_SLOTS, BK.NEED_GRID):
                 st.books.grow(int(st.bcur[1]))
@@ -182,23 +186,42 @@ class EventResult:
     state: EngineState
 
 
+def _names(codes: np.ndarray, table: dict[int, str]) -> pl.Series:
+    """Readable labels of integer ``codes`` (one native gather, no Python per row)."""
+    labels = [""] * (max(table) + 1)
+    for code, name in table.items():
+        labels[code] = name
+    return pl.Series(labels, dtype=pl.String).gather(codes.astype(np.int64))
+
+
+def _enum_names(codes: np.ndarray, enum: type[IntEnum], none: str | None = None) -> pl.Series:
+    """Lower-case member names of ``codes``; code 0 reads ``none`` when given."""
+    table = {m.value: m.name.lower() for m in enum}
+    if none is not None:
+        table[0] = none
+    return _names(codes, table)
+
+
+def _symbols(state: EngineState, sym: np.ndarray) -> pl.Series:
+    return _names(sym, dict(enumerate(state.symbols)))
+
+
 def orders_frame(state: EngineState) -> pl.DataFrame:
     """Every order with readable symbol, side, type, tif, status and reject reason."""
     od = state.orders[: state.book[0]["n_orders"]]
     roles = {K.ROLE_ENTRY: "entry", K.ROLE_EXIT: "exit", K.ROLE_LEG: "bracket_leg"}
     return pl.DataFrame({
         "order_id": od["id"], "ts": od["ts_created"], "ts_active": od["ts_active"],
-        "ts_done": od["ts_done"], "symbol": [state.symbols[s] for s in od["sym"].tolist()],
+        "ts_done": od["ts_done"], "symbol": _symbols(state, od["sym"]),
         "side": od["side"].astype(np.int64),
-        "type": [OrderType(t).name.lower() for t in od["type"].tolist()],
-        "tif": [TimeInForce(t).name.lower() for t in od["tif"].tolist()],
-        "role": [roles[r] for r in state.role[: od.shape[0]].tolist()],
+        "type": _enum_names(od["type"], OrderType),
+        "tif": _enum_names(od["tif"], TimeInForce),
+        "role": _names(state.role[: od.shape[0]], roles),
         "qty": od["qty"], "limit_price": od["limit_price"], "stop_price": od["stop_price"],
-        "status": [OrderStatus(s).name.lower() for s in od["status"].tolist()],
+        "status": _enum_names(od["status"], OrderStatus),
         "filled_qty": od["filled_qty"], "avg_price": od["avg_price"],
         "parent_id": od["parent_id"],
-        "reject_reason": [RejectReason(r).name.lower() if r else "" for r in
-                          od["reject_reason"].tolist()],
+        "reject_reason": _enum_names(od["reject_reason"], RejectReason, none=""),
     })
 
 
@@ -206,8 +229,7 @@ def fills_frame(state: EngineState) -> pl.DataFrame:
     """Every fill: ts (ns), symbol, side (+1/-1), qty (shares), price, fee (USD), maker."""
     f = state.fills[: state.book[0]["n_fills"]]
     return pl.DataFrame({
-        "ts": f["ts"], "order_id": f["order_id"],
-        "symbol": [state.symbols[s] for s in f["sym"].tolist()],
+        "ts": f["ts"], "order_id": f["order_id"], "symbol": _symbols(state, f["sym"]),
         "side": f["side"].astype(np.int64), "qty": f["qty"], "price": f["price"],
         "fee": f["fee"], "maker": f["maker"].astype(np.int64),
     })

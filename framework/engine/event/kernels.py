@@ -19,7 +19,6 @@ Per-symbol counters ``ctr[s]``: 0 working entry order id, 1 working exit order i
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from framework.execution.costs import borrow_fee
 from framework.execution.fills_bar import bar_fill_price
@@ -41,6 +40,7 @@ from framework.risk.dtypes import RiskAction
 from framework.risk.hooks import entries_paused, on_mark, start_session
 from framework.strategy import decision as D
 from framework.types.codes import OrderStatus, OrderType, RejectReason, TimeInForce
+from framework.types.jit import kernel
 
 C_ENTRY = 0
 C_EXIT = 1
@@ -52,17 +52,12 @@ ROLE_EXIT = 1
 ROLE_LEG = 2
 
 X_PARTICIPATION = 0  # execution vector: fraction of bar volume an order may take (0 = off)
-X_FILL_MODEL = 1  # 0 bar (OHLC), 1 quote (NBBO stream), 2 book (L3 book events)
-N_EXEC = 2
-
-FILL_BAR = 0
-FILL_QUOTE = 1
-FILL_BOOK = 2
+N_EXEC = 1
 
 NEED_TABLES = 3  # book model: the fill table might overflow at the next book event
 
 
-@njit(cache=True)
+@kernel
 def _roll_session(t, session_open, session_close, prev_close, last_close, orders, book, limits,
                   sym_limits, rstate, rsym, costs) -> None:
     """Session change at bar ``t``: expire day orders, charge borrow, start the session.
@@ -89,7 +84,7 @@ def _roll_session(t, session_open, session_close, prev_close, last_close, orders
     start_session(limits, rstate, rsym, open_ns, session_close[t])
 
 
-@njit(cache=True)
+@kernel(inline="always")
 def _fill_bar(t, bar_start, o, h, lo, v, orders, fills, book, role, ctr, used, limits,
               sym_limits, rstate, rsym, costs, dec, exe) -> None:
     """Step 2: fill working orders against bar ``t``."""
@@ -131,7 +126,7 @@ def _fill_bar(t, bar_start, o, h, lo, v, orders, fills, book, role, ctr, used, l
                     rstate, rsym, dec)
 
 
-@njit(cache=True)
+@kernel
 def _after_fill(t, i, ts_ns, before, orders, book, role, ctr, limits, sym_limits, rstate,
                 rsym, dec) -> None:
     """Position bookkeeping, OCO and bracket legs after order ``i`` filled (partly)."""
@@ -155,12 +150,12 @@ def _after_fill(t, i, ts_ns, before, orders, book, role, ctr, limits, sym_limits
         _legs(orders, book, role, i, dec, ts_ns)
 
 
-@njit(cache=True)
-def _fill_quotes(t, q_lo, q_hi, q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz, orders, fills, book,
-                 role, ctr, used, last_close, limits, sym_limits, rstate, rsym, costs, dec,
-                 lat) -> None:
+@kernel
+def _fill_quotes(t, quotes, orders, fills, book, role, ctr, used, last_close, limits,
+                 sym_limits, rstate, rsym, costs, dec, lat) -> None:
     """Step 2 under the quote model: walk the NBBO updates inside bar ``t`` in time order;
     each marks risk (stops and breakers act intrabar) and may fill working orders."""
+    q_lo, q_hi, q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz = quotes
     for k in range(q_lo[t], q_hi[t]):
         s = q_sym[k]
         qts = q_ts[k]
@@ -201,7 +196,7 @@ def _fill_quotes(t, q_lo, q_hi, q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz, orders,
                         rstate, rsym, dec)
 
 
-@njit(cache=True)
+@kernel
 def _ready(od, s, ts, rsym) -> int:
     """Whether working order ``od`` takes part in an intrabar update of symbol ``s`` at
     ``ts``: -1 no (other symbol, done, not at the venue yet, or halted), 1 yes and this
@@ -216,7 +211,7 @@ def _ready(od, s, ts, rsym) -> int:
     return 1 if arrival else 0
 
 
-@njit(cache=True)
+@kernel
 def _mark_and_exit(s, bid, ask, ts, lat, last_close, orders, book, role, ctr, limits,
                    sym_limits, rstate, rsym) -> None:
     """Risk mark at an intrabar (quote or book) update; obey stop / flatten actions."""
@@ -231,21 +226,23 @@ def _mark_and_exit(s, bid, ask, ts, lat, last_close, orders, book, role, ctr, li
                       sym_limits, rstate, rsym)
 
 
-@njit(cache=True)
-def _fill_book(t, b_hi, b_ts, b_sym, b_kind, b_side, b_oid, b_px, b_qty, b_new, bk, bcur,
-               qa, qs, lvl_px, lvl_qty, orders, fills, book, role, ctr, last_close, limits,
-               sym_limits, rstate, rsym, costs, dec, lat) -> int:
+@kernel
+def _fill_book(t, feed, orders, fills, book, role, ctr, last_close, limits, sym_limits, rstate,
+               rsym, costs, dec, lat) -> int:
     """Step 2 under the book model (``framework.execution.fills_book``): apply every book
     event not yet applied up to the end of bar ``t`` (``b_hi[t]``; ``bcur[0]`` is the
     next one) to the L3 book, mark risk at the new best bid/ask, then fill.
 
     Returns OK, or with event ``bcur[0]`` not applied: NEED_SLOTS / NEED_GRID (the book
-    needs room) or NEED_TABLES (a sweep could fill past the fill table); the caller
-    grows what is asked and resumes the bar from there."""
+    needs room) or NEED_TABLES (a sweep could fill past the fill table), also left in
+    ``bcur[1]``; the caller grows what is asked and resumes the bar from there."""
+    b_hi, b_ts, b_sym, b_kind, b_side, b_oid, b_px, b_qty, b_new, bk, bcur, qa, qs, lvl_px, \
+        lvl_qty = feed
     while bcur[0] < b_hi[t]:
         b = book[0]
         if (b.n_orders + 4 * rsym.shape[0] + 8 > orders.shape[0] or b.n_fills
                 + (b.n_orders - b.first_open + 1) * (lvl_px.shape[0] + 1) > fills.shape[0]):
+            bcur[1] = NEED_TABLES
             return NEED_TABLES
         k = bcur[0]
         s = b_sym[k]
@@ -268,6 +265,7 @@ def _fill_book(t, b_hi, b_ts, b_sym, b_kind, b_side, b_oid, b_px, b_qty, b_new, 
         status = BK.apply_event(bk, s, kind, b_side[k], b_oid[k], b_px[k], b_qty[k],
                                 b_new[k], ts)
         if status != BK.OK:
+            bcur[1] = status
             return status
         bcur[0] = k + 1
         gb = bk.best[s, 0]
@@ -338,7 +336,7 @@ def _fill_book(t, b_hi, b_ts, b_sym, b_kind, b_side, b_oid, b_px, b_qty, b_new, 
     return BK.OK
 
 
-@njit(cache=True)
+@kernel
 def _legs(orders, book, role, i, dec, ts_ns) -> None:
     """Attach the bracket legs to entry ``i`` once it is done (filled or the rest canceled)."""
     if dec[D.D_STOP_PCT] > 0.0 or dec[D.D_TAKE_PCT] > 0.0:
@@ -348,7 +346,7 @@ def _legs(orders, book, role, i, dec, ts_ns) -> None:
             role[k] = ROLE_LEG
 
 
-@njit(cache=True)
+@kernel
 def _exit(s, px, ts_ns, lat, orders, book, role, ctr, limits, sym_limits, rstate, rsym):
     """Cancel everything working on ``s`` and send a market order that flattens it."""
     cancel_symbol(orders, book, limits, sym_limits, rstate, rsym, s, True, ts_ns)
@@ -363,12 +361,12 @@ def _exit(s, px, ts_ns, lat, orders, book, role, ctr, limits, sym_limits, rstate
         ctr[s, C_EXIT] = i
 
 
-@njit(cache=True)
+@kernel
 def _working(orders, i) -> bool:
     return i >= 0 and is_open(orders[i].status)
 
 
-@njit(cache=True)
+@kernel(inline="always")
 def _risk_and_decide(t, dec_ts, session_close, bar_ns, c, entry, exit_, size, limit, orders,
                      book, role, ctr, last_close, limits, sym_limits, rstate, rsym, dec,
                      lat) -> None:
@@ -436,7 +434,7 @@ def _risk_and_decide(t, dec_ts, session_close, bar_ns, c, entry, exit_, size, li
                 ctr[s, C_ENTRY] = i
 
 
-@njit(cache=True)
+@kernel
 def _bar_of(orders, i, dec_ts, t) -> int:
     """Bar index whose decision created order ``i`` (searching back from ``t``)."""
     ts = orders[i].ts_created
@@ -446,13 +444,11 @@ def _bar_of(orders, i, dec_ts, t) -> int:
     return k
 
 
-@njit(cache=True)
+@kernel
 def run_bars(t0, t1, ts, dec_ts, session, session_open, session_close, bar_ns, o, h, lo, c, v,
-             q_lo, q_hi, q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz, b_hi, b_ts, b_sym,
-             b_kind, b_side, b_oid, b_px, b_qty, b_new, bk, bcur, qa, qs, lvl_px, lvl_qty,
-             entry, exit_, size, limit, dec, exe, costs, lat, orders, fills, book, role, ctr,
-             clock, last_close, used, limits, sym_limits, rstate, rsym, equity, cash, gross,
-             positions) -> int:
+             quotes, book_feed, entry, exit_, size, limit, dec, exe, costs, lat, orders, fills,
+             book, role, ctr, clock, last_close, used, limits, sym_limits, rstate, rsym, equity,
+             cash, gross, positions) -> int:
     """Advance bars ``t0 .. t1-1`` (see the module docstring); all state is in the arrays.
 
     Returns the bar it stopped before: ``t1`` when done, less when the order or fill
@@ -460,13 +456,20 @@ def run_bars(t0, t1, ts, dec_ts, session, session_open, session_close, bar_ns, o
     (``bcur[1]`` = NEED_SLOTS / NEED_GRID); the caller grows them and calls again from
     that bar, which resumes where it stopped.
 
-    Under the quote fill model ``q_*`` hold the NBBO stream (time-ordered, all symbols)
-    and ``q_lo[t]:q_hi[t]`` the quotes inside bar ``t``; under the book model ``b_*`` hold
-    the book events (prices in 1e-4 USD units) and ``b_hi[t]`` the end of the events
-    before bar ``t``'s close: every event up to there is applied in bar ``t`` (events
-    between bars and before the first one build the book too), ``bcur[0]`` the next
-    event to apply; ``bk`` the L3 books (one per symbol) and ``qa``/``qs`` each order's
-    queue ahead and queue sequence. Unused tapes are empty.
+    The fill model is chosen by which feed is given (the other is ``None``; numba
+    compiles one loop per combination and prunes the unused steps, so a bar-model run
+    never compiles the book replay):
+
+    * ``quotes`` = ``(lo, hi, ts, sym, bid, bid_size, ask, ask_size)``: the NBBO stream
+      (time-ordered, all symbols) and ``lo[t]:hi[t]`` the quotes inside bar ``t``;
+    * ``book_feed`` = ``(hi, ts, sym, kind, side, order_id, price, size, new_order_id,
+      bk, bcur, qa, qs, lvl_px, lvl_qty)``: the book events (prices in 1e-4 USD units),
+      ``hi[t]`` the end of the events before bar ``t``'s close: every event up to there
+      is applied in bar ``t`` (events between bars and before the first one build the book
+      too), ``bcur[0]`` the next event to apply; ``bk`` the L3 books (one per symbol),
+      ``qa``/``qs`` each order's queue ahead and queue sequence, ``lvl_*`` scratch;
+    * neither: OHLC bars.
+
     ``clock``: [session of the previous bar (-1 before the first), its close ns UTC].
     Writes ``equity``/``cash``/``gross`` (USD) and ``positions[t, s]`` (shares) at each
     bar's close.
@@ -483,17 +486,13 @@ def run_bars(t0, t1, ts, dec_ts, session, session_open, session_close, bar_ns, o
                           limits, sym_limits, rstate, rsym, costs)
             clock[0] = session[t]
             clock[1] = session_close[t]
-        if exe[X_FILL_MODEL] == FILL_BOOK:
-            bcur[1] = _fill_book(t, b_hi, b_ts, b_sym, b_kind, b_side, b_oid, b_px, b_qty,
-                                 b_new, bk, bcur, qa, qs, lvl_px, lvl_qty, orders, fills, book,
-                                 role, ctr, last_close, limits, sym_limits, rstate, rsym,
-                                 costs, dec, lat)
-            if bcur[1] != BK.OK:
+        if book_feed is not None:
+            if _fill_book(t, book_feed, orders, fills, book, role, ctr, last_close, limits,
+                          sym_limits, rstate, rsym, costs, dec, lat) != BK.OK:
                 return t
-        elif exe[X_FILL_MODEL] == FILL_QUOTE:
-            _fill_quotes(t, q_lo, q_hi, q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz, orders,
-                         fills, book, role, ctr, used, last_close, limits, sym_limits, rstate,
-                         rsym, costs, dec, lat)
+        elif quotes is not None:
+            _fill_quotes(t, quotes, orders, fills, book, role, ctr, used, last_close, limits,
+                         sym_limits, rstate, rsym, costs, dec, lat)
         else:
             _fill_bar(t, ts[t], o, h, lo, v, orders, fills, book, role, ctr, used, limits,
                       sym_limits, rstate, rsym, costs, dec, exe)

@@ -28,11 +28,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
 from framework.marketdata.book import order_map
 from framework.types.codes import BookEvent
+from framework.types.jit import kernel
 
 LEVEL = BookEvent.LEVEL
 # ctr indices
@@ -75,12 +75,12 @@ class BookState(NamedTuple):
     ctr: np.ndarray  # int64[N_CTR]
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def _s(side):
     return 0 if side > 0 else 1
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def grid_index(bk, b, px):
     """Grid index of ``px`` in book ``b``, -1 off the grid, -2 when the grid must grow."""
     t = bk.tick[b]
@@ -95,7 +95,7 @@ def grid_index(bk, b, px):
     return -1 if bk.grid_full[b] else -2
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def _add_volume(bk, b, s, g, qty):
     lv = bk.off[b] + g
     bk.vol[lv, s] += qty
@@ -108,7 +108,7 @@ def _add_volume(bk, b, s, g, qty):
         bk.ext[b, s] = g
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def _take_volume(bk, b, s, g, qty):
     """Remove ``qty`` shares from a level; moves the best price when it empties."""
     lv = bk.off[b] + g
@@ -125,7 +125,7 @@ def _take_volume(bk, b, s, g, qty):
                 bk.ext[b, s] = -1
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def _high_bit(x):
     """Index of the highest set bit of a non-zero uint64."""
     n = 0
@@ -136,13 +136,13 @@ def _high_bit(x):
     return n
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def _low_bit(x):
     """Index of the lowest set bit of a non-zero uint64: the only bit of ``x & -x``."""
     return _high_bit(x & (~x + np.uint64(1)))
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def next_level(bk, b, s, g):
     """Grid index of the next occupied level worse than ``g`` on side ``s`` (lower
     for bids, higher for asks) within the side's extent, or -1. Skips 64 empty levels
@@ -181,7 +181,7 @@ def next_level(bk, b, s, g):
     return k if k >= e else -1
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def _unlink(bk, slot):
     lv = bk.o_lvl[slot]
     s = bk.o_side[slot]
@@ -199,7 +199,7 @@ def _unlink(bk, slot):
         bk.cnt[lv, s] -= 1
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def _free_order(bk, pos, slot):
     """Drop an order from its queue and the id map (its volume is handled by the caller)."""
     _unlink(bk, slot)
@@ -208,7 +208,7 @@ def _free_order(bk, pos, slot):
     bk.ctr[C_FREE] += 1
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def _add_order(bk, b, s, oid, px, qty, ts):
     """New order at the back of its level's queue. Returns OK / NEED_SLOTS / NEED_GRID."""
     if order_map.find(bk.keys, oid) >= 0:
@@ -252,7 +252,7 @@ def _add_order(bk, b, s, oid, px, qty, ts):
     return OK
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def _reduce_order(bk, b, kind, s, oid, px, qty):
     """Cancel / delete / execute shares of a resting order. An id the book does not
     know (it rested before the data began, or its level was replaced by a snapshot) is
@@ -286,7 +286,7 @@ def _reduce_order(bk, b, kind, s, oid, px, qty):
     return OK
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def _set_level(bk, b, s, px, qty):
     """Snapshot semantics: the level at ``px`` holds exactly ``qty`` shares, of orders
     the book cannot name; known orders resting there are forgotten."""
@@ -310,7 +310,7 @@ def _set_level(bk, b, s, px, qty):
     return OK
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def _check_cross(bk, b):
     bb = bk.best[b, 0]
     ba = bk.best[b, 1]
@@ -322,7 +322,7 @@ def _check_cross(bk, b):
     bk.cross[b] = state
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def _apply_event(bk, b, kind, side, oid, px, qty, new_oid, ts):
     s = _s(side)
     st = OK
@@ -362,21 +362,21 @@ def _apply_event(bk, b, kind, side, oid, px, qty, new_oid, ts):
     return st
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel
 def apply_event(bk, b, kind, side, oid, px, qty, new_oid, ts):
     """Apply one book event to book ``b`` (price ``px`` in 1e-4 USD units, ``qty`` shares).
     Returns OK, or NEED_SLOTS / NEED_GRID with the book untouched."""
     return _apply_event(bk, b, kind, side, oid, px, qty, new_oid, ts)
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel
 def top_levels(bk, b, n, ask_px, ask_sz, bid_px, bid_sz, row):
     """Write the best ``n`` occupied levels of each side of book ``b`` into ``row`` of the
     ``[rows, n]`` outputs (prices USD, NaN and 0 shares where the side has fewer)."""
     _top_levels(bk, b, n, ask_px, ask_sz, bid_px, bid_sz, row)
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def _side_levels(bk, b, s, n, px_out, sz_out, row):
     """Best ``n`` levels of side ``s`` into ``row``; tightens the side's extent when the
     walk saw the whole side."""
@@ -396,13 +396,13 @@ def _side_levels(bk, b, s, n, px_out, sz_out, row):
         sz_out[row, j] = 0.0
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def _top_levels(bk, b, n, ask_px, ask_sz, bid_px, bid_sz, row):
     _side_levels(bk, b, 1, n, ask_px, ask_sz, row)
     _side_levels(bk, b, 0, n, bid_px, bid_sz, row)
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel
 def apply_events(bk, start, book, kind, side, oid, px, qty, new_oid, ts,
                  top_n, per_event, ask_px, ask_sz, bid_px, bid_sz):
     """Apply events ``start..`` in order. When ``top_n > 0`` the top ``top_n`` levels of
@@ -421,7 +421,7 @@ def apply_events(bk, start, book, kind, side, oid, px, qty, new_oid, ts,
     return n, OK
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel
 def queue_ahead(bk, slot):
     """Shares ahead of the order in ``slot`` at its level: known orders that arrived
     earlier plus the level's anonymous volume (unknown priority counts as ahead)."""
@@ -445,7 +445,7 @@ def queue_ahead(bk, slot):
     return ahead + max(bk.vol[lv, s] - known, 0.0)
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel
 def apply_and_sample(bk, start, book, kind, side, oid, px, qty, new_oid, ts, t0, at,
                      top_n, ask_px, ask_sz, bid_px, bid_sz):
     """Apply events ``start..`` while they are older than instant ``at[t]``, then write the

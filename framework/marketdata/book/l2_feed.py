@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
 from framework.marketdata.book import kernels as K
 from framework.marketdata.book.book import OrderBooks, TopLevels, to_units
+from framework.types.jit import kernel
 
 L2_MSG_DTYPE = np.dtype([
     ("ts", "i8"),  # ns UTC
@@ -53,14 +53,14 @@ class L2Result(NamedTuple):
     top: TopLevels
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel
 def _clear(bk, b):
     for s in range(2):
         while bk.best[b, s] >= 0:  # each cleared best hands over to the next level
             K._set_level(bk, b, s, bk.p0[b] + bk.best[b, s] * bk.tick[b], 0.0)
 
 
-@numba.njit(cache=True, _nrt=False)  # no allocation; see kernels' docstring
+@kernel  # no allocation; see kernels' docstring
 def _run(bk, start, book, kind, seq, side, px, qty, ts, expected, stale, synced, syncs,
          status, live, top_n, ask_px, ask_sz, bid_px, bid_sz):
     n = kind.shape[0]

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numba
 import numpy as np
 import polars as pl
 
@@ -34,9 +33,10 @@ from framework.data.schemas import DataError
 from framework.data.sources.lobster import read_orderbook
 from framework.marketdata.book import kernels as K
 from framework.marketdata.book.book import PRICE_UNITS, OrderBooks, to_units
+from framework.types.jit import kernel
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel
 def _count_levels(bk, s, limit):
     """Occupied levels on side ``s`` of book 0 from the best, counting up to ``limit``;
     also returns the grid index of the last one counted."""
@@ -50,7 +50,7 @@ def _count_levels(bk, s, limit):
     return k, last
 
 
-@numba.njit(cache=True, _nrt=False)  # no allocation; see kernels' docstring
+@kernel  # no allocation; see kernels' docstring
 def _window_pass(bk, start, kind, side, oid, px, qty, ts, ob_px, ob_sz, exhausted,
                  m, out_msg, out_side, out_px, out_sz):
     """Apply messages ``start..``; after each, clear depth N+1 and reveal missing levels

@@ -11,19 +11,20 @@ factor stays at or below one half; the Python layer rebuilds it when the slots d
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from framework.types.jit import kernel
 
 EMPTY = np.iinfo(np.int64).min  # no order id is this value (LOBSTER uses 0 and -1)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def _home(key, mask):
     return np.int64((np.uint64(key) * _GOLDEN) >> np.uint64(33)) & mask
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def find(keys, key):
     """Table position of ``key``, or -1."""
     mask = keys.shape[0] - 1
@@ -37,7 +38,7 @@ def find(keys, key):
         i = (i + 1) & mask
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def insert(keys, vals, key, val):
     """Store ``key -> val``; the caller has checked ``key`` is absent and space is left."""
     mask = keys.shape[0] - 1
@@ -48,7 +49,7 @@ def insert(keys, vals, key, val):
     vals[i] = val
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@kernel(inline="always")
 def remove_at(keys, vals, i):
     """Delete the entry at table position ``i``, shifting later members of its probe
     run back so every remaining key stays reachable from its home position."""
@@ -68,7 +69,7 @@ def remove_at(keys, vals, i):
     keys[i] = EMPTY
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel
 def rebuild(keys, vals, live_ids, live_slots):
     """Fill an empty table from (id, slot) pairs (used after growing)."""
     keys[:] = EMPTY
