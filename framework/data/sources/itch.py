@@ -113,17 +113,22 @@ def decode_itch(source: Path | bytes) -> ItchDecoded:
     return dec
 
 
+def book_columns(dec: ItchDecoded, day: dt.date, stock: str) -> tuple[np.ndarray, ...]:
+    """``stock``'s book events as plain columns: ``(ts, kind, side, order_id, price,
+    size, new_order_id)`` with ``ts`` ns UTC and ``price`` in ITCH's own 1e-4 USD units
+    (the book's unit: ``OrderBooks.apply_units`` takes them as they are). Broken trades
+    are not book events and are left out (see ``dec.messages``)."""
+    m = dec.messages.shape[0]
+    ts, oid, px, new = (np.empty(m, np.int64) for _ in range(4))
+    kind, side, size = np.empty(m, np.int8), np.empty(m, np.int8), np.empty(m)
+    n = K.to_book_events(dec.messages, dec.locate_of(stock), ts, kind, side, oid, px, size, new)
+    return (ny_midnight_ns(day) + ts[:n], kind[:n], side[:n], oid[:n], px[:n], size[:n],
+            new[:n])
+
+
 def book_events(dec: ItchDecoded, day: dt.date, stock: str) -> pl.DataFrame:
-    """``stock``'s messages as the lake's ``book_events`` rows (ts ns UTC, prices USD).
-    Broken trades are not book events and are left out (see ``dec.messages``)."""
-    msgs = dec.messages[dec.messages["locate"] == dec.locate_of(stock)]
-    n = msgs.shape[0]
-    kind, side = np.zeros(n, np.int8), np.zeros(n, np.int8)
-    oid, px, new = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
-    size = np.zeros(n)
-    K.to_book_events(msgs, kind, side, oid, px, size, new)
-    keep = kind != 0
-    ts = ny_midnight_ns(day) + msgs["ts"][keep]
-    return pl.DataFrame({"ts": ts, "local_ts": ts, "kind": kind[keep], "side": side[keep],
-                         "order_id": oid[keep], "price": px[keep] / PRICE_SCALE,
-                         "size": size[keep], "new_order_id": new[keep]})
+    """``stock``'s messages as the lake's ``book_events`` rows (ts ns UTC, prices USD)."""
+    ts, kind, side, oid, px, size, new = book_columns(dec, day, stock)
+    return pl.DataFrame({"ts": ts, "local_ts": ts, "kind": kind, "side": side,
+                         "order_id": oid, "price": px / PRICE_SCALE, "size": size,
+                         "new_order_id": new})

@@ -156,12 +156,16 @@ def _body(buf, m, t, row):
 
 
 @numba.njit(cache=True)
-def to_book_events(msgs, kind, side, order_id, price, size, new_order_id):
-    """Map decoded rows to ``framework.types.BookEvent`` columns (prices 1e-4 USD units;
-    executions, cancels and deletes carry price 0: the book knows the order's price).
-    Broken trades ('B') map to kind 0 and are dropped by the caller."""
+def to_book_events(msgs, locate, ts, kind, side, order_id, price, size, new_order_id) -> int:
+    """Map the decoded rows of stock ``locate`` to ``framework.types.BookEvent`` columns
+    (``ts`` ns since midnight; prices 1e-4 USD units; executions, cancels and deletes
+    carry price 0: the book knows the order's price), packed from row 0; returns how
+    many. Broken trades ('B') are not book events and are left out."""
+    n = 0
     for j in range(msgs.shape[0]):
         m = msgs[j]
+        if m.locate != locate:
+            continue
         t = m.type
         k = 0
         p = 0
@@ -184,6 +188,10 @@ def to_book_events(msgs, kind, side, order_id, price, size, new_order_id):
         elif t == ord("H"):
             k = BookEvent.HALT  # LOBSTER's halt convention: -1 halted/paused, 0 quoting only, 1 trading
             p = 1 if m.state == ord("T") else (0 if m.state == ord("Q") else -1)
-        kind[j], side[j], order_id[j], price[j], size[j] = k, s, m.order_id, p, q
-        new_order_id[j] = m.new_order_id
+        if k == 0:
+            continue
+        ts[n], kind[n], side[n], order_id[n], price[n], size[n] = m.ts, k, s, m.order_id, p, q
+        new_order_id[n] = m.new_order_id
+        n += 1
+    return n
 

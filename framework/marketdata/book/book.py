@@ -17,6 +17,7 @@ the queue at the new price and size) and LEVEL (snapshot: the level holds exactl
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -71,8 +72,8 @@ def _new_state(n_books: int, max_orders: int) -> K.BookState:
         size=z(n_books, np.int64), grid_full=z(n_books, np.int8),
         best=np.full((n_books, 2), -1, np.int64), ext=np.full((n_books, 2), -1, np.int64),
         cross=z(n_books, np.int8),
-        halted=z(n_books, np.int8), vol=z((0, 2)), occ=z((0, 2), np.uint64), cnt=z((0, 2), np.int64),
-        head=z((0, 2), np.int64), tail=z((0, 2), np.int64),
+        halted=z(n_books, np.int8), vol=z((0, 2)), occ=z((0, 2), np.uint64),
+        head=z((0, 2), np.int32), tail=z((0, 2), np.int32),  # slot + 1: fewer pages
         keys=np.full(2 * cap, order_map.EMPTY, np.int64), slots=z(2 * cap, np.int64),
         o_id=z(cap, np.int64), o_book=z(cap, np.int64), o_side=z(cap, np.int8),
         o_lvl=np.full(cap, -1, np.int64), o_px=z(cap, np.int64), o_size=z(cap),
@@ -107,51 +108,87 @@ def _grow_slots(bk: K.BookState) -> K.BookState:
         o_prev=ext(bk.o_prev, -1), o_next=ext(bk.o_next, -1), free=free, ctr=ctr)
 
 
+def _lazy_zeros(shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+    """A zero array on anonymous memory pages: the OS maps (and zeroes) a page on its
+    first touch, so untouched levels cost neither memory nor time. ``np.zeros`` does not
+    promise this: once a large block is freed, glibc serves the next one from its heap
+    and clears every byte up front."""
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    return np.frombuffer(mmap.mmap(-1, max(nbytes, 1)), dtype, int(np.prod(shape))).reshape(shape)
+
+
+def _first_span(px: int, t: int) -> tuple[int, int]:
+    """Price range (units) of a book's first grid: 0 to 4x its first price, at most
+    MAX_GRID levels around it. Wide on purpose: the level arrays are lazily zeroed
+    pages (``_lazy_zeros``), so levels never used cost nothing, and a book rarely needs
+    a second layout (each one copies the levels in use)."""
+    lo, hi = px % t, 4 * px
+    if (hi - lo) // t + 1 > MAX_GRID - 64:
+        lo = max(px - (MAX_GRID // 2) * t, px % t)
+        hi = lo + (MAX_GRID - 128) * t
+    return lo, hi
+
+
+def _used_levels(bk: K.BookState, j: int, live: np.ndarray) -> tuple[int, int]:
+    """Grid indices ``[a, z]`` of book ``j`` that hold anything (volume or a known order),
+    ``(0, -1)`` if none: everything outside is still zero."""
+    marks = [int(v) for s in (0, 1) for v in (bk.best[j, s], bk.ext[j, s]) if v >= 0]
+    lv = bk.o_lvl[live[bk.o_book[live] == j]] - bk.off[j]
+    if lv.size:
+        marks += [int(lv.min()), int(lv.max())]
+    return (min(marks), max(marks)) if marks else (0, -1)
+
+
 def _grow_grid(bk: K.BookState, b: int, px: int, tick: int | None) -> K.BookState:
-    """Re-lay the flat level arrays so book ``b``'s grid covers ``px`` (units)."""
+    """Re-lay the flat level arrays so book ``b``'s grid covers ``px`` (units). Only the
+    levels each book uses are copied; the rest of the new arrays stays untouched."""
     size = bk.size.copy()
     p0 = bk.p0.copy()
     ticks = bk.tick.copy()
     if size[b] == 0:
         t = tick or (K.PENNY if px % K.PENNY == 0 else 1)
-        lo, hi = px, px
+        lo, hi = _first_span(px, t)
+        margin = 0
     else:
         t = int(ticks[b])
         lo, hi = min(int(p0[b]), px), max(int(p0[b] + (size[b] - 1) * t), px)
-    span = (hi - lo) // t + 1
-    if span > MAX_GRID:
-        grid_full = bk.grid_full.copy()
-        grid_full[b] = 1
-        return bk._replace(grid_full=grid_full)
-    margin = min(max(span // 2, _MARGIN), (MAX_GRID - span) // 2)
+        span = (hi - lo) // t + 1
+        if span > MAX_GRID:
+            grid_full = bk.grid_full.copy()
+            grid_full[b] = 1
+            return bk._replace(grid_full=grid_full)
+        margin = min(max(span // 2, _MARGIN), (MAX_GRID - span) // 2)
     new_lo = max(lo - margin * t, lo % t)
     shift = (int(p0[b]) - new_lo) // t if size[b] else 0
     old_off, old_size = bk.off.copy(), bk.size.copy()
     ticks[b], p0[b] = t, new_lo
     size[b] = -(-((hi + margin * t - new_lo) // t + 1) // 64) * 64  # whole bitmap words
     off = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(np.int64)
-    arrays = {}
-    for name, fill in (("vol", 0.0), ("cnt", 0), ("head", -1), ("tail", -1)):
-        old = getattr(bk, name)
-        out = np.full((int(size.sum()), 2), fill, old.dtype)
-        for j in range(len(size)):
-            if old_size[j]:
-                dst = off[j] + (shift if j == b else 0)
-                out[dst:dst + old_size[j]] = old[old_off[j]:old_off[j] + old_size[j]]
-        arrays[name] = out
-    occ = arrays["vol"] > 0.0  # [L, 2] -> one bit per level, 64 levels per word
-    arrays["occ"] = np.packbits(occ.T.reshape(2, -1, 64), axis=2,
-                                bitorder="little").view(np.uint64)[:, :, 0].T.copy()
-    o_lvl = bk.o_lvl.copy()
+    n_levels = int(size.sum())
+    arrays = {name: _lazy_zeros((n_levels, 2), getattr(bk, name).dtype)
+              for name in ("vol", "head", "tail")}
+    occ = _lazy_zeros((n_levels // 64, 2), np.uint64)
     live = bk.slots[bk.keys != order_map.EMPTY]
-    live = live[o_lvl[live] >= 0]
+    live = live[bk.o_lvl[live] >= 0]
+    for j in range(len(size)):
+        g0, g1 = _used_levels(bk, j, live) if old_size[j] else (0, -1)
+        if g1 < g0:
+            continue
+        src = slice(old_off[j] + g0, old_off[j] + g1 + 1)
+        d0 = off[j] + (shift if j == b else 0) + g0
+        for name, out in arrays.items():
+            out[d0:d0 + g1 - g0 + 1] = getattr(bk, name)[src]
+        lv, side = np.nonzero(arrays["vol"][d0:d0 + g1 - g0 + 1] > 0.0)
+        lv += d0
+        np.bitwise_or.at(occ, (lv >> 6, side), np.left_shift(np.uint64(1), (lv & 63).astype(np.uint64)))
+    o_lvl = bk.o_lvl.copy()
     ob = bk.o_book[live]
     o_lvl[live] = off[ob] + (o_lvl[live] - old_off[ob]) + np.where(ob == b, shift, 0)
     best, ext = bk.best.copy(), bk.ext.copy()
     best[b] = np.where(best[b] >= 0, best[b] + shift, -1)
     ext[b] = np.where(ext[b] >= 0, ext[b] + shift, -1)
     return bk._replace(p0=p0, tick=ticks, off=off, size=size, best=best, ext=ext, o_lvl=o_lvl,
-                       **arrays)
+                       occ=occ, **arrays)
 
 
 class OrderBooks:

@@ -56,9 +56,8 @@ class BookState(NamedTuple):
     halted: np.ndarray  # int8[nb] trading halt from HALT events
     vol: np.ndarray  # float64[L, 2] shares at level: bids [:, 0], asks [:, 1]
     occ: np.ndarray  # uint64[L // 64, 2] bit l % 64 of word l // 64 set <=> vol[l] > 0
-    cnt: np.ndarray  # int64[L, 2] known orders at level
-    head: np.ndarray  # int64[L, 2] oldest order slot at level, -1
-    tail: np.ndarray  # int64[L, 2] newest order slot at level, -1
+    head: np.ndarray  # int32[L, 2] oldest order slot at level + 1, 0 = none
+    tail: np.ndarray  # int32[L, 2] newest order slot at level + 1, 0 = none
     keys: np.ndarray  # int64[H] order_map keys
     slots: np.ndarray  # int64[H] order_map values
     o_id: np.ndarray  # int64[C]
@@ -191,12 +190,11 @@ def _unlink(bk, slot):
         if p >= 0:
             bk.o_next[p] = n
         else:
-            bk.head[lv, s] = n
+            bk.head[lv, s] = n + 1
         if n >= 0:
             bk.o_prev[n] = p
         else:
-            bk.tail[lv, s] = p
-        bk.cnt[lv, s] -= 1
+            bk.tail[lv, s] = p + 1
 
 
 @kernel(inline="always")
@@ -240,14 +238,13 @@ def _add_order(bk, b, s, oid, px, qty, ts):
         return OK
     lv = bk.off[b] + g
     bk.o_lvl[slot] = lv
-    t = bk.tail[lv, s]
+    t = bk.tail[lv, s] - 1
     bk.o_prev[slot] = t
     if t >= 0:
         bk.o_next[t] = slot
     else:
-        bk.head[lv, s] = slot
-    bk.tail[lv, s] = slot
-    bk.cnt[lv, s] += 1
+        bk.head[lv, s] = slot + 1
+    bk.tail[lv, s] = slot + 1
     _add_volume(bk, b, s, g, qty)
     return OK
 
@@ -299,7 +296,7 @@ def _set_level(bk, b, s, px, qty):
         bk.ctr[C_OFF_GRID] += 1
         return OK
     lv = bk.off[b] + g
-    slot = bk.head[lv, s]
+    slot = bk.head[lv, s] - 1
     while slot >= 0:
         nxt = bk.o_next[slot]
         _free_order(bk, order_map.find(bk.keys, bk.o_id[slot]), slot)
@@ -431,7 +428,7 @@ def queue_ahead(bk, slot):
     s = bk.o_side[slot]
     known = 0.0
     ahead = 0.0
-    k = bk.head[lv, s]
+    k = bk.head[lv, s] - 1
     while k >= 0:
         known += bk.o_size[k]
         if k == slot:
