@@ -3,7 +3,9 @@
 
     python benchmarks/bench_cold_start.py [--lake data_lake]   # run `fw demo` first
 
-Targets (issue 5): first run <= 10 s, second <= 2 s.
+Targets (issue 5): first run <= 10 s, second <= 2 s. The first run compiles the engine
+loop in a second process while it loads data (``framework/engine/event/warmup.py``), so
+its figure depends on having two cores.
 """
 
 from __future__ import annotations

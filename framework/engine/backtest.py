@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from framework.config import ConfigError, validate_mapping
+from framework.config import ConfigError, load_toml, validate_mapping
 from framework.data import Lake
+from framework.engine.event import warmup
 from framework.engine.event.book_tape import BookTape, load_book_events, with_book
 from framework.engine.event.engine import EventResult, run_event
 from framework.engine.event.quotes import QuoteTape, load_quotes
-from framework.engine.run_config import StrategyConfig, build_strategy, load_strategy
+from framework.engine.run_config import StrategyConfig, build_strategy
 from framework.strategy import BarPanel, Signals, Strategy, load_panel
 from framework.strategy.signals import SignalError
 from framework.types.errors import FwError
@@ -93,16 +94,22 @@ def run_backtest(path: str | Path, overrides: dict | None = None, *,
                  lake_root: Path | None = None, out_root: Path | None = None,
                  write: bool = True) -> BacktestRun:
     """Run the strategy file at ``path``; results go to ``<reports>/<run-id>/``."""
-    cfg, strategy = load_strategy(path, overrides, lake_root)
-    return run_strategy(cfg, strategy, str(path), out_root=out_root, write=write)
+    cfg = load_toml(path, StrategyConfig, overrides)
+    compiling = warmup.start(cfg.execution.fill_model)  # the loop's JIT, on a second core
+    strategy = build_strategy(cfg, path, lake_root)
+    return run_strategy(cfg, strategy, str(path), out_root=out_root, write=write,
+                        compiling=compiling)
 
 
 def run_strategy(cfg: StrategyConfig, strategy: Strategy, source: str, *,
-                 out_root: Path | None = None, write: bool = True) -> BacktestRun:
-    """Backtest a built strategy (see :func:`run_backtest`)."""
+                 out_root: Path | None = None, write: bool = True,
+                 compiling: subprocess.Popen | None = None) -> BacktestRun:
+    """Backtest a built strategy (see :func:`run_backtest`); ``compiling`` is a running
+    ``warmup.start`` to wait for before the engine loop."""
     lake = Lake(strategy.context.lake_root)
     panel, quotes, tape = market_data(lake, cfg)
     sig = strategy_signals(strategy, panel, source)
+    warmup.finish(compiling)
     t0 = time.perf_counter()
     result = run_event(panel, sig, decision=cfg.decision, costs=cfg.costs, risk=cfg.risk,
                        execution=cfg.execution, init_cash=cfg.backtest.initial_cash,
@@ -168,8 +175,10 @@ def rerun(run: str | Path, reports: Path = Path("reports"), *,
         raise ConfigError(str(man_path), ["no manifest: not a fw backtest run folder"])
     manifest = json.loads(man_path.read_text())
     cfg = validate_mapping(manifest["config"], StrategyConfig, str(man_path))
+    compiling = warmup.start(cfg.execution.fill_model)
     strategy = build_strategy(cfg, manifest["config_file"], Path(manifest["lake"]))
-    out = run_strategy(cfg, strategy, manifest["config_file"], out_root=out_root or reports)
+    out = run_strategy(cfg, strategy, manifest["config_file"], out_root=out_root or reports,
+                       compiling=compiling)
     if out.manifest["data_fingerprint"] != manifest["data_fingerprint"]:
         raise FwError(f"rerun of {run_dir.name}: the lake's data changed since the run "
                       "(fingerprint differs); results are not comparable")

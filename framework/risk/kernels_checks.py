@@ -23,7 +23,7 @@ from framework.types.jit import kernel
 NS_PER_S = 1_000_000_000
 
 
-@kernel
+@kernel(inline="always")
 def is_reducing(s, side: int, qty: float) -> bool:
     """True when the order only shrinks the position, counting open orders on its side."""
     pos = s.position
@@ -32,7 +32,7 @@ def is_reducing(s, side: int, qty: float) -> bool:
     return pos > 0.0 and s.open_sell + qty <= pos + EPS
 
 
-@kernel
+@kernel(inline="always")
 def _rate_limited(st, n_max: int, window_ns: int, ts: int) -> bool:
     """True if ``n_max`` entry orders were already accepted in (ts - window, ts]."""
     if n_max <= 0 or st.rate_n < n_max:
@@ -112,7 +112,7 @@ def check_order(limits, sl, st, s, side: int, qty: float, price: float, ts: int)
     return RejectReason.NONE.value, nan
 
 
-@kernel
+@kernel(inline="always")
 def record_rate(st, ts: int) -> None:
     """Remember an accepted entry order for the order-rate throttle (ring buffer)."""
     cap = st.rate_ring.shape[0]

@@ -15,7 +15,7 @@ from framework.risk.kernels_pnl import log_event, on_
 from framework.types.jit import kernel
 
 
-@kernel
+@kernel(inline="always")
 def trip(limits, st, bit: int, sym: int, ts: int, value: float, threshold: float) -> int:
     """Trip breaker ``bit`` (no-op if already tripped); return the RiskAction it asks for."""
     m = np.int64(1) << bit
@@ -32,7 +32,7 @@ def trip(limits, st, bit: int, sym: int, ts: int, value: float, threshold: float
     return act
 
 
-@kernel
+@kernel(inline="always")
 def _loss_rate(limits, st, ts: int) -> float:
     """Equity lost since the start of the oldest bucket of the sliding window (USD, >= 0 = loss).
 
@@ -84,7 +84,7 @@ def update_equity(limits, st, ts: int) -> int:
     return act
 
 
-@kernel
+@kernel(inline="always")
 def arm_stops(limits, s, side: int, price: float, ts: int) -> None:
     """Arm the default stops of ``limits`` for a position just opened at ``price``."""
     d = float(side)
@@ -101,7 +101,7 @@ def arm_stops(limits, s, side: int, price: float, ts: int) -> None:
     s.time_stop_ns = limits.time_stop_ns if limits.time_stop_ns > 0 else 0
 
 
-@kernel
+@kernel(inline="always")
 def disarm_stops(s) -> None:
     """Clear every stop of a symbol (position closed)."""
     s.stop_price = np.nan

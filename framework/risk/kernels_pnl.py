@@ -27,7 +27,7 @@ def on_(x: float) -> bool:
     return x > 0.0
 
 
-@kernel
+@kernel(inline="always")
 def log_event(st, ts: int, sym: int, kind: int, reason: int, value: float, threshold: float):
     """Append one row to the state's risk-event log (counted as dropped when full).
 
@@ -48,7 +48,7 @@ def log_event(st, ts: int, sym: int, kind: int, reason: int, value: float, thres
     st.ev_n = n + 1
 
 
-@kernel
+@kernel(inline="always")
 def refresh_sym(st, s) -> None:
     """Recompute one symbol's exposure contributions at its mark and fold them into totals."""
     m = s.mark
@@ -78,7 +78,7 @@ def refresh_sym(st, s) -> None:
     st.equity = st.cash + st.mkt_value
 
 
-@kernel
+@kernel(inline="always")
 def _push_lot(qty_arr, px_arr, start: int, n: int, qty: float, px: float) -> int:
     """Append a lot at the logical end of a ring starting at ``start``; merge if full.
 
@@ -208,7 +208,7 @@ def apply_fill(st, s, sym: int, side: int, qty: float, price: float, fee: float,
     return opened
 
 
-@kernel
+@kernel(inline="always")
 def set_mark(limits, s, bid: float, ask: float, last: float, ts: int) -> None:
     """Store a market-data update and choose the mark (mid or last, with fallback)."""
     if np.isfinite(bid) and bid > 0.0:
@@ -230,7 +230,7 @@ def set_mark(limits, s, bid: float, ask: float, last: float, ts: int) -> None:
     s.last_md_ts = ts
 
 
-@kernel
+@kernel(inline="always")
 def reference_price(s) -> float:
     """Price an order is collared against: the quote mid if both sides are known, else last."""
     if np.isfinite(s.bid) and np.isfinite(s.ask) and s.ask >= s.bid:

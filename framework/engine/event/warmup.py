@@ -1,0 +1,86 @@
+"""Compile the event engine's bar loop in a second process while this one loads data.
+
+With an empty numba cache the bar loop and the order, risk and fill kernels it calls
+take ~10 s to compile, and a backtest needs none of them until its loop starts, after
+loading bars and computing features and signals (which compile their own kernels). So
+:func:`start` launches a child process that compiles the loop by running a two-bar
+backtest (numba writes the result to its disk cache), and :func:`finish`, called just
+before the loop, waits for it; the loop then loads the cached code instead of compiling.
+Nothing is shared but numba's cache files, which numba writes atomically.
+
+A no-op (returns None) when the cache already holds the bar loop, with fewer than two
+CPUs, or for the quote and book fill models (whose feeds the child would have to fake;
+they compile in the run as before). Any failure in the child only means the run
+compiles the loop itself.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from framework.engine.event import kernels as K
+
+FEEDS = (13, 14)  # run_bars' quote and book feed arguments: both None in a bar-model run
+
+
+def bar_loop_cached() -> bool:
+    """True when numba's disk cache holds a bar-model compile of ``run_bars`` for the
+    current source (numba drops the index when the source changed)."""
+    try:
+        index = K.run_bars._cache._cache_file._load_index()
+    except (AttributeError, OSError):  # numba internals moved: behave as if cached
+        return True
+    return any(all(str(key[0][i]) == "none" for i in FEEDS) for key in index)
+
+
+def start(fill_model: str) -> subprocess.Popen | None:
+    """Begin compiling the bar loop in a child process if it would help (see module)."""
+    if fill_model != "bar" or (os.cpu_count() or 1) < 2 or bar_loop_cached():
+        return None
+    # A fresh interpreter, not multiprocessing: a spawned child would re-import the
+    # caller's __main__ (a user's script), and a forked one inherit numba's LLVM state.
+    root = str(Path(__file__).resolve().parents[3])  # where `framework` imports from
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    return subprocess.Popen(
+        [sys.executable, "-c", "from framework.engine.event.warmup import compile_bar_loop; "
+         "compile_bar_loop()"], env=env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def finish(proc: subprocess.Popen | None, timeout_s: float = 600.0) -> None:
+    """Wait (at most ``timeout_s`` seconds) for the child of :func:`start` to end."""
+    if proc is None:
+        return
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def compile_bar_loop() -> None:
+    """Run a two-bar, one-symbol backtest: the same argument types as any bar-model run
+    (``Signals.of`` and the panel fix every array's dtype and layout), so the compiled
+    loop lands in the cache under the signature real runs look up."""
+    from framework.engine.event.engine import ExecutionConfig, run_event
+    from framework.execution.costs import CostConfig
+    from framework.risk import RiskConfig
+    from framework.strategy.decision import DecisionConfig
+    from framework.strategy.panel import BarPanel
+    from framework.strategy.signals import Signals
+
+    open_ns = np.int64(1_704_205_800_000_000_000)  # 2024-01-02 09:30 New York
+    ts = open_ns + np.arange(2, dtype=np.int64) * 60_000_000_000
+    px = np.full((2, 1), 100.0)
+    session, close = np.full(2, open_ns), np.full(2, open_ns + 23_400_000_000_000)
+    panel = BarPanel(("WARM",), "1m", 60_000_000_000, ts, px, px, px, px, px * 1e3, px,
+                     session, session.copy(), close)
+    sig = Signals.of(np.array([[1], [0]]), np.zeros((2, 1), bool))
+    run_event(panel, sig, decision=DecisionConfig(), costs=CostConfig(), risk=RiskConfig(),
+              execution=ExecutionConfig())
