@@ -1,4 +1,4 @@
-"""Feature kernels vs TA-Lib (and pandas/Polars), fused pass, streaming cost.
+"""Feature kernels vs TA-Lib (and pandas/Polars), blocked feature-set pass, streaming cost.
 
 Run: ``python benchmarks/bench_features.py`` (single core, ~30 s). Prints warm timings
 (best of several runs); the first call's time (JIT compile or cache load) is printed
@@ -166,7 +166,7 @@ def main() -> None:
         to = best(ours, 3)
         print(f"{name:40s} {tp * 1e3:9.2f} {tp / to:7.1f}x slower")
 
-    # fused feature set vs the same indicators as separate TA-Lib calls
+    # a feature set in one blocked pass vs the same indicators as separate TA-Lib calls
     spec = F.load_feature_set("config/features/daily_basic.toml")
     bars = pl.DataFrame({"open": o, "high": h, "low": low, "close": c, "volume": v})
     plan, state = F.compile_plan(spec)
@@ -190,10 +190,10 @@ def main() -> None:
     t_f, t_t, t_s = best(fused), best(talib_set), best(separate_fw)
     t_frame = best(lambda: F.compute_features(spec, bars), 3)
     print(f"\nfeature set '{spec.name}' ({len(spec.columns())} columns, 1M bars)")
-    print(f"  fused single pass (featureset_run)     {t_f * 1e3:9.2f} ms")
+    print(f"  blocked single pass (featureset_run)   {t_f * 1e3:9.2f} ms")
     print(
         f"  same set as separate TA-Lib calls      {t_t * 1e3:9.2f} ms   "
-        f"fused/TA-Lib = {t_f / t_t:.2f}x"
+        f"pass/TA-Lib = {t_f / t_t:.2f}x"
     )
     print(f"  same set as separate fw batch calls    {t_s * 1e3:9.2f} ms")
     print(f"  compute_features -> Polars frame        {t_frame * 1e3:9.2f} ms")
@@ -201,7 +201,7 @@ def main() -> None:
     # whole feature sets on 100k ticks
     k = 100_000
     ok, hk, lk, ck, vk = (a[:k].copy() for a in (o, h, low, c, v))
-    print("\nwhole feature set, 100k bars, fused featureset_run")
+    print("\nwhole feature set, 100k bars, featureset_run")
     for path in sorted(Path("config/features").glob("*.toml")):
         s_k = F.load_feature_set(path)
         out_k = np.empty((len(s_k.columns()), k))
