@@ -172,7 +172,7 @@ def main() -> None:
     plan, state = F.compile_plan(spec)
     out = np.empty((len(spec.columns()), N))
 
-    def fused():
+    def one_pass():
         p, st = F.compile_plan(spec)
         F.featureset_run(p, st, o, h, low, c, v, out)
 
@@ -186,8 +186,8 @@ def main() -> None:
         F.sma(c, 20), F.ema(c, 12), F.rsi(c, 14), F.macd(c), F.bbands(c, 20), F.atr(h, low, c, 14)
         F.adx(h, low, c, 14), F.stoch(h, low, c), F.realized_vol(c, 20), F.zscore(c, 20)
 
-    first_call(fused)
-    t_f, t_t, t_s = best(fused), best(talib_set), best(separate_fw)
+    first_call(one_pass)
+    t_f, t_t, t_s = best(one_pass), best(talib_set), best(separate_fw)
     t_frame = best(lambda: F.compute_features(spec, bars), 3)
     print(f"\nfeature set '{spec.name}' ({len(spec.columns())} columns, 1M bars)")
     print(f"  blocked single pass (featureset_run)   {t_f * 1e3:9.2f} ms")
