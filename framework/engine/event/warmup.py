@@ -53,7 +53,7 @@ def start(fill_model: str) -> subprocess.Popen | None:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def finish(proc: subprocess.Popen | None, timeout_s: float = 600.0) -> None:
+def finish(proc: subprocess.Popen | None, timeout_s: float = 300.0) -> None:
     """Wait (at most ``timeout_s`` seconds) for the child of :func:`start` to end."""
     if proc is None:
         return

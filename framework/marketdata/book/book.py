@@ -29,6 +29,7 @@ from framework.marketdata.book import order_map
 PRICE_UNITS = K.PRICE_UNITS  # price units per USD inside the book
 MAX_GRID = 1 << 22  # levels per book grid; prices beyond are kept per order, off the L2 view
 _MARGIN = 2048  # levels of headroom added on each side when a grid grows
+_FIRST_GRID = 1 << 20  # most levels of a first layout (32 MB of address space per book)
 
 
 class BookError(ValueError):
@@ -119,13 +120,13 @@ def _lazy_zeros(shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
 
 def _first_span(px: int, t: int) -> tuple[int, int]:
     """Price range (units) of a book's first grid: 0 to 4x its first price, at most
-    MAX_GRID levels around it. Wide on purpose: the level arrays are lazily zeroed
+    ``_FIRST_GRID`` levels around it. Wide on purpose: the level arrays are lazily zeroed
     pages (``_lazy_zeros``), so levels never used cost nothing, and a book rarely needs
     a second layout (each one copies the levels in use)."""
     lo, hi = px % t, 4 * px
-    if (hi - lo) // t + 1 > MAX_GRID - 64:
-        lo = max(px - (MAX_GRID // 2) * t, px % t)
-        hi = lo + (MAX_GRID - 128) * t
+    if (hi - lo) // t + 1 > _FIRST_GRID:
+        lo = max(px - (_FIRST_GRID // 2) * t, px % t)
+        hi = lo + (_FIRST_GRID - 64) * t
     return lo, hi
 
 

@@ -111,6 +111,26 @@ def test_grid_and_slots_grow_while_keeping_state() -> None:
     assert bk.counters["resting_orders"] == 202
 
 
+
+def test_a_regrid_keeps_every_book_and_every_queue() -> None:
+    """A re-layout copies only the levels in use: levels whose volume went to zero under
+    a known order (an unknown-id cancel took it), anonymous snapshot volume, and the
+    other books' levels must all come through, queues included."""
+    bk = OrderBooks(2, max_orders=16)
+    bk.apply(ev((B.ADD, 1, 1, 100.00, 10, 0, 0), (B.ADD, 1, 2, 100.00, 4, 0, 0),
+                (B.CANCEL, 1, 99, 100.00, 14, 0, 0),  # unknown id: level volume -> 0
+                (B.LEVEL, 1, 0, 99.00, 30, 0, 0),
+                (B.ADD, -1, 3, 50.00, 5, 0, 1), (B.ADD, -1, 4, 50.00, 6, 0, 1),
+                (B.ADD, -1, 5, 1000.00, 8, 0, 0)))  # beyond 4x book 0's first price
+    assert bk.state.size[0] > 40_064  # re-laid out past its first grid (0 to USD 400)
+    assert bk.best_bid(0) == (99.00, 30) and bk.best_ask(0) == (1000.00, 8)
+    assert bk.best_ask(1) == (50.00, 11) and bk.order(4).queue_ahead == 5
+    assert bk.order(2).queue_ahead == 10  # its level's queue survived with zero volume
+    bk.apply(ev((B.DELETE, 1, 1, 0, 0, 0, 0), (B.DELETE, 1, 2, 0, 0, 0, 0),
+                (B.DELETE, -1, 3, 0, 0, 0, 1), (B.ADD, -1, 6, 50.00, 1, 0, 1)))
+    assert bk.order(4).queue_ahead == 0 and bk.order(6).queue_ahead == 6
+    assert bk.counters["resting_orders"] == 3 and bk.best_bid(0) == (99.00, 30)
+
 _KINDS = [B.ADD] * 5 + [B.CANCEL, B.DELETE, B.EXEC_VISIBLE, B.EXEC_HIDDEN, B.REPLACE, B.LEVEL]
 
 
