@@ -13,7 +13,8 @@ Lifecycle (backtest loop and live driver alike)::
     on_latency(...), on_reference_price(...), set_halt(...)          # when measured / seen
     kill_switch(state); reset_kill(state, ts); reset_breakers(limits, state, mask, ts)
 
-All ``@kernel`` (``framework.types.jit``): call them from numba code or from Python (the live driver).
+All ``@kernel`` (``framework.types.jit``): call them from numba code or from Python
+(the live driver).
 Arrays are those of ``framework.risk.dtypes``; ``limits`` and ``state`` have length 1.
 Units: ``ts_ns`` int64 ns UTC, ``qty`` shares > 0, ``side`` +1 buy / -1 sell
 (``framework.types.Side``), prices and fees USD.

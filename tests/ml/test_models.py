@@ -91,7 +91,8 @@ def test_a_saved_hgb_scores_without_scikit_learn(tmp_path: Path) -> None:
     code = ("import sys, numpy as np; from pathlib import Path; "
             "from framework.ml.models import load_model; "
             f"m = load_model(Path({str(tmp_path / 'm')!r})); "
-            f"np.save({str(tmp_path / 'p.npy')!r}, m.predict_proba(np.load({str(tmp_path / 'x.npy')!r}))); "
+            f"np.save({str(tmp_path / 'p.npy')!r}, "
+            f"m.predict_proba(np.load({str(tmp_path / 'x.npy')!r}))); "
             "print('sklearn' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[2])

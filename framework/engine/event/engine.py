@@ -108,7 +108,8 @@ def new_state(symbols: tuple[str, ...], n_bars: int, *, decision: DecisionConfig
     cap = capacity or 4096
     limits, sym_limits, rstate, rsym = make_risk(risk, S, init_cash, list(symbols))
     ctr = np.full((S, 4), -1, np.int64)
-    return EngineState(symbols, execution.fill_model, decision.as_array(), execution.as_array(), costs.as_array(),
+    return EngineState(symbols, execution.fill_model, decision.as_array(),
+                       execution.as_array(), costs.as_array(),
                        execution.latencies(4096), np.zeros(cap, ORDER_DTYPE),
                        np.zeros(2 * cap, FILL_DTYPE), np.zeros(1, BOOK_DTYPE),
                        np.zeros(cap, np.int8), ctr, np.array([-1, 0], np.int64),

@@ -181,7 +181,8 @@ def _grow_grid(bk: K.BookState, b: int, px: int, tick: int | None) -> K.BookStat
             out[d0:d0 + g1 - g0 + 1] = getattr(bk, name)[src]
         lv, side = np.nonzero(arrays["vol"][d0:d0 + g1 - g0 + 1] > 0.0)
         lv += d0
-        np.bitwise_or.at(occ, (lv >> 6, side), np.left_shift(np.uint64(1), (lv & 63).astype(np.uint64)))
+        bits = np.left_shift(np.uint64(1), (lv & 63).astype(np.uint64))
+        np.bitwise_or.at(occ, (lv >> 6, side), bits)
     o_lvl = bk.o_lvl.copy()
     ob = bk.o_book[live]
     o_lvl[live] = off[ob] + (o_lvl[live] - old_off[ob]) + np.where(ob == b, shift, 0)
