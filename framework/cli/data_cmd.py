@@ -158,19 +158,21 @@ def _ingest_lobster(lk, syms, files, day) -> dict[str, int]:
 
 def _ingest_itch(lk, syms, files, day) -> dict[str, int]:
     from framework.data.schemas import DataError
-    from framework.data.sources.itch import book_events, decode_itch
+    from framework.data.sources.itch import book_events, decode_itch, prints
+    from framework.marketdata.book.prints import write_book_data
 
     if len(files or []) != 1 or day is None or not syms:
         raise DataError("itch: give --symbols, --start DATE (the file's trading day) and one FILE")
     dec = decode_itch(files[0])
-    rows = 0
+    rows: dict[str, int] = {}
     for sym in syms:
-        frame = book_events(dec, day, sym)
-        lk.write("book_events", sym, frame, "itch", origin=str(files[0]))
-        rows += frame.height
+        written = write_book_data(lk, sym, book_events(dec, day, sym), "itch",
+                                  origin=str(files[0]), trades=prints(dec, day, sym))
+        for ds, n in written.items():
+            rows[ds] = rows.get(ds, 0) + n
     typer.echo(f"itch {files[0]}: {sum(dec.counts.values()):,} messages, skipped by type "
                f"{dec.skipped}, malformed {dec.malformed}, trailing bytes {dec.trailing_bytes}")
-    return {"book_events": rows}
+    return rows
 
 
 def _fmt_ts(ns: int | None) -> str:

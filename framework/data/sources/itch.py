@@ -126,6 +126,21 @@ def book_columns(dec: ItchDecoded, day: dt.date, stock: str) -> tuple[np.ndarray
             new[:n])
 
 
+def prints(dec: ItchDecoded, day: dt.date, stock: str) -> pl.DataFrame:
+    """``stock``'s trades as the lake's ``trades`` rows (ts ns UTC, price USD, size shares,
+    exchange ``Q`` = Nasdaq). ITCH executions (E) carry no price, so the price is that of
+    the order they execute (see ``itch_kernels.to_prints``); an execution of an order
+    added before the file began cannot be priced and is left out."""
+    m = dec.messages.shape[0]
+    ts, price, size = np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64)
+    n, _ = K.to_prints(dec.messages, dec.locate_of(stock), ts, price, size)
+    ts = ny_midnight_ns(day) + ts[:n]
+    return pl.DataFrame({"ts": ts, "price": price[:n] / PRICE_SCALE,
+                         "size": size[:n].astype(np.float64),
+                         "exchange": pl.repeat("Q", n, eager=True, dtype=pl.String),
+                         "conditions": pl.repeat("", n, eager=True, dtype=pl.String)})
+
+
 def book_events(dec: ItchDecoded, day: dt.date, stock: str) -> pl.DataFrame:
     """``stock``'s messages as the lake's ``book_events`` rows (ts ns UTC, prices USD)."""
     ts, kind, side, oid, px, size, new = book_columns(dec, day, stock)

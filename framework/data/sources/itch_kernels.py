@@ -195,3 +195,52 @@ def to_book_events(msgs, locate, ts, kind, side, order_id, price, size, new_orde
         n += 1
     return n
 
+
+
+@numba.njit(cache=True)
+def to_prints(msgs, locate, ts, price, size) -> tuple[int, int]:
+    """The trades stock ``locate``'s messages print, packed from row 0 (``ts`` ns since
+    midnight, ``price`` 1e-4 USD, ``size`` shares): an execution (E) at the price of the
+    order it executes, tracked from its add (A, F) or replace (U); an execution with price
+    (C) at its own price when printable; a non-displayed trade (P) and a cross (Q, when
+    shares crossed) at theirs. A print that a broken-trade message (B) names by match
+    number is taken out. Returns (prints, executions of orders added before the data
+    began: no price known, not printed)."""
+    px_of = numba.typed.Dict.empty(numba.types.int64, numba.types.int64)
+    broken = numba.typed.Dict.empty(numba.types.int64, numba.types.int64)
+    match = np.empty(ts.shape[0], np.int64)
+    n = 0
+    unknown = 0
+    for j in range(msgs.shape[0]):
+        m = msgs[j]
+        if m.locate != locate:
+            continue
+        t = m.type
+        p = -1
+        if t == ord("A") or t == ord("F"):
+            px_of[m.order_id] = m.price
+        elif t == ord("U"):
+            px_of.pop(m.order_id, 0)
+            px_of[m.new_order_id] = m.price
+        elif t == ord("D"):
+            px_of.pop(m.order_id, 0)
+        elif t == ord("E"):
+            p = px_of.get(m.order_id, -1)
+            if p < 0:
+                unknown += 1
+        elif t == ord("C"):
+            if m.printable == ord("Y"):
+                p = m.price
+        elif t == ord("P") or t == ord("Q"):
+            p = m.price
+        elif t == ord("B"):
+            broken[m.match] = 1
+        if p > 0 and m.shares > 0:
+            ts[n], price[n], size[n], match[n] = m.ts, p, m.shares, m.match
+            n += 1
+    k = 0
+    for i in range(n):
+        if match[i] not in broken:
+            ts[k], price[k], size[k] = ts[i], price[i], size[i]
+            k += 1
+    return k, unknown

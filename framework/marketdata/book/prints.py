@@ -64,12 +64,15 @@ def book_bars(events: pl.DataFrame, trades: pl.DataFrame) -> dict[str, pl.DataFr
 
 
 def write_book_data(lake: Lake, symbol: str, events: pl.DataFrame, source: str,
-                    origin: str | None = None) -> dict[str, int]:
+                    origin: str | None = None, trades: pl.DataFrame | None = None
+                    ) -> dict[str, int]:
     """Write a book source's ``book_events`` of ``symbol`` and what they imply (trades,
-    bars_1s, bars_1m); each dataset replaces the rows of the same span. Rows per dataset."""
+    bars_1s, bars_1m); each dataset replaces the rows of the same span. Rows per dataset.
+    ``trades``: the source's own prints where its events cannot price them (ITCH), else
+    ``book_prints(events)``."""
     lake.write("book_events", symbol, events, source, origin=origin)
     rows = {"book_events": events.height}
-    trades = book_prints(events)
+    trades = book_prints(events) if trades is None else trades
     derived = {"trades": trades, **book_bars(events, trades)}
     for ds, frame in derived.items():
         lake.write(ds, symbol, frame, source, origin=origin)

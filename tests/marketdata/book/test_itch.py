@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from framework.cli import data_cmd
 from framework.data import Lake
 from framework.data.schemas import DataError
-from framework.data.sources.itch import book_events, decode_itch
+from framework.data.sources.itch import book_events, decode_itch, prints
 from framework.marketdata.book.book import OrderBooks
 from framework.marketdata.replay import records
 from framework.types import BOOK_EVENT_DTYPE, BookEvent
@@ -111,6 +111,20 @@ def test_book_from_the_vectors() -> None:
     assert not bk.halted() and bk.counters["trades"] == 2  # P and Q print; B is not a book event
 
 
+def test_prints_from_the_vectors() -> None:
+    """E prints at the price of the order it executes, C at its own price when printable,
+    P and Q at theirs; the P that B breaks (match 557) is taken back out."""
+    dec = decode_vectors("R", "A", "F", "E", "C", "U", "P", "Q", "B")
+    got = prints(dec, dt.date(2020, 1, 30), "ZVZZT")
+    assert list(zip(got["price"], got["size"], strict=True)) == [
+        (123.45, 100.0), (123.46, 50.0), (123.48, 12_345.0)]
+    assert set(got["exchange"]) == {"Q"} and got["ts"].is_sorted()
+    silent = VECTORS["C"].replace(b"Y", b"N")  # non-printable: counted in a cross, not here
+    dec = decode_itch(b"".join(frame(v) for v in (VECTORS["R"], VECTORS["A"], silent)))
+    assert prints(dec, dt.date(2020, 1, 30), "ZVZZT").height == 0
+    assert prints(decode_vectors("R", "E"), dt.date(2020, 1, 30), "ZVZZT").height == 0  # no price
+
+
 def test_faults_are_counted_and_skipped() -> None:
     good = frame(VECTORS["A"])
     short = frame(VECTORS["E"][:-3])  # an 'E' three bytes short: malformed
@@ -153,5 +167,22 @@ def test_nasdaq_sample_file(shared_data: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     stored = Lake(tmp_path).book_events("AAPL")
     assert stored.height == ev.height == 10_000 - 52 - 1 - 1  # L, Y, R are not book events
+    # every execution prints at the price of the order it executed, which was the best
+    # bid or ask just before it; hidden executions (P) print too
+    trades = prints(dec, dt.date(2020, 1, 30), "AAPL")
+    assert trades.height == 849 + 240 and Lake(tmp_path).trades("AAPL").height == trades.height
+    px_of, want = {}, []
+    for i, r in enumerate(ev.iter_rows(named=True)):
+        if r["kind"] == BookEvent.ADD:
+            px_of[r["order_id"]] = r["price"]
+        elif r["kind"] == BookEvent.REPLACE:
+            px_of[r["new_order_id"]] = r["price"]
+        elif r["kind"] == BookEvent.EXEC_VISIBLE:
+            px = px_of[r["order_id"]]
+            assert px in (top.bid_px[i - 1, 0], top.ask_px[i - 1, 0]), f"event {i}"
+            want.append((r["ts"], px, r["size"]))
+        elif r["kind"] == BookEvent.TRADE:
+            want.append((r["ts"], r["price"], r["size"]))
+    assert list(zip(trades["ts"], trades["price"], trades["size"], strict=True)) == want
     assert stored["kind"].to_list().count(BookEvent.REPLACE) == 7
 
