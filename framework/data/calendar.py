@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+import zipfile
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -41,8 +42,8 @@ def schedule() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     try:
         with np.load(path) as z:
             return z["day"], z["open"], z["close"]
-    except (OSError, KeyError, ValueError):
-        pass
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+        pass  # absent or damaged: rebuilt below
     sched = xnys().schedule
     day = sched.index.to_numpy().astype("datetime64[D]").astype(np.int64)
     table = day, _utc_ns(sched["open"]), _utc_ns(sched["close"])

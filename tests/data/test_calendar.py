@@ -36,3 +36,17 @@ def test_the_schedule_is_read_from_disk_after_the_first_build(tmp_path: Path) ->
                            capture_output=True, text=True).stdout.split() for _ in range(2)]
     assert runs == [["6", "True"], ["6", "False"]]
     assert len(list(tmp_path.glob("xnys-*.npz"))) == 1
+
+
+def test_a_damaged_cache_file_is_rebuilt(tmp_path: Path) -> None:
+    code = ("import datetime as dt; from framework.data.calendar import sessions; "
+            "print(len(sessions(dt.date(2024, 3, 1), dt.date(2024, 3, 8))[0]))")
+    env = {**os.environ, "FW_CACHE_DIR": str(tmp_path)}
+    run = [sys.executable, "-c", code]
+    assert subprocess.run(run, cwd=ROOT, env=env, check=True, capture_output=True,
+                          text=True).stdout.split() == ["6"]
+    (cached,) = tmp_path.glob("xnys-*.npz")
+    cached.write_bytes(cached.read_bytes()[:100])  # truncated zip
+    assert subprocess.run(run, cwd=ROOT, env=env, check=True, capture_output=True,
+                          text=True).stdout.split() == ["6"]
+    assert cached.stat().st_size > 100

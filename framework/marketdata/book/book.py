@@ -30,6 +30,7 @@ PRICE_UNITS = K.PRICE_UNITS  # price units per USD inside the book
 MAX_GRID = 1 << 22  # levels per book grid; prices beyond are kept per order, off the L2 view
 _MARGIN = 2048  # levels of headroom added on each side when a grid grows
 _FIRST_GRID = 1 << 20  # most levels of a first layout (32 MB of address space per book)
+_FIRST_BUDGET = 1 << 24  # first-layout levels shared by all books (many books: narrower)
 
 
 class BookError(ValueError):
@@ -118,26 +119,35 @@ def _lazy_zeros(shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
     return np.frombuffer(mmap.mmap(-1, max(nbytes, 1)), dtype, int(np.prod(shape))).reshape(shape)
 
 
-def _first_span(px: int, t: int) -> tuple[int, int]:
+def _first_span(px: int, t: int, n_books: int) -> tuple[int, int]:
     """Price range (units) of a book's first grid: 0 to 4x its first price, at most
-    ``_FIRST_GRID`` levels around it. Wide on purpose: the level arrays are lazily zeroed
-    pages (``_lazy_zeros``), so levels never used cost nothing, and a book rarely needs
-    a second layout (each one copies the levels in use)."""
+    ``_FIRST_GRID`` levels (and a share of ``_FIRST_BUDGET`` among ``n_books`` books, so a
+    whole ITCH file's thousands of books keep a sane address space) around it. Wide on
+    purpose: the level arrays are lazily zeroed pages (``_lazy_zeros``), so levels never
+    used cost nothing, and a book rarely needs a second layout (each one copies)."""
+    levels = max(2 * _MARGIN, min(_FIRST_GRID, _FIRST_BUDGET // n_books))
     lo, hi = px % t, 4 * px
-    if (hi - lo) // t + 1 > _FIRST_GRID:
-        lo = max(px - (_FIRST_GRID // 2) * t, px % t)
-        hi = lo + (_FIRST_GRID - 64) * t
+    if (hi - lo) // t + 1 > levels:
+        lo = max(px - (levels // 2) * t, px % t)
+        hi = lo + (levels - 64) * t
     return lo, hi
 
 
-def _used_levels(bk: K.BookState, j: int, live: np.ndarray) -> tuple[int, int]:
-    """Grid indices ``[a, z]`` of book ``j`` that hold anything (volume or a known order),
-    ``(0, -1)`` if none: everything outside is still zero."""
-    marks = [int(v) for s in (0, 1) for v in (bk.best[j, s], bk.ext[j, s]) if v >= 0]
-    lv = bk.o_lvl[live[bk.o_book[live] == j]] - bk.off[j]
-    if lv.size:
-        marks += [int(lv.min()), int(lv.max())]
-    return (min(marks), max(marks)) if marks else (0, -1)
+def _used_levels(bk: K.BookState, live: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per book, grid indices ``[a, z]`` of the levels that hold anything (volume or a
+    known order; ``a > z`` if none): everything outside is still zero."""
+    n = bk.size.shape[0]
+    lo, hi = np.full(n, np.iinfo(np.int64).max), np.full(n, -1)
+    for marks in (bk.best, bk.ext):
+        for s in (0, 1):
+            used = marks[:, s] >= 0
+            lo[used] = np.minimum(lo[used], marks[used, s])
+            hi[used] = np.maximum(hi[used], marks[used, s])
+    ob = bk.o_book[live]
+    lv = bk.o_lvl[live] - bk.off[ob]
+    np.minimum.at(lo, ob, lv)
+    np.maximum.at(hi, ob, lv)
+    return lo, hi
 
 
 def _grow_grid(bk: K.BookState, b: int, px: int, tick: int | None) -> K.BookState:
@@ -148,7 +158,7 @@ def _grow_grid(bk: K.BookState, b: int, px: int, tick: int | None) -> K.BookStat
     ticks = bk.tick.copy()
     if size[b] == 0:
         t = tick or (K.PENNY if px % K.PENNY == 0 else 1)
-        lo, hi = _first_span(px, t)
+        lo, hi = _first_span(px, t, len(size))
         margin = 0
     else:
         t = int(ticks[b])
@@ -171,10 +181,9 @@ def _grow_grid(bk: K.BookState, b: int, px: int, tick: int | None) -> K.BookStat
     occ = _lazy_zeros((n_levels // 64, 2), np.uint64)
     live = bk.slots[bk.keys != order_map.EMPTY]
     live = live[bk.o_lvl[live] >= 0]
-    for j in range(len(size)):
-        g0, g1 = _used_levels(bk, j, live) if old_size[j] else (0, -1)
-        if g1 < g0:
-            continue
+    used_lo, used_hi = _used_levels(bk, live)
+    for j in np.flatnonzero((old_size > 0) & (used_lo <= used_hi)):
+        g0, g1 = int(used_lo[j]), int(used_hi[j])
         src = slice(old_off[j] + g0, old_off[j] + g1 + 1)
         d0 = off[j] + (shift if j == b else 0) + g0
         for name, out in arrays.items():

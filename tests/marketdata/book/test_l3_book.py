@@ -131,6 +131,20 @@ def test_a_regrid_keeps_every_book_and_every_queue() -> None:
     assert bk.order(4).queue_ahead == 0 and bk.order(6).queue_ahead == 6
     assert bk.counters["resting_orders"] == 3 and bk.best_bid(0) == (99.00, 30)
 
+
+def test_many_books_share_a_bounded_first_layout() -> None:
+    """Each book's first grid is wide (0 to 4x its first price) when it is one of few, and
+    narrower when thousands share the arrays (a whole ITCH file), so the address space the
+    lazily zeroed level arrays reserve stays bounded."""
+    n = 200
+    bk = OrderBooks(n)
+    bk.apply(ev(*[(B.ADD, 1, i + 1, 300.00 + i, 10, 0, i) for i in range(n)]))
+    assert all(bk.best_bid(i) == (300.00 + i, 10) for i in range(n))
+    assert int(bk.state.size.sum()) <= (1 << 24) + 64 * n
+    one = OrderBooks(1)
+    one.apply(ev((B.ADD, 1, 1, 300.00, 10)))
+    assert int(one.state.size[0]) >= 4 * 300 * 100  # cents from 0 to 4x the first price
+
 _KINDS = [B.ADD] * 5 + [B.CANCEL, B.DELETE, B.EXEC_VISIBLE, B.EXEC_HIDDEN, B.REPLACE, B.LEVEL]
 
 
