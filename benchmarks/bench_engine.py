@@ -20,7 +20,13 @@ import numpy as np
 import polars as pl
 
 from framework.data.calendar import sessions
-from framework.engine.event.engine import ExecutionConfig, advance, new_state, run_event
+from framework.engine.event.engine import (
+    ExecutionConfig,
+    advance,
+    new_state,
+    order_capacity,
+    run_event,
+)
 from framework.engine.vector import CostSpec, run_signals
 from framework.execution.costs import CostConfig
 from framework.risk import RiskConfig
@@ -133,7 +139,8 @@ def one_symbol(n_sessions: int = 2564) -> None:
     fills = []
 
     def loop():
-        state = new_state(panel.symbols, panel.n_bars, **kw)
+        state = new_state(panel.symbols, panel.n_bars, **kw,
+                          capacity=order_capacity(panel, sig, kw["decision"]))
         t0 = time.perf_counter()
         advance(state, panel, sig, 0, panel.n_bars)
         fills.append(int(state.book[0]["n_fills"]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from enum import IntEnum
 
 import numpy as np
 import polars as pl
@@ -20,6 +21,7 @@ from framework.risk.dtypes import (
     StopKind,
 )
 from framework.types.codes import RejectReason
+from framework.types.labels import code_names, enum_names
 
 log = logging.getLogger("fw.risk")
 
@@ -44,38 +46,46 @@ def drain_events(state: np.ndarray) -> np.ndarray:
     return ev
 
 
+# which enum names the ``reason`` of each event kind (other kinds have none)
+_REASONS: dict[int, type[IntEnum]] = {
+    RiskEventKind.REJECT.value: RejectReason,
+    RiskEventKind.BREAKER_TRIP.value: Breaker,
+    RiskEventKind.BREAKER_RESET.value: Breaker,
+    RiskEventKind.STOP.value: StopKind,
+    RiskEventKind.LOT_OVERFLOW.value: LotMethod,
+}
+_WIDTH = 1 + max(m.value for e in _REASONS.values() for m in e)
+
+
 def _reason_name(kind: int, reason: int) -> str:
+    """One event's reason name ("" if its kind has none or the code is unknown)."""
+    enum = _REASONS.get(kind)
     try:
-        if kind == RiskEventKind.REJECT:
-            return RejectReason(reason).name.lower()
-        if kind in (RiskEventKind.BREAKER_TRIP, RiskEventKind.BREAKER_RESET):
-            return Breaker(reason).name.lower()
-        if kind == RiskEventKind.STOP:
-            return StopKind(reason).name.lower()
-        if kind == RiskEventKind.LOT_OVERFLOW:
-            return LotMethod(reason).name.lower()
+        return enum(reason).name.lower() if enum is not None else ""
     except ValueError:
-        pass
-    return ""
+        return ""
+
+
+def _reason_names(kind: np.ndarray, reason: np.ndarray) -> pl.Series:
+    """The reason of each event as the lower-case name of its kind's enum ("" if none)."""
+    table = {k * _WIDTH + m.value: m.name.lower() for k, e in _REASONS.items() for m in e}
+    ok = (reason >= 0) & (reason < _WIDTH)
+    return code_names(np.where(ok, kind.astype(np.int64) * _WIDTH + reason, -1), table)
 
 
 def events_frame(state: np.ndarray, symbols: Sequence[str] | None = None) -> pl.DataFrame:
-    """Risk events as a Polars frame with readable ``kind``/``reason``/``symbol`` columns."""
+    """Risk events as a Polars frame with readable ``kind``/``reason``/``symbol`` columns
+    (``symbol`` is "" for a portfolio-wide event, the index for one beyond ``symbols``)."""
     ev = risk_events(state)
-    syms = [
-        (symbols[s] if symbols is not None and 0 <= s < len(symbols) else ("" if s < 0 else str(s)))
-        for s in ev["sym"].tolist()
-    ]
+    table = dict(enumerate(symbols or ()))
+    table.update({int(s): str(s) for s in np.unique(ev["sym"]) if s >= len(table)})
     return pl.DataFrame(
         {
             "ts": pl.Series(ev["ts"], dtype=pl.Int64).cast(pl.Datetime("ns", "UTC")),
             "sym": ev["sym"],
-            "symbol": syms,
-            "kind": [RiskEventKind(k).name.lower() for k in ev["kind"].tolist()],
-            "reason": [
-                _reason_name(k, r)
-                for k, r in zip(ev["kind"].tolist(), ev["reason"].tolist(), strict=True)
-            ],
+            "symbol": code_names(ev["sym"], table),
+            "kind": enum_names(ev["kind"], RiskEventKind),
+            "reason": _reason_names(ev["kind"], ev["reason"]),
             "value": ev["value"],
             "threshold": ev["threshold"],
         }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -63,7 +64,12 @@ class BarPanel:
 
     def decision_ts(self) -> np.ndarray:
         """When each bar's decision is taken: its close, ``ts + bar_ns`` (ns UTC), capped at
-        the session close (a daily bar's decision is at the close of its session)."""
+        the session close (a daily bar's decision is at the close of its session).
+        Computed once per panel (a run asks for it several times); do not write to it."""
+        return self._decision_ts
+
+    @cached_property
+    def _decision_ts(self) -> np.ndarray:
         return np.minimum(self.ts + self.bar_ns, self.session_close)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import polars as pl
 import pytest
 
 from framework.config import ConfigError, load_toml
@@ -141,6 +142,27 @@ def test_kill_switch_flattens_and_resets(new_risk):
     assert r.check(0, 1, 1, 100.0, ts=8) == 0
     kinds = events_frame(r.S)["kind"].to_list()
     assert kinds[:2] == ["kill", "reject"] and "kill_reset" in kinds
+
+
+def test_events_frame_labels_every_row_like_the_log(new_risk, caplog):
+    """The frame's vectorized labels equal the per-event log lines' labels, for events
+    with and without a reason, portfolio-wide (sym -1) and beyond the symbol list."""
+    r = new_risk(n_symbols=3, max_order_qty=1, max_drawdown=0.01)
+    r.check(1, 1, 2, 100.0)  # reject, reason max_order_qty, sym 1
+    r.check(2, 1, 2, 100.0)  # sym 2: not in the two names given below
+    r.fill(0, 1, 100, 100.0)
+    r.mark(0, 10.0, ts=5)  # drawdown breaker: portfolio-wide
+    kill_switch(r.S)
+    frame = events_frame(r.S, ["AAA", "BBB"])
+    with caplog.at_level(logging.INFO, logger="fw.risk"):
+        assert log_risk_events(r.S, ["AAA", "BBB"]) == frame.height
+    assert frame["kind"].to_list() == [rec.risk_kind for rec in caplog.records]
+    assert frame["reason"].to_list() == [rec.risk_reason for rec in caplog.records]
+    assert frame["symbol"].to_list()[:2] == ["BBB", "2"]
+    assert "" in frame["symbol"].to_list()  # sym -1
+    assert {"reject", "breaker_trip", "kill"} <= set(frame["kind"].to_list())
+    assert frame.filter(pl.col("kind") == "breaker_trip")["reason"].to_list() == ["drawdown"]
+    assert frame.filter(pl.col("kind") == "kill")["reason"].to_list() == [""]
 
 
 def test_events_are_structured_log_lines(new_risk, caplog):

@@ -8,7 +8,6 @@ same state one bar at a time with :func:`advance`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Literal
 
 import numpy as np
@@ -37,6 +36,9 @@ from framework.types import (
     TimeInForce,
 )
 from framework.types.errors import FwError
+from framework.types.labels import code_names, enum_names
+
+MAX_START_CAPACITY = 1 << 21  # orders sized up front at most (~200 MB of address space)
 
 
 class EngineError(FwError):
@@ -114,10 +116,29 @@ def new_state(symbols: tuple[str, ...], n_bars: int, *, decision: DecisionConfig
                        np.zeros(2 * cap, FILL_DTYPE), np.zeros(1, BOOK_DTYPE),
                        np.zeros(cap, np.int8), ctr, np.array([-1, 0], np.int64),
                        np.full(S, np.nan), np.zeros(S), limits, sym_limits, rstate, rsym,
-                       np.full(n_bars, np.nan), np.full(n_bars, np.nan), np.full(n_bars, np.nan),
+                       # equity, cash, gross: the loop writes each bar it advances,
+                       # and only those rows are read (``result_of``)
+                       np.empty(n_bars), np.empty(n_bars), np.empty(n_bars),
                        np.zeros((n_bars, S)), float(init_cash), np.zeros(cap),
                        np.zeros(cap, np.int64), OrderBooks(max(S, 1), max_orders=1 << 10),
                        np.zeros(2, np.int64))
+
+
+def order_capacity(panel: BarPanel, signals: Signals, decision: DecisionConfig) -> int:
+    """Order-table rows a run of ``signals`` will most likely need (the tables still grow
+    if a run needs more; sized up front, a busy run skips the stop-copy-resume of each
+    doubling: ~10 ms of a 50 ms, 1 M-bar run with 47,000 fills).
+
+    Each signal bar sends at most one order per symbol; an entry may add two bracket
+    legs and later one timed exit (max hold, timeout); a flat-at-close run one exit per
+    symbol and session. Rows are untouched memory until written, so the bound is cheap.
+    """
+    entries = int(np.count_nonzero(signals.entry))
+    legs = int(decision.stop_loss_pct > 0.0) + int(decision.take_profit_pct > 0.0)
+    need = entries * (2 + legs) + int(np.count_nonzero(signals.exit)) + 1024
+    if decision.flat_at_close:
+        need += len(panel.symbols) * (int(np.count_nonzero(np.diff(panel.session))) + 1)
+    return int(min(max(need, 4096), MAX_START_CAPACITY))
 
 
 def advance(state: EngineState, panel: BarPanel, signals: Signals, t0: int, t1: int,
@@ -132,9 +153,11 @@ def advance(state: EngineState, panel: BarPanel, signals: Signals, t0: int, t1: 
         q = quotes or QuoteTape.empty()
         q_lo, q_hi = windows if windows is not None else q.windows(panel)
         quote_feed = (q_lo, q_hi, q.ts, q.sym, q.bid, q.bid_size, q.ask, q.ask_size)
-    bt = book_tape or BookTape.empty()
-    b_hi = book_ends if book_ends is not None else bt.ends(panel)
-    lvl = np.zeros(64), np.zeros(64)
+    if st.fill_model == "book":
+        bt = book_tape or BookTape.empty()
+        b_hi = book_ends if book_ends is not None else bt.ends(panel)
+        lvl = np.zeros(64), np.zeros(64)
+    dec_ts = panel.decision_ts()
     t = t0
     while t < t1:
         book_feed = None
@@ -142,7 +165,7 @@ def advance(state: EngineState, panel: BarPanel, signals: Signals, t0: int, t1: 
             book_feed = (b_hi, bt.ts, bt.sym, bt.kind, bt.side, bt.order_id, bt.price, bt.size,
                          bt.new_order_id, st.books.state, st.bcur, st.queue_ahead,
                          st.queue_seq, *lvl)
-        t = K.run_bars(t, t1, panel.ts, panel.decision_ts(), panel.session, panel.session_open,
+        t = K.run_bars(t, t1, panel.ts, dec_ts, panel.session, panel.session_open,
                        panel.session_close, panel.bar_ns, panel.open, panel.high, panel.low,
                        panel.close, panel.volume, quote_feed, book_feed, signals.entry,
                        signals.exit, signals.size, signals.limit, st.dec, st.exe, st.costs,
@@ -187,24 +210,8 @@ class EventResult:
     state: EngineState
 
 
-def _names(codes: np.ndarray, table: dict[int, str]) -> pl.Series:
-    """Readable labels of integer ``codes`` (one native gather, no Python per row)."""
-    labels = [""] * (max(table) + 1)
-    for code, name in table.items():
-        labels[code] = name
-    return pl.Series(labels, dtype=pl.String).gather(codes.astype(np.int64))
-
-
-def _enum_names(codes: np.ndarray, enum: type[IntEnum], none: str | None = None) -> pl.Series:
-    """Lower-case member names of ``codes``; code 0 reads ``none`` when given."""
-    table = {m.value: m.name.lower() for m in enum}
-    if none is not None:
-        table[0] = none
-    return _names(codes, table)
-
-
 def _symbols(state: EngineState, sym: np.ndarray) -> pl.Series:
-    return _names(sym, dict(enumerate(state.symbols)))
+    return code_names(sym, dict(enumerate(state.symbols)))
 
 
 def orders_frame(state: EngineState) -> pl.DataFrame:
@@ -215,14 +222,14 @@ def orders_frame(state: EngineState) -> pl.DataFrame:
         "order_id": od["id"], "ts": od["ts_created"], "ts_active": od["ts_active"],
         "ts_done": od["ts_done"], "symbol": _symbols(state, od["sym"]),
         "side": od["side"].astype(np.int64),
-        "type": _enum_names(od["type"], OrderType),
-        "tif": _enum_names(od["tif"], TimeInForce),
-        "role": _names(state.role[: od.shape[0]], roles),
+        "type": enum_names(od["type"], OrderType),
+        "tif": enum_names(od["tif"], TimeInForce),
+        "role": code_names(state.role[: od.shape[0]], roles),
         "qty": od["qty"], "limit_price": od["limit_price"], "stop_price": od["stop_price"],
-        "status": _enum_names(od["status"], OrderStatus),
+        "status": enum_names(od["status"], OrderStatus),
         "filled_qty": od["filled_qty"], "avg_price": od["avg_price"],
         "parent_id": od["parent_id"],
-        "reject_reason": _enum_names(od["reject_reason"], RejectReason, none=""),
+        "reject_reason": enum_names(od["reject_reason"], RejectReason, none=""),
     })
 
 
@@ -239,9 +246,10 @@ def fills_frame(state: EngineState) -> pl.DataFrame:
 def result_of(state: EngineState, panel: BarPanel, n: int | None = None) -> EventResult:
     """Frames of a state advanced over the first ``n`` bars of ``panel`` (all by default)."""
     n = panel.n_bars if n is None else n
-    equity = pl.DataFrame({"ts": panel.decision_ts()[:n], "equity": state.equity[:n],
+    ts = panel.decision_ts()[:n]
+    equity = pl.DataFrame({"ts": ts, "equity": state.equity[:n],
                            "cash": state.cash[:n], "gross_exposure": state.gross[:n]})
-    positions = pl.DataFrame({"ts": panel.decision_ts()[:n],
+    positions = pl.DataFrame({"ts": ts,
                               **{sym: state.positions[:n, j] for j, sym in
                                  enumerate(state.symbols)}})
     return EventResult(equity, positions, orders_frame(state), fills_frame(state),
@@ -262,6 +270,7 @@ def run_event(panel: BarPanel, signals: Signals, *, decision: DecisionConfig,
     if execution.fill_model == "book" and (book_tape is None or book_tape.ts.shape[0] == 0):
         raise EngineError("fill_model 'book' needs a BookTape (the lake's book_events)")
     state = new_state(panel.symbols, panel.n_bars, decision=decision, costs=costs, risk=risk,
-                      execution=execution, init_cash=init_cash)
+                      execution=execution, init_cash=init_cash,
+                      capacity=order_capacity(panel, signals, decision))
     advance(state, panel, signals, 0, panel.n_bars, quotes, book_tape=book_tape)
     return result_of(state, panel)

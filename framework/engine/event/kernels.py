@@ -41,6 +41,7 @@ from framework.risk.hooks import entries_paused, on_mark, start_session
 from framework.strategy import decision as D
 from framework.types.codes import OrderStatus, OrderType, RejectReason, TimeInForce
 from framework.types.jit import kernel
+from framework.types.prefetch import prefetch
 
 C_ENTRY = 0
 C_EXIT = 1
@@ -54,6 +55,7 @@ ROLE_LEG = 2
 X_PARTICIPATION = 0  # execution vector: fraction of bar volume an order may take (0 = off)
 N_EXEC = 1
 
+PREFETCH_BARS = 32  # rows ahead: ~2 us of loop, more than a DRAM round trip
 NEED_TABLES = 3  # book model: the fill table might overflow at the next book event
 
 
@@ -475,7 +477,18 @@ def run_bars(t0, t1, ts, dec_ts, session, session_open, session_close, bar_ns, o
     bar's close.
     """
     S = c.shape[1]
+    T = c.shape[0]
     for t in range(t0, t1):
+        # a fill or an entry reads these rows only now and then, too sparsely for the
+        # hardware prefetcher: each read was a DRAM miss (~16 % of the loop, 1 M bars)
+        ahead = min(t + PREFETCH_BARS, T - 1)
+        for s in range(0, S, 8):
+            prefetch(o, ahead, s)
+            prefetch(h, ahead, s)
+            prefetch(lo, ahead, s)
+            prefetch(v, ahead, s)
+            prefetch(size, ahead, s)
+            prefetch(limit, ahead, s)
         b = book[0]
         working = b.n_orders - b.first_open
         if (b.n_orders + 4 * S + 8 > orders.shape[0]
