@@ -28,6 +28,9 @@ BOOK_DTYPE = np.dtype([
 ])
 
 FLAG_BRACKET = 1  # order_flags: entry that creates stop/take-profit legs when it fills
+# "no parent / no OCO group": a typed -1, since a literal -1 argument would make numba
+# compile a second add_order beside the one the bracket legs call with int64 ids
+NO_ORDER = np.int64(-1)
 
 @kernel(inline="always")
 def is_open(status: int) -> bool:
@@ -78,7 +81,7 @@ def submit(orders, book, limits, sym_limits, rstate, rsym, sym, side, otype, tif
         return -1
     ref = limit_px if otype == OrderType.LIMIT.value or otype == OrderType.STOP_LIMIT.value else ref_px
     i = add_order(orders, book, sym, side, otype, tif, qty, limit_px, stop_px, ts_ns,
-                  ts_ns + latency_ns, -1, -1)
+                  ts_ns + latency_ns, NO_ORDER, NO_ORDER)
     if i < 0:
         return -1
     reason = pre_trade_check(limits, sym_limits, rstate, rsym, sym, side, qty, ref, ts_ns)
@@ -110,7 +113,7 @@ def cancel_symbol(orders, book, limits, sym_limits, rstate, rsym, sym, legs, ts_
         o = orders[i]
         if o.sym == sym and is_open(o.status) and (legs or o.parent_id < 0):
             close_order(orders, limits, sym_limits, rstate, rsym, i,
-                        OrderStatus.CANCELED.value, 0, ts_ns)
+                        OrderStatus.CANCELED.value, RejectReason.NONE.value, ts_ns)
 
 
 @kernel
@@ -154,7 +157,7 @@ def cancel_oco(orders, book, limits, sym_limits, rstate, rsym, i, ts_ns) -> None
     for j in range(book[0].first_open, book[0].n_orders):
         if j != i and orders[j].oco_id == g and is_open(orders[j].status):
             close_order(orders, limits, sym_limits, rstate, rsym, j,
-                        OrderStatus.CANCELED.value, 0, ts_ns)
+                        OrderStatus.CANCELED.value, RejectReason.NONE.value, ts_ns)
 
 
 @kernel

@@ -59,7 +59,7 @@ BOOK_EVENT_DTYPE = np.dtype(
 ORDER_DTYPE = np.dtype(
     [
         ("id", "i8"),
-        ("sym", "i4"),
+        ("sym", "i8"),  # int64 like every symbol index in the kernels: one compiled signature
         ("side", "i1"),  # codes.Side
         ("type", "i1"),  # codes.OrderType
         ("tif", "i1"),  # codes.TimeInForce

@@ -52,3 +52,35 @@ def test_warm_up_compiles_the_loop_a_real_run_loads(tmp_path: Path) -> None:
                          text=True, env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "nc")})
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split() == ["1", "0"]  # run_bars: one cache hit, no compile
+
+
+SHARE = """
+import numba
+from framework.engine.event import warmup
+for kernel, args in warmup._last_callees():
+    kernel.compile(tuple(numba.typeof(a) for a in args))
+"""
+
+CHILD = """
+from framework.engine.event import warmup
+warmup.compile_bar_loop()
+for kernel, _ in warmup._last_callees():
+    st = kernel.stats
+    print(kernel.py_func.__name__, sum(st.cache_hits.values()), sum(st.cache_misses.values()))
+"""
+
+
+def test_the_parents_share_is_what_the_loop_loads(tmp_path: Path) -> None:
+    """Each kernel ``finish`` compiles in the parent has the signature the loop calls it
+    with: a loop compiled after it loads every one from the cache, compiling none."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "nc")}
+    share = subprocess.run([sys.executable, "-c", SHARE], cwd=ROOT, capture_output=True,
+                           text=True, env=env)
+    assert share.returncode == 0, share.stderr[-3000:]
+    child = subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, capture_output=True,
+                           text=True, env=env)
+    assert child.returncode == 0, child.stderr[-3000:]
+    rows = [line.split() for line in child.stdout.splitlines()]
+    assert len(rows) == 7
+    for name, hits, misses in rows:
+        assert (int(hits), int(misses)) == (1, 0), name

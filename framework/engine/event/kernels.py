@@ -72,7 +72,7 @@ def _roll_session(t, session_open, session_close, prev_close, last_close, orders
         o = orders[i]
         if is_open(o.status) and o.tif == TimeInForce.DAY.value and o.ts_active < prev_close:
             close_order(orders, limits, sym_limits, rstate, rsym, i,
-                        OrderStatus.EXPIRED.value, 0, open_ns)
+                        OrderStatus.EXPIRED.value, RejectReason.NONE.value, open_ns)
     short = 0.0
     for s in range(rsym.shape[0]):
         if rsym[s].position < 0.0 and last_close[s] > 0.0:
@@ -114,7 +114,7 @@ def _fill_bar(t, bar_start, o, h, lo, v, orders, fills, book, role, ctr, used, l
         if np.isnan(px) or cap <= 0.0:
             if od.tif == TimeInForce.IOC.value or od.tif == TimeInForce.FOK.value:
                 close_order(orders, limits, sym_limits, rstate, rsym, i,
-                            OrderStatus.CANCELED.value, 0, bar_start)
+                            OrderStatus.CANCELED.value, RejectReason.NONE.value, bar_start)
             continue
         if od.tif == TimeInForce.FOK.value and cap < remaining - 1e-9:
             close_order(orders, limits, sym_limits, rstate, rsym, i, OrderStatus.CANCELED.value,
@@ -142,7 +142,7 @@ def _after_fill(t, i, ts_ns, before, orders, book, role, ctr, limits, sym_limits
         cancel_symbol(orders, book, limits, sym_limits, rstate, rsym, s, True, ts_ns)
     if od.tif == TimeInForce.IOC.value and is_open(od.status):
         close_order(orders, limits, sym_limits, rstate, rsym, i,
-                    OrderStatus.CANCELED.value, 0, ts_ns)
+                    OrderStatus.CANCELED.value, RejectReason.NONE.value, ts_ns)
     if od.status == OrderStatus.FILLED.value:
         if role[i] == ROLE_LEG:
             cancel_oco(orders, book, limits, sym_limits, rstate, rsym, i, ts_ns)
@@ -184,7 +184,7 @@ def _fill_quotes(t, quotes, orders, fills, book, role, ctr, used, last_close, li
                 if arrival and (od.tif == TimeInForce.IOC.value
                                 or od.tif == TimeInForce.FOK.value):
                     close_order(orders, limits, sym_limits, rstate, rsym, i,
-                                OrderStatus.CANCELED.value, 0, qts)
+                                OrderStatus.CANCELED.value, RejectReason.NONE.value, qts)
                 continue
             if od.tif == TimeInForce.FOK.value and cap < remaining - 1e-9:
                 close_order(orders, limits, sym_limits, rstate, rsym, i,
@@ -318,7 +318,7 @@ def _fill_book(t, feed, orders, fills, book, role, ctr, last_close, limits, sym_
                 if od.type == OrderType.LIMIT.value and is_open(od.status):
                     if od.tif == TimeInForce.IOC.value:
                         close_order(orders, limits, sym_limits, rstate, rsym, i,
-                                    OrderStatus.CANCELED.value, 0, ts)
+                                    OrderStatus.CANCELED.value, RejectReason.NONE.value, ts)
                     else:  # rests: everything at its price now is ahead of it
                         qa[i] = resting_depth(bk, s, side, limit_px)
                         qs[i] = bk.ctr[BK.C_SEQ]
@@ -393,7 +393,7 @@ def _risk_and_decide(t, dec_ts, session_close, bar_ns, c, entry, exit_, size, li
             for k in range(S):
                 if _working(orders, ctr[k, C_ENTRY]):
                     close_order(orders, limits, sym_limits, rstate, rsym, ctr[k, C_ENTRY],
-                                OrderStatus.CANCELED.value, 0, ts_ns)
+                                OrderStatus.CANCELED.value, RejectReason.NONE.value, ts_ns)
     paused = entries_paused(rstate)
     for s in range(S):
         px = c[t, s]
@@ -413,7 +413,7 @@ def _risk_and_decide(t, dec_ts, session_close, bar_ns, c, entry, exit_, size, li
         elif action == D.CANCEL_ENTRY:
             i = ctr[s, C_ENTRY]
             close_order(orders, limits, sym_limits, rstate, rsym, i,
-                        OrderStatus.CANCELED.value, 0, ts_ns)
+                        OrderStatus.CANCELED.value, RejectReason.NONE.value, ts_ns)
             if orders[i].filled_qty > 0.0:
                 _legs(orders, book, role, i, dec, ts_ns)
         elif action == D.ENTER:

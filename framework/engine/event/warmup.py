@@ -8,6 +8,12 @@ backtest (numba writes the result to its disk cache), and :func:`finish`, called
 before the loop, waits for it; the loop then loads the cached code instead of compiling.
 Nothing is shared but numba's cache files, which numba writes atomically.
 
+The child's compile is the longer of the two paths, so :func:`start` also takes a share
+of it: right after spawning the child it compiles, here, the loop's callees the child
+reaches last (``run_bars`` types its callees in source order), each under the exact
+signature the loop calls it with; numba's cache hands them to the child, which loads
+them instead of compiling them (a race would only cost a duplicate compile).
+
 A no-op (returns None) when the cache already holds the bar loop, with fewer than two
 CPUs, or for the quote and book fill models (whose feeds the child would have to fake;
 they compile in the run as before). Any failure in the child only means the run
@@ -21,6 +27,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from framework.engine.event import kernels as K
@@ -47,10 +54,13 @@ def start(fill_model: str) -> subprocess.Popen | None:
     root = str(Path(__file__).resolve().parents[3])  # where `framework` imports from
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         p for p in (root, os.environ.get("PYTHONPATH")) if p))
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, "-c", "from framework.engine.event.warmup import compile_bar_loop; "
          "compile_bar_loop()"], env=env, stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for kernel, args in _last_callees():
+        kernel.compile(tuple(numba.typeof(a) for a in args))
+    return proc
 
 
 def finish(proc: subprocess.Popen | None, timeout_s: float = 300.0) -> None:
@@ -62,6 +72,33 @@ def finish(proc: subprocess.Popen | None, timeout_s: float = 300.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def _last_callees() -> list[tuple]:
+    """The callees of ``run_bars`` its compile reaches last (~2.5 s of the child's ~10 s:
+    about what balances the two processes' work on the flagship strategy),
+    with arguments of the types its call sites pass (``tests/engine/test_warmup.py``
+    checks that the child then loads them)."""
+    from framework.engine.event.engine import ExecutionConfig, new_state
+    from framework.execution import orders as O
+    from framework.execution.costs import CostConfig
+    from framework.risk import RiskConfig, hooks
+    from framework.strategy import decision as D
+    from framework.strategy.decision import DecisionConfig
+
+    st = new_state(("WARM",), 2, decision=DecisionConfig(), costs=CostConfig(),
+                   risk=RiskConfig(), execution=ExecutionConfig(), init_cash=1.0)
+    i, x, flag = np.int64(0), np.float64(0.0), np.bool_(False)
+    risk = (st.limits, st.sym_limits, st.rstate, st.rsym)
+    return [
+        (K._exit, (i, x, i, st.lat, st.orders, st.book, st.role, st.ctr, *risk)),
+        (O.advance_first_open, (st.orders, st.book)),
+        (D.entry_qty, (x, x, x, st.dec)),
+        (D.decide, (np.int8(0), flag, x, flag, flag, i, i, i, flag, flag, st.dec)),
+        (K._bar_of, (st.orders, i, st.clock, i)),
+        (hooks.entries_paused, (st.rstate,)),
+        (K._working, (st.orders, i)),
+    ]
 
 
 def compile_bar_loop() -> None:
