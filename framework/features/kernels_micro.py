@@ -19,6 +19,7 @@ from framework.features.kernels_trend import (
     vwap_state,
     vwap_update,
 )
+from framework.types.jit import builder
 
 NAN = np.nan
 
@@ -104,7 +105,7 @@ def effective_spread_batch(price, bid, ask) -> np.ndarray:
 
 # --------------------------------------------------------------------------- realized spread
 # state: [count, h, pos, buf_p[h], buf_q[h]]
-@njit(cache=True)
+@builder
 def realized_spread_state(horizon: int) -> np.ndarray:
     s = np.zeros(3 + 2 * horizon)
     s[1] = horizon
@@ -144,7 +145,7 @@ def realized_spread_batch(price, sign, mid, horizon: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- trade signing
 # state: [count, prev_price, last_sign]
-@njit(cache=True)
+@builder
 def sign_state() -> np.ndarray:
     return np.zeros(3)
 
@@ -200,7 +201,7 @@ def lee_ready_batch(price, bid, ask) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- trade-flow imbalance
-@njit(cache=True)
+@builder
 def flow_imbalance_state(n: int) -> np.ndarray:
     return vwap_state(n)
 
@@ -225,7 +226,7 @@ def flow_imbalance_batch(volume, sign, n: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- rolling covariance
 # state: [count, n, pos, sx, sy, sxy, sxx, bufx[n], bufy[n]]
-@njit(cache=True)
+@builder
 def cov_state(n: int) -> np.ndarray:
     s = np.zeros(7 + 2 * n)
     s[1] = n
@@ -265,7 +266,7 @@ def cov_update(s: np.ndarray, x: float, y: float) -> tuple[float, float]:
 
 # --------------------------------------------------------------------------- Roll's spread
 # state: [count, prev_p, prev_dp, cov_state(n)...]
-@njit(cache=True)
+@builder
 def roll_state(n: int) -> np.ndarray:
     s = np.zeros(3 + 7 + 2 * n)
     place(s, 3, cov_state(n))
@@ -308,7 +309,7 @@ def roll_batch(price: np.ndarray, n: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- Kyle's lambda
 # state: [count, prev_p, cov_state(n)...]
-@njit(cache=True)
+@builder
 def kyle_state(n: int) -> np.ndarray:
     s = np.zeros(2 + 7 + 2 * n)
     place(s, 2, cov_state(n))
@@ -346,7 +347,7 @@ def kyle_batch(price: np.ndarray, signed_volume: np.ndarray, n: int) -> np.ndarr
 
 # --------------------------------------------------------------------------- Amihud
 # state: [count, prev_close, sma_state(n)...]
-@njit(cache=True)
+@builder
 def amihud_state(n: int) -> np.ndarray:
     s = np.zeros(2 + 4 + n)
     place(s, 2, sma_state(n))
@@ -385,7 +386,7 @@ def amihud_batch(close: np.ndarray, volume: np.ndarray, n: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- VPIN
 # state: [count, bucket_volume, n_buckets, buy, sell, filled, pos, sum_imb, buf[n_buckets]]
-@njit(cache=True)
+@builder
 def vpin_state(bucket_volume: float, n_buckets: int) -> np.ndarray:
     s = np.zeros(8 + n_buckets)
     s[1] = bucket_volume

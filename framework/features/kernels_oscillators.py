@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit
 
 from framework.features.kernels_trend import sma_step
+from framework.types.jit import builder
 
 NAN = np.nan
 _EPS = 1e-8  # TA-Lib's TA_IS_ZERO threshold
@@ -19,7 +20,7 @@ _EPS = 1e-8  # TA-Lib's TA_IS_ZERO threshold
 
 # --------------------------------------------------------------------------- RSI
 # state: [count, n, prev, gain, loss]
-@njit(cache=True)
+@builder
 def rsi_state(n: int) -> np.ndarray:
     s = np.zeros(5)
     s[1] = n
@@ -94,7 +95,7 @@ def true_range(h: float, low: float, prev_close: float) -> float:
 
 # --------------------------------------------------------------------------- ATR
 # state: [count, n, prev_close, atr]
-@njit(cache=True)
+@builder
 def atr_state(n: int) -> np.ndarray:
     s = np.zeros(4)
     s[1] = n
@@ -145,7 +146,7 @@ def atr_batch(h: np.ndarray, low: np.ndarray, c: np.ndarray, n: int) -> np.ndarr
 
 # --------------------------------------------------------------------------- ADX
 # state: [count, n, prev_high, prev_low, prev_close, plus_dm, minus_dm, tr, sum_dx, adx]
-@njit(cache=True)
+@builder
 def adx_state(n: int) -> np.ndarray:
     s = np.zeros(10)
     s[1] = n
@@ -243,7 +244,7 @@ def adx_batch(h: np.ndarray, low: np.ndarray, c: np.ndarray, n: int) -> np.ndarr
 
 # --------------------------------------------------------------------------- stochastic
 # state: [count, k, sk, sd, pos, hh, unused, ll, unused, sma_k(4+sk), sma_d(4+sd), hbuf[k], lbuf[k]]
-@njit(cache=True)
+@builder
 def stoch_state(k: int, sk: int, sd: int) -> np.ndarray:
     s = np.zeros(9 + (4 + sk) + (4 + sd) + 2 * k)
     s[1] = k

@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from framework.features.kernels_trend import sma_state, sma_update
+from framework.types.jit import builder
 
 NAN = np.nan
 _EPS = 1e-8
@@ -19,7 +20,7 @@ _LN2 = np.log(2.0)
 
 # --------------------------------------------------------------------------- close-to-close
 # state: [count, n, pos, prev, s1, s2, buf[n]]
-@njit(cache=True)
+@builder
 def realized_vol_state(n: int) -> np.ndarray:
     s = np.zeros(6 + n)
     s[1] = n
@@ -77,7 +78,7 @@ def realized_vol_batch(c: np.ndarray, n: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- range estimators
 # Both keep a rolling mean of a per-bar term in an SMA state.
-@njit(cache=True)
+@builder
 def parkinson_state(n: int) -> np.ndarray:
     return sma_state(n)
 
@@ -105,7 +106,7 @@ def parkinson_batch(h: np.ndarray, low: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@builder
 def garman_klass_state(n: int) -> np.ndarray:
     return sma_state(n)
 
@@ -142,7 +143,7 @@ def garman_klass_batch(
 
 # --------------------------------------------------------------------------- correlation
 # state: [count, n, pos, sx, sy, sxx, syy, sxy, bufx[n], bufy[n]]
-@njit(cache=True)
+@builder
 def corr_state(n: int) -> np.ndarray:
     s = np.zeros(8 + 2 * n)
     s[1] = n
@@ -194,7 +195,7 @@ def corr_batch(x: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- beta
 # state: [count, n, pos, prev_m, prev_a, sx, sy, sxx, sxy, bufx[n], bufy[n]]
-@njit(cache=True)
+@builder
 def beta_state(n: int) -> np.ndarray:
     s = np.zeros(9 + 2 * n)
     s[1] = n
@@ -264,7 +265,7 @@ def beta_batch(asset: np.ndarray, market: np.ndarray, n: int) -> np.ndarray:
 # state: [count, n, pos, shift, s1, s2, s3, s4, buf[n]]; values are stored minus
 # ``shift`` (first the first input, then the window mean, re-based every n updates) so
 # the power sums of price levels keep precision.
-@njit(cache=True)
+@builder
 def moments_state(n: int) -> np.ndarray:
     s = np.zeros(8 + n)
     s[1] = n

@@ -4,7 +4,8 @@ Every indicator here is one definition in four functions:
 
 * ``<name>_step(state_scalars..., x) -> (state_scalars..., value)``: the arithmetic, pure
   and scalar, so the loop-carried state lives in registers; the only rule;
-* ``<name>_state(params) -> float64[:]``: a fresh state array (params inside it);
+* ``<name>_state(params) -> float64[:]``: a fresh state array (params inside it), plain
+  Python unless a kernel calls it (``framework.types.jit.builder``);
 * ``<name>_update(state, inputs...) -> value(s)``: one O(1) streaming step: loads the
   scalars from the array, calls ``_step``, stores them back (what the live driver calls);
 * ``<name>_run(state, inputs..., out)``: many steps over arrays, carrying ``state`` in and
@@ -24,10 +25,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from framework.types.jit import builder
+
 NAN = np.nan
 
 
-@njit(cache=True)
+@builder
 def place(dst: np.ndarray, start: int, src: np.ndarray) -> None:
     """``dst[start:start + len(src)] = src`` for composing states. A loop, because numba's
     slice assignment compiles its shape-mismatch error message (~2 s of JIT, cache empty)."""
@@ -37,7 +40,7 @@ def place(dst: np.ndarray, start: int, src: np.ndarray) -> None:
 
 # --------------------------------------------------------------------------- SMA
 # state: [count, n, pos, sum, buf[n]]
-@njit(cache=True)
+@builder
 def sma_state(n: int) -> np.ndarray:
     s = np.zeros(4 + n)
     s[1] = n
@@ -95,7 +98,7 @@ def sma_batch(x: np.ndarray, n: int) -> np.ndarray:
 # state: [count, n, k, value, skip]
 # ``skip`` valid inputs are ignored before the SMA seed window starts: TA-Lib's MACD
 # seeds its fast EMA on the bars ending where the slow one is seeded.
-@njit(cache=True)
+@builder
 def ema_state(n: int, skip: int = 0) -> np.ndarray:
     s = np.zeros(5)
     s[1] = n
@@ -149,7 +152,7 @@ def ema_batch(x: np.ndarray, n: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- WMA
 # state: [count, n, pos, sub, wsum, trailing, buf[n]]
-@njit(cache=True)
+@builder
 def wma_state(n: int) -> np.ndarray:
     s = np.zeros(6 + n)
     s[1] = n
@@ -204,7 +207,7 @@ def wma_batch(x: np.ndarray, n: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- MACD
 # state: [count, slow, signal, ema_fast(5), ema_slow(5), ema_signal(5)]
-@njit(cache=True)
+@builder
 def macd_state(fast: int, slow: int, signal: int) -> np.ndarray:
     if slow < fast:  # TA-Lib swaps them
         fast, slow = slow, fast
@@ -264,7 +267,7 @@ def macd_batch(x: np.ndarray, fast: int, slow: int, signal: int):
 
 # --------------------------------------------------------------------------- Bollinger / z-score
 # state: [count, n, pos, sum, sum2, buf[n]]
-@njit(cache=True)
+@builder
 def bbands_state(n: int) -> np.ndarray:
     s = np.zeros(5 + n)
     s[1] = n
@@ -376,7 +379,7 @@ def zscore_batch(x: np.ndarray, n: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- ROC / MOM
 # state: [count, n, pos, buf[n]]
-@njit(cache=True)
+@builder
 def lag_state(n: int) -> np.ndarray:
     s = np.zeros(3 + n)
     s[1] = n
@@ -463,7 +466,7 @@ def mom_batch(x: np.ndarray, n: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- OBV
 # state: [count, prev_close, obv]
-@njit(cache=True)
+@builder
 def obv_state() -> np.ndarray:
     return np.zeros(3)
 
@@ -507,7 +510,7 @@ def obv_batch(close: np.ndarray, volume: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- rolling VWAP
 # state: [count, n, pos, sum_pv, sum_v, buf_pv[n], buf_v[n]]
-@njit(cache=True)
+@builder
 def vwap_state(n: int) -> np.ndarray:
     s = np.zeros(5 + 2 * n)
     s[1] = n
@@ -555,7 +558,7 @@ def vwap_batch(price: np.ndarray, volume: np.ndarray, n: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- log return
 # state: [count, prev]
-@njit(cache=True)
+@builder
 def logret_state() -> np.ndarray:
     return np.zeros(2)
 

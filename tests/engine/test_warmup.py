@@ -81,6 +81,6 @@ def test_the_parents_share_is_what_the_loop_loads(tmp_path: Path) -> None:
                            text=True, env=env)
     assert child.returncode == 0, child.stderr[-3000:]
     rows = [line.split() for line in child.stdout.splitlines()]
-    assert len(rows) == 7
+    assert len(rows) == 9
     for name, hits, misses in rows:
         assert (int(hits), int(misses)) == (1, 0), name

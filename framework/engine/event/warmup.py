@@ -75,8 +75,8 @@ def finish(proc: subprocess.Popen | None, timeout_s: float = 300.0) -> None:
 
 
 def _last_callees() -> list[tuple]:
-    """The callees of ``run_bars`` its compile reaches last (~2.5 s of the child's ~10 s:
-    about what balances the two processes' work on the flagship strategy),
+    """Callees of ``run_bars`` its compile reaches late (~3 s of the child's ~10 s: about
+    what balances the two processes' work on the flagship strategy),
     with arguments of the types its call sites pass (``tests/engine/test_warmup.py``
     checks that the child then loads them)."""
     from framework.engine.event.engine import ExecutionConfig, new_state
@@ -98,6 +98,8 @@ def _last_callees() -> list[tuple]:
         (K._bar_of, (st.orders, i, st.clock, i)),
         (hooks.entries_paused, (st.rstate,)),
         (K._working, (st.orders, i)),
+        (K._legs, (st.orders, st.book, st.role, i, st.dec, i)),
+        (O.cancel_oco, (st.orders, st.book, *risk, i, i)),
     ]
 
 
