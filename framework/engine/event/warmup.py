@@ -9,8 +9,8 @@ before the loop, waits for it; the loop then loads the cached code instead of co
 Nothing is shared but numba's cache files, which numba writes atomically.
 
 The child's compile is the longer of the two paths, so :func:`start` also takes a share
-of it: right after spawning the child it compiles, here, the loop's callees the child
-reaches last (``run_bars`` types its callees in source order), each under the exact
+of it: right after spawning the child it compiles, here, loop callees the child reaches
+late (``run_bars`` types its callees in source order), each under the exact
 signature the loop calls it with; numba's cache hands them to the child, which loads
 them instead of compiling them (a race would only cost a duplicate compile).
 
@@ -46,7 +46,8 @@ def bar_loop_cached() -> bool:
 
 
 def start(fill_model: str) -> subprocess.Popen | None:
-    """Begin compiling the bar loop in a child process if it would help (see module)."""
+    """Begin compiling the bar loop in a child process if it would help, and compile this
+    process's share of it (~3 s) before returning (see module)."""
     if fill_model != "bar" or (os.cpu_count() or 1) < 2 or bar_loop_cached():
         return None
     # A fresh interpreter, not multiprocessing: a spawned child would re-import the
@@ -75,10 +76,10 @@ def finish(proc: subprocess.Popen | None, timeout_s: float = 300.0) -> None:
 
 
 def _last_callees() -> list[tuple]:
-    """Callees of ``run_bars`` its compile reaches late (~3 s of the child's ~10 s: about
-    what balances the two processes' work on the flagship strategy),
-    with arguments of the types its call sites pass (``tests/engine/test_warmup.py``
-    checks that the child then loads them)."""
+    """Callees of ``run_bars`` its compile reaches late, with arguments of the types its
+    call sites pass (``tests/engine/test_warmup.py`` checks that the child then loads
+    them). ~3 s of the child's ~10 s: about what balances the two processes' work on
+    the flagship strategy (``benchmarks/bench_cold_start.py``)."""
     from framework.engine.event.engine import ExecutionConfig, new_state
     from framework.execution import orders as O
     from framework.execution.costs import CostConfig
