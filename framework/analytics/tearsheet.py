@@ -8,12 +8,14 @@ here is computed in ``framework.analytics``; this module only lays them out.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import json
 import math
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 import polars as pl
 from plotly.offline import get_plotlyjs
 
@@ -62,10 +64,28 @@ def _dates(daily: pl.DataFrame) -> list[str]:
     return [d.isoformat() for d in daily["date"].to_list()]
 
 
+@functools.cache
+def _template() -> dict:
+    """plotly's "plotly_white" theme as plain JSON, built once per process."""
+    return pio.templates["plotly_white"].to_plotly_json()
+
+
+def _spec(fig: go.Figure, title: str, height: int) -> dict:
+    """The figure's JSON with the tearsheet's shared layout (title, height in px, theme).
+
+    Added to the JSON, not through ``update_layout``: plotly re-validates a whole theme
+    property by property each time one is assigned (~40 ms a figure, a sixth of a warm
+    ``fw backtest``); the result is the same layout (tested)."""
+    spec = fig.to_plotly_json()
+    spec["layout"] = {**spec["layout"], "title": {"text": title}, "height": height,
+                      "margin": {"l": 50, "r": 20, "t": 40, "b": 40},
+                      "legend": {"orientation": "h", "y": -0.15}, "template": _template()}
+    return spec
+
+
 def _figure(fig: go.Figure, title: str, height: int = 360) -> str:
-    fig.update_layout(title=title, height=height, margin=dict(l=50, r=20, t=40, b=40),
-                      template="plotly_white", legend=dict(orientation="h", y=-0.15))
-    return fig.to_html(full_html=False, include_plotlyjs=False,
+    return pio.to_html(_spec(fig, title, height), validate=False, full_html=False,
+                       include_plotlyjs=False,
                        config={"displaylogo": False, "responsive": True})
 
 

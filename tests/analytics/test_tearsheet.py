@@ -99,3 +99,22 @@ def test_tearsheet_renders_in_chromium(reported) -> None:
     assert img.shape[0] > 1000
     colours = np.unique(img.reshape(-1, 3)[:: 7], axis=0).shape[0]
     assert colours > 50 and img.std() > 10  # a blank or white page has a handful
+
+
+def test_figure_layout_is_plotlys_own():
+    """The tearsheet adds its shared layout (title, size, theme) to a figure's JSON
+    directly, skipping plotly's per-property validation: the layout on the page must be
+    the one plotly's ``update_layout`` would have produced."""
+    import plotly.graph_objects as go
+    from plotly.utils import PlotlyJSONEncoder
+
+    from framework.analytics import tearsheet as T
+
+    fig = go.Figure(go.Scatter(x=[1, 2, 3], y=[3.0, 1.0, 2.0], name="s"))
+    fig.update_yaxes(tickformat=".1%")
+    ref = go.Figure(fig)
+    ref.update_layout(title="t", height=300, margin=dict(l=50, r=20, t=40, b=40),
+                      template="plotly_white", legend=dict(orientation="h", y=-0.15))
+    enc = PlotlyJSONEncoder
+    got = json.loads(json.dumps(T._spec(fig, "t", 300)["layout"], cls=enc))
+    assert got == json.loads(json.dumps(ref.to_plotly_json()["layout"], cls=enc))
