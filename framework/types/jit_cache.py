@@ -3,9 +3,9 @@
 numba checks a cached function against its own source file only: after an edit to a
 module a kernel *calls* (a risk hook, an order-status code, a fill rule), the caller
 keeps loading its old machine code, silently running the old rule. Here every function
-defined under the repository root (``framework``, ``strategies``, ``live``, notebooks'
-helpers) is cached with a stamp that also covers the content of every ``framework``
-``.py`` file, so any change there recompiles them. Coarse (an edit anywhere in the
+defined in ``framework`` or, in a checkout, its sibling folders (``strategies``, ``live``,
+``research``, ``benchmarks``, ``tests``) is cached with a stamp that also covers the
+content of every ``framework`` ``.py`` file, so any change there recompiles them. Coarse (an edit anywhere in the
 package recompiles everything once) but never stale. Functions of other packages keep
 numba's own locators.
 
