@@ -22,9 +22,11 @@ from framework.data import Lake
 from framework.engine.event import warmup
 from framework.engine.event.book_tape import BookTape, load_book_events, with_book
 from framework.engine.event.engine import EventResult, run_event
+from framework.engine.event.on_bar import OnBarRunner, blank_signals
 from framework.engine.event.quotes import QuoteTape, load_quotes
 from framework.engine.run_config import StrategyConfig, build_strategy
 from framework.strategy import BarPanel, Signals, Strategy, load_panel
+from framework.strategy.base import StrategyRunError
 from framework.strategy.signals import SignalError
 from framework.types.errors import FwError
 
@@ -32,10 +34,6 @@ PACKAGES = ("numpy", "numba", "polars", "pyarrow", "duckdb", "scikit-learn", "to
             "exchange-calendars", "pydantic")
 RESULT_FILES = ("equity.parquet", "positions.parquet", "orders.parquet", "fills.parquet",
                 "risk_events.parquet")
-
-
-class StrategyRunError(FwError):
-    """The strategy's own code failed; the message names the strategy and its file."""
 
 
 @dataclass(frozen=True)
@@ -108,12 +106,13 @@ def run_strategy(cfg: StrategyConfig, strategy: Strategy, source: str, *,
     ``warmup.start`` to wait for before the engine loop."""
     lake = Lake(strategy.context.lake_root)
     panel, quotes, tape = market_data(lake, cfg)
-    sig = strategy_signals(strategy, panel, source)
+    hook = OnBarRunner(strategy) if strategy.event_driven else None
+    sig = blank_signals(panel) if hook else strategy_signals(strategy, panel, source)
     warmup.finish(compiling)
     t0 = time.perf_counter()
     result = run_event(panel, sig, decision=cfg.decision, costs=cfg.costs, risk=cfg.risk,
                        execution=cfg.execution, init_cash=cfg.backtest.initial_cash,
-                       quotes=quotes, book_tape=tape)
+                       quotes=quotes, book_tape=tape, hook=hook)
     elapsed = time.perf_counter() - t0
     config = json.loads(cfg.model_dump_json())
     fingerprint = lake.fingerprint("bars_" + cfg.data.timeframe, list(cfg.symbols),
@@ -132,6 +131,7 @@ def run_strategy(cfg: StrategyConfig, strategy: Strategy, source: str, *,
         "packages": package_versions(),
         "seed": cfg.seed,
         "engine_seconds": round(elapsed, 4),
+        "ignored": result.ignored,
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     manifest.update(getattr(strategy, "manifest_extra", dict)())

@@ -15,6 +15,7 @@ import polars as pl
 
 from framework.engine.backtest import run_backtest, strategy_signals
 from framework.engine.event.engine import run_event
+from framework.engine.event.on_bar import OnBarRunner, blank_signals
 
 # order columns fixed at decision time (fills and final status may depend on later bars)
 DECISION_COLUMNS = ("ts", "symbol", "side", "type", "tif", "role", "qty", "limit_price",
@@ -56,7 +57,10 @@ def check_lookahead(path: str | Path, *, n_cuts: int = 5, seed: int = 0,
     for cut in cuts:
         rep.cuts.append(cut)
         head = panel.head(cut)
-        sig = strategy_signals(full.strategy, head, str(path))
+        if full.strategy.event_driven:  # no signals: its orders are compared below
+            sig, hook = blank_signals(head), OnBarRunner(full.strategy)
+        else:
+            sig, hook = strategy_signals(full.strategy, head, str(path)), None
         for name in ("entry", "exit", "size", "limit"):
             a, b = getattr(full.signals, name)[:cut], getattr(sig, name)
             if not _same(a, b):
@@ -67,7 +71,7 @@ def check_lookahead(path: str | Path, *, n_cuts: int = 5, seed: int = 0,
                 break
         res = run_event(head, sig, decision=cfg.decision, costs=cfg.costs, risk=cfg.risk,
                         execution=cfg.execution, init_cash=cfg.backtest.initial_cash,
-                        quotes=full.quotes, book_tape=full.book_tape)
+                        quotes=full.quotes, book_tape=full.book_tape, hook=hook)
         horizon = int(dec_ts[cut - 1])
         cols = list(DECISION_COLUMNS)
         # bracket legs are born at the next bar's open, which the cut run never sees

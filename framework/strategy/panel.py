@@ -34,7 +34,8 @@ class BarPanel:
     shares); ``session[T]`` session id (its open, ns UTC); ``session_open``/``session_close[T]`` ns UTC;
     ``bar_ns`` the bar length in ns (decisions are taken at ``ts + bar_ns``); ``book``
     the top levels of each symbol's L3 book at each decision time (``[T, S, N]``) when
-    the strategy asks for them (``[data] book_levels``), else None."""
+    the strategy asks for them (``[data] book_levels``), else None; ``decision`` the
+    decision times when the caller keeps them already (the live driver), else derived."""
 
     symbols: tuple[str, ...]
     timeframe: str
@@ -50,6 +51,7 @@ class BarPanel:
     session_open: np.ndarray
     session_close: np.ndarray
     book: BookLevels | None = None
+    decision: np.ndarray | None = None
 
     @property
     def n_bars(self) -> int:
@@ -60,7 +62,8 @@ class BarPanel:
         """The first ``n`` rows: what a live session had seen after bar ``n - 1`` closed."""
         return replace(self, **{f: getattr(self, f)[:n] for f in
                                 (*FIELDS, "ts", "session", "session_open", "session_close")},
-                       book=None if self.book is None else self.book.head(n))
+                       book=None if self.book is None else self.book.head(n),
+                       decision=None if self.decision is None else self.decision[:n])
 
     def decision_ts(self) -> np.ndarray:
         """When each bar's decision is taken: its close, ``ts + bar_ns`` (ns UTC), capped at
@@ -70,6 +73,8 @@ class BarPanel:
 
     @cached_property
     def _decision_ts(self) -> np.ndarray:
+        if self.decision is not None:
+            return self.decision
         return np.minimum(self.ts + self.bar_ns, self.session_close)
 
 

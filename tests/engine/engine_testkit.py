@@ -25,3 +25,13 @@ def daily_panel(n_sessions: int, symbols: list[str], seed: int, volume: float = 
                                     "low": np.minimum(o, c) * 0.99, "close": c,
                                     "volume": volume, "vwap": (o + c) / 2}))
     return panel_from_frame(pl.concat(frames), symbols, "1d")
+
+
+def path_panel(opens, highs, lows, closes, volume: float = 1e6):
+    """One symbol's daily bars with exactly these prices (crafted paths, USD)."""
+    n = len(opens)
+    base = daily_panel(n, ["A"], 0)
+    col = [np.asarray(x, float)[:, None] for x in (opens, highs, lows, closes)]
+    return base.__class__(base.symbols, base.timeframe, base.bar_ns, base.ts, *col,
+                          np.full((n, 1), volume), col[3], base.session, base.session_open,
+                          base.session_close)

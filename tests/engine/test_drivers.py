@@ -22,15 +22,18 @@ from live.driver.bar_session import BarSession
 from tests.conftest import ML_MR_SMALL
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ["sma_cross", "bollinger_mr", "ml_mr", "obi_book"]
+SHIPPED = ["sma_cross", "bollinger_mr", "ml_mr", "obi_book", "rebalance", "pairs"]
 # the small lake has 4 sessions: shorten windows so every strategy trades
 SMALL = {"sma_cross": {"params.fast": 1, "params.slow": 2, "data.timeframe": "1m"},
          "bollinger_mr": {"data.start": None, "data.end": None},
          "ml_mr": {"data.start": None, "data.end": None, **ML_MR_SMALL},
-         "obi_book": {}}
+         "obi_book": {},
+         "rebalance": {"data.timeframe": "1m", "params.every": "session"},
+         "pairs": {"data.start": None, "data.end": None}}
 # every fill model a strategy's data allows: the book strategy's lake has no NBBO quotes
 FILL_MODELS = {"sma_cross": ("bar", "quote"), "bollinger_mr": ("bar", "quote"),
-               "ml_mr": ("bar", "quote"), "obi_book": ("book", "bar")}
+               "ml_mr": ("bar", "quote"), "obi_book": ("book", "bar"),
+               "rebalance": ("bar", "quote"), "pairs": ("bar", "quote")}
 CASES = [(name, fm) for name in SHIPPED for fm in FILL_MODELS[name]]
 
 

@@ -80,7 +80,7 @@ def test_target_weights_buy_and_hold_and_rebalance():
     ("kwargs", "msg"),
     [
         ({"size_mode": "lots"}, "size_mode"),
-        ({"size_mode": "cash_fraction", "size": 1.5}, "cash_fraction"),
+        ({"size": float("inf")}, "size"),
         ({"costs": CostSpec(fee_bps=-1.0)}, "cost"),
         ({"init_cash": 0.0}, "init_cash"),
     ],
