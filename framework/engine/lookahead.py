@@ -17,9 +17,10 @@ from framework.engine.backtest import run_backtest, strategy_signals
 from framework.engine.event.engine import run_event
 from framework.engine.event.on_bar import OnBarRunner, blank_signals
 
-# order columns fixed at decision time (fills and final status may depend on later bars)
-DECISION_COLUMNS = ("ts", "symbol", "side", "type", "tif", "role", "qty", "limit_price",
-                    "stop_price", "reject_reason")
+# order columns fixed at decision time (fills and final status may depend on later bars;
+# so does the quantity of an order for a USD ``amount``, which is sized at its fill)
+DECISION_COLUMNS = ("ts", "symbol", "side", "type", "tif", "role", "qty", "amount",
+                    "limit_price", "stop_price", "reject_reason")
 
 
 @dataclass
@@ -77,8 +78,9 @@ def check_lookahead(path: str | Path, *, n_cuts: int = 5, seed: int = 0,
         # bracket legs are born at the next bar's open, which the cut run never sees
         known = (pl.col("ts") < horizon) | ((pl.col("ts") == horizon)
                                             & (pl.col("role") != "bracket_leg"))
-        a = full.result.orders.filter(known).select(cols)
-        b = res.orders.filter(known).select(cols)
+        decided_qty = pl.when(pl.col("amount").is_nan()).then(pl.col("qty"))
+        a = full.result.orders.filter(known).with_columns(qty=decided_qty).select(cols)
+        b = res.orders.filter(known).with_columns(qty=decided_qty).select(cols)
         if not a.equals(b):
             rep.problems.append(f"cut at bar {cut}: orders decided before the cut differ "
                                 f"({a.height} vs {b.height} orders)")

@@ -42,10 +42,11 @@ def latency(od, par) -> int:
 
 @kernel
 def place(od, rk, par, sym, side, otype, tif, qty, limit_px, stop_px, ref_px, ts_ns,
-          latency_ns, role, size_mode, size, stop_loss, take_profit, trail_pct, trail_atr,
+          latency_ns, role, size_mode, amount, stop_loss, take_profit, trail_pct, trail_atr,
           max_hold) -> int:
-    """Risk-check and record an order of ``qty`` shares (an estimate when ``size_mode``
-    sizes it at the fill) with its plan; it reaches the venue at ``ts_ns + latency_ns``.
+    """Risk-check and record an order of ``qty`` shares (an estimate when ``size_mode`` is
+    VALUE: ``amount`` USD becomes shares at the first fill) with its plan; it reaches the
+    venue at ``ts_ns + latency_ns``.
     Returns its id, -1 if not recorded (a REJECTED row keeps its reason). ``ref_px``
     prices the pre-trade check (USD)."""
     i = submit(od.orders, od.tally, rk.limits, rk.sym_limits, rk.rstate, rk.rsym, sym, side,
@@ -54,7 +55,7 @@ def place(od, rk, par, sym, side, otype, tif, qty, limit_px, stop_px, ref_px, ts
         p = od.plan[i]
         p.role = role
         p.size_mode = size_mode
-        p.size = size
+        p.amount = amount
         p.stop_loss = stop_loss
         p.take_profit = take_profit
         p.trail_pct = trail_pct
@@ -86,7 +87,7 @@ def size_at_fill(i, ref_px, ts_ns, od, rk, par, wk) -> bool:
     if p.size_mode == SIZE_SHARES:
         return True
     o = od.orders[i]
-    q = whole_shares(p.size / ref_px, par.dec[D.D_WHOLE_SHARES] > 0.0)
+    q = whole_shares(p.amount / ref_px, par.dec[D.D_WHOLE_SHARES] > 0.0)
     if not (q > 0.0):
         wk.ignored[Ignored.ZERO_QUANTITY.value] += 1
         close_order(od.orders, rk.limits, rk.sym_limits, rk.rstate, rk.rsym, i,
@@ -95,8 +96,7 @@ def size_at_fill(i, ref_px, ts_ns, od, rk, par, wk) -> bool:
     on_order_resized(rk.limits, rk.sym_limits, rk.rstate, rk.rsym, o.sym, o.side, q - o.qty,
                      ts_ns)
     o.qty = q
-    p.size_mode = SIZE_SHARES
-    p.size = q
+    p.size_mode = SIZE_SHARES  # sized: the amount stays as the decision's record
     return True
 
 
@@ -186,7 +186,7 @@ def legs(i, ts_ns, od, par) -> None:
         for k in range(n0, od.tally[0].n_orders):
             od.plan[k].role = X.ROLE_LEG
             od.plan[k].size_mode = SIZE_SHARES
-            od.plan[k].size = od.orders[k].qty
+            od.plan[k].amount = np.nan
 
 
 @kernel
@@ -199,7 +199,7 @@ def exit_position(s, px, ts_ns, od, rk, par) -> None:
         return
     nan = np.nan
     i = place(od, rk, par, s, np.int64(-1 if pos > 0 else 1), MARKET, DAY, abs(pos), nan, nan,
-              px, ts_ns, latency(od, par), X.ROLE_EXIT, SIZE_SHARES, abs(pos), nan, nan, nan,
+              px, ts_ns, latency(od, par), X.ROLE_EXIT, SIZE_SHARES, nan, nan, nan, nan,
               nan, NO_HOLD)
     if i >= 0:
         od.slot[s, X.SLOT_EXIT] = i

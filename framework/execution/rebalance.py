@@ -64,4 +64,4 @@ def rebalance_symbol(s, side, ref_px, ts_ns, od, rk, par, wk) -> None:
         return
     nan = np.nan
     place(od, rk, par, s, np.int64(1 if delta > 0.0 else -1), MARKET, DAY, q, nan, nan, ref_px,
-          ts_ns, NO_HOLD, X.ROLE_TARGET, SIZE_SHARES, q, nan, nan, nan, nan, NO_HOLD)
+          ts_ns, NO_HOLD, X.ROLE_TARGET, SIZE_SHARES, nan, nan, nan, nan, nan, NO_HOLD)

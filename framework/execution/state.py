@@ -39,8 +39,8 @@ TALLY_DTYPE = np.dtype([
 # Orders.plan: what each order is for and how it resolves at its fill
 PLAN_DTYPE = np.dtype([
     ("role", "i1"),  # ROLE_*
-    ("size_mode", "i1"),  # SizeMode: how ``size`` becomes shares at arrival
-    ("size", "f8"),  # shares, USD or fraction of equity (SIZE_SHARES: the order's qty)
+    ("size_mode", "i1"),  # SizeMode.VALUE: ``amount`` becomes shares at the first fill
+    ("amount", "f8"),  # USD the decision fixed (NaN for an order in shares)
     ("stop_loss", "f8"),  # bracket stop leg, fraction of the fill price (NaN / 0 = none)
     ("take_profit", "f8"),  # bracket take-profit leg, fraction (NaN / 0 = none)
     ("trail_pct", "f8"),  # trailing stop of the trade, fraction off the best mark

@@ -63,7 +63,7 @@ def test_live_driver_matches_backtest(name, fill_model, request):
     datasets = (["bars_" + cfg.data.timeframe] + (["quotes"] if fill_model == "quote" else [])
                 + (["book_events"] if fill_model == "book" or cfg.data.book_levels else []))
     feed = ReplayFeed.from_lake(Lake(small_lake), cfg.symbols, cfg.data.start, cfg.data.end,
-                                datasets=datasets, batch_size=5000)
+                                datasets=datasets, batch_size=2000)
     batches = asyncio.run(_collect(feed))
     assert len(batches) > 1
     live = BarSession(cfg, strat, capacity=64).run(batches)

@@ -183,7 +183,9 @@ def _symbols(state: EngineState, sym: np.ndarray) -> pl.Series:
 
 
 def orders_frame(state: EngineState) -> pl.DataFrame:
-    """Every order with readable symbol, side, type, tif, role, status and reject reason."""
+    """Every order with readable symbol, side, type, tif, role, status and reject reason;
+    ``amount``: the USD the decision fixed for an order whose shares follow at its fill
+    (NaN for one decided in shares)."""
     n = int(state.tally["n_orders"])
     od = state.orders.orders[:n]
     return pl.DataFrame({
@@ -193,7 +195,8 @@ def orders_frame(state: EngineState) -> pl.DataFrame:
         "type": enum_names(od["type"], OrderType),
         "tif": enum_names(od["tif"], TimeInForce),
         "role": code_names(state.orders.plan["role"][:n], X.ROLE_NAMES),
-        "qty": od["qty"], "limit_price": od["limit_price"], "stop_price": od["stop_price"],
+        "qty": od["qty"], "amount": state.orders.plan["amount"][:n],
+        "limit_price": od["limit_price"], "stop_price": od["stop_price"],
         "status": enum_names(od["status"], OrderStatus),
         "filled_qty": od["filled_qty"], "avg_price": od["avg_price"],
         "parent_id": od["parent_id"],

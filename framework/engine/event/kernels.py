@@ -126,19 +126,16 @@ def _close_equity(rk, wk) -> float:
 
 @kernel(inline="always")
 def _sized(mode, size, px, limit_order, equity, whole):
-    """``(estimated shares, plan mode, plan size)`` of an order of ``size`` in ``mode``
+    """``(estimated shares, plan mode, USD amount)`` of an order of ``size`` in ``mode``
     decided with ``equity`` USD and priced ``px`` (its limit for a limit order, else the
     last close): shares as given; a USD amount over a limit order's limit price now; a
     USD amount for a market / stop order, its shares fixed at the fill
     (``framework.execution.sizing``)."""
     if mode == SIZE_SHARES:
-        q = whole_shares(size, whole)
-        return q, SIZE_SHARES, q
+        return whole_shares(size, whole), SIZE_SHARES, np.nan
     usd = decision_amount(mode, size, equity)
     q = whole_shares(usd / px, whole)
-    if limit_order:
-        return q, SIZE_SHARES, q
-    return q, SIZE_VALUE, usd
+    return q, SIZE_SHARES if limit_order else SIZE_VALUE, usd
 
 
 @kernel
@@ -189,7 +186,7 @@ def _decide(t, mkt, sig, od, rk, par, wk) -> None:
         in_trade = t - od.slot[s, X.SLOT_OPENED] if pos != 0.0 else 0
         closed = od.slot[s, X.SLOT_CLOSED]
         since_exit = t - closed if closed >= 0 else 1 << 40
-        sg = int(sig.entry[t, s])
+        sg = np.int64(sig.entry[t, s])
         action, why = D.decide(sg, sig.exit[t, s], pos, e_open, x_open, age, in_trade,
                                od.slot[s, X.SLOT_HOLD], since_exit, closing, paused, dec)
         if why >= 0:
