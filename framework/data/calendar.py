@@ -91,3 +91,62 @@ def ny_midnight_ns(day: dt.date) -> int:
     """New York midnight of ``day`` in ns UTC."""
     local = dt.datetime.combine(day, dt.time(0), tzinfo=ZoneInfo(NY))
     return int(local.timestamp()) * 1_000_000_000
+
+
+PRE_MARKET_NS = 330 * NS_PER_MIN  # 04:00 -> 09:30 ET
+POST_MARKET_NS = 240 * NS_PER_MIN  # 16:00 -> 20:00 ET (13:00 -> 17:00 on half days)
+SESSION_KINDS = ("regular", "extended")
+
+
+def extended_sessions(opens: np.ndarray, closes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Extended-hours bounds (ns UTC) of regular sessions: pre-market from 04:00 ET,
+    post-market to four hours after the close (20:00, or 17:00 on half days)."""
+    return opens - PRE_MARKET_NS, closes + POST_MARKET_NS
+
+
+def session_bounds_of(ts: np.ndarray, session: str = "regular"
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For instants ``ts`` (ns UTC): the (regular or extended) XNYS session holding each,
+    as (inside, open, close): ``inside`` bool, open/close ns UTC (0 where outside)."""
+    if session not in SESSION_KINDS:
+        raise ValueError(f"session '{session}': expected one of {', '.join(SESSION_KINDS)}")
+    ts = np.asarray(ts, np.int64)
+    if ts.size == 0:
+        z = np.zeros(0, np.int64)
+        return np.zeros(0, bool), z, z
+    d0 = (dt.datetime.fromtimestamp(ts.min() / 1e9, dt.UTC) - dt.timedelta(days=1)).date()
+    d1 = (dt.datetime.fromtimestamp(ts.max() / 1e9, dt.UTC) + dt.timedelta(days=1)).date()
+    _, opens, closes = sessions(d0, d1)
+    if session == "extended":
+        opens, closes = extended_sessions(opens, closes)
+    idx = np.searchsorted(opens, ts, side="right") - 1
+    ok = (idx >= 0) & (ts < closes[np.maximum(idx, 0)])
+    return ok, np.where(ok, opens[np.maximum(idx, 0)], 0), np.where(ok, closes[np.maximum(idx, 0)], 0)
+
+
+def iso_ny(ns: int) -> str:
+    """An instant (ns UTC) as ISO 8601 in New York time, e.g. 2025-07-01T04:00:00-04:00
+    (how errors show times)."""
+    sec, frac = divmod(int(ns), 1_000_000_000)
+    text = dt.datetime.fromtimestamp(sec, ZoneInfo(NY)).isoformat()
+    return text[:19] + f".{frac:09d}".rstrip("0") + text[19:] if frac else text
+
+
+def daily_labels_to_open(ts: np.ndarray) -> tuple[np.ndarray, int]:
+    """Daily bar labels (any instant of the session's New York date: midnight from CSV
+    files and vendors, the open already) -> that XNYS session's open, ns UTC: the one
+    label a daily bar has in the lake. Returns (opens, -1), or (partial, i) where row i is
+    dated on a day that is not an XNYS session."""
+    ts = np.asarray(ts, np.int64)
+    if ts.size == 0:
+        return ts.copy(), -1
+    days = (pl.Series(ts).cast(pl.Datetime("ns", "UTC")).dt.convert_time_zone(NY)
+            .dt.date().to_numpy())
+    dates, opens, _ = sessions(days.min(), days.max())
+    lookup = dict(zip(dates, opens.tolist(), strict=True))
+    out = np.empty(ts.shape[0], np.int64)
+    for i, d in enumerate(days.tolist()):
+        if d not in lookup:
+            return out, i
+        out[i] = lookup[d]
+    return out, -1

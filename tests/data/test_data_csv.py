@@ -93,7 +93,7 @@ def test_timezone_handling(tmp_path):
     fr = read_csv(f, _mapping(timestamp_format=None))
     assert fr["ts"][0] == int(dt.datetime(2024, 7, 1, 13, 30, tzinfo=dt.UTC).timestamp()) * 10**9
     f.write_text(GOOD)
-    fr = read_csv(f, _mapping(timezone="UTC", regular_session_only=True))
+    fr = read_csv(f, _mapping(timezone="UTC", session="regular"))
     assert fr.height == 0  # 09:30 UTC is before the New York open
-    fr = read_csv(f, _mapping(regular_session_only=True))
+    fr = read_csv(f, _mapping(session="regular"))
     assert fr.height == 2 and isinstance(fr, pl.DataFrame)
