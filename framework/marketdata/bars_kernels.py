@@ -345,6 +345,13 @@ def _step_full(ts, s, price, size, role, pi, pf, opens, closes, slot_off, open_s
                     b = -1.0
             st_f[s, F_PREVPX] = price
         st_f[s, F_PREVB] = b
+        st_f[s, F_CUM] += b
+        thr = st_f[s, F_ET] * max(abs(st_f[s, F_EB]), pf[Q_MIN_IMB])
+        st_f[s, F_EB] += pf[Q_ALPHA_B] * (b - st_f[s, F_EB])
+        done = abs(st_f[s, F_CUM]) >= thr
+        if done:
+            et = st_f[s, F_ET] + pf[Q_ALPHA_T] * (st_i[s, S_N] - st_f[s, F_ET])
+            st_f[s, F_ET] = min(max(et, pf[Q_ET_MIN]), pf[Q_ET_MAX])
     if done:
         j = _emit(s, st_i[s, S_FIRST], st_i, st_f, out, j, cnt)
     return j
