@@ -157,7 +157,8 @@ class MLMeanReversion(Strategy):
         """Build the training set from the lake, fit walk-forward, register the model."""
         spec = self._spec(cfg)
         knobs = TrainKnobs.model_validate(cfg.model.train)
-        panel = load_panel(lake, cfg.symbols, cfg.data.start, cfg.data.end, cfg.data.timeframe)
+        panel = load_panel(lake, cfg.symbols, cfg.data.start, cfg.data.end, cfg.data.timeframe,
+                           cfg.data.session)
         seq_len = make_model(cfg.model.kind, cfg.seed, knobs.params).seq_len
         data = self.training_set(panel, spec, seq_len)
         opens = np.unique(panel.session_open)

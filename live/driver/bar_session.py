@@ -159,7 +159,7 @@ class BarSession:
         t = self.n
         self._ensure(t + 1)
         self._ts[t] = self._pending_ts
-        opens, closes = session_bounds(self._ts[t : t + 1])
+        opens, closes = session_bounds(self._ts[t : t + 1], self.config.data.session)
         self._so[t], self._sc[t] = opens[0], closes[0]
         for b in self._pending:
             for f in FIELDS:

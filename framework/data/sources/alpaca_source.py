@@ -13,7 +13,7 @@ import datetime as dt
 
 import polars as pl
 
-from framework.data.calendar import sessions
+from framework.data.calendar import daily_labels_to_open, iso_ny
 from framework.data.lake import Lake
 from framework.data.schemas import DataError
 from framework.data.settings import AlpacaConfig
@@ -57,16 +57,11 @@ def _frame(kind: str, items: list[dict]) -> pl.DataFrame:
 
 def _daily_to_open(frame: pl.DataFrame) -> pl.DataFrame:
     """Alpaca labels daily bars at midnight New York; the lake labels them at the session open."""
-    if frame.height == 0:
-        return frame
-    d = frame.select(pl.col("ts").cast(pl.Datetime("ns", "UTC")).dt.convert_time_zone(
-        "America/New_York").dt.date())["ts"]
-    dates, opens, _ = sessions(d.min(), d.max())
-    by_date = dict(zip(dates, opens.tolist(), strict=True))
-    ts = [by_date.get(x) for x in d.to_list()]
-    if any(t is None for t in ts):
-        raise DataError("alpaca: daily bar on a date that is not an XNYS session")
-    return frame.with_columns(pl.Series("ts", ts, pl.Int64))
+    opens, bad = daily_labels_to_open(frame["ts"].to_numpy())
+    if bad >= 0:
+        raise DataError(f"alpaca: daily bar at {iso_ny(int(frame['ts'][bad]))} is not on an "
+                        "XNYS session")
+    return frame.with_columns(pl.Series("ts", opens, pl.Int64))
 
 
 def fetch(client, kind: str, symbols: list[str], start: dt.datetime, end: dt.datetime,

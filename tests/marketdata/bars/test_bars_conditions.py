@@ -25,18 +25,18 @@ from framework.types import BAR_DTYPE, TRADE_DTYPE
 
 S, M = 1_000_000_000, 60_000_000_000
 DAY = dt.date(2013, 10, 7)
-_, _O, _C = sessions(DAY, DAY)
-O, C = int(_O[0]), int(_C[0])  # 09:30 and 16:00 New York, ns UTC
+_, _OPENS, _C = sessions(DAY, DAY)
+OPEN, C = int(_OPENS[0]), int(_C[0])  # 09:30 and 16:00 New York, ns UTC
 
 # (ts, price, size, exchange, conditions) -- one symbol, listed on NYSE ('N')
 ROWS = [
-    (O + 1 * S, 10.00, 100, "Z", "@"),     # regular
-    (O + 2 * S, 10.50, 200, "Q", "F"),     # intermarket sweep: sip full, lean volume only
-    (O + 3 * S, 9.00, 50, "D", "I"),       # odd lot: volume only
-    (O + 4 * S, 10.20, 1000, "N", "O"),    # NYSE opening print: the bar's open
-    (O + 5 * S, 10.10, 300, "Q", "Q"),     # Nasdaq's official open: nothing
-    (O + M, 10.30, 100, "P", "T"),         # 09:31:00.000 exactly, Form T: volume only (sip)
-    (O + M + 10 * S, 10.40, 100, "P", "@"),
+    (OPEN + 1 * S, 10.00, 100, "Z", "@"),  # regular
+    (OPEN + 2 * S, 10.50, 200, "Q", "F"),     # intermarket sweep: sip full, lean volume only
+    (OPEN + 3 * S, 9.00, 50, "D", "I"),       # odd lot: volume only
+    (OPEN + 4 * S, 10.20, 1000, "N", "O"),    # NYSE opening print: the bar's open
+    (OPEN + 5 * S, 10.10, 300, "Q", "Q"),     # Nasdaq's official open: nothing
+    (OPEN + M, 10.30, 100, "P", "T"),         # 09:31:00.000 exactly, Form T: volume only (sip)
+    (OPEN + M + 10 * S, 10.40, 100, "P", "@"),
     (C - 30 * S, 10.60, 100, "Z", "@"),    # 15:59:30
     (C + 5 * S, 10.70, 100, "Q", "T"),     # post-market
     (C + 41 * S, 10.65, 5000, "N", "6"),   # NYSE closing print at 16:00:41: the last bar
@@ -61,11 +61,11 @@ def _row(frame, ts):
 def test_sip_rules_by_hand():
     out = _bars("sip")
     b = out.frame
-    assert b["ts"].to_list() == [O, O + M, C - M]
-    r = _row(b, O)  # ISO in prices, odd lot only in volume, open = the opening print
+    assert b["ts"].to_list() == [OPEN, OPEN + M, C - M]
+    r = _row(b, OPEN)  # ISO in prices, odd lot only in volume, open = the opening print
     assert (r["open"], r["high"], r["low"], r["close"]) == (10.20, 10.50, 10.00, 10.20)
     assert r["volume"] == 1350 and r["n"] == 4 and r["vwap"] == pytest.approx(VWAP_0930)
-    r = _row(b, O + M)  # a trade at exactly 09:31:00 opens the 09:31 bar (left-closed)
+    r = _row(b, OPEN + M)  # a trade at exactly 09:31:00 opens the 09:31 bar (left-closed)
     assert (r["open"], r["high"], r["low"], r["close"], r["volume"]) == (10.40,) * 4 + (200,)
     r = _row(b, C - M)  # closing print (16:00:41) and official close in the last bar
     assert (r["open"], r["high"], r["low"], r["close"]) == (10.60, 10.65, 10.60, 10.65)
@@ -76,16 +76,16 @@ def test_sip_rules_by_hand():
 
 def test_lean_rules_by_hand():
     b = _bars("lean").frame
-    r = _row(b, O)  # the sweep counts in the volume only
+    r = _row(b, OPEN)  # the sweep counts in the volume only
     assert (r["open"], r["high"], r["low"], r["close"], r["volume"]) == (
         10.20, 10.20, 10.00, 10.20, 1350)
-    r = _row(b, O + M)  # a Form T print sets prices under LEAN's rules
+    r = _row(b, OPEN + M)  # a Form T print sets prices under LEAN's rules
     assert (r["open"], r["high"], r["low"], r["close"]) == (10.30, 10.40, 10.30, 10.40)
 
 
 def test_extended_session_by_hand():
     b = _bars("sip", "extended").frame
-    assert b["ts"].to_list() == [O, O + M, C - M, C, C + 6 * M]
+    assert b["ts"].to_list() == [OPEN, OPEN + M, C - M, C, C + 6 * M]
     r = _row(b, C)  # post-market: a Form T print sets prices
     assert (r["open"], r["close"], r["volume"]) == (10.70, 10.70, 100)
     assert _row(b, C - M)["volume"] == 5100  # the auction still belongs to 15:59
@@ -96,7 +96,7 @@ def test_without_conditions_every_print_counts():
     """What fw did before reading sale conditions: the odd lot sets the low, the
     closing auction is after-hours and the official close is a 0.5-share trade."""
     b = _bars(None).frame
-    r = _row(b, O)
+    r = _row(b, OPEN)
     assert (r["open"], r["low"], r["volume"]) == (10.00, 9.00, 1650)
     assert _row(b, C - M)["close"] == 10.60 and _row(b, C - M)["volume"] == 100
 
@@ -115,9 +115,9 @@ def test_streaming_holds_the_last_bar_for_the_closing_auction():
     agg = BarAggregator(spec, SessionTable.xnys(DAY, DAY))
     got = []
     for t, f, x in zip(tr, pr.flags, pr.listing, strict=True):
-        if t["ts"] == O + M:  # the clock reaches 09:31:00 exactly: the 09:30 bar is done
-            early = agg.advance(O + M)
-            assert early["ts"].tolist() == [O]
+        if t["ts"] == OPEN + M:  # the clock reaches 09:31:00 exactly: the 09:30 bar is done
+            early = agg.advance(OPEN + M)
+            assert early["ts"].tolist() == [OPEN]
             got.append(early)
         if t["ts"] == C + 41 * S:  # at 16:00 the last bar is not out: the auction may come
             assert agg.advance(C).size == 0
