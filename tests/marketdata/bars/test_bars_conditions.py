@@ -196,3 +196,20 @@ def test_batch_equals_streaming_with_conditions(rows, spec_i, rules, clock):
     b = batch.bars  # whatever the conditions, every bar is a valid OHLC bar
     assert np.all(b["low"] <= np.minimum(b["open"], b["close"]))
     assert np.all(b["high"] >= np.maximum(b["open"], b["close"]))
+
+
+def test_the_documented_table_is_the_table():
+    """docs/marketdata-feed.md prints the sale-condition table; it must be this one."""
+    from pathlib import Path
+
+    from framework.marketdata.sale_conditions import CONDITIONS
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "marketdata-feed.md").read_text()
+    rows = [r.split("|")[1:-1] for r in doc.splitlines() if r.startswith("| ") and "| `" in r
+            and r.split("|")[1].strip().isdigit()]
+    assert len(rows) == len(CONDITIONS)
+    for cells, c in zip(rows, CONDITIONS, strict=True):
+        bit, name, codes, hl, last, vol = (x.strip() for x in cells)
+        assert (int(bit), name.strip("`")) == (c.bit, c.name)
+        assert codes.replace("`", "").replace(", ", "") == (c.codes.strip() or "—")
+        assert [v.startswith("yes") for v in (hl, last, vol)] == [c.hl, c.last, c.volume]
