@@ -168,16 +168,23 @@ def corr_state(n: int) -> np.ndarray:
     return s
 
 
+@njit(cache=True, inline="always")
+def _ring_sums(s: np.ndarray, base: int, n: int, pos: int):
+    """Sums of the two n-slot rings at ``s[base:]``, oldest (slot ``pos``) first."""
+    sx = 0.0
+    sy = 0.0
+    for k in range(n):
+        j = (pos + k) % n
+        sx += s[base + j]
+        sy += s[base + n + j]
+    return sx, sy
+
+
 @njit(cache=True)
 def _corr_reseed(s: np.ndarray, n: int, pos: int) -> None:
     """Shift to the window means and rebuild the five sums (oldest value first)."""
     inv = 1.0 / n
-    mx = 0.0
-    my = 0.0
-    for k in range(n):
-        j = (pos + k) % n
-        mx += s[_C0 + j]
-        my += s[_C0 + n + j]
+    mx, my = _ring_sums(s, _C0, n, pos)
     s[3] = mx * inv
     s[4] = my * inv
     sx = sy = sxx = syy = sxy = 0.0
@@ -285,12 +292,7 @@ def _simple_return(x: float, prev: float) -> float:
 def _beta_reseed(s: np.ndarray, n: int, pos: int) -> None:
     """Shift to the window's mean returns and rebuild the five sums (oldest first)."""
     fn = float(n)
-    mx = 0.0
-    my = 0.0
-    for k in range(n):
-        j = (pos + k) % n
-        mx += s[_B0 + j]
-        my += s[_B0 + n + j]
+    mx, my = _ring_sums(s, _B0, n, pos)
     s[5] = mx / fn
     s[6] = my / fn
     sxx = syy = sxy = sx = sy = 0.0
