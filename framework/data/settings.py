@@ -58,8 +58,8 @@ class CsvMapping(FrozenModel):
     timezone: str = "America/New_York"  # of naive timestamps in the file
     label: str = Field("start", pattern="^(start|end)$")  # bar timestamps label start or end
     columns: dict[str, str]  # lake column -> CSV column
-    # rows kept: inside XNYS regular hours, or extended hours (04:00-20:00 ET); daily bars
-    # are always labelled at their session's open
+    # intraday bars kept: inside XNYS regular hours, or extended hours (04:00-20:00 ET);
+    # daily bars are always labelled at their session's open
     session: Literal["regular", "extended"] = "regular"
 
 

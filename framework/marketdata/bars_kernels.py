@@ -182,7 +182,7 @@ def _open_bar(s, ts, st_i, st_f):
     st_f[s, F_CUM] = 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _add_role(s, ts, price, size, role, st_i, st_f):
     """Add a trade to the open bar: the fields its role lets it update (a bar's first
     high/low or last-sale price replaces the placeholders ``_open_bar`` left)."""

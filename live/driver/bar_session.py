@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from framework.data.calendar import iso_ny
 from framework.data.schemas import TIMEFRAME_NS
 from framework.engine.event.book_tape import GrowingTape
 from framework.engine.event.engine import EngineState, EventResult, advance, new_state, result_of
@@ -108,7 +109,8 @@ class BarSession:
             if not 0 <= b["sym"] < len(self.symbols):
                 raise LiveFeedError(f"bar for unknown symbol index {int(b['sym'])}")
             if self._pending_ts is not None and ts < self._pending_ts:
-                raise LiveFeedError(f"bar at {ts} arrived after {self._pending_ts}")
+                raise LiveFeedError(f"bar at {iso_ny(ts)} arrived after "
+                                    f"{iso_ny(self._pending_ts)}")
             if self._pending_ts is not None and ts > self._pending_ts:
                 self._close_row()
             self._pending_ts = ts

@@ -20,8 +20,9 @@ def read_csv(path: str | Path, mapping: CsvMapping, config_origin: str = "csv ma
     Errors name the file, and the mapping key or CSV column at fault. Rows are returned
     sorted by ts (vendor files are often newest-first). Daily bars are labelled at their
     XNYS session's open whatever time the file gives (the lake's one rule for a daily
-    bar); other rows are kept inside ``session`` ("regular" or "extended" 04:00-20:00 ET;
-    default: the mapping's ``session``).
+    bar); intraday bars are kept inside ``session`` ("regular" or "extended" 04:00-20:00
+    ET; default: the mapping's ``session``); trades and quotes are kept whole (bars built
+    from them choose their session).
     """
     p = Path(path)
     schema = check_dataset(mapping.dataset)
@@ -67,7 +68,7 @@ def read_csv(path: str | Path, mapping: CsvMapping, config_origin: str = "csv ma
     out = pl.DataFrame([ts.alias("ts")] + [raw.get_column(v).alias(k)
                                            for k, v in mapping.columns.items()])
     out = out.sort("ts", maintain_order=True)
-    if mapping.dataset != "bars_1d" and out.height:
+    if mapping.dataset in ("bars_1s", "bars_1m") and out.height:
         out = in_session(out, session or mapping.session)
     return out
 
