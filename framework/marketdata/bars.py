@@ -282,11 +282,12 @@ def _roles(trades: np.ndarray, spec: BarSpec, grid: _Grid, prints: Prints | None
     window = spec.auction_window_ns
     role = roles_batch(ts, flags, listing, grid.reg_opens, grid.reg_closes, window,
                        masks(spec.conditions))
-    if window > 0 and np.any(role & K.R_CLOSE):
-        order, new_ts = K.auction_order(ts, role, grid.reg_closes, window)
-        trades = trades[order]
-        trades["ts"] = new_ts
-        role = role[order]
+    if window > 0:  # as the streaming buffer consumes them (see ``auction_order``)
+        order, new_ts, moved = K.auction_order(ts, role, grid.reg_closes, window)
+        if moved:
+            trades = trades[order]
+            trades["ts"] = new_ts
+            role = role[order]
     return trades, role
 
 

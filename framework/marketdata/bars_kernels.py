@@ -469,7 +469,8 @@ def auction_order(ts, role, reg_closes, window):
     """Batch form of the streaming buffer (``BarAggregator``): trades stamped in a close
     window are held until the first trade at or past the window's end (or the end of the
     data) and then released by ``release_order``; trades outside windows pass through.
-    Returns (order, new ts) over the whole array."""
+    Returns (order, new ts, moved): moved is False when the order is the identity and no
+    time changed (then the trades can be used as they are)."""
     n = ts.shape[0]
     order = np.empty(n, np.int64)
     new_ts = np.empty(n, np.int64)
@@ -477,6 +478,7 @@ def auction_order(ts, role, reg_closes, window):
     nb = 0
     wb = -1
     k = 0
+    moved = False
     for i in range(n + 1):
         w = close_window_of(ts[i], reg_closes, window) if i < n else -1
         if nb > 0 and (i == n or (w != wb and (w >= 0 or ts[i] >= reg_closes[wb] + window))):
@@ -484,6 +486,7 @@ def auction_order(ts, role, reg_closes, window):
             for q in range(nb):
                 order[k] = buf[o[q]]
                 new_ts[k] = t[q]
+                moved = moved or order[k] != k or t[q] != ts[order[k]]
                 k += 1
             nb = 0
         if i == n:
@@ -495,8 +498,9 @@ def auction_order(ts, role, reg_closes, window):
         else:
             order[k] = i
             new_ts[k] = ts[i]
+            moved = moved or k != i
             k += 1
-    return order, new_ts
+    return order, new_ts, moved
 
 
 @numba.njit(cache=True)
