@@ -467,7 +467,7 @@ class BarAggregator:
         role = int(roles_batch(np.array([ts], np.int64), np.array([flags], np.int64),
                                np.array([listing]), g.reg_opens, g.reg_closes, self._window,
                                self._masks)[0])
-        w = K.close_window_of(np.int64(ts), g.reg_closes, self._window)
+        w = K.close_window_of(np.int64(ts), g.reg_closes, self._window)[0]
         parts = []
         if self._held and w != self._held_w and (
                 w >= 0 or ts >= g.reg_closes[self._held_w] + self._window):
@@ -503,7 +503,7 @@ class BarAggregator:
         if self._window:
             if self._held and now_ns >= g.reg_closes[self._held_w] + self._window:
                 parts = self._release()
-            w = K.close_window_of(np.int64(now_ns), g.reg_closes, self._window)
+            w = K.close_window_of(np.int64(now_ns), g.reg_closes, self._window)[0]
             if w >= 0:
                 now_ns = min(now_ns, int(g.reg_closes[w]) - 1)
         per = int(g.slot_off[-1]) + 1 if self._pi[K.P_FFILL] else 1

@@ -27,6 +27,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from framework.marketdata.sale_conditions import first_close_after
+
 # bar kinds (params int row P_KIND)
 TIME = 0
 TICK = 1
@@ -53,7 +55,7 @@ S_PX = 11
 NI = 12
 
 # trade roles (framework.marketdata.sale_conditions): what a trade updates
-U_HL, U_LAST, U_VOL, R_OPEN, R_CLOSE = 1, 2, 4, 8, 16
+U_HL, U_LAST, U_VOL, R_OPEN, R_CLOSE, R_HELD = 1, 2, 4, 8, 16, 32
 FULL = U_HL | U_LAST | U_VOL
 # float state per symbol
 F_O, F_H, F_L, F_C, F_V, F_PV, F_CUM, F_PREVPX, F_PREVB, F_ET, F_EB, F_LASTCLOSE = (
@@ -435,14 +437,15 @@ def stream_push(ts, s, price, size, role, pi, pf, opens, closes, slot_off, open_
                 st_f, out, 0, cnt)
 
 
-@numba.njit(cache=True)
-def close_window_of(ts, reg_closes, window):
+@numba.njit(cache=True, inline="always")
+def close_window_of(ts, reg_closes, window, d=0):
     """Index of the regular session whose close-auction window [close, close + window)
-    holds ``ts`` (ns UTC), else -1."""
-    d = np.searchsorted(reg_closes, ts, side="right") - 1
-    if d >= 0 and ts < reg_closes[d] + window:
-        return d
-    return -1
+    holds ``ts`` (ns UTC), else -1; and the first session closing after ``ts`` (pass it
+    back as ``d`` for the next, later trade)."""
+    d = first_close_after(ts, d, reg_closes)
+    if d > 0 and ts < reg_closes[d - 1] + window:
+        return d - 1, d
+    return -1, d
 
 
 @numba.njit(cache=True)
@@ -467,20 +470,28 @@ def release_order(role, ts, close):
 @numba.njit(cache=True)
 def auction_order(ts, role, reg_closes, window):
     """Batch form of the streaming buffer (``BarAggregator``): trades stamped in a close
-    window are held until the first trade at or past the window's end (or the end of the
-    data) and then released by ``release_order``; trades outside windows pass through.
-    Returns (order, new ts, moved): moved is False when the order is the identity and no
-    time changed (then the trades can be used as they are)."""
+    window (role ``R_HELD``) are held until the first trade at or past the window's end
+    (or the end of the data) and then released by ``release_order``; other trades pass
+    through. Returns (order, new ts, moved): moved is False when the order is the
+    identity and no time changed (then the trades can be used as they are)."""
     n = ts.shape[0]
+    held = 0
+    for i in range(n):
+        held += (role[i] & R_HELD) != 0
+    if held == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64), False
     order = np.empty(n, np.int64)
     new_ts = np.empty(n, np.int64)
-    buf = np.empty(n, np.int64)
+    buf = np.empty(held, np.int64)
     nb = 0
     wb = -1
     k = 0
     moved = False
+    d = 0
     for i in range(n + 1):
-        w = close_window_of(ts[i], reg_closes, window) if i < n else -1
+        w = -1
+        if i < n and role[i] & R_HELD:
+            w, d = close_window_of(ts[i], reg_closes, window, d)
         if nb > 0 and (i == n or (w != wb and (w >= 0 or ts[i] >= reg_closes[wb] + window))):
             o, t = release_order(role[buf[:nb]], ts[buf[:nb]], reg_closes[wb])
             for q in range(nb):

@@ -115,6 +115,7 @@ U_HL, U_LAST, U_VOL = 1, 2, 4
 FULL = U_HL | U_LAST | U_VOL
 R_OPEN = 8  # the listing market's opening print: sets the open of the regular open's bar
 R_CLOSE = 16  # the listing market's closing print / official close, after the close
+R_HELD = 32  # stamped in a close window: held until the window ends (any print)
 # masks row: trades with any of these bits do not update high/low, last, volume; then
 # the "extended" high/low and last masks, the bits that put any print under those
 # (``"lean"``: Form T) and whether every print outside the regular session is (``"sip"``)
@@ -159,7 +160,7 @@ def masks(rules: str = "sip") -> np.ndarray:
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def role_of(flags, listing, regular, close_window, m):
     """What one trade updates (role bits, see module doc).
 
@@ -169,18 +170,19 @@ def role_of(flags, listing, regular, close_window, m):
     nothing (official open/close of other markets) except the listing market's official
     close in the close window, which sets the last bar's close.
     """
+    held = R_HELD if close_window else 0
     if listing:
         if close_window:
             if flags & CLOSING:
-                return FULL | R_CLOSE
+                return FULL | R_CLOSE | held
             if flags & OFFICIAL_CLOSE:
-                return U_HL | U_LAST | R_CLOSE
+                return U_HL | U_LAST | R_CLOSE | held
         if regular and flags & OPENING:
             return FULL | R_OPEN
     if flags & m[M_NO_VOL]:
-        return 0
+        return held
     ext = M_EXT if (flags & m[M_AS_EXT] or (not regular and m[M_EXT_BY_TIME])) else 0
-    role = U_VOL
+    role = U_VOL | held
     if not flags & m[M_NO_HL + ext]:
         role |= U_HL
     if not flags & m[M_NO_LAST + ext]:
@@ -188,14 +190,27 @@ def role_of(flags, listing, regular, close_window, m):
     return role
 
 
+@numba.njit(cache=True, inline="always")
+def first_close_after(t, d, reg_closes):
+    """Index of the first session closing after ``t`` (ns UTC), searching forward from the
+    previous answer ``d`` (trades come in time order) and anew when ``t`` went back."""
+    if d > 0 and t < reg_closes[d - 1]:
+        return np.searchsorted(reg_closes, t, side="right")
+    n = reg_closes.shape[0]
+    while d < n and reg_closes[d] <= t:
+        d += 1
+    return d
+
+
 @numba.njit(cache=True)
 def roles_batch(ts, flags, listing, reg_opens, reg_closes, window, m):
     """``role_of`` for every trade (ts ns UTC, any order); sessions sorted."""
     out = np.empty(ts.shape[0], np.int8)
     n = reg_opens.shape[0]
+    d = 0
     for i in range(ts.shape[0]):
         t = ts[i]
-        d = np.searchsorted(reg_closes, t, side="right")  # first session closing after t
+        d = first_close_after(t, d, reg_closes)
         regular = d < n and t >= reg_opens[d]
         close_window = d > 0 and t < reg_closes[d - 1] + window
         out[i] = role_of(flags[i], listing[i], regular, close_window, m)
