@@ -27,17 +27,16 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from framework.data import Lake
+from live.simulator.loopback import JsonHandler, LoopbackServer
 
 NY = ZoneInfo("America/New_York")
 _ERRORS = {
@@ -66,7 +65,7 @@ def _ms_bound(value: str, is_end: bool) -> int:
     return int(value)
 
 
-class PolygonRestServer:
+class PolygonRestServer(LoopbackServer):
     """Serve ``lake`` (raw prices) on ``http://127.0.0.1:<port>``; use as a context manager.
 
     ``splits``: symbol -> [(execution date, split_from, split_to)]; ``dividends``: symbol ->
@@ -81,27 +80,14 @@ class PolygonRestServer:
                  entitled: tuple[str, ...] = ("aggs", "trades", "quotes", "reference")):
         self.lake, self.api_key = lake, api_key
         self.splits, self.dividends = splits or {}, dividends or {}
-        self.page_cap, self.faults, self.entitled = page_cap, list(faults or []), entitled
-        self.requests: list[tuple[float, str, int]] = []
+        self.page_cap, self.entitled = page_cap, entitled
         self.hanging = threading.Event()  # set when a "hang" fault has begun
         self._closing = threading.Event()
-        self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> PolygonRestServer:
-        self._thread.start()
-        return self
+        super().__init__(self._handler(), faults=faults)
 
     def __exit__(self, *exc) -> None:
-        self._closing.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._closing.set()  # releases the handlers that "hang"
+        super().__exit__(*exc)
 
     # ------------------------------------------------------------------ data
     def _split_scale(self, sym: str, days: list[dt.date]) -> list[float]:
@@ -224,30 +210,13 @@ class PolygonRestServer:
         st, field, text = _ERRORS.get(status, ("ERROR", "error", "Internal server error"))
         return status, {"status": st, "request_id": uuid.uuid4().hex, field: text}
 
-    def _handler(self):
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # keep test output quiet
-                pass
-
-            def _send(self, status: int, body: dict) -> None:
-                with server._lock:  # logged before answering: the log is in request order
-                    server.requests.append((time.monotonic(), self.path, status))
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
+    def _handler(self) -> type[JsonHandler]:
+        class Handler(JsonHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server naming)
-                url = urlparse(self.path)
-                q = {k: v[-1] for k, v in parse_qs(url.query).items()}
+                server, (url, q) = self.owner, self.parsed()
                 if "cursor" in q:
                     q = _unb64(q.pop("cursor")) | q
-                with server._lock:
-                    fault = server.faults.pop(0) if server.faults else None
+                fault = server.next_fault()
                 if fault == "hang":
                     with server._lock:
                         server.requests.append((time.monotonic(), self.path, 0))
@@ -255,18 +224,18 @@ class PolygonRestServer:
                     server._closing.wait()
                     return
                 if fault:
-                    self._send(*server._error(int(fault)))
+                    self.send_json(*server._error(int(fault)))
                     return
                 auth = self.headers.get("Authorization", "")
                 key = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else q.get("apiKey")
                 if not key:
-                    self._send(401, {"status": "ERROR", "request_id": uuid.uuid4().hex,
+                    self.send_json(401, {"status": "ERROR", "request_id": uuid.uuid4().hex,
                                      "error": "API Key was not provided"})
                     return
                 if key != server.api_key:
-                    self._send(401, {"status": "ERROR", "request_id": uuid.uuid4().hex,
+                    self.send_json(401, {"status": "ERROR", "request_id": uuid.uuid4().hex,
                                      "error": "Unknown API Key"})
                     return
-                self._send(*server.answer(url.path, q))
+                self.send_json(*server.answer(url.path, q))
 
         return Handler

@@ -33,7 +33,7 @@ def _cfg(srv: PolygonRestServer, **kw) -> PolygonConfig:
 @pytest.fixture(scope="module")
 def src(tmp_path_factory) -> Lake:
     """Raw 1m bars (regular session + some pre/post-market minutes), daily bars, ticks."""
-    from lake_testkit import minute_bars
+    from lake_testkit import minute_bars, write_ticks
 
     lake = Lake(tmp_path_factory.mktemp("poly-src"))
     for sym, p0, seed in (("SPY", 470.0, 1), ("QQQ", 400.0, 2)):
@@ -50,12 +50,7 @@ def src(tmp_path_factory) -> Lake:
         lake.write("bars_1d", sym, pl.DataFrame({
             "ts": opens, "open": c, "high": c + 2, "low": c - 2, "close": c + 1, "volume": 1e6,
             "vwap": c + 0.5, "n": 50_000}), "test")
-    ts = np.arange(300, dtype=np.int64) * 7_000_123 + 1_704_205_800_000_000_007
-    lake.write("trades", "SPY", pl.DataFrame({"ts": ts, "price": 470 + np.arange(300) / 100,
-                                              "size": 10.0, "exchange": "11",
-                                              "conditions": "12,37"}), "test")
-    lake.write("quotes", "SPY", pl.DataFrame({"ts": ts, "bid": 470.0, "bid_size": 2.0,
-                                              "ask": 470.02, "ask_size": 3.0}), "test")
+    write_ticks(lake, "SPY", "11", "12,37", (2.0, 3.0))  # Polygon's numeric ids
     return lake
 
 
