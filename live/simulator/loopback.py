@@ -59,11 +59,13 @@ class JsonHandler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         return url, {k: v[-1] for k, v in parse_qs(url.query).items()}
 
-    def send_json(self, status: int, body: dict) -> None:
+    def send_json(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
         with self.owner._lock:
             self.owner.requests.append((time.monotonic(), self.path, status))
         raw = json.dumps(body).encode()
         self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(raw)))
         self.end_headers()

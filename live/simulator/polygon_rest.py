@@ -71,16 +71,18 @@ class PolygonRestServer(LoopbackServer):
     ``splits``: symbol -> [(execution date, split_from, split_to)]; ``dividends``: symbol ->
     [(ex-dividend date, cash USD as declared)]. ``page_cap`` caps results per page.
     ``entitled`` names what the key's plan includes: aggs, trades, quotes, reference.
+    ``retry_after`` (seconds, as text) goes with every injected fault as ``Retry-After``.
     """
 
     def __init__(self, lake: Lake, api_key: str = "loopback-key",
                  splits: dict[str, list[tuple[dt.date, float, float]]] | None = None,
                  dividends: dict[str, list[tuple[dt.date, float]]] | None = None,
                  page_cap: int | None = None, faults: list[int | str | None] | None = None,
-                 entitled: tuple[str, ...] = ("aggs", "trades", "quotes", "reference")):
+                 entitled: tuple[str, ...] = ("aggs", "trades", "quotes", "reference"),
+                 retry_after: str | None = None):
         self.lake, self.api_key = lake, api_key
         self.splits, self.dividends = splits or {}, dividends or {}
-        self.page_cap, self.entitled = page_cap, entitled
+        self.page_cap, self.entitled, self.retry_after = page_cap, entitled, retry_after
         self.hanging = threading.Event()  # set when a "hang" fault has begun
         self._closing = threading.Event()
         super().__init__(self._handler(), faults=faults)
@@ -224,7 +226,8 @@ class PolygonRestServer(LoopbackServer):
                     server._closing.wait()
                     return
                 if fault:
-                    self.send_json(*server._error(int(fault)))
+                    hdr = {"Retry-After": server.retry_after} if server.retry_after else None
+                    self.send_json(*server._error(int(fault)), headers=hdr)
                     return
                 auth = self.headers.get("Authorization", "")
                 key = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else q.get("apiKey")

@@ -96,6 +96,15 @@ def test_retry_budget_is_bounded_and_named(src, tmp_path):
     assert "HTTP 429: You've exceeded the maximum requests per minute" in msg
 
 
+def test_retry_after_is_honoured_but_capped(src, tmp_path):
+    """A server asking for an hour's pause cannot stall the run: waits are capped at
+    ``max_backoff_s`` (here 1 s, so Retry-After: 3600 waits 1 s)."""
+    with PolygonRestServer(src, faults=[429], retry_after="3600") as srv:
+        ingest_polygon(Lake(tmp_path), _cfg(srv, max_backoff_s=1.0), KEY, ["SPY"], D0, D0)
+    t = [r[0] for r in srv.requests]
+    assert [s for _, _, s in srv.requests] == [429, 200] and 1.0 <= t[1] - t[0] < 30
+
+
 def test_silent_server_hits_the_read_timeout(src, tmp_path):
     with PolygonRestServer(src, faults=["hang"]) as srv:  # retried once: the second answers
         rows = ingest_polygon(Lake(tmp_path / "a"), _cfg(srv, read_timeout_s=0.3), KEY, ["SPY"],
