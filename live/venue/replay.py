@@ -81,6 +81,10 @@ class Timeline:
         self.step_ts = events.ts[self._starts[:-1]] if n else np.zeros(0, np.int64)
         self.k = 0  # next step to hand out
 
+    def fresh(self) -> Timeline:
+        """The same session with the cursor at the start (arrays shared, not copied)."""
+        return Timeline(self.symbols, self.events, self.hours, self.datasets)
+
     @property
     def n_steps(self) -> int:
         return int(self.step_ts.shape[0])

@@ -137,6 +137,7 @@ class Venue:
         if self._pump is not None:
             self._pump.cancel()
             await asyncio.gather(self._pump, return_exceptions=True)
+        await self.hub.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
 

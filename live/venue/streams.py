@@ -264,6 +264,12 @@ class StreamHub:
                 conn.sent += len(chunk)
                 self.md_frames += 1
 
+    async def close_all(self) -> None:
+        """Close every client socket (server shutdown, code 1001)."""
+        conns = ([self.trade] if self.trade else []) + list(self.market.values())
+        for c in conns:
+            await c.ws.close(code=1001, message=b"server shutdown")
+
     # ------------------------------------------------------------------ faults
     def drop(self, stream: str) -> int:
         """Abort the sockets of ``stream``; returns how many."""
