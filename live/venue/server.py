@@ -264,8 +264,11 @@ class Venue:
                     if not self.ended:
                         await self._end()
                     break
-                await self._play(tl.take(max_steps=1))
-                n += 1
+                if until is not None:  # every step due by then, in batches
+                    await self._play(tl.take(until_ns=until))
+                else:
+                    await self._play(tl.take(max_steps=1))
+                    n += 1
             if until is not None and not tl.done:
                 self.clock.set(until)
                 self.core.advance(until)

@@ -33,12 +33,13 @@ def opt_time(ns: int) -> str | None:
 
 
 def num(x: float | None) -> str | None:
-    """A quantity or price as Alpaca's decimal string (``"3"``, ``"101.25"``)."""
+    """A quantity or price as Alpaca's decimal string (``"3"``, ``"101.25"``); the
+    shortest text that reads back as the same float, so a client's parity with the
+    backtest is exact."""
     if x is None:
         return None
-    if abs(x - round(x)) < 1e-9:
-        return str(int(round(x)))
-    return f"{x:.9f}".rstrip("0").rstrip(".")
+    r = repr(float(x))
+    return r[:-2] if r.endswith(".0") else r
 
 
 def order_json(o: VenueOrder) -> dict:
