@@ -330,27 +330,48 @@ class VenueCore:
             lst.remove(od)
 
     # ------------------------------------------------------------------ time
+    def _pending(self) -> list[tuple[int, str]]:
+        return self._boundaries()[self.boundary_done:]
+
+    def _boundary(self, ts: int, what: str) -> None:
+        """The open (accepted orders start working), the close (DAY orders expire) or
+        20:00 New York (extended-hours DAY orders expire)."""
+        self.boundary_done += 1
+        if what == "open":
+            for od in [o for o in self.orders.values()
+                       if o.status == "accepted" and self.eligible(o, ts)]:
+                self._activate(od, ts)
+        else:
+            for od in [o for o in self.orders.values() if o.is_open and o.tif == "day"
+                       and (what == "ext_close" or not o.extended_hours)]:
+                self.close(od, "expired", ts)
+        self.on_change()
+
     def advance(self, until: int) -> None:
         """Apply the session boundaries at or before ``until`` (ns): open, close, 20:00."""
-        bounds = self._boundaries()
-        while self.boundary_done < len(bounds) and bounds[self.boundary_done][0] <= until:
-            ts, what = bounds[self.boundary_done]
-            self.boundary_done += 1
-            if what == "open":
-                for od in [o for o in self.orders.values()
-                           if o.status == "accepted" and self.eligible(o, ts)]:
-                    self._activate(od, ts)
-            else:
-                for od in [o for o in self.orders.values() if o.is_open and o.tif == "day"
-                           and (what == "ext_close" or not o.extended_hours)]:
-                    self.close(od, "expired", ts)
-            self.on_change()
+        for ts, what in self._pending():
+            if ts > until:
+                break
+            self._boundary(ts, what)
 
     def on_batch(self, batch: EventBatch) -> None:
-        """Replay events (stream order): boundaries up to them, marks, then fills."""
-        if not len(batch):
-            return
-        self.advance(int(batch.ts[0]))
+        """Replay events (stream order) with the boundaries among them: the open before
+        the events of its instant, the closes after them (a bar available at the close
+        still fills at its open)."""
+        n = len(batch)
+        lo = 0
+        for ts, what in self._pending():
+            if ts > batch.ts[-1]:
+                break
+            cut = int(np.searchsorted(batch.ts, ts, "left" if what == "open" else "right"))
+            if cut > lo:
+                self._events(batch.slice(lo, cut))
+                lo = cut
+            self._boundary(ts, what)
+        if lo < n:
+            self._events(batch.slice(lo, n) if lo else batch)
+
+    def _events(self, batch: EventBatch) -> None:
         self._mark(batch)
         self.model.on_batch(self, batch)
 

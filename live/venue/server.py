@@ -269,7 +269,7 @@ class Venue:
                 else:
                     await self._play(tl.take(max_steps=1))
                     n += 1
-            if until is not None and not tl.done:
+            if until is not None:
                 self.clock.set(until)
                 self.core.advance(until)
                 self.persist()
