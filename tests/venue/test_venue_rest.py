@@ -167,9 +167,16 @@ def test_positions_close_and_fill_activities(make_venue, venue_lake):
     v = make_venue(fills="bar")
     c = trading_client(v)
     tu = trade_updates(v)
-    c.submit_order(MarketOrderRequest(symbol="SPY", qty=10, side="buy", time_in_force="day"))
+    buy = c.submit_order(MarketOrderRequest(symbol="SPY", qty=10, side="buy",
+                                            time_in_force="day"))
     c.submit_order(MarketOrderRequest(symbol="AAPL", qty=4, side="sell", time_in_force="day"))
     v.advance(until=v.timeline.hours.open + NS_MIN)  # the 09:30 bars complete
+    assert c.get_order_by_id(buy.id).status == OrderStatus.FILLED
+    for call in (lambda: c.cancel_order_by_id(buy.id),
+                 lambda: c.replace_order_by_id(buy.id, ReplaceOrderRequest(qty=1))):
+        with pytest.raises(APIError) as err:  # a filled order can be neither
+            call()
+        assert err.value.status_code == 422 and "filled" in err.value.message
     pos = {p.symbol: p for p in c.get_all_positions()}
     assert float(pos["SPY"].qty) == 10 and pos["SPY"].side == "long"
     assert float(pos["AAPL"].qty) == -4 and pos["AAPL"].side == "short"
