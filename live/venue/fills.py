@@ -53,6 +53,23 @@ def _after_fill_ioc(venue, od: VenueOrder, ts: int) -> None:
         venue.close(od, "canceled", ts)
 
 
+def _capped_fill(venue, od: VenueOrder, px: float, cap: float, ts: int, maker: bool,
+                 decide: bool) -> float:
+    """Fill up to ``cap`` shares of ``od`` at ``px`` USD (NaN: no fill) at ``ts``: an
+    IOC/FOK that cannot fill is canceled when ``decide`` (its arrival), a FOK fills whole
+    or not at all, an IOC's rest is canceled. Returns the shares filled."""
+    if np.isnan(px) or cap <= 0.0:
+        if decide and od.tif in ("ioc", "fok"):
+            venue.close(od, "canceled", ts)
+        return 0.0
+    if od.tif == "fok" and cap < od.remaining - 1e-9:
+        venue.close(od, "canceled", ts)
+        return 0.0
+    venue.execute(od, cap, px, ts, maker)
+    _after_fill_ioc(venue, od, ts)
+    return cap
+
+
 class FillModel:
     """Interface: ``on_batch`` (events in stream order), ``on_arrival`` (an order starts
     working at ``now``), ``warm`` (events skipped by a restart: rebuild derived state)."""
@@ -101,16 +118,7 @@ class BarFills(FillModel):
             cap = remaining
             if self.participation > 0.0:
                 cap = min(remaining, self.participation * v - used)
-            if np.isnan(px) or cap <= 0.0:
-                if od.tif in ("ioc", "fok"):
-                    venue.close(od, "canceled", start)
-                continue
-            if od.tif == "fok" and cap < remaining - 1e-9:
-                venue.close(od, "canceled", start)
-                continue
-            venue.execute(od, cap, px, start, maker)
-            used += cap
-            _after_fill_ioc(venue, od, start)
+            used += _capped_fill(venue, od, px, cap, start, maker, True)
 
 
 class QuoteFills(FillModel):
@@ -155,16 +163,7 @@ class QuoteFills(FillModel):
         if trig:
             _trigger(od)
         cap = min(remaining, size - self.used[s])
-        if np.isnan(px) or cap <= 0.0:
-            if arrival and od.tif in ("ioc", "fok"):
-                venue.close(od, "canceled", ts)
-            return
-        if od.tif == "fok" and cap < remaining - 1e-9:
-            venue.close(od, "canceled", ts)
-            return
-        venue.execute(od, cap, px, ts, maker)
-        self.used[s] += cap
-        _after_fill_ioc(venue, od, ts)
+        self.used[s] += _capped_fill(venue, od, px, cap, ts, maker, arrival)
 
 
 class BookFills(FillModel):
