@@ -19,6 +19,7 @@ def venue(
     fills: str = typer.Option("bar", "--fills", help="bar | quote | book | alpaca-paper."),
     slippage_bps: float = typer.Option(None, "--slippage-bps", help="Fixed slippage of the bar/quote models, bps (default 1)."),
     participation: float = typer.Option(None, "--participation", help="Bar model: max fraction of bar volume (0 = no cap)."),
+    latency_ms: float = typer.Option(None, "--latency-ms", help="Order-entry latency, ms: an order works from acceptance + latency (default 0)."),
     partial_rate: float = typer.Option(None, "--partial-rate", help="alpaca-paper: fraction of fills that are random partials (default 0.1)."),
     seed: int = typer.Option(None, "--seed", help="Seed of ids and of alpaca-paper partial fills."),
     key: str = typer.Option(None, "--key", help="API key id clients must send (default fw-venue-key)."),
@@ -40,7 +41,7 @@ def venue(
     syms = tuple(s.strip().upper() for s in symbols.split(",") if s.strip()) if symbols else None
     cfg = config_from_options(
         lake=lake, session=day, symbols=syms, speed=speed, step=step, autostart=autostart,
-        fills=fills, slippage_bps=slippage_bps, participation=participation,
+        fills=fills, slippage_bps=slippage_bps, participation=participation, latency_ms=latency_ms,
         partial_rate=partial_rate, seed=seed, key_id=key, secret_key=secret, cash=cash,
         rate_limit=rate_limit, state_path=state, host=host, port=port)
     run_venue(cfg)

@@ -25,7 +25,8 @@ class VenueConfig(FrozenModel):
     Units: ``speed`` x real time (0 = as fast as the client keeps up); ``cash`` USD;
     ``rate_limit`` requests per ``rate_window_s`` seconds of wall time; ``partial_rate`` a
     fraction of eligible fills (alpaca-paper mode); ``participation`` a fraction of bar
-    volume (bar model, 0 = no cap).
+    volume (bar model, 0 = no cap); ``latency_ms`` order-entry latency in ms (an order
+    accepted at t works from t + latency, as the event engine's constant ``latency_ms``).
     """
 
     lake: Path | None = None  # None: $FW_LAKE or ./data_lake
@@ -37,6 +38,7 @@ class VenueConfig(FrozenModel):
     fills: FillModelName = "bar"
     costs: CostConfig = CostConfig()
     participation: float = Field(default=0.0, ge=0.0, le=1.0)
+    latency_ms: float = Field(default=0.0, ge=0.0)  # order entry: works from now + latency
     partial_rate: float = Field(default=0.1, ge=0.0, le=1.0)
     seed: int = 0
     key_id: str = "fw-venue-key"

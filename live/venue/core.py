@@ -71,6 +71,7 @@ class VenueCore:
         self.sinks: list[TradeUpdateSink] = []
         self.events_sent = 0
         self.rng = random.Random(cfg.seed)
+        self.latency_ns = int(round(cfg.latency_ms * 1e6))
         self.boundary_done = 0  # boundaries (open, close, ext close) already applied
         self.on_change: Callable[[], None] = lambda: None
 
@@ -144,7 +145,7 @@ class VenueCore:
                 return
             od.work_qty = np.floor(od.notional / px * 1e9) / 1e9
         od.status = "new"
-        od.ts_active = ts
+        od.ts_active = ts + self.latency_ns
         od.updated_at = ts
         self._working.setdefault(od.sym, []).append(od)
         self.emit("new", od, ts)

@@ -144,7 +144,7 @@ class QuoteFills(FillModel):
                     self._match(venue, od, s, arrival)
 
     def on_arrival(self, venue, od: VenueOrder, now: int) -> None:
-        if self.last[od.sym, 0] == now:  # a quote at this very instant is its arrival quote
+        if self.last[od.sym, 0] == od.ts_active:  # a quote at that instant: its arrival
             od.arrived = True
             self._match(venue, od, od.sym, True)
 
@@ -290,7 +290,7 @@ class PaperFills(FillModel):
                     self._try(venue, od, int(q["ts"]))
 
     def on_arrival(self, venue, od: VenueOrder, now: int) -> None:
-        if np.isfinite(self.last[od.sym, 0]):
+        if od.ts_active <= now and np.isfinite(self.last[od.sym, 0]):
             self._try(venue, od, now)
 
     def _try(self, venue, od: VenueOrder, ts: int) -> None:

@@ -114,9 +114,9 @@ class Timeline:
         self.k = k1
         return self.events.slice(lo, int(self._starts[k1]))
 
-    def seek(self, ns: int) -> None:
-        """Skip every step available at or before ``ns`` (a restart resuming the clock)."""
-        self.k = int(np.searchsorted(self.step_ts, ns, "right"))
+    def played(self) -> EventBatch:
+        """The events already handed out (what a restart replays silently)."""
+        return self.events.slice(0, int(self._starts[self.k]))
 
 
 def _session_dates(root: Path, dataset: str, symbols: list[str]) -> set[dt.date]:

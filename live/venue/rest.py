@@ -291,11 +291,11 @@ def control_routes(venue) -> list[web.RouteDef]:
     ``fw live`` and chaos runs: state, clock start/advance, faults."""
 
     async def state(request):
-        return web.json_response(venue.state())
+        return web.json_response(venue.state_now())
 
     async def start(request):
         venue.start_clock()
-        return web.json_response(venue.state())
+        return web.json_response(venue.state_now())
 
     async def advance(request):
         body = await _body(request) if request.can_read_body else {}

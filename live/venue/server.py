@@ -77,12 +77,12 @@ class Venue:
         self.ended = False
         self.urls: VenueUrls | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._pump: asyncio.Task | None = None
         self._go: asyncio.Event | None = None
         self._lock: asyncio.Lock | None = None
-        self._stopped = threading.Event()
         self._restore()
 
     # ------------------------------------------------------------------ state file
@@ -94,7 +94,7 @@ class Venue:
         statefile.restore(self.core, data, path)
         tl = self.timeline
         tl.k = int(data["step"])
-        self.core.warm(tl.events.slice(0, int(tl._starts[tl.k])))
+        self.core.warm(tl.played())
         self.clock = SimClock(int(data["clock_ns"]), self.cfg.speed)
         self.core.clock = self.clock
         self.ended = bool(data["ended"])
@@ -116,6 +116,7 @@ class Venue:
     async def serve(self) -> VenueUrls:
         """Bind the port and start the replay inside the running loop; returns the URLs."""
         self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.current_thread()
         self._go = asyncio.Event()
         self._lock = asyncio.Lock()
         self._runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
@@ -161,7 +162,6 @@ class Venue:
             finally:
                 loop.run_until_complete(self.close())
                 loop.close()
-                self._stopped.set()
 
         self._thread = threading.Thread(target=main, name="fw-venue", daemon=True)
         self._thread.start()
@@ -274,7 +274,7 @@ class Venue:
                 self.core.advance(until)
                 self.persist()
             await self.hub.flush_updates()
-        return self.state()
+        return self.state_now()
 
     def advance(self, steps: int | None = None, until: int | None = None) -> dict:
         """``advance_async`` from another thread (a venue started with ``start()``)."""
@@ -308,7 +308,18 @@ class Venue:
         self._call(go())
 
     def state(self) -> dict:
-        """Clock, replay position, counts and connections (JSON-able)."""
+        """Clock, replay position, counts and connections (JSON-able); safe to call from
+        any thread."""
+        if self._loop is not None and self._loop.is_running() and \
+                threading.current_thread() is not self._loop_thread:
+            async def go() -> dict:
+                return self.state_now()
+
+            return self._call(go())
+        return self.state_now()
+
+    def state_now(self) -> dict:
+        """``state()`` on the venue's own loop."""
         tl = self.timeline
         return {"clock": self.clock.now(), "session": tl.hours.date.isoformat(),
                 "symbols": tl.symbols, "fills": self.cfg.fills, "speed": self.cfg.speed,

@@ -131,6 +131,9 @@ class StreamHub:
                                                      "data": {"streams": streams}}))
         finally:
             sender.cancel()
+            while not conn.queue.empty():  # nothing left for flush_updates to wait on
+                conn.queue.get_nowait()
+                conn.queue.task_done()
             if self.trade is conn:
                 self.trade = None
         return ws

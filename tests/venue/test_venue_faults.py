@@ -66,9 +66,9 @@ def test_silent_sockets_stay_open_and_lose_what_they_would_have_sent(make_venue)
 def test_silence_for_some_seconds_then_data_again(make_venue):
     v = make_venue()
     md = market_data(v, bars=["SPY"])
-    v.fault(kind="silence", stream="market_data", seconds=0.3)
+    v.fault(kind="silence", stream="market_data", seconds=1.0)
     v.advance(until=v.timeline.hours.open + NS_MIN)
-    time.sleep(0.4)
+    time.sleep(1.1)
     v.advance(until=v.timeline.hours.open + 2 * NS_MIN)
     md.wait(1)
     assert [b.timestamp.minute for b in md.items] == [31]
@@ -113,7 +113,7 @@ def test_duplicated_delayed_and_reordered_trade_updates(make_venue):
     c.cancel_order_by_id(b.id)
     assert [(u.event, u.order.id) for u in tu.wait(2)] == [("canceled", b.id), ("new", b.id)]
     tu.items.clear()
-    v.fault(kind="delay", count=1, seconds=0.5)
+    v.fault(kind="delay", count=1, seconds=1.5)
     d = _rest(c, px=302.0)
     c.cancel_order_by_id(d.id)  # overtakes the delayed "new"
     assert [(u.event, u.order.id) for u in tu.wait(2)] == [("canceled", d.id), ("new", d.id)]

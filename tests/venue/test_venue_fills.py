@@ -182,3 +182,16 @@ def test_fill_model_needs_its_data(venue_lake):
         Venue(VenueConfig(lake=venue_lake, fills="book"))
     with pytest.raises(VenueConfigError, match="not an XNYS session|has none"):
         Venue(VenueConfig(lake=venue_lake, session=dt.date(2024, 1, 6)))
+
+
+def test_order_entry_latency(make_venue, venue_lake):
+    """90 s of latency: an order sent at the open works from 09:31:30, so the first bar
+    starting after that, 09:32, fills it (the event engine's ``latency_ms`` rule)."""
+    v = make_venue(fills="bar", latency_ms=90_000.0, costs=CostConfig(slippage_bps=0.0))
+    c = trading_client(v)
+    m = _market(c, "SPY", 1)
+    v.advance(until=v.timeline.hours.open + 3 * NS_MIN)
+    bar = Lake(venue_lake).bars("SPY", SESSION, SESSION).row(2, named=True)
+    (f,) = _fills(v, m.id)
+    assert float(f["price"]) == bar["open"]
+    assert f["transaction_time"].startswith("2024-01-03T14:32:00")
