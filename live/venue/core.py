@@ -73,7 +73,6 @@ class VenueCore:
         self.rng = random.Random(cfg.seed)
         self.latency_ns = int(round(cfg.latency_ms * 1e6))
         self.boundary_done = 0  # boundaries (open, close, ext close) already applied
-        self.on_change: Callable[[], None] = lambda: None
 
     # ------------------------------------------------------------------ helpers
     def now(self) -> int:
@@ -129,7 +128,6 @@ class VenueCore:
         reply = wire.order_json(od)
         if self.eligible(od, now):
             self._activate(od, now)
-        self.on_change()
         return reply
 
     def _register(self, od: VenueOrder) -> None:
@@ -152,17 +150,17 @@ class VenueCore:
         self.model.on_arrival(self, od, ts)
 
     def _check_wash(self, od: VenueOrder) -> None:
-        """403 when ``od`` could trade against the account's own open opposite order."""
-        mine = od.limit_price if od.type == "limit" else (None if od.type == "market" else -1)
-        if mine == -1:
-            return  # an untriggered stop does not cross now
+        """403 when ``od`` (market or limit; an untriggered stop crosses nothing yet)
+        could trade against the account's own open opposite market or limit order."""
+        if od.type not in ("market", "limit"):
+            return
         for other in self.orders.values():
             if (other.symbol != od.symbol or other.side == od.side or not other.is_open
                     or other.type not in ("market", "limit")):
                 continue
-            a = mine if od.side == "buy" else other.limit_price
-            b = other.limit_price if od.side == "buy" else mine
-            if a is None or b is None or a >= b:
+            buy, sell = (od, other) if od.side == "buy" else (other, od)
+            if buy.limit_price is None or sell.limit_price is None \
+                    or buy.limit_price >= sell.limit_price:
                 raise ApiError(403, "potential wash trade detected. use complex orders",
                                40310000)
 
@@ -228,7 +226,6 @@ class VenueCore:
         self.emit("replaced", old, now)
         if self.eligible(new, now):
             self._activate(new, now)
-        self.on_change()
         return reply
 
     def cancel(self, order_id: str) -> None:
@@ -237,7 +234,6 @@ class VenueCore:
         if not od.is_open:
             raise ApiError(422, f'order is already in "{od.status}" state', 42210000)
         self.close(od, "canceled", self.now())
-        self.on_change()
 
     def cancel_all(self) -> list[dict]:
         """``DELETE /v2/orders``: one ``{id, status, body}`` per open order."""
@@ -246,7 +242,6 @@ class VenueCore:
         for od in [o for o in self.orders.values() if o.is_open]:
             self.close(od, "canceled", now)
             out.append({"id": od.id, "status": 200, "body": wire.order_json(od)})
-        self.on_change()
         return out
 
     def close_position(self, symbol: str, qty: float | None = None,
@@ -307,7 +302,6 @@ class VenueCore:
         self.account.record_fill(od, qty, px, ts, exec_id, event)
         self.emit(event, od, ts, price=wire.num(px), qty=wire.num(qty),
                   position_qty=wire.num(position), execution_id=exec_id)
-        self.on_change()
 
     def close(self, od: VenueOrder, status: str, ts: int) -> None:
         """End ``od`` as canceled / expired / rejected at ``ts`` and say so."""
@@ -346,7 +340,6 @@ class VenueCore:
             for od in [o for o in self.orders.values() if o.is_open and o.tif == "day"
                        and (what == "ext_close" or not o.extended_hours)]:
                 self.close(od, "expired", ts)
-        self.on_change()
 
     def advance(self, until: int) -> None:
         """Apply the session boundaries at or before ``until`` (ns): open, close, 20:00."""
