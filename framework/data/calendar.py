@@ -132,21 +132,24 @@ def iso_ny(ns: int) -> str:
     return text[:19] + f".{frac:09d}".rstrip("0") + text[19:] if frac else text
 
 
-def daily_labels_to_open(ts: np.ndarray) -> tuple[np.ndarray, int]:
-    """Daily bar labels (any instant of the session's New York date: midnight from CSV
-    files and vendors, the open already) -> that XNYS session's open, ns UTC: the one
-    label a daily bar has in the lake. Returns (opens, -1), or (partial, i) where row i is
-    dated on a day that is not an XNYS session."""
-    ts = np.asarray(ts, np.int64)
-    if ts.size == 0:
-        return ts.copy(), -1
-    days = (pl.Series(ts).cast(pl.Datetime("ns", "UTC")).dt.convert_time_zone(NY)
-            .dt.date().to_numpy())
-    dates, opens, _ = sessions(days.min(), days.max())
-    lookup = dict(zip(dates, opens.tolist(), strict=True))
-    out = np.empty(ts.shape[0], np.int64)
-    for i, d in enumerate(days.tolist()):
-        if d not in lookup:
-            return out, i
-        out[i] = lookup[d]
-    return out, -1
+def daily_bars_at_open(frame: pl.DataFrame, origin: str, first_row: int = 0) -> pl.DataFrame:
+    """Relabel daily bars stamped anywhere on their New York calendar day (vendors use
+    midnight ET, CSV files a bare date) to that day's XNYS session open, the lake's one
+    daily ``ts`` (ns UTC); both drivers then read the lake as it is.
+
+    Raises ``DataError`` naming ``origin``, the row (numbered from ``first_row``) and the
+    bar's time in New York when a bar falls on a day without a session.
+    """
+    from framework.data.schemas import DataError
+
+    if frame.height == 0:
+        return frame
+    d = frame.select(session_date_expr())["ts"]
+    dates, opens, _ = sessions(d.min(), d.max())
+    by_date = dict(zip(dates, opens.tolist(), strict=True))
+    ts = [by_date.get(x) for x in d.to_list()]
+    if any(t is None for t in ts):
+        i = next(i for i, t in enumerate(ts) if t is None)
+        raise DataError(f"{origin}: row {i + first_row}: daily bar at "
+                        f"{iso_ny(frame['ts'][i])} ({d[i]}) is not on an XNYS session")
+    return frame.with_columns(pl.Series("ts", ts, pl.Int64))

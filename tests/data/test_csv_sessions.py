@@ -47,8 +47,8 @@ def test_daily_bars_are_stamped_at_the_session_open(tmp_path):
                    columns=COLS)
     assert read_csv(f, m)["ts"].to_list() == [OPEN, int(OPENS[1])]
     _write(f, ["2024-01-02", "2024-01-06"])  # a Saturday
-    with pytest.raises(DataError, match=r"d\.csv: row 3, column 't': daily bar dated "
-                                        r"'2024-01-06' \(2024-01-06T00:00:00-05:00\) is not"):
+    with pytest.raises(DataError, match=r"d\.csv, column 't': row 3: daily bar at "
+                                        r"2024-01-06T00:00:00-05:00 \(2024-01-06\) is not on"):
         read_csv(f, m)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
-from framework.data.calendar import daily_labels_to_open, iso_ny, session_bounds_of
+from framework.data.calendar import daily_bars_at_open, session_bounds_of
 from framework.data.schemas import DataError, check_dataset
 from framework.data.settings import CsvMapping
 
@@ -59,14 +59,10 @@ def read_csv(path: str | Path, mapping: CsvMapping, config_origin: str = "csv ma
     ts = parsed.dt.convert_time_zone("UTC").cast(pl.Int64)
     if mapping.label == "end" and mapping.dataset == "bars_1m":
         ts = ts - NS_MIN
-    if mapping.dataset == "bars_1d":
-        opens, bad = daily_labels_to_open(ts.to_numpy())
-        if bad >= 0:
-            raise DataError(f"{p}: row {bad + 2}, column '{mapping.timestamp}': daily bar dated "
-                            f"{ts_col[bad]!r} ({iso_ny(int(ts[bad]))}) is not an XNYS session")
-        ts = pl.Series("ts", opens, pl.Int64)
     out = pl.DataFrame([ts.alias("ts")] + [raw.get_column(v).alias(k)
                                            for k, v in mapping.columns.items()])
+    if mapping.dataset == "bars_1d":  # file order: row i is line i + 2
+        out = daily_bars_at_open(out, f"{p}, column '{mapping.timestamp}'", first_row=2)
     out = out.sort("ts", maintain_order=True)
     if mapping.dataset in ("bars_1s", "bars_1m") and out.height:
         out = in_session(out, session or mapping.session)

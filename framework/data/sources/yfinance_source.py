@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import polars as pl
 import requests
 
-from framework.data.calendar import daily_labels_to_open, iso_ny
+from framework.data.calendar import daily_bars_at_open
 from framework.data.lake import Lake
 from framework.data.schemas import DataError
 from framework.data.settings import YFinanceConfig
@@ -59,13 +59,9 @@ def history(symbol: str, start: dt.date, end: dt.date, interval: str,
     }).with_columns(vwap=pl.col("close"), n=pl.lit(0, pl.Int64))
     if interval == "1m":
         return frame
-    opens, bad = daily_labels_to_open(ts)
-    if bad >= 0:
-        raise DataError(f"yfinance:{symbol}: bar dated {iso_ny(int(ts[bad]))} is not on an "
-                        "XNYS session")
+    frame = daily_bars_at_open(frame, f"yfinance:{symbol}")
     splits = pdf["Stock Splits"].to_numpy() if "Stock Splits" in pdf else 0.0
     return frame.with_columns(
-        ts=pl.Series(opens, dtype=pl.Int64),
         split_factor=pl.Series(splits, dtype=pl.Float64).replace(0.0, 1.0)
         if "Stock Splits" in pdf else pl.lit(1.0),
         dividend=pl.Series(pdf["Dividends"].to_numpy(), dtype=pl.Float64)
