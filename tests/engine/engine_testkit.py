@@ -25,3 +25,13 @@ def daily_panel(n_sessions: int, symbols: list[str], seed: int, volume: float = 
                                     "low": np.minimum(o, c) * 0.99, "close": c,
                                     "volume": volume, "vwap": (o + c) / 2}))
     return panel_from_frame(pl.concat(frames), symbols, "1d")
+
+
+def hand_panel(rows: list[tuple[float, float, float, float, float]], symbol: str = "A"):
+    """Daily bars of one symbol from explicit ``(open, high, low, close, volume)`` rows, on
+    consecutive XNYS sessions from 2024-01-02: for examples worked out by hand."""
+    _, opens, _ = sessions(dt.date(2024, 1, 2), dt.date(2024, 12, 31))
+    o, h, lo, c, v = (np.array(col, dtype=float) for col in zip(*rows, strict=True))
+    frame = pl.DataFrame({"symbol": symbol, "ts": opens[:len(rows)], "open": o, "high": h,
+                          "low": lo, "close": c, "volume": v, "vwap": c})
+    return panel_from_frame(frame, [symbol], "1d")

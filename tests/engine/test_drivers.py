@@ -1,7 +1,6 @@
 """One strategy, two drivers: the live bar driver fed the replay of the lake bar by bar
-produces the same orders, fills and equity as the backtest driver; the look-ahead
-guard passes every shipped strategy and catches a peeking one; config errors name the
-file and key."""
+produces the same orders, fills and equity as the backtest driver; config errors name
+the file and key (the look-ahead guard: ``test_lookahead.py``)."""
 
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ import pytest
 from framework.config import ConfigError
 from framework.data import Lake
 from framework.engine.backtest import run_backtest
-from framework.engine.lookahead import check_lookahead
 from framework.engine.run_config import load_strategy
 from framework.marketdata.replay import ReplayFeed
 from live.driver.bar_session import BarSession
@@ -67,24 +65,6 @@ def test_live_driver_matches_backtest(name, fill_model, request):
     assert live.orders.equals(bt.result.orders)
     assert live.fills.equals(bt.result.fills)
     np.testing.assert_array_equal(live.equity["equity"], bt.result.equity["equity"])
-
-
-@pytest.mark.parametrize("name", SHIPPED)
-def test_shipped_strategies_have_no_lookahead(name, request):
-    small_lake = _lake(name, request)
-    rep = check_lookahead(ROOT / "strategies" / f"{name}.toml", n_cuts=4, seed=1,
-                          lake_root=small_lake, overrides=_overrides(name))
-    assert rep.ok, rep.problems
-    assert len(rep.cuts) >= 2
-
-
-def test_lookahead_guard_catches_a_peeking_strategy(small_lake, tmp_path):
-    toml = tmp_path / "peek.toml"
-    toml.write_text('name = "peek"\nstrategy = "peeking:FullSampleMean"\n'
-                    'symbols = ["SPY", "QQQ"]\n[data]\ntimeframe = "1m"\n')
-    rep = check_lookahead(toml, n_cuts=4, seed=2, lake_root=small_lake)
-    assert not rep.ok
-    assert "signal" in rep.problems[0]
 
 
 def test_bad_strategy_file_names_file_and_key(tmp_path):

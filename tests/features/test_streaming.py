@@ -1,4 +1,4 @@
-"""Batch == streaming, NaN-gap policy, warm-up and no look-ahead for every indicator."""
+"""Batch == streaming, NaN-gap policy, warm-up and no look-ahead for every indicator; a few\nagainst values worked out by hand."""
 
 from __future__ import annotations
 
@@ -31,6 +31,34 @@ def test_batch_equals_python_streaming(name, nan_frac):
     for b, s in zip(batch, stream, strict=True):
         assert np.isnan(b).sum() < N  # something was computed
         np.testing.assert_allclose(s, b, rtol=1e-12, atol=0.0, equal_nan=True)
+
+
+# c = 1, 2, 6, 2, 10 worked out by hand (the test above only ties batch to streaming):
+# SMA(3) = 3, 10/3, 6; EMA(3): k = 1/2, seeded with the first SMA, 3, 3 + (2 - 3)/2 = 2.5,
+# 2.5 + (10 - 2.5)/2 = 6.25; z-score(3) against the population std: (6 - 3)/sqrt(14/3),
+# (2 - 10/3)/sqrt(32/9) = -1/sqrt(2), (10 - 6)/sqrt(32/3) = sqrt(3/2); ROC(2) in percent:
+# (6/1 - 1) 100, (2/2 - 1) 100, (10/6 - 1) 100.
+HAND = np.array([1.0, 2.0, 6.0, 2.0, 10.0])
+HAND_CASES = {
+    "sma": (lambda c: kt.sma_batch(c, 3), lambda: kt.sma_state(3), kt.sma_update,
+            [3.0, 10 / 3, 6.0]),
+    "ema": (lambda c: kt.ema_batch(c, 3), lambda: kt.ema_state(3, 0), kt.ema_update,
+            [3.0, 2.5, 6.25]),
+    "zscore": (lambda c: kt.zscore_batch(c, 3), lambda: kt.bbands_state(3), kt.zscore_update,
+               [3 / np.sqrt(14 / 3), -1 / np.sqrt(2), np.sqrt(1.5)]),
+    "roc": (lambda c: kt.roc_batch(c, 2), lambda: kt.lag_state(2), kt.roc_update,
+            [500.0, 0.0, 200 / 3]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HAND_CASES))
+def test_batch_and_streaming_equal_the_hand_values(name):
+    batch, state, update, want = HAND_CASES[name]
+    s = state()
+    stream = np.array([update(s, x) for x in HAND])
+    for got in (batch(HAND), stream):
+        assert np.isnan(got[:2]).all()
+        np.testing.assert_allclose(got[2:], want, rtol=1e-12)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
