@@ -1,4 +1,5 @@
-"""Panels for engine tests (imported by the test modules of this folder)."""
+"""Panels, shipped-strategy settings and lakes for engine tests (imported by the test
+modules of this folder)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,26 @@ import polars as pl
 
 from framework.data.calendar import sessions
 from framework.strategy.panel import panel_from_frame
+from tests.conftest import ML_MR_SMALL
+
+SHIPPED = ["sma_cross", "bollinger_mr", "ml_mr", "obi_book"]
+# the small lake has 4 sessions: shorten windows so every strategy trades
+SMALL = {"sma_cross": {"params.fast": 1, "params.slow": 2, "data.timeframe": "1m"},
+         "bollinger_mr": {"data.start": None, "data.end": None},
+         "ml_mr": {"data.start": None, "data.end": None, **ML_MR_SMALL},
+         "obi_book": {}}
+
+
+def shipped_lake(name, request):
+    """The lake a shipped strategy runs on in the tests: the small lake (the book lake for
+    the book strategy), with the flagship's model trained when ``name`` needs one."""
+    return request.getfixturevalue({"ml_mr": "ml_mr_lake",
+                                    "obi_book": "book_lake"}.get(name, "small_lake"))
+
+
+def small_overrides(name):
+    """Config overrides that make shipped strategy ``name`` trade on the small lake."""
+    return {k: v for k, v in SMALL[name].items() if v is not None}
 
 
 def daily_panel(n_sessions: int, symbols: list[str], seed: int, volume: float = 1e6):

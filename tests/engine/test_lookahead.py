@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from engine_testkit import daily_panel
+from engine_testkit import SHIPPED, daily_panel, shipped_lake, small_overrides
 from peeking import HONEST, LEAKY, NextCloseFilled, PandasCross
 from typer.testing import CliRunner
 
@@ -29,17 +29,8 @@ from framework.engine.lookahead import (
 )
 from framework.strategy import BarPanel, Signals, Strategy
 from framework.strategy.base import StrategyContext
-from tests.conftest import ML_MR_SMALL
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ["sma_cross", "bollinger_mr", "ml_mr", "obi_book"]
-# the small lake has 4 sessions: shorten windows so every strategy trades
-SMALL = {"sma_cross": {"params.fast": 1, "params.slow": 2, "data.timeframe": "1m"},
-         "bollinger_mr": {"data.start": None, "data.end": None},
-         "ml_mr": {"data.start": None, "data.end": None, **ML_MR_SMALL},
-         "obi_book": {}}
-LAKES = {"ml_mr": "ml_mr_lake", "obi_book": "book_lake"}
-
 
 def _toml(tmp_path: Path, cls: str, timeframe: str = "1m", symbols=("SPY", "QQQ")) -> Path:
     path = tmp_path / f"{cls}.toml"
@@ -55,9 +46,8 @@ def _strategy(cls: type[Strategy], **params) -> Strategy:
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_strategies_pass_at_the_defaults(name, request):
-    lake = request.getfixturevalue(LAKES.get(name, "small_lake"))
-    ov = {k: v for k, v in SMALL[name].items() if v is not None}
-    rep = check_lookahead(ROOT / "strategies" / f"{name}.toml", lake_root=lake, overrides=ov)
+    rep = check_lookahead(ROOT / "strategies" / f"{name}.toml",
+                          lake_root=shipped_lake(name, request), overrides=small_overrides(name))
     assert rep.ok, rep.problems
     assert rep.change_bars > 0 and len(rep.cuts) >= rep.change_bars
 
