@@ -49,7 +49,7 @@ def bars_from_trades_kernel():
 @app.command()
 def ingest(
     source: str = typer.Option(..., help="synthetic | synthetic-book | csv | yfinance | alpaca | "
-                               "lobster | itch"),
+                               "polygon | lobster | itch"),
     symbols: list[str] = typer.Option(None, "--symbols", "-s", help="Tickers (repeat or comma-separate)."),  # noqa: B008
     start: str = typer.Option(None, help="First session date YYYY-MM-DD."),
     end: str = typer.Option(None, help="Last session date YYYY-MM-DD (inclusive)."),
@@ -58,8 +58,8 @@ def ingest(
     files: list[Path] = typer.Argument(None, help="csv: input files (one per symbol, same order); "  # noqa: B008
                                        "lobster: MESSAGE [ORDERBOOK]; itch: FILE."),
     csv_format: str = typer.Option(None, "--csv-format", help="csv: name of a [csv.<name>] mapping."),
-    dataset: str = typer.Option("bars", help="alpaca/yfinance: bars | trades | quotes."),
-    timeframe: str = typer.Option("1m", help="alpaca/yfinance bars: 1m | 1d."),
+    dataset: str = typer.Option("bars", help="alpaca/polygon: bars | trades | quotes."),
+    timeframe: str = typer.Option("1m", help="alpaca/polygon/yfinance bars: 1m | 1d."),
     seed: int = typer.Option(None, help="synthetic: override the seed."),
 ) -> None:
     """Fetch or generate data and write it to the lake (atomic, idempotent)."""
@@ -107,6 +107,12 @@ def ingest(
         rows = ingest_alpaca(lk, cfg.alpaca, creds.key_id.get_secret_value(),
                              creds.secret_key.get_secret_value(), syms, d0, d1,
                              dataset, timeframe)
+    elif source == "polygon":
+        from framework.config import load_polygon_api_key
+        from framework.data.sources.polygon_source import ingest_polygon
+
+        rows = ingest_polygon(lk, cfg.polygon, load_polygon_api_key().get_secret_value(), syms,
+                              d0, d1, dataset, timeframe, report=typer.echo)
     elif source == "yfinance":
         from framework.data.sources.yfinance_source import ingest_yfinance
 
@@ -117,7 +123,7 @@ def ingest(
         rows = _ingest_itch(lk, syms, files, d0)
     else:
         raise DataError(f"--source: unknown source '{source}' "
-                        "(synthetic, synthetic-book, csv, yfinance, alpaca, lobster, itch)")
+                        "(synthetic, synthetic-book, csv, yfinance, alpaca, polygon, lobster, itch)")
     typer.echo(f"lake {lk.root}: " + ", ".join(f"{k} {v:,} rows" for k, v in rows.items()))
 
 
