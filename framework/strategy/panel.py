@@ -60,9 +60,14 @@ class BarPanel:
 
     def head(self, n: int) -> BarPanel:
         """The first ``n`` rows: what a live session had seen after bar ``n - 1`` closed."""
-        return replace(self, **{f: getattr(self, f)[:n] for f in
+        return self.rows(0, n)
+
+    def rows(self, start: int, stop: int) -> BarPanel:
+        """Rows ``start .. stop-1`` (views): what a session whose history began at bar
+        ``start`` had seen after bar ``stop - 1`` closed."""
+        return replace(self, **{f: getattr(self, f)[start:stop] for f in
                                 (*FIELDS, "ts", "session", "session_open", "session_close")},
-                       book=None if self.book is None else self.book.head(n))
+                       book=None if self.book is None else self.book.rows(start, stop))
 
     def decision_ts(self) -> np.ndarray:
         """When each bar's decision is taken: its close, ``ts + bar_ns`` (ns UTC), capped at
