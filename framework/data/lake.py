@@ -123,7 +123,8 @@ class Lake:
         return _commit.transaction(self.root, label, self.lock_wait_s)
 
     def write(self, dataset: str, symbol: str, frame: pl.DataFrame, source: str,
-              origin: str | None = None, *, accept_review: bool = False) -> WriteReport:
+              origin: str | None = None, *, accept_review: bool = False,
+              whole_days: bool = False) -> WriteReport:
         """Validate ``frame`` and write it, one file per XNYS session date, in a
         transaction (its own, or the one open on this lake).
 
@@ -131,7 +132,9 @@ class Lake:
         magnitudes are held for review (``framework.data.review``) and raise too, unless
         ``accept_review``. Within each session date, existing rows in [min ts, max ts] of
         the new rows are replaced and rows outside are kept, so re-ingesting a range is
-        idempotent. An optional ``_line`` column (file line per row) is used in errors.
+        idempotent; with ``whole_days`` (a source that regenerates whole sessions) the
+        new rows replace the whole session date. An optional ``_line`` column (file line
+        per row) is used in errors.
         """
         check_dataset(dataset)
         sym = check_symbol(symbol)
@@ -160,7 +163,7 @@ class Lake:
                 "_d", as_dict=True, maintain_order=True
             ).items():
                 chunk = chunk.drop("_d")
-                existing = tx.existing(dataset, sym, day)
+                existing = None if whole_days else tx.existing(dataset, sym, day)
                 if existing is not None:
                     old = self._read_file(existing)
                     lo, hi = chunk["ts"][0], chunk["ts"][-1]

@@ -247,7 +247,8 @@ def _outliers(rep: QualityReport, dataset: str, frame: pl.DataFrame) -> None:
         dev = (frame[c].log() - med).abs()
         mask = (dev > thresh).fill_null(False)
         n = int(mask.sum())
-        rep.counts["outlier"] += n
+        if n:
+            rep.counts["outlier"] += n
         for r in mask.arg_true().head(5).to_list():
             rep.findings.append(Finding(
                 "outlier", "soft", r, c,
