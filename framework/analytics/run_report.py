@@ -197,10 +197,12 @@ def _json_safe(value):
 
 
 def headline(data: ReportData) -> dict:
-    """The terminal summary: out-of-sample metrics when there are some, else full-period."""
+    """The terminal summary: out-of-sample metrics when there are some, else full-period;
+    holding time in sessions on daily bars, in minutes on intraday bars."""
     name = "out_of_sample" if "out_of_sample" in data.periods else "full"
+    skip = "avg_holding_minutes" if data.timeframe == "1d" else "avg_holding_sessions"
     return {"period": name} | {k: data.periods[name][k] for k in HEADLINE
-                               if k in data.periods[name]}
+                               if k in data.periods[name] and k != skip}
 
 
 def report_backtest(run) -> tuple[Path | None, dict]:

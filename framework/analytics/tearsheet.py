@@ -38,6 +38,7 @@ td:first-child,th:first-child{text-align:left}
 .note{color:#555;font-size:13px;max-width:60em} .oos{color:#0a6b2d;font-weight:600}
 pre{background:#f7f7f7;padding:8px;font-size:12px;max-height:420px;overflow:auto}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:8px}
+.scroll{max-height:420px;overflow:auto;display:inline-block}
 """
 
 _PCT = {"total_return", "cagr", "volatility", "max_drawdown", "win_rate", "exposure",
@@ -171,7 +172,7 @@ def rolling_figure(data: ReportData) -> str:
                                 name=f"volatility ({window} sessions)", yaxis="y2")])
     fig.update_layout(yaxis=dict(title="Sharpe"),
                       yaxis2=dict(overlaying="y", side="right", title="volatility",
-                                  ticksuffix="%", showgrid=False))
+                                  ticksuffix="%", showgrid=False, tickmode="auto"))
     _shade_in_sample(fig, data)
     return _figure(fig, f"Rolling Sharpe, volatility (x√{SESSIONS_PER_YEAR})", "rolling", 300)
 
@@ -297,16 +298,23 @@ def drawdowns_table(data: ReportData) -> str:
     return _table(["#", "peak", "valley", "recovery", "depth", "sessions"], rows)
 
 
-def trade_list(data: ReportData, limit: int = 200) -> str:
-    """The round trips, newest exit last: times in New York, prices and P&L in USD."""
-    t = data.trades.select(
-        "symbol", pl.when(pl.col("direction") > 0).then(pl.lit("long")).otherwise(pl.lit("short"))
-        .alias("side"),
-        *(pl.col(c).cast(pl.Datetime("ns", "UTC")).alias(c.replace("_ts", ""))
-          for c in ("entry_ts", "exit_ts")),
-        "qty", "entry_price", "exit_price", "fees", "pnl", "return", "holding_sessions",
-        "sample")
-    return _frame_table(t, limit)
+def trade_list(data: ReportData, limit: int = 1000) -> str:
+    """The round trips in exit order (the first ``limit``), times in New York, prices and
+    P&L in USD, return in percent, holding in sessions on daily bars, else minutes."""
+    t = data.trades.head(limit)
+    daily = data.timeframe == "1d"
+    rows = [[r["symbol"], "long" if r["direction"] > 0 else "short", iso_ny(r["entry_ts"]),
+             iso_ny(r["exit_ts"]), f"{r['qty']:,.2f}", f"{r['entry_price']:,.4f}",
+             f"{r['exit_price']:,.4f}", f"{r['fees']:,.2f}", f"{r['pnl']:,.2f}",
+             f"{r['return']:.3%}",
+             f"{r['holding_sessions']:,}" if daily else f"{r['holding_ns'] / 60e9:,.1f}",
+             r["sample"]] for r in t.iter_rows(named=True)]
+    held = "held (sessions)" if daily else "held (minutes)"
+    more = (f"<p class='note'>first {limit:,} of {data.trades.height:,} trades; all of them "
+            "are in trades.parquet</p>" if data.trades.height > limit else "")
+    return ("<div class='scroll'>" + _table(
+        ["symbol", "side", "entry (New York)", "exit (New York)", "shares", "entry price",
+         "exit price", "fees", "P&L", "return", held, "sample"], rows) + "</div>" + more)
 
 
 def render_tearsheet(data: ReportData) -> str:
