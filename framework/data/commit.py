@@ -167,6 +167,8 @@ def _recover_locked(root: Path) -> None:
         log.warning("%s: completing the transaction '%s' of pid %s that was interrupted "
                     "after its commit point", root, doc.get("label"), doc.get("pid"))
         _apply(root, doc)
+    for tmp in root.glob(f"{JOURNAL_FILE}.*.tmp"):  # a journal killed before its rename
+        tmp.unlink(missing_ok=True)
     clean_staging(root)
 
 
