@@ -9,6 +9,14 @@ import typer
 check_app = typer.Typer(help="Checks on strategies (look-ahead).", no_args_is_help=True)
 
 
+def warn_ignored(manifest: dict) -> None:
+    """One terminal warning per setting the run's strategy overrides (the manifest's
+    ``ignored_settings``, see ``framework.engine.run_config.ignored_settings``)."""
+    for item in manifest.get("ignored_settings", []):
+        typer.secho(f"warning: {item['key']} = {item['value']!r} has no effect: {item['why']} "
+                    "(recorded in manifest.json)", fg=typer.colors.YELLOW, err=True)
+
+
 def backtest(
     config: Path = typer.Argument(None, help="Strategy TOML, e.g. strategies/ml_mr.toml."),  # noqa: B008
     set_: list[str] = typer.Option(None, "--set", help="Override a key: params.fast=5 (repeat)."),  # noqa: B008
@@ -39,6 +47,7 @@ def backtest(
     else:
         run = run_backtest(config, parse_overrides(set_ or []), lake_root=lake, out_root=out,
                            publish=False)
+    warn_ignored(run.manifest)
     _, metrics = report_backtest(run)
     run = publish_run(run)
     page = run.out_dir / "tearsheet.html"

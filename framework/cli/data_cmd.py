@@ -29,6 +29,9 @@ def _symbols(raw: list[str] | None) -> list[str]:
 
 
 _FILE_SOURCES = ("csv", "lobster", "itch")
+# sources that download in windows, commit each window and checkpoint it (resumable): one
+# commit for the whole ingest would let a checkpoint claim windows that were never committed
+_RESUMABLE = ("polygon",)
 
 
 def _check_files(source: str, files: list[Path], syms: list[str]) -> None:
@@ -84,7 +87,7 @@ def bars_from_trades_kernel():
 @app.command()
 def ingest(
     source: str = typer.Option(..., help="synthetic | synthetic-book | csv | yfinance | alpaca | "
-                               "lobster | itch"),
+                               "polygon | lobster | itch"),
     symbols: list[str] = typer.Option(None, "--symbols", "-s", help="Tickers (repeat or comma-separate)."),  # noqa: B008
     start: str = typer.Option(None, help="First session date YYYY-MM-DD."),
     end: str = typer.Option(None, help="Last session date YYYY-MM-DD (inclusive)."),
@@ -93,14 +96,15 @@ def ingest(
     files: list[Path] = typer.Argument(None, help="csv: input files (one per symbol, same order); "  # noqa: B008
                                        "lobster: MESSAGE [ORDERBOOK]; itch: FILE."),
     csv_format: str = typer.Option(None, "--csv-format", help="csv: name of a [csv.<name>] mapping."),
-    dataset: str = typer.Option("bars", help="alpaca/yfinance: bars | trades | quotes."),
-    timeframe: str = typer.Option("1m", help="alpaca/yfinance bars: 1m | 1d."),
+    dataset: str = typer.Option("bars", help="alpaca/polygon: bars | trades | quotes."),
+    timeframe: str = typer.Option("1m", help="alpaca/polygon/yfinance bars: 1m | 1d."),
     seed: int = typer.Option(None, help="synthetic: override the seed."),
 ) -> None:
     """Fetch or generate data and write it to the lake, in one commit.
 
     The whole ingest (every symbol and dataset) is committed together or not at all;
-    re-running it is idempotent."""
+    re-running it is idempotent. Polygon downloads are resumable instead: each window
+    commits on its own before its checkpoint is saved."""
     from framework.data import Lake
     from framework.data.schemas import DataError
     from framework.data.settings import load_data_config
@@ -113,9 +117,14 @@ def ingest(
     if d0 and d1 and d0 > d1:
         raise DataError(f"--start {d0} is after --end {d1}")
     label = f"fw data ingest --source {source} " + ",".join(syms)
+    args = (source, lk, cfg, config, syms, d0, d1, files or [], csv_format, dataset,
+            timeframe, seed)
+    if source in _RESUMABLE:
+        rows = _ingest(*args)
+        typer.echo(f"lake {lk.root}: " + ", ".join(f"{k} {v:,} rows" for k, v in rows.items()))
+        return
     with lk.transaction(label) as tx:  # the whole ingest commits as one unit, or nothing
-        rows = _ingest(source, lk, cfg, config, syms, d0, d1, files or [], csv_format, dataset,
-                       timeframe, seed)
+        rows = _ingest(*args)
     typer.echo(f"lake {lk.root}: " + ", ".join(f"{k} {v:,} rows" for k, v in rows.items())
                + f" ({tx.partitions:,} partition files, one commit)")
     if tx.findings:
@@ -166,6 +175,12 @@ def _ingest(source: str, lk, cfg, config: Path | None, syms: list[str], d0, d1,
         rows = ingest_alpaca(lk, cfg.alpaca, creds.key_id.get_secret_value(),
                              creds.secret_key.get_secret_value(), syms, d0, d1,
                              dataset, timeframe)
+    elif source == "polygon":
+        from framework.config import load_polygon_api_key
+        from framework.data.sources.polygon_source import ingest_polygon
+
+        rows = ingest_polygon(lk, cfg.polygon, load_polygon_api_key().get_secret_value(), syms,
+                              d0, d1, dataset, timeframe, report=typer.echo)
     elif source == "yfinance":
         from framework.data.sources.yfinance_source import ingest_yfinance
 
@@ -176,7 +191,7 @@ def _ingest(source: str, lk, cfg, config: Path | None, syms: list[str], d0, d1,
         rows = _ingest_itch(lk, syms, files, d0)
     else:
         raise DataError(f"--source: unknown source '{source}' "
-                        "(synthetic, synthetic-book, csv, yfinance, alpaca, lobster, itch)")
+                        "(synthetic, synthetic-book, csv, yfinance, alpaca, polygon, lobster, itch)")
     return rows
 
 

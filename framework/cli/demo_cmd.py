@@ -33,6 +33,7 @@ def demo(
     from rich.progress import Progress
 
     from framework.analytics.run_report import report_backtest
+    from framework.cli.backtest_cmd import warn_ignored
     from framework.cli.data_cmd import bars_from_trades_kernel
     from framework.config import parse_overrides
     from framework.data import Lake
@@ -64,6 +65,7 @@ def demo(
         typer.echo("[2/3] nothing to train")
     typer.echo(f"[3/3] backtesting {strategy}")
     run = run_backtest(strategy, overrides, lake_root=lk.root, out_root=out, publish=False)
+    warn_ignored(run.manifest)
     _, metrics = report_backtest(run)
     run = publish_run(run)
     page = run.out_dir / "tearsheet.html"

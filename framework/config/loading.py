@@ -55,13 +55,17 @@ def _reject_secrets(data: Any, path: str, source: str) -> None:
             _reject_secrets(v, p, source)
 
 
-def validate_mapping(data: dict[str, Any], model: type[M], source: str) -> M:
-    """Validate an already-parsed mapping; ``source`` names it in errors."""
-    _reject_secrets(data, "", source)
+def validate_mapping(data: dict[str, Any], model: type[M], source: str, prefix: str = "") -> M:
+    """Validate an already-parsed mapping; ``source`` names it in errors, where keys are
+    dotted from ``prefix`` (the table ``data`` came from, e.g. ``params``)."""
+    _reject_secrets(data, prefix, source)
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(source, _format_validation_error(err)) from None
+        problems = _format_validation_error(err)
+        if prefix:
+            problems = [m.replace("key '", f"key '{prefix}.", 1) for m in problems]
+        raise ConfigError(source, problems) from None
 
 
 def load_toml(path: str | Path, model: type[M], overrides: dict[str, Any] | None = None) -> M:

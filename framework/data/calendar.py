@@ -91,3 +91,23 @@ def ny_midnight_ns(day: dt.date) -> int:
     """New York midnight of ``day`` in ns UTC."""
     local = dt.datetime.combine(day, dt.time(0), tzinfo=ZoneInfo(NY))
     return int(local.timestamp()) * 1_000_000_000
+
+
+def daily_bars_at_open(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
+    """Relabel daily bars stamped anywhere on their New York calendar day (vendors use
+    midnight ET) to that day's XNYS session open, the lake's daily ``ts`` (ns UTC).
+
+    Raises ``DataError`` naming ``origin`` when a bar falls on a day without a session.
+    """
+    from framework.data.schemas import DataError
+
+    if frame.height == 0:
+        return frame
+    d = frame.select(session_date_expr())["ts"]
+    dates, opens, _ = sessions(d.min(), d.max())
+    by_date = dict(zip(dates, opens.tolist(), strict=True))
+    ts = [by_date.get(x) for x in d.to_list()]
+    if any(t is None for t in ts):
+        bad = next(x for x, t in zip(d.to_list(), ts, strict=True) if t is None)
+        raise DataError(f"{origin}: daily bar on {bad}, which is not an XNYS session")
+    return frame.with_columns(pl.Series("ts", ts, pl.Int64))

@@ -94,12 +94,29 @@ class YFinanceConfig(HttpConfig):
     requests_per_minute: float = Field(60.0, gt=0)
 
 
+class PolygonConfig(FrozenModel):
+    """Polygon.io (now Massive) REST through the official ``massive`` client. The key comes
+    from ``POLYGON_API_KEY`` / ``MASSIVE_API_KEY`` (environment or .env), never from here."""
+
+    base_url: str = "https://api.massive.com"
+    requests_per_minute: float = Field(5.0, gt=0)  # free tier: 5; paid plans: raise it
+    max_retries: int = Field(5, ge=0)  # per request, on 429/5xx, timeouts, dropped connections
+    backoff_s: float = Field(1.0, ge=0)  # urllib3: retry k>1 waits backoff_s * 2**(k-1)
+    max_backoff_s: float = Field(60.0, ge=0)  # cap on one retry delay, Retry-After included
+    connect_timeout_s: float = Field(10.0, gt=0)
+    read_timeout_s: float = Field(30.0, gt=0)  # per socket read: a silent server fails here
+    adjusted: bool = False  # false: raw prices + factors (the lake's rule); true: split-adjusted
+    minute_chunk_sessions: int = Field(20, ge=1)  # sessions per 1m request (~1 month; resume unit)
+    page_limit: int = Field(50_000, ge=1, le=50_000)
+
+
 class DataConfig(FrozenModel):
     synthetic: SyntheticConfig = SyntheticConfig()
     synthetic_book: SyntheticBookConfig = SyntheticBookConfig()
     csv: dict[str, CsvMapping] = Field(default_factory=dict)
     alpaca: AlpacaConfig = AlpacaConfig()
     yfinance: YFinanceConfig = YFinanceConfig()
+    polygon: PolygonConfig = PolygonConfig()
 
 
 def load_data_config(path: str | Path | None) -> DataConfig:

@@ -28,8 +28,9 @@ from framework.engine.event import warmup
 from framework.engine.event.book_tape import BookTape, load_book_events, with_book
 from framework.engine.event.engine import EventResult, run_event
 from framework.engine.event.quotes import QuoteTape, load_quotes
-from framework.engine.run_config import StrategyConfig, build_strategy
+from framework.engine.run_config import StrategyConfig, build_strategy, ignored_settings
 from framework.strategy import BarPanel, Signals, Strategy, load_panel
+from framework.strategy.base import StrategyRunError
 from framework.strategy.signals import SignalError
 from framework.types.errors import FwError
 
@@ -39,10 +40,6 @@ RESULT_FILES = ("equity.parquet", "positions.parquet", "orders.parquet", "fills.
                 "risk_events.parquet")
 # what a rerun compares: the engine's results and the report's tables and metrics
 COMPARED_FILES = (*RESULT_FILES, "risk.json", "trades.parquet", "metrics.json")
-
-
-class StrategyRunError(FwError):
-    """The strategy's own code failed; the message names the strategy and its file."""
 
 
 @dataclass(frozen=True)
@@ -157,9 +154,10 @@ def run_strategy(cfg: StrategyConfig, strategy: Strategy, source: str, *,
         "packages": package_versions(),
         "seed": cfg.seed,
         "engine_seconds": round(elapsed, 4),
+        "ignored_settings": ignored_settings(cfg, strategy, source),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    manifest.update(getattr(strategy, "manifest_extra", dict)())
+    manifest.update(strategy.manifest_extra())
     out_dir = None
     if write:
         digest = hashlib.sha256(json.dumps([config, fingerprint], sort_keys=True).encode())

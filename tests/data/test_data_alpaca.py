@@ -22,17 +22,12 @@ DAY0, DAY1 = dt.datetime(2024, 1, 2, tzinfo=dt.UTC), dt.datetime(2024, 1, 4, tzi
 
 @pytest.fixture(scope="module")
 def source_lake(tmp_path_factory):
-    from lake_testkit import minute_bars
+    from lake_testkit import minute_bars, write_ticks
 
     lake = Lake(tmp_path_factory.mktemp("src"))
     lake.write("bars_1m", "SPY", minute_bars(DAY0.date(), DAY1.date(), seed=1), "test")
     lake.write("bars_1m", "QQQ", minute_bars(DAY0.date(), DAY1.date(), p0=400, seed=2), "test")
-    ts = np.arange(300, dtype=np.int64) * 7_000_123 + 1_704_205_800_000_000_007
-    lake.write("trades", "SPY", pl.DataFrame({"ts": ts, "price": 470 + np.arange(300) / 100,
-                                              "size": 10.0, "exchange": "V",
-                                              "conditions": "@,I"}), "test")
-    lake.write("quotes", "SPY", pl.DataFrame({"ts": ts, "bid": 470.0, "bid_size": 100.0,
-                                              "ask": 470.02, "ask_size": 300.0}), "test")
+    write_ticks(lake, "SPY", "V", "@,I", (100.0, 300.0))
     return lake
 
 

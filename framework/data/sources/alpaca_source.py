@@ -16,7 +16,7 @@ import datetime as dt
 
 import polars as pl
 
-from framework.data.calendar import sessions
+from framework.data.calendar import daily_bars_at_open
 from framework.data.lake import Lake
 from framework.data.schemas import DataError
 from framework.data.settings import AlpacaConfig
@@ -55,20 +55,6 @@ def _frame(kind: str, items: list[dict]) -> pl.DataFrame:
                      ask_size=pl.col("as").cast(pl.Float64))
 
 
-def _daily_to_open(frame: pl.DataFrame) -> pl.DataFrame:
-    """Alpaca labels daily bars at midnight New York; the lake labels them at the session open."""
-    if frame.height == 0:
-        return frame
-    d = frame.select(pl.col("ts").cast(pl.Datetime("ns", "UTC")).dt.convert_time_zone(
-        "America/New_York").dt.date())["ts"]
-    dates, opens, _ = sessions(d.min(), d.max())
-    by_date = dict(zip(dates, opens.tolist(), strict=True))
-    ts = [by_date.get(x) for x in d.to_list()]
-    if any(t is None for t in ts):
-        raise DataError("alpaca: daily bar on a date that is not an XNYS session")
-    return frame.with_columns(pl.Series("ts", ts, pl.Int64))
-
-
 def fetch(client, kind: str, symbols: list[str], start: dt.datetime, end: dt.datetime,
           feed: str = "iex", timeframe: str = "1m") -> dict[str, pl.DataFrame]:
     """All pages of ``kind`` (bars|trades|quotes) for ``symbols`` in [start, end): frames per symbol."""
@@ -100,7 +86,8 @@ def fetch(client, kind: str, symbols: list[str], start: dt.datetime, end: dt.dat
     for sym, items in (raw or {}).items():
         if items:
             frame = _frame(kind, items)
-            out[sym] = _daily_to_open(frame) if kind == "bars" and timeframe == "1d" else frame
+            out[sym] = (daily_bars_at_open(frame, f"alpaca:{sym}")
+                        if kind == "bars" and timeframe == "1d" else frame)
     return out
 
 
