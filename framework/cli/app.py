@@ -37,8 +37,12 @@ app.add_typer(new_cmd.app, name="new")
 @app.callback()
 def _options(debug: bool = typer.Option(False, "--debug",  # noqa: B008
                                         help="On an error, show the full traceback.")) -> None:
-    if debug:
-        os.environ["FW_DEBUG"] = "1"
+    """``--debug`` is read by :func:`main` (it decides what an error prints)."""
+
+
+def _debug() -> bool:
+    """``fw --debug ...`` or ``FW_DEBUG=1``."""
+    return sys.argv[1:2] == ["--debug"] or bool(os.environ.get("FW_DEBUG"))
 
 
 def one_line(message: str) -> str:
@@ -68,19 +72,19 @@ def main() -> None:
         typer.secho("interrupted", err=True)
         sys.exit(130)
     except FwError as err:
-        if os.environ.get("FW_DEBUG"):
+        if _debug():
             raise
         typer.secho(f"error: {one_line(str(err))}", fg=typer.colors.RED, err=True)
         sys.exit(2)
     except MemoryError as err:
-        if os.environ.get("FW_DEBUG"):
+        if _debug():
             raise
         typer.secho(f"error: out of memory{_origin(err)}: {err or 'MemoryError'}; free memory "
                     "or narrow the request (fewer symbols or dates)", fg=typer.colors.RED,
                     err=True)
         sys.exit(2)
     except Exception as err:
-        if os.environ.get("FW_DEBUG"):
+        if _debug():
             raise
         typer.secho(f"error: {type(err).__name__}: {one_line(str(err))}{_origin(err)}; "
                     "run `fw --debug ...` for the traceback", fg=typer.colors.RED, err=True)
