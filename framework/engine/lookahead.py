@@ -299,10 +299,10 @@ def guard_on_bar(strategy: Strategy, panel: BarPanel, config: StrategyConfig, so
     lo = min(T - 1, max(2, strategy.lookback_bars() + 1))
     bars = np.unique(np.searchsorted(dec_ts, full["ts"].to_numpy()))
     bars = bars[(bars + 1 >= lo) & (bars < T)]
-    rep.change_bars = int(bars.shape[0])
     rng = np.random.default_rng(seed)
     if bars.shape[0] > max_cuts // 2:
         bars = np.sort(rng.choice(bars, max_cuts // 2, replace=False))
+    rep.change_bars = int(bars.shape[0])
     cuts = np.concatenate([bars, bars + 1, rng.integers(lo, T, n_random if T > lo else 0)])
     scrambled = ScrambledPanel(panel, seed)
     for cut in np.unique(cuts[(cuts >= lo) & (cuts < T)]).tolist():
