@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import optuna
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from framework.config import ConfigError, FrozenModel, validate_mapping
 
@@ -130,27 +130,40 @@ class SweepSpec(FrozenModel):
     cv_splits: int = Field(default=5, ge=2, le=20)
     embargo_sessions: int = Field(default=1, ge=0)
 
+    @field_validator("objective")
+    @classmethod
+    def _objective(cls, v: str) -> str:
+        if v not in OBJECTIVES:
+            raise ValueError(f"'{v}': expected one of {sorted(OBJECTIVES)}")
+        return v
+
+    @field_validator("cscv_blocks")
+    @classmethod
+    def _even(cls, v: int) -> int:
+        if v % 2:
+            raise ValueError(f"must be even, got {v}")
+        return v
+
+    @field_validator("params")
+    @classmethod
+    def _sweepable(cls, v: dict[str, ParamRange]) -> dict[str, ParamRange]:
+        for key in v:
+            if key.split(".")[0] in ("data", "symbols", "backtest", "sweep", "name",
+                                     "strategy"):
+                raise ValueError(f"'{key}' cannot be swept: every trial must cover the "
+                                 "same sessions and universe")
+        return v
+
     @model_validator(mode="after")
     def _check(self) -> SweepSpec:
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"objective '{self.objective}': expected one of "
-                             f"{sorted(OBJECTIVES)}")
-        if self.cscv_blocks % 2:
-            raise ValueError(f"cscv_blocks must be even, got {self.cscv_blocks}")
         for c in self.constraints:
             m = _CONSTRAINT.match(c)
             if m is None:
                 raise ValueError(f"constraint '{c}': expected 'name op name-or-number' "
                                  "with op one of < <= > >= == !=")
             for side in (m.group(1), m.group(3)):
-                if side[0].isalpha() or side[0] == "_":
-                    if full_key(side) not in self.params:
-                        raise ValueError(f"constraint '{c}': '{side}' is not a swept key")
-        for key in self.params:
-            if key.split(".")[0] in ("data", "symbols", "backtest", "sweep", "name",
-                                     "strategy"):
-                raise ValueError(f"'{key}' cannot be swept: every trial must cover the "
-                                 "same sessions and universe")
+                if (side[0].isalpha() or side[0] == "_") and full_key(side) not in self.params:
+                    raise ValueError(f"constraint '{c}': '{side}' is not a swept key")
         if self.model_sweep and self.objective not in MODEL_OBJECTIVES:
             raise ValueError(f"a sweep of model.* keys scores classifiers: objective must "
                              f"be one of {MODEL_OBJECTIVES}")
