@@ -70,7 +70,8 @@ def benchmark_returns(run, lake: Lake) -> tuple[str, pl.DataFrame]:
     symbol = cfg.backtest.benchmark
     if symbol is None:
         return "equal-weight universe", session_close_returns(run.panel)
-    panel = load_panel(lake, [symbol], cfg.data.start, cfg.data.end, cfg.data.timeframe)
+    panel = load_panel(lake, [symbol], cfg.data.start, cfg.data.end, cfg.data.timeframe,
+                       cfg.data.session)
     return symbol, session_close_returns(panel)
 
 

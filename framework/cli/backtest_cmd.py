@@ -45,16 +45,29 @@ def backtest(
 @check_app.command("lookahead")
 def lookahead(
     config: Path = typer.Argument(..., help="Strategy TOML."),  # noqa: B008
-    cuts: int = typer.Option(5, help="Random truncation points."),
-    seed: int = typer.Option(0, help="Seed of the cut points."),
+    max_cuts: int = typer.Option(None, help="Cuts at (and just before) bars where a signal "  # noqa: B008
+                                 "changes; past this many the change bars are sampled "
+                                 "[default: framework.engine.lookahead.MAX_CUTS]."),
+    random_cuts: int = typer.Option(None, help="Extra cuts at random bars "  # noqa: B008
+                                    "[default: framework.engine.lookahead.N_RANDOM]."),
+    window: int = typer.Option(None, help="Bars of history before a change-driven cut; 0 "  # noqa: B008
+                               "tests every cut on the whole data "
+                               "[default: framework.engine.lookahead.WINDOW]."),
+    seed: int = typer.Option(0, help="Seed of the sampled and random cuts and the shuffle."),
     lake: Path = typer.Option(None, "--lake", help="Lake root."),  # noqa: B008
 ) -> None:
-    """Fail (exit 1) if truncating the data changes any decision before the cut."""
-    from framework.engine.lookahead import check_lookahead
+    """Fail (exit 1) if cutting the data short, or scrambling it from the cut on, changes
+    any signal before the cut."""
+    from framework.engine import lookahead as la
 
-    rep = check_lookahead(config, n_cuts=cuts, seed=seed, lake_root=lake)
+    n_random = la.N_RANDOM if random_cuts is None else random_cuts
+    rep = la.check_lookahead(config, max_cuts=la.MAX_CUTS if max_cuts is None else max_cuts,
+                             n_random=n_random, seed=seed,
+                             window=la.WINDOW if window is None else window, lake_root=lake)
     for p in rep.problems:
         typer.secho(f"LOOK-AHEAD: {p}", fg=typer.colors.RED)
     if not rep.ok:
         raise typer.Exit(1)
-    typer.echo(f"{rep.strategy}: no look-ahead at cuts {rep.cuts} of {rep.n_bars} bars")
+    typer.echo(f"{rep.strategy}: no look-ahead at {len(rep.cuts)} cuts (at and before "
+               f"{rep.change_bars} bars where a signal changes, {n_random} at random) of "
+               f"{rep.n_bars:,} bars, each truncated and perturbed ({rep.seconds:.1f} s)")

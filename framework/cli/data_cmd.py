@@ -49,18 +49,22 @@ def bars_from_trades_kernel():
 @app.command()
 def ingest(
     source: str = typer.Option(..., help="synthetic | synthetic-book | csv | yfinance | alpaca | "
-                               "polygon | lobster | itch"),
+                               "polygon | lobster | itch | lean"),
     symbols: list[str] = typer.Option(None, "--symbols", "-s", help="Tickers (repeat or comma-separate)."),  # noqa: B008
     start: str = typer.Option(None, help="First session date YYYY-MM-DD."),
     end: str = typer.Option(None, help="Last session date YYYY-MM-DD (inclusive)."),
     config: Path = typer.Option(None, "--config", help="Data config TOML (default config/data.toml)."),  # noqa: B008
     lake: Path = typer.Option(None, "--lake", help=_LAKE_HELP),  # noqa: B008
     files: list[Path] = typer.Argument(None, help="csv: input files (one per symbol, same order); "  # noqa: B008
-                                       "lobster: MESSAGE [ORDERBOOK]; itch: FILE."),
+                                       "lobster: MESSAGE [ORDERBOOK]; itch: FILE; lean: LEAN "
+                                       ".../<tick|second|minute>/<sym>/YYYYMMDD_trade.zip files."),
     csv_format: str = typer.Option(None, "--csv-format", help="csv: name of a [csv.<name>] mapping."),
     dataset: str = typer.Option("bars", help="alpaca/polygon: bars | trades | quotes."),
     timeframe: str = typer.Option("1m", help="alpaca/polygon/yfinance bars: 1m | 1d."),
     seed: int = typer.Option(None, help="synthetic: override the seed."),
+    session: str = typer.Option(None, help="csv/lean bars: keep rows in the regular session "
+                                "(09:30-16:00 ET) or the extended one (04:00-20:00 ET); "
+                                "default: the csv mapping's `session`, lean: regular."),
 ) -> None:
     """Fetch or generate data and write it to the lake (atomic, idempotent)."""
     from rich.progress import Progress
@@ -96,7 +100,7 @@ def ingest(
         rows = {}
         for sym, f in zip(syms, files, strict=True):
             m = cfg.csv[csv_format]
-            frame = read_csv(f, m, f"{config or 'config/data.toml'} [csv.{csv_format}]")
+            frame = read_csv(f, m, f"{config or 'config/data.toml'} [csv.{csv_format}]", session)
             lk.write(m.dataset, sym, frame, "csv", origin=str(f))
             rows[m.dataset] = rows.get(m.dataset, 0) + frame.height
     elif source == "alpaca":
@@ -121,9 +125,12 @@ def ingest(
         rows = _ingest_lobster(lk, syms, files, d0)
     elif source == "itch":
         rows = _ingest_itch(lk, syms, files, d0)
+    elif source == "lean":
+        rows = _ingest_lean(lk, files, session or "regular")
     else:
         raise DataError(f"--source: unknown source '{source}' "
-                        "(synthetic, synthetic-book, csv, yfinance, alpaca, polygon, lobster, itch)")
+                        "(synthetic, synthetic-book, csv, yfinance, alpaca, polygon, lobster, itch, "
+                        "lean)")
     typer.echo(f"lake {lk.root}: " + ", ".join(f"{k} {v:,} rows" for k, v in rows.items()))
 
 
@@ -179,6 +186,64 @@ def _ingest_itch(lk, syms, files, day) -> dict[str, int]:
     typer.echo(f"itch {files[0]}: {sum(dec.counts.values()):,} messages, skipped by type "
                f"{dec.skipped}, malformed {dec.malformed}, trailing bytes {dec.trailing_bytes}")
     return rows
+
+
+def _ingest_lean(lk, files, session: str) -> dict[str, int]:
+    """LEAN tick trades -> trades; LEAN second/minute trade bars -> bars_1s/bars_1m."""
+    from framework.data.schemas import DataError
+    from framework.data.sources.csv_source import in_session
+    from framework.data.sources.lean import read_lean
+
+    if not files:
+        raise DataError("lean: give one or more LEAN .../<tick|second|minute>/<sym>/"
+                        "YYYYMMDD_trade.zip files")
+    rows: dict[str, int] = {}
+    for f in files:
+        dataset, sym, frame, dropped = read_lean(f)
+        if dataset != "trades":
+            frame = in_session(frame, session)
+        lk.write(dataset, sym, frame, "lean", origin=str(f))
+        rows[dataset] = rows.get(dataset, 0) + frame.height
+        if dropped:
+            typer.echo(f"{f}: {dropped} tick(s) AlgoSeek flags suspicious left out")
+    return rows
+
+
+@app.command()
+def bars(
+    symbols: list[str] = typer.Option(..., "--symbols", "-s", help="Tickers (repeat or comma-separate)."),  # noqa: B008
+    timeframe: str = typer.Option("1m", help="1s | 1m | 1d (one bar per regular session)."),
+    start: str = typer.Option(None, help="First session date YYYY-MM-DD."),
+    end: str = typer.Option(None, help="Last session date YYYY-MM-DD (inclusive)."),
+    session: str = typer.Option("regular", help="regular (09:30-16:00 ET) | extended "
+                                "(04:00-20:00 ET)."),
+    conditions: str = typer.Option("sip", help="Sale-condition rules: sip (CTA/UTP plans) | "
+                                   "lean (as LEAN's AlgoSeek bars) | none (every print counts)."),
+    listing: str = typer.Option(None, help="Listing market's exchange code, e.g. N, P, Q "
+                                "(default: the venue of the largest auction prints)."),
+    auction_window: float = typer.Option(300.0, help="Seconds after the close in which the "
+                                         "listing market's closing print still belongs to "
+                                         "the session's last bar."),
+    lake: Path = typer.Option(None, "--lake", help=_LAKE_HELP),  # noqa: B008
+) -> None:
+    """Build bars from the trades in the lake (sale conditions read) and write them."""
+    from framework.data import Lake
+    from framework.data.schemas import DataError
+    from framework.marketdata.trade_bars import write_trade_bars
+
+    if conditions not in ("sip", "lean", "none"):
+        raise DataError(f"--conditions: '{conditions}', expected sip, lean or none")
+    lk = Lake(lake)
+    for sym in _symbols(symbols):
+        out = write_trade_bars(lk, sym, timeframe, start=_date(start, "start"),
+                               end=_date(end, "end"), session=session,
+                               rules=None if conditions == "none" else conditions,
+                               listing=listing, auction_window_ns=int(auction_window * 1e9))
+        c = out.counts
+        typer.echo(f"{sym}: bars_{timeframe} {out.frame.height:,} rows from {c['accepted']:,} "
+                   f"trades (listing market {out.listing or '-'}; left out: "
+                   f"{c['out_of_session']:,} outside the {session} session, {c['excluded']:,} "
+                   f"by sale condition, {c['bad']:,} bad, {c['out_of_order']:,} out of order)")
 
 
 def _fmt_ts(ns: int | None) -> str:

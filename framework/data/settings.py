@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -57,7 +58,9 @@ class CsvMapping(FrozenModel):
     timezone: str = "America/New_York"  # of naive timestamps in the file
     label: str = Field("start", pattern="^(start|end)$")  # bar timestamps label start or end
     columns: dict[str, str]  # lake column -> CSV column
-    regular_session_only: bool = False
+    # intraday bars kept: inside XNYS regular hours, or extended hours (04:00-20:00 ET);
+    # daily bars are always labelled at their session's open
+    session: Literal["regular", "extended"] = "regular"
 
 
 class AlpacaConfig(FrozenModel):

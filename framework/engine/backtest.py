@@ -156,7 +156,8 @@ def market_data(lake: Lake, cfg: StrategyConfig
     """What a run reads from the lake: the bar panel (with the book's top levels at each
     decision time when ``[data] book_levels`` > 0), the quotes of the quote fill model,
     the book events of the book fill model or of the panel's book levels."""
-    panel = load_panel(lake, cfg.symbols, cfg.data.start, cfg.data.end, cfg.data.timeframe)
+    panel = load_panel(lake, cfg.symbols, cfg.data.start, cfg.data.end, cfg.data.timeframe,
+                       cfg.data.session)
     quotes = load_quotes(lake, panel) if cfg.execution.fill_model == "quote" else None
     tape = None
     if cfg.execution.fill_model == "book" or cfg.data.book_levels > 0:

@@ -24,11 +24,13 @@ from framework.strategy.decision import DecisionConfig
 
 
 class DataConfig(FrozenModel):
-    """``[data]``: bars of ``timeframe`` from the lake between two session dates, and
-    with ``book_levels`` > 0 the top levels of each symbol's L3 book (the lake's
+    """``[data]``: bars of ``timeframe`` from the lake between two session dates, of the
+    regular session (09:30-16:00 ET) or with ``session = "extended"`` of 04:00-20:00 ET,
+    and with ``book_levels`` > 0 the top levels of each symbol's L3 book (the lake's
     ``book_events``) at every decision time (``BarPanel.book``)."""
 
     timeframe: Literal["1s", "1m", "1d"] = "1d"
+    session: Literal["regular", "extended"] = "regular"
     book_levels: int = Field(default=0, ge=0, le=50)
     start: dt.date | None = None
     end: dt.date | None = None

@@ -1,7 +1,10 @@
-"""An ingest killed with SIGKILL leaves no partial partition and a consistent catalog."""
+"""An ingest killed with SIGKILL, or a write that fails half way through a file or at the
+rename, leaves no partial partition and a consistent catalog."""
 
 from __future__ import annotations
 
+import datetime as dt
+import errno
 import os
 import signal
 import subprocess
@@ -12,6 +15,8 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow.parquet as pq
+import pytest
+from lake_testkit import minute_bars
 
 from framework.data import Lake
 from framework.data.catalog import partitions
@@ -98,3 +103,52 @@ def test_two_processes_share_the_catalog(tmp_path):
         assert p.returncode == 0, err
     cat = Lake(root).catalog()
     assert cat["symbol"].to_list() == ["AAA", "BBB"] and cat["partitions"].to_list() == [8, 8]
+
+
+DAY = dt.date(2024, 1, 2)
+
+
+def _torn_write(self, file, *args, **kwargs):
+    """Fault injection: the disk fills up half way through the file."""
+    _REAL_WRITE(self, file, *args, **kwargs)
+    os.truncate(file, os.path.getsize(file) // 2)
+    raise OSError(errno.ENOSPC, "No space left on device", str(file))
+
+
+_REAL_WRITE = pl.DataFrame.write_parquet
+
+
+def test_a_write_torn_half_way_leaves_the_old_partition(tmp_path, monkeypatch):
+    root = tmp_path / "lake"
+    lake = Lake(root)
+    lake.write("bars_1m", "SPY", minute_bars(DAY, DAY), "t")
+    (path,) = root.rglob("part.parquet")
+    before, listed = path.read_bytes(), partitions(root)
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", _torn_write)
+    with pytest.raises(OSError, match="No space left"):
+        lake.write("bars_1m", "SPY", minute_bars(DAY, DAY, p0=50.0, seed=1), "t")
+    monkeypatch.undo()
+    assert path.read_bytes() == before  # the old partition, whole, still in place
+    assert partitions(root).equals(listed)
+    assert not any((root / ".staging").iterdir())
+    assert _check_consistent(root) == 1
+    assert lake.bars("SPY")["close"].equals(minute_bars(DAY, DAY)["close"])
+
+
+def test_a_failed_rename_leaves_nothing_visible(tmp_path, monkeypatch):
+    root = tmp_path / "lake"
+    lake = Lake(root)
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error")
+
+    # the move into place, however it is spelled, fails: nothing may have been written at
+    # the partition's path before it
+    monkeypatch.setattr(os, "replace", refuse)
+    monkeypatch.setattr(os, "rename", refuse)
+    with pytest.raises(OSError, match="Input/output error"):
+        lake.write("bars_1m", "SPY", minute_bars(DAY, DAY), "t")
+    monkeypatch.undo()
+    assert not list(root.rglob("part.parquet"))
+    assert not any((root / ".staging").iterdir())
+    assert _check_consistent(root) == 0

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
-from framework.data.calendar import sessions
+from framework.data.calendar import daily_bars_at_open, session_bounds_of
 from framework.data.schemas import DataError, check_dataset
 from framework.data.settings import CsvMapping
 
 NS_MIN = 60_000_000_000
 
 
-def read_csv(path: str | Path, mapping: CsvMapping, config_origin: str = "csv mapping"
-             ) -> pl.DataFrame:
+def read_csv(path: str | Path, mapping: CsvMapping, config_origin: str = "csv mapping",
+             session: str | None = None) -> pl.DataFrame:
     """Read ``path`` into the lake schema of ``mapping.dataset`` (ts as int64 ns UTC).
 
     Errors name the file, and the mapping key or CSV column at fault. Rows are returned
-    sorted by ts (vendor files are often newest-first).
+    sorted by ts (vendor files are often newest-first). Daily bars are labelled at their
+    XNYS session's open whatever time the file gives (the lake's one rule for a daily
+    bar); intraday bars are kept inside ``session`` ("regular" or "extended" 04:00-20:00
+    ET; default: the mapping's ``session``); trades and quotes are kept whole (bars built
+    from them choose their session).
     """
     p = Path(path)
     schema = check_dataset(mapping.dataset)
@@ -58,20 +61,19 @@ def read_csv(path: str | Path, mapping: CsvMapping, config_origin: str = "csv ma
         ts = ts - NS_MIN
     out = pl.DataFrame([ts.alias("ts")] + [raw.get_column(v).alias(k)
                                            for k, v in mapping.columns.items()])
+    if mapping.dataset == "bars_1d":  # file order: row i is line i + 2
+        out = daily_bars_at_open(out, f"{p}, column '{mapping.timestamp}'", first_row=2)
     out = out.sort("ts", maintain_order=True)
-    if mapping.regular_session_only and out.height:
-        out = regular_session(out)
+    if mapping.dataset in ("bars_1s", "bars_1m") and out.height:
+        out = in_session(out, session or mapping.session)
     return out
 
 
-def regular_session(frame: pl.DataFrame) -> pl.DataFrame:
-    """Keep rows whose ts lies inside an XNYS regular session (open <= ts < close)."""
-    import datetime as dt
-
-    ts = frame["ts"].to_numpy()
-    d0 = dt.datetime.fromtimestamp(ts.min() / 1e9, dt.UTC).date() - dt.timedelta(days=1)
-    d1 = dt.datetime.fromtimestamp(ts.max() / 1e9, dt.UTC).date()
-    _, opens, closes = sessions(d0, d1)
-    idx = np.searchsorted(opens, ts, side="right") - 1
-    ok = (idx >= 0) & (ts < closes[np.clip(idx, 0, None)]) if opens.size else np.zeros(len(ts), bool)
+def in_session(frame: pl.DataFrame, session: str) -> pl.DataFrame:
+    """Rows whose ts lies inside an XNYS session: "regular" (open <= ts < close) or
+    "extended" (04:00 ET <= ts < close + 4 h)."""
+    try:
+        ok, _, _ = session_bounds_of(frame["ts"].to_numpy(), session)
+    except ValueError as err:
+        raise DataError(f"--session: {err}") from None
     return frame.filter(pl.Series(ok))

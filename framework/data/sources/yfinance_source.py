@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import polars as pl
 import requests
 
-from framework.data.calendar import sessions
+from framework.data.calendar import daily_bars_at_open
 from framework.data.lake import Lake
 from framework.data.schemas import DataError
 from framework.data.settings import YFinanceConfig
@@ -59,15 +59,9 @@ def history(symbol: str, start: dt.date, end: dt.date, interval: str,
     }).with_columns(vwap=pl.col("close"), n=pl.lit(0, pl.Int64))
     if interval == "1m":
         return frame
-    local_dates = [d.date() for d in pdf.index]
-    dates, opens, _ = sessions(min(local_dates), max(local_dates))
-    by_date = dict(zip(dates, opens.tolist(), strict=True))
-    missing = [d for d in local_dates if d not in by_date]
-    if missing:
-        raise DataError(f"yfinance:{symbol}: bars on non-session dates {missing[:3]}")
+    frame = daily_bars_at_open(frame, f"yfinance:{symbol}")
     splits = pdf["Stock Splits"].to_numpy() if "Stock Splits" in pdf else 0.0
     return frame.with_columns(
-        ts=pl.Series([by_date[d] for d in local_dates], dtype=pl.Int64),
         split_factor=pl.Series(splits, dtype=pl.Float64).replace(0.0, 1.0)
         if "Stock Splits" in pdf else pl.lit(1.0),
         dividend=pl.Series(pdf["Dividends"].to_numpy(), dtype=pl.Float64)
