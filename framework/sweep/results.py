@@ -7,6 +7,7 @@ walk-forward result) and the HTML report.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from framework.analytics.overfitting import (
 )
 from framework.sweep.folds import Fold, Layout
 
+_FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL,
+             optuna.trial.TrialState.PRUNED)
 METRIC_COLUMNS = ("sharpe", "total_return", "max_drawdown", "volatility", "psr", "fills",
                   "cv_auc", "cv_log_loss", "oos_auc", "oos_log_loss")
 
@@ -54,11 +57,17 @@ def _layout(attrs: dict) -> Layout | None:
                   raw["n_sessions"])
 
 
+def finished(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """Trials that ran to an end (complete, failed, pruned): not the grid points still
+    waiting in the queue, nor a trial another machine is running."""
+    return study.get_trials(deepcopy=False, states=_FINISHED)
+
+
 def trials_frame(study: optuna.Study, params: list[str]) -> pl.DataFrame:
-    """One row per trial: number, state, value (objective on the search window), the
-    swept keys, walk-forward scores, metrics, error and seconds."""
+    """One row per finished trial: number, state, value (objective on the search window),
+    the swept keys, walk-forward scores, metrics, error and seconds."""
     rows = []
-    for t in study.get_trials(deepcopy=False):
+    for t in finished(study):
         ua = t.user_attrs
         scores, metrics = ua.get("scores", {}), ua.get("metrics", {})
         row: dict[str, Any] = {"trial": t.number, "state": t.state.name.lower(),
@@ -110,14 +119,12 @@ def compute_results(study: optuna.Study) -> SweepResults:
     spec, goal = attrs["spec"], study.direction.name.lower()
     params = list(spec["params"])
     trials = trials_frame(study, params)
-    done = [t for t in study.get_trials(deepcopy=False)
-            if t.state == optuna.trial.TrialState.COMPLETE]
-    ran = sum(1 for t in study.get_trials(deepcopy=False)
-              if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL))
+    done = [t for t in finished(study) if t.state == optuna.trial.TrialState.COMPLETE]
+    ran = sum(1 for t in finished(study) if t.state != optuna.trial.TrialState.PRUNED)
     summary: dict[str, Any] = {
         "strategy": attrs.get("strategy"), "objective": spec["objective"], "direction": goal,
         "sampler": spec["sampler"], "seed": spec["seed"], "batch": spec["batch"],
-        "trials": len(study.trials), "complete": len(done), "ran": ran,
+        "trials": trials.height, "complete": len(done), "ran": ran,
         "failed": int((trials["state"] == "fail").sum()) if trials.height else 0,
         "pruned": int((trials["state"] == "pruned").sum()) if trials.height else 0,
         "engine": attrs.get("engine"), "engine_reason": attrs.get("engine_reason")}
@@ -173,7 +180,10 @@ def compute_results(study: optuna.Study) -> SweepResults:
 
 
 def json_safe(value: Any) -> Any:
-    """NaN/inf to None and NumPy scalars to Python, recursively (JSON has no NaN)."""
+    """NaN/inf to None, NumPy scalars to Python and dates (a ``--set data.end=...``
+    override) to ISO strings, recursively: JSON has no NaN and no date."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -80,10 +80,9 @@ def sma_toml(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def user_strategy(tmp_path: Path) -> Path:
-    """A user's RSI(2) strategy in their own folder (not in the package), its TOML with a
-    [sweep] table: what a new user writes."""
+def write_user_strategy(tmp_path: Path) -> Path:
+    """A user's RSI(2) strategy in ``<tmp_path>/mystrats`` (not in the package), its TOML
+    with a [sweep] table: what a new user writes. Returns the TOML."""
     folder = tmp_path / "mystrats"
     folder.mkdir()
     (folder / "rsi2.py").write_text(textwrap.dedent('''

@@ -107,12 +107,18 @@ def test_postgresql_study_shared_by_processes(postgres: str, sma_toml: Path,
     _check_shared(postgres, sma_toml, daily_lake, tmp_path / "out", postgres)
 
 
-def test_unreachable_storage_is_one_line(sma_toml: Path, daily_lake: Path,
-                                         tmp_path: Path) -> None:
+def test_unreachable_storage_is_named(sma_toml: Path, daily_lake: Path,
+                                      tmp_path: Path) -> None:
+    """A server that is not there: the config error names the option and the server, no
+    traceback."""
+    port = _free_port()
     res = subprocess.run([sys.executable, "-m", "framework.cli.app", "sweep", str(sma_toml),
                           "--lake", str(daily_lake), "--out", str(tmp_path),
-                          "--storage", f"postgresql+psycopg2://fw@127.0.0.1:{_free_port()}/x",
+                          "--storage", f"postgresql+psycopg2://fw@127.0.0.1:{port}/x",
                           "--trials", "1"], cwd=ROOT, capture_output=True, text=True,
                          timeout=300)
-    assert res.returncode == 2
-    assert res.stderr.count("\n") == 1 and "cannot open Optuna storage" in res.stderr
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    lines = res.stderr.splitlines()
+    assert lines[0] == "error: invalid configuration in --storage:"
+    assert lines[1].startswith(f"  - cannot open Optuna storage '127.0.0.1:{port}/x': "
+                               "OperationalError") and len(lines) == 2
