@@ -119,9 +119,9 @@ def test_model_sweep_of_the_flagship(small_lake: Path, tmp_path: Path) -> None:
                  "--out", str(tmp_path), "--param", "model.train.params.max_depth=2:4",
                  "--param", "model.train.params.learning_rate=0.05,0.1",
                  "--objective", "cv_auc", "--sampler", "random", "--trials", "2",
-                 "--set", "model.train.params.max_iter=15", "--set", "symbols=['SPY','QQQ']",
+                 "--set", "model.train.params.max_iter=15",
                  "--set", "data.start=2024-01-02", "--set", "data.end=2024-01-08",
-                 "--set", "sweep.cv_splits=2", *sets)
+                 "--set", "sweep.cv_splits=3", *sets)
     folder = _report_dir(out)
     trials = pl.read_parquet(folder / "trials.parquet")
     assert trials.height == 2 and set(trials["state"]) == {"complete"}, trials["error"]
