@@ -242,25 +242,24 @@ def zs_fw(folder, lake, workers: int) -> tuple[float, dict]:
                   t.select("params.window", "params.entry_z", "value").iter_rows()}
 
 
-def zs_backtesting(open_, close) -> tuple[float, dict]:
-    """backtesting.py's ``optimize`` over the grid; (seconds, combo -> total return)."""
-    import pandas as pd
-    from backtesting import Backtest, Strategy
-
+def _zscore(close, n: int) -> np.ndarray:
     from framework.features import zscore
 
-    idx = pd.date_range("2012-01-03", periods=close.shape[0], freq="B")
-    data = pd.DataFrame({"Open": open_, "High": np.maximum(open_, close) * 1.004,
-                         "Low": np.minimum(open_, close) * 0.996, "Close": close,
-                         "Volume": 2e6}, index=idx)
+    return zscore(np.asarray(close, float), n)
+
+
+def _bt_strategy():
+    """backtesting.py's Strategy class of the rule (module level: optimize pickles it)."""
+    from backtesting import Strategy
+
+    global ZRevertBt
 
     class ZRevertBt(Strategy):
         window = 20
         entry_z = 1.0
 
         def init(self):
-            self.z = self.I(lambda c, n: zscore(np.asarray(c, float), n), self.data.Close,
-                            self.window)
+            self.z = self.I(_zscore, self.data.Close, self.window)
 
         def next(self):
             z = self.z[-1]
@@ -269,7 +268,20 @@ def zs_backtesting(open_, close) -> tuple[float, dict]:
             elif self.position and z >= 0.0:
                 self.position.close()
 
-    bt = Backtest(data, ZRevertBt, cash=1e7, commission=0.0, finalize_trades=True)
+    ZRevertBt.__qualname__ = "ZRevertBt"
+    return ZRevertBt
+
+
+def zs_backtesting(open_, close) -> tuple[float, dict]:
+    """backtesting.py's ``optimize`` over the grid; (seconds, combo -> total return)."""
+    import pandas as pd
+    from backtesting import Backtest
+
+    idx = pd.date_range("2012-01-03", periods=close.shape[0], freq="B")
+    data = pd.DataFrame({"Open": open_, "High": np.maximum(open_, close) * 1.004,
+                         "Low": np.minimum(open_, close) * 0.996, "Close": close,
+                         "Volume": 2e6}, index=idx)
+    bt = Backtest(data, _bt_strategy(), cash=1e7, commission=0.0, finalize_trades=True)
     t0 = time.perf_counter()
     _, heat = bt.optimize(window=ZS_WINDOWS, entry_z=ZS_ENTRY, maximize="Return [%]",
                           return_heatmap=True)
