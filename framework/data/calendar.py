@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
+from framework.types.nytime import iso_ny
+
 NY = "America/New_York"
 NS_PER_MIN = 60_000_000_000
 
@@ -122,14 +124,6 @@ def session_bounds_of(ts: np.ndarray, session: str = "regular"
     idx = np.searchsorted(opens, ts, side="right") - 1
     ok = (idx >= 0) & (ts < closes[np.maximum(idx, 0)])
     return ok, np.where(ok, opens[np.maximum(idx, 0)], 0), np.where(ok, closes[np.maximum(idx, 0)], 0)
-
-
-def iso_ny(ns: int) -> str:
-    """An instant (ns UTC) as ISO 8601 in New York time, e.g. 2025-07-01T04:00:00-04:00
-    (how errors show times)."""
-    sec, frac = divmod(int(ns), 1_000_000_000)
-    text = dt.datetime.fromtimestamp(sec, ZoneInfo(NY)).isoformat()
-    return text[:19] + f".{frac:09d}".rstrip("0") + text[19:] if frac else text
 
 
 def daily_bars_at_open(frame: pl.DataFrame, origin: str, first_row: int = 0) -> pl.DataFrame:

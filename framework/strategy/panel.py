@@ -18,10 +18,11 @@ import numpy as np
 import polars as pl
 
 from framework.data import Lake
-from framework.data.calendar import iso_ny, session_bounds_of
+from framework.data.calendar import session_bounds_of
 from framework.data.schemas import TIMEFRAME_NS
 from framework.marketdata.book.sampler import BookLevels
 from framework.types.errors import FwError
+from framework.types.nytime import iso_ny
 
 FIELDS = ("open", "high", "low", "close", "volume", "vwap")
 

@@ -10,7 +10,7 @@ import polars as pl
 
 from framework.analytics.run_report import report_backtest
 from framework.analytics.sweep_report import SweepReportData, render_sweep_report
-from framework.engine.backtest import run_backtest
+from framework.engine.backtest import publish_run, run_backtest
 from framework.sweep.results import SweepResults, compute_results, write_results
 
 
@@ -27,9 +27,10 @@ def trial_tearsheets(res: SweepResults, out_dir: Path, config: str, overrides: d
     for row in done.iter_rows(named=True):
         keys = {k: row[k] for k in res.params}
         run = run_backtest(config, {**overrides, **keys}, lake_root=lake_root,
-                           out_root=out_dir / "trials")
-        page, _ = report_backtest(run)
-        links[row["trial"]] = str(page.relative_to(out_dir))
+                           out_root=out_dir / "trials", publish=False)
+        report_backtest(run)  # into the staging folder, then the run folder appears whole
+        run = publish_run(run)
+        links[row["trial"]] = str((run.out_dir / "tearsheet.html").relative_to(out_dir))
     return links
 
 

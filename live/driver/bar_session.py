@@ -14,7 +14,6 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from framework.data.calendar import iso_ny
 from framework.data.schemas import TIMEFRAME_NS
 from framework.engine.event.book_tape import GrowingTape
 from framework.engine.event.engine import EngineState, EventResult, advance, new_state, result_of
@@ -26,6 +25,7 @@ from framework.strategy import BarPanel, Signals, Strategy
 from framework.strategy.panel import FIELDS, session_bounds
 from framework.types import BAR_DTYPE
 from framework.types.errors import FwError
+from framework.types.nytime import iso_ny
 
 
 class LiveFeedError(FwError):

@@ -60,7 +60,7 @@ def test_bad_csv_paths_name_file_and_write_nothing(tmp_path, lake):
     assert read_csv(f, _mapping()).height == 2
     cases = [
         (GOOD.replace("o,h", "open,h"), _mapping(), "lacks column(s) named in"),
-        (GOOD.replace("2024-01-02 09:31", "yesterday"), _mapping(), "row 3, column 'time'"),
+        (GOOD.replace("2024-01-02 09:31", "yesterday"), _mapping(), "line 3, column 'time'"),
         ("", _mapping(), "not a readable CSV"),
         (GOOD, _mapping(columns={"opn": "o"}), "key 'columns.opn'"),
     ]
