@@ -1,6 +1,8 @@
 """Vectorized SMA-cross sweep: fw vs vectorbt on the same 1 M-bar series, same run.
 
-Run: ``python benchmarks/bench_sweep.py`` (~60-90 s on 2 cores). Grid: fast 5..50 step 1,
+Run: ``python benchmarks/bench_sweep.py`` (~60-90 s on 2 cores for part 1; part 2, a
+non-crossover strategy's 500-trial sweep, takes minutes: ``BENCH_SWEEP_PART=1`` or ``2``
+runs one part). Grid: fast 5..50 step 1,
 slow 10..200 step 5, fast < slow -> 1,605 combos, over 1,000,000 bars of a seeded random
 walk. fw runs the whole grid (numba prange over combos, all cores numba sees); vectorbt
 runs the idiomatic pipeline (``MA.run`` + ``ma_crossed_above/below`` +
@@ -125,5 +127,223 @@ def main() -> None:
     )
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and os.environ.get("BENCH_SWEEP_PART", "all") in ("all", "1"):
     main()
+
+
+# --- Part 2: a non-crossover strategy through `fw sweep`, against backtesting.py and vectorbt
+#
+# A long-only z-score reversion on daily bars (buy when the close's z-score against its
+# `window`-bar mean is <= -entry_z, sell once it is back >= 0), written as a user's
+# strategy file. Grid: window 10..59 x entry_z 0.5..2.75 step 0.25 = 500 combos, one
+# symbol, 2,000 sessions of a seeded mean-reverting walk, no costs, all-in, fills at the
+# next open in all three. fw runs `fw sweep`'s own path (Optuna grid sampler, journal
+# storage, every trial a full event-engine backtest, results written); backtesting.py
+# runs `Backtest.optimize` over the same grid; vectorbt broadcasts the grid in one
+# `Portfolio.from_signals`. backtesting.py buys whole shares (fw and vectorbt fractional),
+# so returns agree closely, not exactly.
+
+ZS_WINDOWS = list(range(10, 60))
+ZS_ENTRY = [0.5 + 0.25 * k for k in range(10)]
+ZS_SESSIONS = 2000
+ZS_STRATEGY = '''
+import numpy as np
+from pydantic import Field
+from framework.config import FrozenModel
+from framework.features import zscore
+from framework.strategy import BarPanel, Signals, Strategy
+
+
+class ZParams(FrozenModel):
+    window: int = Field(default=20, ge=2)
+    entry_z: float = 1.0
+
+
+class ZRevert(Strategy):
+    Params = ZParams
+
+    def lookback_bars(self) -> int:
+        return self.params.window
+
+    def signals(self, panel: BarPanel) -> Signals:
+        z = np.column_stack([zscore(np.ascontiguousarray(panel.close[:, j]), self.params.window)
+                             for j in range(panel.close.shape[1])])
+        return Signals.of((z <= -self.params.entry_z).astype(np.int8), z >= 0.0)
+'''
+ZS_TOML = '''
+name = "zrevert"
+strategy = "zrevert:ZRevert"
+symbols = ["SPY"]
+[data]
+timeframe = "1d"
+[decision]
+size_mode = "equity_fraction"
+size = 1.0
+[costs]
+model = "custom"
+slippage_bps = 0.0
+[sweep]
+sampler = "grid"
+objective = "total_return"
+tearsheets = 0
+batch = 50
+trials = 500
+[sweep.params]
+window = { low = 10, high = 59 }
+entry_z = { low = 0.5, high = 2.75, step = 0.25 }
+[sweep.walk_forward]
+folds = 0
+'''
+
+
+def zs_lake(root) -> tuple[np.ndarray, np.ndarray]:
+    """Write ZS_SESSIONS daily bars of SPY to a lake at ``root``; (open, close)."""
+    import datetime as dt
+
+    import polars as pl
+
+    from framework.data import Lake
+    from framework.data.calendar import sessions
+
+    _, opens, _ = sessions(dt.date(2012, 1, 3), dt.date(2020, 12, 31))
+    opens = opens[:ZS_SESSIONS]
+    rng = np.random.default_rng(5)
+    eps = rng.normal(0.0003, 0.012, opens.shape[0])
+    r = eps.copy()
+    r[1:] -= 0.2 * eps[:-1]  # mild mean reversion: the strategy trades
+    close = 100.0 * np.exp(np.cumsum(r))
+    open_ = np.r_[close[0], close[:-1]] * np.exp(rng.normal(0, 0.003, opens.shape[0]))
+    n = opens.shape[0]
+    Lake(root).write("bars_1d", "SPY", pl.DataFrame({
+        "ts": opens, "open": open_, "high": np.maximum(open_, close) * 1.004,
+        "low": np.minimum(open_, close) * 0.996, "close": close, "volume": np.full(n, 2e6),
+        "vwap": (open_ + close) / 2, "n": np.full(n, 5000, np.int64), "split_factor": 1.0,
+        "dividend": 0.0, "adj_factor": 1.0}), "bench")
+    return open_, close
+
+
+def zs_fw(folder, lake, workers: int) -> tuple[float, dict]:
+    """`fw sweep` of the grid; (seconds, (window, entry_z) -> total return)."""
+    import polars as pl
+
+    from framework.config import load_toml
+    from framework.engine.run_config import StrategyConfig
+    from framework.sweep.report import write_report
+    from framework.sweep.spec import load_spec
+    from framework.sweep.study import run_sweep
+
+    toml = folder / "zrevert.toml"
+    spec = load_spec(load_toml(toml, StrategyConfig).sweep, toml)
+    t0 = time.perf_counter()
+    run = run_sweep(toml, spec, lake_root=lake, out_root=folder / f"reports{workers}",
+                    workers=workers)
+    write_report(run.study, run.out_dir, lake_root=lake, tearsheets=0)
+    secs = time.perf_counter() - t0
+    t = pl.read_parquet(run.out_dir / "trials.parquet")
+    return secs, {(int(w), round(float(e), 2)): v for w, e, v in
+                  t.select("params.window", "params.entry_z", "value").iter_rows()}
+
+
+def _zscore(close, n: int) -> np.ndarray:
+    from framework.features import zscore
+
+    return zscore(np.asarray(close, float), n)
+
+
+def _bt_strategy():
+    """backtesting.py's Strategy class of the rule (module level: optimize pickles it)."""
+    from backtesting import Strategy
+
+    global ZRevertBt
+
+    class ZRevertBt(Strategy):
+        window = 20
+        entry_z = 1.0
+
+        def init(self):
+            self.z = self.I(_zscore, self.data.Close, self.window)
+
+        def next(self):
+            z = self.z[-1]
+            if not self.position and z <= -self.entry_z:
+                self.buy()
+            elif self.position and z >= 0.0:
+                self.position.close()
+
+    ZRevertBt.__qualname__ = "ZRevertBt"
+    return ZRevertBt
+
+
+def zs_backtesting(open_, close) -> tuple[float, dict]:
+    """backtesting.py's ``optimize`` over the grid; (seconds, combo -> total return)."""
+    import pandas as pd
+    from backtesting import Backtest
+
+    idx = pd.date_range("2012-01-03", periods=close.shape[0], freq="B")
+    data = pd.DataFrame({"Open": open_, "High": np.maximum(open_, close) * 1.004,
+                         "Low": np.minimum(open_, close) * 0.996, "Close": close,
+                         "Volume": 2e6}, index=idx)
+    bt = Backtest(data, _bt_strategy(), cash=1e7, commission=0.0, finalize_trades=True)
+    t0 = time.perf_counter()
+    _, heat = bt.optimize(window=ZS_WINDOWS, entry_z=ZS_ENTRY, maximize="Return [%]",
+                          return_heatmap=True)
+    secs = time.perf_counter() - t0
+    return secs, {(int(w), round(float(e), 2)): v / 100 for (w, e), v in heat.items()}
+
+
+def zs_vectorbt(open_, close) -> tuple[float, dict]:
+    """vectorbt: z-scores of every window, broadcast over the thresholds, one portfolio of
+    500 columns; (seconds, combo -> total return)."""
+    import vectorbt as vbt
+
+    from framework.features import zscore
+
+    t0 = time.perf_counter()
+    z = np.column_stack([zscore(close, w) for w in ZS_WINDOWS])          # [T, 50]
+    zz = np.repeat(z, len(ZS_ENTRY), axis=1)                            # [T, 500]
+    thr = np.tile(ZS_ENTRY, len(ZS_WINDOWS))
+    en, ex = zz <= -thr, zz >= 0.0
+    en_s, ex_s = np.zeros_like(en), np.zeros_like(ex)
+    en_s[1:], ex_s[1:] = en[:-1], ex[:-1]                               # fill at t+1's open
+    pf = vbt.Portfolio.from_signals(close=close[:, None], entries=en_s, exits=ex_s,
+                                    price=open_[:, None], size=np.inf, direction="longonly",
+                                    init_cash=100_000.0, freq="1D")
+    ret = np.asarray(pf.total_return())
+    secs = time.perf_counter() - t0
+    combos = [(w, round(e, 2)) for w in ZS_WINDOWS for e in ZS_ENTRY]
+    return secs, dict(zip(combos, ret, strict=True))
+
+
+def strategy_sweep() -> None:
+    """Part 2: 500 trials of a non-crossover strategy in fw, backtesting.py, vectorbt."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "zrevert.py").write_text(ZS_STRATEGY)
+        (folder / "zrevert.toml").write_text(ZS_TOML)
+        open_, close = zs_lake(folder / "lake")
+        n = len(ZS_WINDOWS) * len(ZS_ENTRY)
+        print(f"\nz-score reversion, {n} combos (window 10..59 x entry_z 0.5..2.75), "
+              f"{ZS_SESSIONS} daily bars, one symbol")
+        results = {}
+        for label, fn in ((f"fw sweep (event engine, {os.cpu_count()} worker processes)",
+                           lambda: zs_fw(folder, folder / "lake", os.cpu_count() or 1)),
+                          ("backtesting.py Backtest.optimize", lambda: zs_backtesting(open_, close)),
+                          ("vectorbt broadcast from_signals", lambda: zs_vectorbt(open_, close))):
+            secs, res = fn()
+            results[label] = res
+            print(f"  {label:<48} {secs:7.2f} s  {n / secs:8.1f} trials/s")
+        ref = results[next(iter(results))]
+        for label, res in list(results.items())[1:]:
+            keys = sorted(ref)
+            a = np.array([ref[k] for k in keys])
+            b = np.array([res[k] for k in keys])
+            print(f"  total return fw vs {label.split()[0]}: max |diff| {np.nanmax(np.abs(a - b)):.2e}, "
+                  f"correlation {np.corrcoef(a, b)[0, 1]:.4f}, best combo fw "
+                  f"{keys[int(np.nanargmax(a))]} / theirs {keys[int(np.nanargmax(b))]}")
+
+
+if __name__ == "__main__" and os.environ.get("BENCH_SWEEP_PART", "all") in ("all", "2"):
+    strategy_sweep()

@@ -67,6 +67,12 @@ class MLMeanReversion(Strategy):
     def manifest_extra(self) -> dict:
         return self.meta.manifest() if self.meta else {}
 
+    def cross_validate(self, lake: Lake, config: StrategyConfig, *, splits: int,
+                       embargo_sessions: int) -> dict:
+        """Purged k-fold of the configured model on the in-sample span (``fw sweep``)."""
+        return MetaLabel(config, self.context.config_path).cross_validate(
+            lake, config, self.primary, self.params, splits, embargo_sessions * 86_400 * 10**9)
+
     def train(self, lake: Lake, config: StrategyConfig) -> dict:
         """Label every primary entry, fit walk-forward, register the model."""
         return MetaLabel(config, self.context.config_path).train(lake, config, self.primary,

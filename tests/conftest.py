@@ -37,15 +37,20 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def synthetic_lake(root: Path, start: dt.date, end: dt.date, trades_per_day: float) -> Path:
+    """The synthetic default's universe from ``start`` to ``end`` (session dates) with
+    ``trades_per_day`` trades a symbol, written to a lake at ``root``."""
+    cfg = load_data_config(None).synthetic.model_copy(
+        update={"start": start, "end": end, "trades_per_day": trades_per_day})
+    ingest_synthetic(Lake(root), cfg, time_bars)
+    return root
+
+
 @pytest.fixture(scope="session")
 def small_lake(tmp_path_factory) -> Path:
     """Synthetic lake: default universe, 2024-01-02 .. 2024-01-08 (4 sessions)."""
-    root = tmp_path_factory.mktemp("lake")
-    cfg = load_data_config(None).synthetic.model_copy(
-        update={"start": dt.date(2024, 1, 2), "end": dt.date(2024, 1, 8),
-                "trades_per_day": 4000.0})
-    ingest_synthetic(Lake(root), cfg, time_bars)
-    return root
+    return synthetic_lake(tmp_path_factory.mktemp("lake"), dt.date(2024, 1, 2),
+                          dt.date(2024, 1, 8), 4000.0)
 
 
 BOOK_LAKE_DAYS = (dt.date(2024, 4, 1), dt.date(2024, 4, 2))

@@ -18,6 +18,7 @@ import math
 import numpy as np
 import polars as pl
 
+from framework.analytics.overfitting import probabilistic_sharpe_ratio
 from framework.data.calendar import session_date_expr
 
 SESSIONS_PER_YEAR = 252
@@ -63,19 +64,9 @@ def max_drawdown_duration(returns: np.ndarray) -> int:
 
 def probabilistic_sharpe(returns: np.ndarray, benchmark_sr: float = 0.0) -> float:
     """Probability that the true per-period Sharpe exceeds ``benchmark_sr`` (Bailey and
-    López de Prado 2012), correcting for skew and kurtosis of ``returns``."""
-    n = returns.shape[0]
-    sd = returns.std(ddof=1) if n > 1 else 0.0
-    if n < 3 or sd == 0.0:
-        return math.nan
-    sr = returns.mean() / sd
-    z = (returns - returns.mean()) / returns.std()
-    skew, kurt = float(np.mean(z**3)), float(np.mean(z**4))
-    denom = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr
-    if denom <= 0.0:
-        return math.nan
-    stat = (sr - benchmark_sr) * math.sqrt(n - 1) / math.sqrt(denom)
-    return 0.5 * (1.0 + math.erf(stat / math.sqrt(2.0)))
+    López de Prado 2012), correcting for skew and kurtosis of ``returns``; see
+    :func:`framework.analytics.overfitting.probabilistic_sharpe_ratio`."""
+    return probabilistic_sharpe_ratio(np.asarray(returns, dtype=np.float64), benchmark_sr)
 
 
 def alpha_beta(returns: np.ndarray, benchmark: np.ndarray) -> tuple[float, float]:

@@ -14,7 +14,7 @@ import traceback
 
 import typer
 
-from framework.cli import backtest_cmd, data_cmd, demo_cmd, new_cmd, venue_cmd
+from framework.cli import backtest_cmd, data_cmd, demo_cmd, new_cmd, sweep_cmd, venue_cmd
 from framework.types.errors import FwError
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ app = typer.Typer(
 app.add_typer(data_cmd.app, name="data")
 app.command("backtest")(backtest_cmd.backtest)
 app.add_typer(backtest_cmd.check_app, name="check")
+app.command("sweep")(sweep_cmd.sweep)
 app.command("train")(demo_cmd.train)
 app.command("demo")(demo_cmd.demo)
 app.add_typer(new_cmd.app, name="new")

@@ -126,11 +126,13 @@ def run_backtest(path: str | Path, overrides: dict | None = None, *,
 def run_strategy(cfg: StrategyConfig, strategy: Strategy, source: str, *,
                  out_root: Path | None = None, write: bool = True,
                  compiling: subprocess.Popen | None = None,
-                 publish: bool = True) -> BacktestRun:
+                 publish: bool = True, market: tuple | None = None) -> BacktestRun:
     """Backtest a built strategy (see :func:`run_backtest`); ``compiling`` is a running
-    ``warmup.start`` to wait for before the engine loop."""
+    ``warmup.start`` to wait for before the engine loop; ``market`` what
+    :func:`market_data` returned for this config, when the caller already loaded it (a
+    sweep runs many trials over the same bars)."""
     lake = Lake(strategy.context.lake_root)
-    panel, quotes, tape = market_data(lake, cfg)
+    panel, quotes, tape = market if market is not None else market_data(lake, cfg)
     hook = OnBarRunner(strategy) if strategy.event_driven else None
     sig = blank_signals(panel) if hook else strategy_signals(strategy, panel, source)
     warmup.finish(compiling)

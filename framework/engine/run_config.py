@@ -72,6 +72,7 @@ class StrategyConfig(FrozenModel):
     execution: ExecutionConfig = ExecutionConfig()
     backtest: BacktestConfig = BacktestConfig()
     model: ModelRef | None = None
+    sweep: dict = Field(default_factory=dict)  # fw sweep's table, validated by framework.sweep
     seed: int = 42
 
     @field_validator("strategy")

@@ -23,7 +23,9 @@ class TrainingSet:
     t1: np.ndarray  # time the label settled, ns UTC
 
 
-def _scores(y: np.ndarray, p: np.ndarray) -> dict:
+def classifier_scores(y: np.ndarray, p: np.ndarray) -> dict:
+    """Scores of probabilities ``p`` of labels ``y`` in {0, 1}: ``n``, ``base_rate``,
+    ``auc`` (None with one class), ``log_loss``, ``accuracy`` at 0.5."""
     from sklearn.metrics import log_loss, roc_auc_score  # training only: keep backtests light
 
     both = np.unique(y).shape[0] == 2
@@ -63,8 +65,9 @@ def fit_walk_forward(data: TrainingSet, boundaries_ns: np.ndarray, *, kind: str,
         models.append(model)
         per_fold.append({"fold": k, "start_ns": fold.start_ns, "end_ns": fold.end_ns,
                          "train": int(train.shape[0])}
-                        | _scores(data.y[fold.test], oos[fold.test]))
+                        | classifier_scores(data.y[fold.test], oos[fold.test]))
     scored = np.isfinite(oos)
-    metrics = {"out_of_sample": _scores(data.y[scored], oos[scored]), "folds": per_fold,
+    metrics = {"out_of_sample": classifier_scores(data.y[scored], oos[scored]),
+               "folds": per_fold,
                "mode": mode, "window": window}
     return WalkForwardModel(models, np.asarray(boundaries_ns[:-1], dtype=np.int64)), oos, metrics

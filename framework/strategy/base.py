@@ -8,8 +8,9 @@ last row — the same code, never a port (a live session loads at least ``lookba
 bars of history before it trades). The path-dependent part (position, working orders,
 time in trade) is the compiled decision rule in :mod:`framework.strategy.decision`.
 
-Three optional hooks, each with a no-op default, are called by the drivers directly:
-:meth:`Strategy.prepare` (before any run), :meth:`Strategy.train` (``fw train``) and
+Optional hooks, each with a default, are called by the drivers directly:
+:meth:`Strategy.prepare` (before any run), :meth:`Strategy.train` (``fw train``),
+:meth:`Strategy.cross_validate` (``fw sweep`` of model keys) and
 :meth:`Strategy.manifest_extra` (keys for the run's manifest). See docs/strategy.md.
 """
 
@@ -120,6 +121,17 @@ class Strategy:
         raise ConfigError(str(self.context.config_path), [
             f"strategy '{config.name}' (class {self.name}) has no model to train: "
             "fw train runs a strategy's train() method and this class does not define one"])
+
+    def cross_validate(self, lake: Lake, config: StrategyConfig, *, splits: int,
+                       embargo_sessions: int) -> dict[str, Any]:
+        """``fw sweep`` of ``model.*`` keys: score the model ``config`` describes without
+        registering it — purged k-fold (``splits`` folds, ``embargo_sessions`` x 24 h of
+        embargo) on the in-sample span, plus the walk-forward out-of-sample scores.
+        Returns at least ``cv_auc``, ``cv_log_loss``, ``oos_auc``, ``oos_log_loss``.
+        Called on an unprepared strategy. Default: no model, an error."""
+        raise ConfigError(str(self.context.config_path), [
+            f"strategy '{config.name}' (class {self.name}) has no model to cross-validate: "
+            "a sweep of model.* keys needs a strategy with a cross_validate() method"])
 
     def manifest_extra(self) -> dict[str, Any]:
         """Keys added to the run's ``manifest.json`` (JSON-serialisable: e.g. the model

@@ -28,6 +28,7 @@ from framework.config import ConfigError, validate_mapping
 from framework.config.search import find_file
 from framework.data import Lake
 from framework.features.featureset import FeatureSetSpec, load_feature_set
+from framework.ml.cv import purged_kfold
 from framework.ml.meta_label import (
     MetaLabelParams,
     WalkForwardKnobs,
@@ -39,6 +40,7 @@ from framework.ml.meta_label import (
 )
 from framework.ml.models import make_model
 from framework.ml.registry import RegisteredModel, check_feature_set, load_registered
+from framework.ml.walk_forward import TrainingSet, classifier_scores, fit_walk_forward
 from framework.strategy.panel import BarPanel, load_panel
 from framework.strategy.panel_features import panel_features
 
@@ -98,11 +100,11 @@ class MetaLabel:
                                      params)
         return size
 
-    def train(self, lake: Lake, config: StrategyConfig,
-              primary: Callable[[BarPanel], np.ndarray], params: MetaLabelParams) -> dict:
-        """``fw train``: load the configured bars, label every entry of ``primary(panel)``
-        (the ``[T, S]`` +1/-1/0 primary signal) by the triple barrier, fit walk-forward per
-        ``[model] train`` and register the next version. Returns what the terminal shows."""
+    def _training(self, lake: Lake, config: StrategyConfig,
+                  primary: Callable[[BarPanel], np.ndarray], params: MetaLabelParams
+                  ) -> tuple[TrainingSet, np.ndarray, WalkForwardKnobs]:
+        """The meta-labelled samples of ``primary(panel)`` on the configured bars, the
+        walk-forward refit times (ns UTC) and the ``[model] train`` knobs."""
         knobs = validate_mapping(self.model_ref.train, WalkForwardKnobs, str(self.source),
                                  "model.train")
         panel = load_panel(lake, config.symbols, config.data.start, config.data.end,
@@ -112,6 +114,14 @@ class MetaLabel:
         data = meta_label_set(panel.close, panel.session, panel.decision_ts(),
                               event_rows(primary(panel), X, seq_len), params)
         bounds = walk_forward_bounds(panel.session_open, int(panel.ts[-1]), knobs, self.source)
+        return data, bounds, knobs
+
+    def train(self, lake: Lake, config: StrategyConfig,
+              primary: Callable[[BarPanel], np.ndarray], params: MetaLabelParams) -> dict:
+        """``fw train``: load the configured bars, label every entry of ``primary(panel)``
+        (the ``[T, S]`` +1/-1/0 primary signal) by the triple barrier, fit walk-forward per
+        ``[model] train`` and register the next version. Returns what the terminal shows."""
+        data, bounds, knobs = self._training(lake, config, primary, params)
         fingerprint = lake.fingerprint("bars_" + config.data.timeframe, list(config.symbols),
                                        config.data.start, config.data.end)
         return fit_and_register(lake.root, self.model_ref.name, self.model_ref.kind, data,
@@ -122,6 +132,38 @@ class MetaLabel:
                                     "feature_columns": self.spec.columns(),
                                     "train_fingerprint": fingerprint,
                                     "label": params.model_dump(mode="json")})
+
+    def cross_validate(self, lake: Lake, config: StrategyConfig,
+                       primary: Callable[[BarPanel], np.ndarray], params: MetaLabelParams,
+                       splits: int, embargo_ns: int) -> dict:
+        """Score the configured model (``[model] kind`` and ``train.params``) without
+        registering anything: purged k-fold (``splits`` folds, ``embargo_ns`` ns of
+        embargo) on the samples settled before the walk-forward's first refit — the
+        in-sample span — and the walk-forward out-of-sample scores after it. Returns
+        ``cv_auc``, ``cv_log_loss`` (means over folds), ``oos_auc``, ``oos_log_loss``,
+        ``folds`` (per-fold scores) and sample counts."""
+        data, bounds, knobs = self._training(lake, config, primary, params)
+        ins = np.flatnonzero(data.t1 < bounds[0])
+        folds = []
+        for train, test in purged_kfold(data.t0[ins], data.t1[ins], splits, embargo_ns):
+            model = make_model(self.model_ref.kind, config.seed, knobs.params)
+            tr, te = ins[train], ins[test]
+            model.fit(data.X[tr], data.y[tr], data.w[tr])
+            folds.append(classifier_scores(data.y[te], model.predict_proba(data.X[te])))
+        _, _, wf = fit_walk_forward(data, bounds, kind=self.model_ref.kind, seed=config.seed,
+                                    params=knobs.params, mode=knobs.mode, window=knobs.window)
+
+        def mean(key: str) -> float:
+            vals = [f[key] for f in folds if f[key] is not None]
+            return float(np.mean(vals)) if vals else float("nan")
+
+        oos = wf["out_of_sample"]
+        return {"cv_auc": mean("auc"), "cv_log_loss": mean("log_loss"),
+                "oos_auc": oos["auc"] if oos["auc"] is not None else float("nan"),
+                "oos_log_loss": oos["log_loss"] if oos["log_loss"] is not None
+                else float("nan"),
+                "in_sample_samples": int(ins.shape[0]), "oos_samples": oos["n"],
+                "folds": folds}
 
     def manifest(self) -> dict[str, Any]:
         """The run manifest's record of the model used (name, version, path, kind, and
