@@ -1,0 +1,89 @@
+"""Structured event log: one JSON object per line, to a run folder and/or stderr, so a
+log shipper (Loki's promtail, Elastic's filebeat) indexes it unchanged.
+
+Every line carries ``ts`` (RFC 3339 UTC, microseconds), ``ts_ns`` (int ns UTC),
+``level``, ``component``, ``run_id`` and ``event``, then the event's own fields
+(``order_id``, ``broker_id``, ``symbol``, ...). Built on the standard ``logging``
+package (level filtering, thread-safe handlers) with a logger of its own per log, so
+two sessions in one process never share handlers and nothing global is configured.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+          "error": logging.ERROR, "critical": logging.CRITICAL}
+EVENTS_FILE = "events.jsonl"
+
+
+class JsonLinesFormatter(logging.Formatter):
+    """Formats a record logged by ``EventLog.event`` as one JSON line."""
+
+    def __init__(self, component: str, run_id: str):
+        super().__init__()
+        self.component = component
+        self.run_id = run_id
+
+    def format(self, record: logging.LogRecord) -> str:
+        ts_ns = getattr(record, "fw_ts_ns", None) or int(record.created * 1e9)
+        head = {"ts": dt.datetime.fromtimestamp(ts_ns / 1e9, dt.UTC).isoformat(
+                    timespec="microseconds").replace("+00:00", "Z"),
+                "ts_ns": ts_ns, "level": record.levelname.lower(),
+                "component": self.component, "run_id": self.run_id,
+                "event": record.getMessage()}
+        return json.dumps(head | getattr(record, "fw_fields", {}), default=str,
+                          allow_nan=False, separators=(",", ":"))
+
+
+class EventLog:
+    """JSON-lines events of one ``component`` (``live``, ``venue``) of run ``run_id``.
+
+    ``directory``: the run folder; lines are appended to ``directory/events.jsonl``
+    (created with its parents). ``stderr``: also write them to ``stream`` (default
+    ``sys.stderr``). ``level``: the lowest level written (debug .. critical).
+    """
+
+    def __init__(self, component: str, run_id: str, directory: Path | str | None = None, *,
+                 stderr: bool = True, level: str = "info", stream: TextIO | None = None):
+        self.component = component
+        self.run_id = run_id
+        self.path = None if directory is None else Path(directory) / EVENTS_FILE
+        self._logger = logging.Logger(f"fw.{component}.{run_id}", LEVELS[level])
+        fmt = JsonLinesFormatter(component, run_id)
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._add(logging.FileHandler(self.path, encoding="utf-8"), fmt)
+        if stderr:
+            self._add(logging.StreamHandler(stream or sys.stderr), fmt)
+
+    def _add(self, handler: logging.Handler, fmt: logging.Formatter) -> None:
+        handler.setFormatter(fmt)
+        self._logger.addHandler(handler)
+
+    def event(self, event: str, level: str = "info", **fields) -> None:
+        """Write one event: its name, level and fields (JSON-able; a non-finite float as null)."""
+        lvl = LEVELS[level]
+        if self._logger.isEnabledFor(lvl):
+            clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                     for k, v in fields.items()}
+            self._logger.log(lvl, event, extra={"fw_fields": clean, "fw_ts_ns": time.time_ns()})
+
+    def close(self) -> None:
+        """Flush and close the handlers (the file stays, for the shipper)."""
+        for h in list(self._logger.handlers):
+            h.close()
+            self._logger.removeHandler(h)
+
+
+def read_events(path: Path | str) -> list[dict]:
+    """The events of a JSON-lines log file, in order."""
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
