@@ -127,7 +127,7 @@ VENUE_METRICS: tuple[MetricSpec, ...] = (
     _c("fw_venue_trade_updates_total", "trade_updates events emitted, by event (new, fill, "
        "partial_fill, canceled, expired, replaced, rejected).", "event"),
     _c("fw_venue_filled_shares_total", "Shares filled.", "side"),
-    _g("fw_venue_connections", "Open WebSocket connections.", "stream"),
+    _g("fw_venue_open_connections", "Open WebSocket connections.", "stream"),
     _g("fw_venue_clock_timestamp_seconds", "The venue's simulated clock, epoch seconds."),
     _g("fw_venue_replay_steps_done", "Replay steps played so far."),
     _g("fw_venue_replay_steps_total", "Replay steps in the session."),

@@ -35,7 +35,7 @@ class VenueMetrics:
         m["fw_venue_replay_steps_done"].set_function(lambda: state()[1])
         m["fw_venue_replay_steps_total"].set_function(lambda: state()[2])
         for s in STREAMS:
-            m["fw_venue_connections"].labels(s).set_function(
+            m["fw_venue_open_connections"].labels(s).set_function(
                 lambda s=s: connections().get(s, 0))
             m["fw_venue_connections_total"].labels(s)
         for k in FAULT_KINDS:
