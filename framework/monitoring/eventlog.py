@@ -4,16 +4,21 @@ log shipper (Loki's promtail, Elastic's filebeat) indexes it unchanged.
 Every line carries ``ts`` (RFC 3339 UTC, microseconds), ``ts_ns`` (int ns UTC),
 ``level``, ``component``, ``run_id`` and ``event``, then the event's own fields
 (``order_id``, ``broker_id``, ``symbol``, ...). Built on the standard ``logging``
-package (level filtering, thread-safe handlers) with a logger of its own per log, so
-two sessions in one process never share handlers and nothing global is configured.
+package with a logger of its own per log, so two sessions in one process never share
+handlers and nothing global is configured. The caller only queues the record
+(``QueueHandler``); a ``QueueListener`` thread formats and writes it, so a slow disk or
+terminal never delays an order.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import json
 import logging
+import logging.handlers
 import math
+import queue
 import sys
 import time
 from pathlib import Path
@@ -58,15 +63,20 @@ class EventLog:
         self.path = None if directory is None else Path(directory) / EVENTS_FILE
         self._logger = logging.Logger(f"fw.{component}.{run_id}", LEVELS[level])
         fmt = JsonLinesFormatter(component, run_id)
+        handlers: list[logging.Handler] = []
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._add(logging.FileHandler(self.path, encoding="utf-8"), fmt)
+            handlers.append(logging.FileHandler(self.path, encoding="utf-8"))
         if stderr:
-            self._add(logging.StreamHandler(stream or sys.stderr), fmt)
-
-    def _add(self, handler: logging.Handler, fmt: logging.Formatter) -> None:
-        handler.setFormatter(fmt)
-        self._logger.addHandler(handler)
+            handlers.append(logging.StreamHandler(stream or sys.stderr))
+        for h in handlers:
+            h.setFormatter(fmt)
+        q: queue.SimpleQueue = queue.SimpleQueue()
+        self._logger.addHandler(logging.handlers.QueueHandler(q))
+        self._listener = logging.handlers.QueueListener(q, *handlers)
+        self._listener.start()
+        self._open = True
+        atexit.register(self.close)  # the listener thread is a daemon: drain it at exit
 
     def event(self, event: str, level: str = "info", **fields) -> None:
         """Write one event: its name, level and fields (JSON-able; a non-finite float as null)."""
@@ -76,11 +86,20 @@ class EventLog:
                      for k, v in fields.items()}
             self._logger.log(lvl, event, extra={"fw_fields": clean, "fw_ts_ns": time.time_ns()})
 
+    def flush(self) -> None:
+        """Write everything queued so far (returns once written)."""
+        self._listener.stop()
+        self._listener.start()
+
     def close(self) -> None:
-        """Flush and close the handlers (the file stays, for the shipper)."""
-        for h in list(self._logger.handlers):
+        """Write what is queued and close the handlers (the file stays, for the shipper)."""
+        if not self._open:
+            return
+        self._open = False
+        atexit.unregister(self.close)
+        self._listener.stop()
+        for h in self._listener.handlers:
             h.close()
-            self._logger.removeHandler(h)
 
 
 def read_events(path: Path | str) -> list[dict]:

@@ -57,14 +57,16 @@ class RollingSharpe:
 
 
 class HighWater:
-    """Drawdown (fraction below the highest equity marked so far, >= 0)."""
+    """Drawdown (fraction below the highest equity marked so far, >= 0); ``peak`` is NaN
+    until the first mark."""
 
     def __init__(self):
-        self.peak = -math.inf
+        self.peak = math.nan
         self.drawdown = 0.0
 
     def update(self, equity: float) -> float:
-        if equity > self.peak:
+        """Mark ``equity`` (USD); returns the drawdown (fraction)."""
+        if not equity <= self.peak:  # also the first mark (NaN peak)
             self.peak = equity
         self.drawdown = 1.0 - equity / self.peak if self.peak > 0 else 0.0
         return self.drawdown

@@ -131,11 +131,6 @@ class SessionMetrics:
         self._stream_up = dict.fromkeys(STREAMS, False)
         self._http: dict[tuple[str, str, int], object] = {}
         self.drawdown_limit = drawdown_limit
-        m["fw_drawdown_limit_ratio"].set(drawdown_limit)
-        m["fw_fill_ratio"].set(math.nan)
-        m["fw_rolling_sharpe"].set(math.nan)
-        self._md_rx = m["fw_market_data_last_received_timestamp_seconds"]
-        self._md_ev = m["fw_market_data_last_event_timestamp_seconds"]
         self.sharpe = RollingSharpe(sharpe_period_s, sharpe_window)
         self.high_water = HighWater()
         self.fill_ratio = FillRatio(fill_ratio_window)
@@ -146,6 +141,22 @@ class SessionMetrics:
         self._kill = False
         self._equity_hist: deque[tuple[int, float, float]] = deque(maxlen=EQUITY_HISTORY)
         self._equity = self._cash = math.nan
+        self._md_rx_s = self._md_ev_s = 0.0  # epoch seconds of the last market data
+        # Scalars the hot path updates are plain attributes, read when Prometheus scrapes:
+        # a mark or a market-data message then takes no metric lock at all.
+        for name, read in (
+                ("fw_equity_usd", lambda: self._equity),
+                ("fw_cash_usd", lambda: self._cash),
+                ("fw_high_water_usd", lambda: self.high_water.peak),
+                ("fw_drawdown_ratio", lambda: self.high_water.drawdown),
+                ("fw_drawdown_limit_ratio", lambda: self.drawdown_limit),
+                ("fw_rolling_sharpe", lambda: self.sharpe.value),
+                ("fw_fill_ratio", lambda: self.fill_ratio.ratio),
+                ("fw_fill_ratio_orders", lambda: len(self.fill_ratio.done)),
+                ("fw_working_orders", lambda: len(self.orders)),
+                ("fw_market_data_last_received_timestamp_seconds", lambda: self._md_rx_s),
+                ("fw_market_data_last_event_timestamp_seconds", lambda: self._md_ev_s)):
+            m[name].set_function(read)
         self.started_ns = clock()
 
     # ------------------------------------------------------------------ market data
@@ -156,9 +167,9 @@ class SessionMetrics:
         Returns ``received_ns`` (to hand to ``decision``)."""
         rx = self.clock() if received_ns is None else received_ns
         self._md[kind].inc(n)
-        self._md_rx.set(rx * 1e-9)
+        self._md_rx_s = rx * 1e-9
         if event_ns is not None:
-            self._md_ev.set(event_ns * 1e-9)
+            self._md_ev_s = event_ns * 1e-9
         return rx
 
     def decision(self, received_ns: int, decided_ns: int | None = None) -> int:
@@ -182,7 +193,6 @@ class SessionMetrics:
         self._sub_sh[side].inc(qty)
         self.orders[order_id] = TrackedOrder(order_id, symbol, side, qty, type, arrival_price,
                                              now)
-        self._m["fw_working_orders"].set(len(self.orders))
         self._log_order("sent", self.orders[order_id])
 
     def order_acked(self, order_id: str, *, broker_id: str | None = None,
@@ -211,9 +221,6 @@ class SessionMetrics:
         if od is not None:
             od.status = "rejected"
             self.fill_ratio.add(od.filled_qty, od.qty)
-            self._m["fw_fill_ratio"].set(self.fill_ratio.ratio)
-            self._m["fw_fill_ratio_orders"].set(len(self.fill_ratio.done))
-            self._m["fw_working_orders"].set(len(self.orders))
         if self.log is not None:
             self.log.event("order_rejected", level="warning", order_id=order_id,
                            symbol=symbol or (od.symbol if od else ""), reason=reason,
@@ -256,9 +263,7 @@ class SessionMetrics:
 
     def _end(self, od: TrackedOrder) -> None:
         self.orders.pop(od.order_id, None)
-        self._m["fw_fill_ratio"].set(self.fill_ratio.add(od.filled_qty, od.qty))
-        self._m["fw_fill_ratio_orders"].set(len(self.fill_ratio.done))
-        self._m["fw_working_orders"].set(len(self.orders))
+        self.fill_ratio.add(od.filled_qty, od.qty)
 
     def _log_order(self, state: str, od: TrackedOrder, **extra) -> None:
         if self.log is not None:
@@ -312,17 +317,11 @@ class SessionMetrics:
         """Equity (USD) at ``ts_ns`` (session clock; default now): equity, drawdown from
         the high-water mark, rolling Sharpe."""
         ts = self.clock() if ts_ns is None else ts_ns
-        m = self._m
         self._equity = equity
-        m["fw_equity_usd"].set(equity)
         if cash is not None:
             self._cash = cash
-            m["fw_cash_usd"].set(cash)
-        dd = self.high_water.update(equity)
-        m["fw_high_water_usd"].set(self.high_water.peak)
-        m["fw_drawdown_ratio"].set(dd)
-        m["fw_rolling_sharpe"].set(self.sharpe.update(ts, equity))
-        self._equity_hist.append((ts, equity, dd))
+        self.sharpe.update(ts, equity)
+        self._equity_hist.append((ts, equity, self.high_water.update(equity)))
 
     def positions(self, positions: Mapping[str, float]) -> None:
         """The session's own positions, shares by symbol (flat symbols may be omitted)."""

@@ -22,6 +22,7 @@ from live.venue.orders import ApiError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CONTROL_PREFIX = "/_venue"
+INJECTED = web.RequestKey("fw_injected_fault", bool)  # the answer is a scheduled fault
 
 
 def error_response(status: int, message: str, code: int | None = None,
@@ -108,7 +109,7 @@ def make_middleware(venue) -> Callable:
             return await handler(request)
         status = venue.faults.http_fault(request.method, path)
         if status is not None:
-            request["fw_fault"] = True
+            request[INJECTED] = True
             headers = {**limiter.headers(), "X-RateLimit-Remaining": "0"} if status == 429 \
                 else None
             return error_response(status, "rate limit exceeded" if status == 429
@@ -145,7 +146,7 @@ def make_metrics_middleware(metrics) -> Callable:
             resource = request.match_info.route.resource
             endpoint = resource.canonical if resource is not None else "unmatched"
             metrics.request(request.method, endpoint, resp.status,
-                            fault=request.get("fw_fault", False))
+                            fault=request.get(INJECTED, False))
         return resp
 
     return middleware

@@ -4,10 +4,10 @@ real clients and reports every event to a ``SessionMetrics``, as the live adapte
 What is real: the venue (REST, market-data WebSocket, fills by its quote model), the
 HTTP status codes and rate-limit headers (a ``requests`` response hook on alpaca-py's
 session), order acks (REST replies), fills (orders polled back), equity and positions
-(the venue's account). What is scripted: the "strategy" (alternate 1-share market
-orders, one far limit that is canceled, one order too big for a risk limit, one the
-broker refuses), one injected 429, one dropped stream with its reconnect, and -- at
-``kill_at_s`` -- a drawdown breaker and the kill switch.
+(the venue's account). What is scripted: the "strategy" (1-share market orders,
+buy buy sell, one far limit that is canceled, one order too big for a risk limit, one the
+broker refuses), one injected 429 (at ``throttle_at_s``), one dropped stream with its
+reconnect, and -- at ``kill_at_s`` -- a drawdown breaker and the kill switch.
 """
 
 from __future__ import annotations
@@ -39,12 +39,14 @@ class ScriptedSession:
 
     def __init__(self, metrics: SessionMetrics, trading: str, data_stream: str, control: str,
                  key: str, secret: str, *, symbol: str = "SPY", tick_s: float = 0.2,
-                 kill_at_s: float | None = None):
+                 kill_at_s: float | None = None, throttle_at_s: float = 0.0):
         self.m = metrics
         self.control = control
         self.symbol = symbol
         self.tick_s = tick_s
         self.kill_at_s = kill_at_s
+        self.throttle_at_s = throttle_at_s
+        self._throttled = False
         self.client = TradingClient(key, secret, url_override=trading)
         self.client._retry = 0
         self.client._session.hooks["response"].append(self._on_response)
@@ -126,8 +128,8 @@ class ScriptedSession:
         self.m.reconcile(pos)
         k = self.steps
         arrival = self.mid
-        if k % 2 == 0:  # a 1-share market order, alternating sides
-            side = "buy" if (k // 2) % 2 == 0 else "sell"
+        if k % 2 == 0:  # 1-share market orders: buy, buy, sell (a growing long)
+            side = "sell" if k % 6 == 4 else "buy"
             cid = self._cid()
             self._send(MarketOrderRequest(symbol=self.symbol, qty=1, side=side,
                                           time_in_force="day", client_order_id=cid),
@@ -147,8 +149,10 @@ class ScriptedSession:
             self._send(MarketOrderRequest(symbol=self.symbol, qty=0.5, side="buy",
                                           time_in_force="gtc", client_order_id=cid),
                        cid, 0.5, "buy", "market", arrival)
-        if k == 7:  # the next request gets a 429 (the venue's fault injection)
+        if not self._throttled and t >= self.throttle_at_s and k >= 7:
+            # the next request gets a 429 (the venue's fault injection)
             self.fault(kind="http", status=429, count=1, method="GET", path="/v2/account")
+            self._throttled = True
         if k == 9:  # the trade_updates stream drops; the adapter reconnects
             self.m.stream_state("trade_updates", False)
             self.m.reconnect("trade_updates")
