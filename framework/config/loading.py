@@ -16,9 +16,11 @@ _SECRET_KEYS = ("key", "secret", "token", "password")
 
 
 class FrozenModel(BaseModel):
-    """Base for every config section: immutable, unknown keys are an error."""
+    """Base for every config section: immutable, unknown keys are an error, and a float
+    must be finite (TOML's ``inf``/``nan``, and ``1e400`` which TOML reads as inf, are
+    refused naming the key)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 def _format_validation_error(err: ValidationError) -> list[str]:
@@ -79,6 +81,12 @@ def load_toml(path: str | Path, model: type[M], overrides: dict[str, Any] | None
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(str(p), [f"not valid TOML: {err}"]) from None
+    except UnicodeDecodeError as err:
+        line = p.read_bytes()[:err.start].count(b"\n") + 1
+        raise ConfigError(str(p), [f"not UTF-8 text: byte 0x{err.object[err.start]:02x} "
+                                   f"on line {line} (TOML files are UTF-8)"]) from None
+    except OSError as err:
+        raise ConfigError(str(p), [f"cannot read: {err.strerror}"]) from None
     for dotted, value in (overrides or {}).items():
         node = data
         *parents, leaf = dotted.split(".")

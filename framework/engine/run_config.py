@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import re
 import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from framework.config import ConfigError, FrozenModel, load_toml, validate_mapping
 from framework.config.search import describe_roots, search_roots
@@ -22,26 +23,39 @@ from framework.risk import RiskConfig
 from framework.strategy.base import Strategy, StrategyContext, strategy_code
 from framework.strategy.decision import DecisionConfig
 
+_TARGET = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
+
 
 class DataConfig(FrozenModel):
-    """``[data]``: bars of ``timeframe`` from the lake between two session dates, and
-    with ``book_levels`` > 0 the top levels of each symbol's L3 book (the lake's
+    """``[data]``: bars of ``timeframe`` from the lake between two session dates, of the
+    regular session (09:30-16:00 ET) or with ``session = "extended"`` of 04:00-20:00 ET,
+    and with ``book_levels`` > 0 the top levels of each symbol's L3 book (the lake's
     ``book_events``) at every decision time (``BarPanel.book``)."""
 
     timeframe: Literal["1s", "1m", "1d"] = "1d"
+    session: Literal["regular", "extended"] = "regular"
     book_levels: int = Field(default=0, ge=0, le=50)
     start: dt.date | None = None
     end: dt.date | None = None
     lake: Path | None = None  # default $FW_LAKE or ./data_lake
 
+    @model_validator(mode="after")
+    def _ordered(self) -> DataConfig:
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
+
 
 class BacktestConfig(FrozenModel):
-    """``[backtest]``: starting cash (USD), where results go, and the benchmark symbol of
-    the tearsheet (a lake symbol; default: the equal-weight universe)."""
+    """``[backtest]``: starting cash (USD, finite), where results go, the benchmark symbol
+    of the tearsheet (a lake symbol; default: the equal-weight universe), and for a
+    rule-based strategy the session date its out-of-sample period starts (the report
+    then keeps the sessions before it apart as in-sample, as for a trained model)."""
 
     initial_cash: float = Field(default=100_000.0, gt=0.0)
     reports: Path = Path("reports")
     benchmark: str | None = None
+    oos_start: dt.date | None = None
 
 
 class StrategyConfig(FrozenModel):
@@ -63,14 +77,19 @@ class StrategyConfig(FrozenModel):
     @field_validator("strategy")
     @classmethod
     def _target(cls, v: str) -> str:
-        if ":" not in v:
-            raise ValueError("expected 'package.module:ClassName'")
+        if not _TARGET.match(v):
+            raise ValueError("expected 'package.module:ClassName', a dotted module on the "
+                             "Python path (not a file path)")
         return v
 
     @field_validator("symbols")
     @classmethod
     def _upper(cls, v: list[str]) -> list[str]:
-        return [s.upper() for s in v]
+        out = [s.strip().upper() for s in v]
+        dup = sorted({s for s in out if out.count(s) > 1})
+        if dup:
+            raise ValueError(f"symbol(s) listed twice: {', '.join(dup)}")
+        return out
 
 
 def strategy_class(target: str, source: str | Path) -> type[Strategy]:

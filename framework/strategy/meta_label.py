@@ -106,7 +106,7 @@ class MetaLabel:
         knobs = validate_mapping(self.model_ref.train, WalkForwardKnobs, str(self.source),
                                  "model.train")
         panel = load_panel(lake, config.symbols, config.data.start, config.data.end,
-                           config.data.timeframe)
+                           config.data.timeframe, config.data.session)
         seq_len = make_model(self.model_ref.kind, config.seed, knobs.params).seq_len
         X = panel_features(self.spec, panel)
         data = meta_label_set(panel.close, panel.session, panel.decision_ts(),

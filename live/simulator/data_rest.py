@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 
 import polars as pl
 
@@ -30,13 +31,17 @@ class DataRestServer(LoopbackServer):
 
     ``page_cap`` caps items per page below the client's ``limit`` (forces pagination);
     ``faults`` is a list of HTTP statuses returned, in order, to the first requests;
+    ``edit(symbol, item)`` rewrites each JSON item before it is sent (values a real feed
+    can send and a lake never holds: NaN, inf, absurd magnitudes);
     ``requests`` records (monotonic time, path with query, status) of every request.
     """
 
     def __init__(self, lake: Lake, page_cap: int | None = None, faults: list[int] | None = None,
-                 host: str = "127.0.0.1", port: int = 0):
+                 host: str = "127.0.0.1", port: int = 0,
+                 edit: Callable[[str, dict], dict] | None = None):
         self.lake = lake
         self.page_cap = page_cap
+        self.edit = edit
         super().__init__(self._handler(), host, port, faults)
 
     # ------------------------------------------------------------------ responses
@@ -70,7 +75,8 @@ class DataRestServer(LoopbackServer):
             out = df.select("symbol", "t", ax=pl.lit("V"), ap="ask", **{"as": "ask_size"},
                             bx=pl.lit("V"), bp="bid", bs="bid_size", c=pl.lit(["R"]),
                             z=pl.lit("B"))
-        return [(r.pop("symbol"), r) for r in out.iter_rows(named=True)]
+        rows = [(r.pop("symbol"), r) for r in out.iter_rows(named=True)]
+        return rows if self.edit is None else [(s, self.edit(s, r)) for s, r in rows]
 
     def _page(self, kind: str, q: dict[str, str]) -> dict:
         rows = self._rows(kind, q)

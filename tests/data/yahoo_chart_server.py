@@ -8,6 +8,7 @@ Used by the yfinance tests: the real yfinance package talks to it through
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
@@ -20,9 +21,14 @@ NS = 1_000_000_000
 
 
 class YahooChartServer(LoopbackServer):
-    def __init__(self, lake: Lake, dividends: dict[str, dict[int, float]] | None = None):
+    """``edit(symbol, quote)`` may rewrite the quote arrays (open/high/low/close/volume
+    lists) before they are sent: values Yahoo can send and a lake never holds."""
+
+    def __init__(self, lake: Lake, dividends: dict[str, dict[int, float]] | None = None,
+                 edit: Callable[[str, dict], dict] | None = None):
         self.lake = lake
         self.dividends = dividends or {}  # symbol -> {ts seconds: cash amount}
+        self.edit = edit
         self.paths: list[str] = []
         super().__init__(self._handler())
 
@@ -55,6 +61,8 @@ class YahooChartServer(LoopbackServer):
                           | {"volume": df["volume"].cast(pl.Int64).to_list()}],
             },
         }
+        if self.edit is not None:
+            result["indicators"]["quote"] = [self.edit(sym, result["indicators"]["quote"][0])]
         if interval != "1d" and df.height:
             # Yahoo sends the regular trading period of each session for intraday requests
             import datetime as dt

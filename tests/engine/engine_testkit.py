@@ -1,4 +1,5 @@
-"""Panels for engine tests (imported by the test modules of this folder)."""
+"""Panels, shipped-strategy settings and lakes for engine tests (imported by the test
+modules of this folder)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,26 @@ import polars as pl
 
 from framework.data.calendar import sessions
 from framework.strategy.panel import panel_from_frame
+from tests.conftest import ML_MR_SMALL
+
+SHIPPED = ["sma_cross", "bollinger_mr", "ml_mr", "obi_book"]
+# the small lake has 4 sessions: shorten windows so every strategy trades
+SMALL = {"sma_cross": {"params.fast": 1, "params.slow": 2, "data.timeframe": "1m"},
+         "bollinger_mr": {"data.start": None, "data.end": None},
+         "ml_mr": {"data.start": None, "data.end": None, **ML_MR_SMALL},
+         "obi_book": {}}
+
+
+def shipped_lake(name, request):
+    """The lake a shipped strategy runs on in the tests: the small lake (the book lake for
+    the book strategy), with the flagship's model trained when ``name`` needs one."""
+    return request.getfixturevalue({"ml_mr": "ml_mr_lake",
+                                    "obi_book": "book_lake"}.get(name, "small_lake"))
+
+
+def small_overrides(name):
+    """Config overrides that make shipped strategy ``name`` trade on the small lake."""
+    return {k: v for k, v in SMALL[name].items() if v is not None}
 
 
 def daily_panel(n_sessions: int, symbols: list[str], seed: int, volume: float = 1e6):
@@ -25,3 +46,13 @@ def daily_panel(n_sessions: int, symbols: list[str], seed: int, volume: float = 
                                     "low": np.minimum(o, c) * 0.99, "close": c,
                                     "volume": volume, "vwap": (o + c) / 2}))
     return panel_from_frame(pl.concat(frames), symbols, "1d")
+
+
+def hand_panel(rows: list[tuple[float, float, float, float, float]], symbol: str = "A"):
+    """Daily bars of one symbol from explicit ``(open, high, low, close, volume)`` rows, on
+    consecutive XNYS sessions from 2024-01-02: for examples worked out by hand."""
+    _, opens, _ = sessions(dt.date(2024, 1, 2), dt.date(2024, 12, 31))
+    o, h, lo, c, v = (np.array(col, dtype=float) for col in zip(*rows, strict=True))
+    frame = pl.DataFrame({"symbol": symbol, "ts": opens[:len(rows)], "open": o, "high": h,
+                          "low": lo, "close": c, "volume": v, "vwap": c})
+    return panel_from_frame(frame, [symbol], "1d")
