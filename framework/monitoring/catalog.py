@@ -153,6 +153,21 @@ def build(registry: CollectorRegistry, specs: tuple[MetricSpec, ...]) -> dict[st
     return out
 
 
+class Children:
+    """The label children of one labelled metric, bound on first use: a later call with
+    the same labels costs a dict lookup, not prometheus-client's label validation."""
+
+    def __init__(self, metric):
+        self.metric = metric
+        self._bound: dict[tuple, object] = {}
+
+    def __call__(self, *labels):
+        child = self._bound.get(labels)
+        if child is None:
+            child = self._bound[labels] = self.metric.labels(*(str(x) for x in labels))
+        return child
+
+
 def markdown_table(specs: tuple[MetricSpec, ...]) -> str:
     """The docs table of ``specs``: name, type, labels, meaning."""
     rows = ["| metric | type | labels | meaning |", "| --- | --- | --- | --- |"]

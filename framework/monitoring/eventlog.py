@@ -4,10 +4,11 @@ log shipper (Loki's promtail, Elastic's filebeat) indexes it unchanged.
 Every line carries ``ts`` (RFC 3339 UTC, microseconds), ``ts_ns`` (int ns UTC),
 ``level``, ``component``, ``run_id`` and ``event``, then the event's own fields
 (``order_id``, ``broker_id``, ``symbol``, ...). Built on the standard ``logging``
-package with a logger of its own per log, so two sessions in one process never share
-handlers and nothing global is configured. The caller only queues the record
-(``QueueHandler``); a ``QueueListener`` thread formats and writes it, so a slow disk or
-terminal never delays an order.
+package's handlers, with handlers of its own per log, so two sessions in one process
+never share them and nothing global is configured. The caller only puts a tuple on a
+queue (about a microsecond); a ``QueueListener`` thread turns it into a ``LogRecord``,
+formats and writes it, so neither a slow disk nor ``logging``'s own record building
+(``Logger.log`` walks the stack for the caller: tens of microseconds) delays an order.
 """
 
 from __future__ import annotations
@@ -48,6 +49,23 @@ class JsonLinesFormatter(logging.Formatter):
                           allow_nan=False, separators=(",", ":"))
 
 
+class _Writer(logging.handlers.QueueListener):
+    """The writer thread: builds the ``LogRecord`` of each queued
+    ``(ts_ns, level, event, fields)`` and hands it to the handlers."""
+
+    def __init__(self, q: queue.SimpleQueue, name: str, *handlers: logging.Handler):
+        super().__init__(q, *handlers)
+        self.name = name
+
+    def prepare(self, item: tuple) -> logging.LogRecord:
+        ts_ns, lvl, event, fields = item
+        rec = logging.LogRecord(self.name, lvl, "", 0, event, None, None)
+        rec.fw_ts_ns = ts_ns
+        rec.fw_fields = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                         for k, v in fields.items()}
+        return rec
+
+
 class EventLog:
     """JSON-lines events of one ``component`` (``live``, ``venue``) of run ``run_id``.
 
@@ -61,7 +79,7 @@ class EventLog:
         self.component = component
         self.run_id = run_id
         self.path = None if directory is None else Path(directory) / EVENTS_FILE
-        self._logger = logging.Logger(f"fw.{component}.{run_id}", LEVELS[level])
+        self._level = LEVELS[level]
         fmt = JsonLinesFormatter(component, run_id)
         handlers: list[logging.Handler] = []
         if self.path is not None:
@@ -71,20 +89,19 @@ class EventLog:
             handlers.append(logging.StreamHandler(stream or sys.stderr))
         for h in handlers:
             h.setFormatter(fmt)
-        q: queue.SimpleQueue = queue.SimpleQueue()
-        self._logger.addHandler(logging.handlers.QueueHandler(q))
-        self._listener = logging.handlers.QueueListener(q, *handlers)
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._listener = _Writer(self._queue, f"fw.{component}.{run_id}", *handlers)
         self._listener.start()
         self._open = True
         atexit.register(self.close)  # the listener thread is a daemon: drain it at exit
 
     def event(self, event: str, level: str = "info", **fields) -> None:
-        """Write one event: its name, level and fields (JSON-able; a non-finite float as null)."""
+        """Write one event: its name, level and fields (JSON-able; a non-finite float as
+        null). The line is written by the writer thread: stamped now, serialised later,
+        so pass values the caller does not mutate afterwards."""
         lvl = LEVELS[level]
-        if self._logger.isEnabledFor(lvl):
-            clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                     for k, v in fields.items()}
-            self._logger.log(lvl, event, extra={"fw_fields": clean, "fw_ts_ns": time.time_ns()})
+        if lvl >= self._level:
+            self._queue.put((time.time_ns(), lvl, event, fields))
 
     def flush(self) -> None:
         """Write everything queued so far (returns once written)."""

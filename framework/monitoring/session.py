@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
-from framework.monitoring.catalog import SESSION_METRICS, STAGES, STREAMS, build
+from framework.monitoring.catalog import SESSION_METRICS, STAGES, STREAMS, Children, build
 from framework.monitoring.eventlog import EventLog
 from framework.monitoring.performance import FillRatio, HighWater, RollingSharpe
 from framework.risk.dtypes import BREAKER_NAMES
@@ -118,7 +118,9 @@ class SessionMetrics:
         self._fills = {s: m["fw_fills_total"].labels(s) for s in SIDES}
         self._sub_sh = {s: m["fw_submitted_shares_total"].labels(s) for s in SIDES}
         self._fill_sh = {s: m["fw_filled_shares_total"].labels(s) for s in SIDES}
-        self._rejected = {r: m["fw_orders_rejected_total"].labels(r) for r in REJECT_REASONS}
+        self._rejected = Children(m["fw_orders_rejected_total"])
+        for r in REJECT_REASONS:  # every known reason exported at 0 from the start
+            self._rejected(r)
         self._closed = {s: m["fw_orders_closed_total"].labels(s) for s in CLOSED_STATUSES}
         self._md = {k: m["fw_market_data_messages_total"].labels(k)
                     for k in ("bar", "quote", "trade")}
@@ -129,7 +131,7 @@ class SessionMetrics:
         for s in STREAMS:
             m["fw_stream_reconnects_total"].labels(s)
         self._stream_up = dict.fromkeys(STREAMS, False)
-        self._http: dict[tuple[str, str, int], object] = {}
+        self._http = Children(m["fw_broker_http_responses_total"])
         self.drawdown_limit = drawdown_limit
         self.sharpe = RollingSharpe(sharpe_period_s, sharpe_window)
         self.high_water = HighWater()
@@ -213,10 +215,7 @@ class SessionMetrics:
         """An order was refused: by a risk check (``reason`` = its RejectReason name, lower
         case; ``order_id`` may be None, it never left) or by the broker (``reason`` =
         ``"broker"``, ``detail`` its message)."""
-        child = self._rejected.get(reason)
-        if child is None:
-            child = self._rejected[reason] = self._m["fw_orders_rejected_total"].labels(reason)
-        child.inc()
+        self._rejected(reason).inc()
         od = self.orders.pop(order_id, None) if order_id is not None else None
         if od is not None:
             od.status = "rejected"
@@ -278,12 +277,7 @@ class SessionMetrics:
         """One broker REST response: ``endpoint`` is the path template
         (``/v2/orders/{id}``, not the id), ``code`` the HTTP status; the
         ``X-RateLimit-*`` header values when the reply carried them."""
-        key = (method, endpoint, code)
-        child = self._http.get(key)
-        if child is None:
-            child = self._http[key] = self._m["fw_broker_http_responses_total"].labels(
-                method, endpoint, str(code))
-        child.inc()
+        self._http(method, endpoint, code).inc()
         if code == 429:
             self._m["fw_broker_rate_limited_total"].inc()
         if rate_limit_remaining is not None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
 
-from framework.monitoring.catalog import STREAMS, VENUE_METRICS, build
+from framework.monitoring.catalog import STREAMS, VENUE_METRICS, Children, build
 from framework.monitoring.eventlog import EventLog
 
 TRADE_EVENTS = ("new", "partial_fill", "fill", "canceled", "expired", "replaced", "rejected")
@@ -46,17 +46,12 @@ class VenueMetrics:
             m["fw_venue_trade_updates_total"].labels(e)
         for side in ("buy", "sell"):
             m["fw_venue_filled_shares_total"].labels(side)
-        self._req: dict[tuple[str, str, int], object] = {}
+        self._req = Children(m["fw_venue_http_requests_total"])
 
     def request(self, method: str, endpoint: str, code: int, *, fault: bool = False) -> None:
         """One REST answer: ``endpoint`` the route template (``/v2/orders/{id}``),
         ``code`` its status; ``fault``: an injected fault produced it."""
-        key = (method, endpoint, code)
-        child = self._req.get(key)
-        if child is None:
-            child = self._req[key] = self._m["fw_venue_http_requests_total"].labels(
-                method, endpoint, str(code))
-        child.inc()
+        self._req(method, endpoint, code).inc()
         if code == 429:
             self._m["fw_venue_rate_limited_total"].labels("fault" if fault else "limit").inc()
             if self.log is not None:
