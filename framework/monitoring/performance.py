@@ -78,12 +78,14 @@ class FillRatio:
     def __init__(self, window: int = 50):
         self.done: deque[tuple[float, float]] = deque(maxlen=window)  # (filled, ordered)
 
-    def add(self, filled: float, ordered: float) -> float:
-        """One order ended with ``filled`` of ``ordered`` shares; the ratio now."""
+    def add(self, filled: float, ordered: float) -> None:
+        """One order ended with ``filled`` of ``ordered`` shares (O(1); the ratio is
+        summed when read, at a scrape)."""
         self.done.append((filled, ordered))
-        return self.ratio
 
     @property
     def ratio(self) -> float:
-        ordered = sum(o for _, o in self.done)
-        return sum(f for f, _ in self.done) / ordered if ordered > 0 else math.nan
+        """Shares filled / shares ordered over the window (NaN before any order)."""
+        done = tuple(self.done)  # a snapshot: the trading thread appends while a scrape reads
+        ordered = sum(o for _, o in done)
+        return sum(f for f, _ in done) / ordered if ordered > 0 else math.nan
