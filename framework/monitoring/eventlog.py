@@ -28,6 +28,7 @@ from typing import TextIO
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
           "error": logging.ERROR, "critical": logging.CRITICAL}
 EVENTS_FILE = "events.jsonl"
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 class JsonLinesFormatter(logging.Formatter):
@@ -40,8 +41,9 @@ class JsonLinesFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         ts_ns = getattr(record, "fw_ts_ns", None) or int(record.created * 1e9)
-        head = {"ts": dt.datetime.fromtimestamp(ts_ns / 1e9, dt.UTC).isoformat(
-                    timespec="microseconds").replace("+00:00", "Z"),
+        # integer microseconds: a float of ns since 1970 rounds the last digit
+        ts = EPOCH + dt.timedelta(microseconds=ts_ns // 1000)
+        head = {"ts": ts.isoformat(timespec="microseconds").replace("+00:00", "Z"),
                 "ts_ns": ts_ns, "level": record.levelname.lower(),
                 "component": self.component, "run_id": self.run_id,
                 "event": record.getMessage()}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import math
 import statistics
 import urllib.error
@@ -25,6 +26,7 @@ from framework.monitoring import (
     read_events,
 )
 from framework.monitoring.catalog import SESSION_METRICS, VENUE_METRICS, markdown_table
+from framework.monitoring.eventlog import JsonLinesFormatter
 from framework.monitoring.performance import TRADING_SECONDS_PER_YEAR, RollingSharpe
 from framework.monitoring.status import bucket_quantile
 
@@ -220,3 +222,36 @@ def test_docs_show_the_catalog():
     doc = (ROOT / "docs" / "monitoring.md").read_text()
     assert markdown_table(SESSION_METRICS) in doc
     assert markdown_table(VENUE_METRICS) in doc
+
+
+def test_event_log_lines_levels_and_writer_thread(tmp_path):
+    out_a, out_b = io.StringIO(), io.StringIO()
+    a = EventLog("live", "run-a", tmp_path / "a", level="warning", stream=out_a)
+    b = EventLog("venue", "run-b", None, stream=out_b)
+    a.event("quiet", level="info", x=1)  # below the log's level: not written
+    a.event("loud", level="error", px=math.nan, inf=-math.inf, ok=1.5, ids=["o1"])
+    b.event("hello", n=2)
+    a.flush()
+    b.flush()
+    (line,) = out_a.getvalue().splitlines()
+    e = json.loads(line)
+    assert e["event"] == "loud" and e["level"] == "error" and e["component"] == "live"
+    assert e["run_id"] == "run-a" and e["px"] is None and e["inf"] is None and e["ok"] == 1.5
+    assert e["ids"] == ["o1"]
+    # ts is the RFC 3339 UTC form of ts_ns, to the microsecond
+    assert e["ts"] == np.datetime_as_string(np.datetime64(e["ts_ns"] // 1000, "us")) + "Z"
+    assert [json.loads(x)["run_id"] for x in out_b.getvalue().splitlines()] == ["run-b"]
+    a.event("after", level="critical")
+    a.close()
+    a.close()  # idempotent
+    b.close()
+    assert [x["event"] for x in read_events(tmp_path / "a" / "events.jsonl")] == ["loud", "after"]
+
+
+def test_event_time_is_truncated_to_the_microsecond():
+    # 1_700_000_000 s after the epoch is 2023-11-14 22:13:20 UTC; a float of the ns
+    # would round .999999999 up to the next second
+    rec = logging.LogRecord("x", logging.INFO, "", 0, "e", None, None)
+    rec.fw_ts_ns = 1_700_000_000_999_999_999
+    e = json.loads(JsonLinesFormatter("live", "r").format(rec))
+    assert e["ts"] == "2023-11-14T22:13:20.999999Z" and e["ts_ns"] == 1_700_000_000_999_999_999
