@@ -21,13 +21,13 @@ import polars as pl
 
 from framework.data.calendar import sessions
 from framework.engine.event.engine import (
-    ExecutionConfig,
     advance,
     new_state,
     order_capacity,
     run_event,
 )
 from framework.engine.vector import CostSpec, run_signals
+from framework.execution.config import ExecutionConfig
 from framework.execution.costs import CostConfig
 from framework.risk import RiskConfig
 from framework.strategy import DecisionConfig, Signals
@@ -143,7 +143,7 @@ def one_symbol(n_sessions: int = 2564) -> None:
                           capacity=order_capacity(panel, sig, kw["decision"]))
         t0 = time.perf_counter()
         advance(state, panel, sig, 0, panel.n_bars)
-        fills.append(int(state.book[0]["n_fills"]))
+        fills.append(int(state.tally["n_fills"]))
         return time.perf_counter() - t0
 
     first = loop()

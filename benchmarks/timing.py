@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 
 
@@ -19,3 +20,24 @@ def line(name: str, n: int, secs: float, extra: str = "") -> float:
     """Print ``n`` items in ``secs`` as millions per second; returns ``secs``."""
     print(f"  {name:<46s} {n / secs / 1e6:9.2f} M/s  ({secs * 1e3:8.1f} ms) {extra}")
     return secs
+
+
+def runs(fn, k: int = 5) -> list[float]:
+    """Wall times (seconds) of ``k`` calls of ``fn``, after one untimed warm-up call."""
+    fn()
+    out = []
+    for _ in range(k):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def rate(name: str, n: int, secs: list[float], unit: str = "M/s", scale: float = 1e6) -> float:
+    """Print the median rate of ``n`` items over the runs ``secs`` with its range (slowest
+    to fastest) and the number of runs; returns the median rate in ``unit``."""
+    med = statistics.median(secs)
+    print(f"  {name:<46s} {n / med / scale:9.3f} {unit} "
+          f"(range {n / max(secs) / scale:.3f}-{n / min(secs) / scale:.3f}, "
+          f"median of {len(secs)}, {med * 1e3:.1f} ms)")
+    return n / med / scale

@@ -95,8 +95,7 @@ def benchmark_returns(run, lake: Lake) -> tuple[str, pl.DataFrame]:
 def _costs(run, fills: pl.DataFrame) -> dict[str, float]:
     """Fees (commission + SEC + TAF), borrow, and slippage of market/stop fills against
     the open of the bar they filled in (bar fill model only: the engine's reference)."""
-    book = run.result.state.book[0]
-    out = {"fees": float(fills["fee"].sum()), "borrow": float(book["borrow"])}
+    out = {"fees": float(fills["fee"].sum()), "borrow": run.result.borrow}
     if run.config.execution.fill_model != "bar" or fills.height == 0:
         return out | {"slippage": math.nan}
     panel = run.panel
@@ -217,7 +216,7 @@ def report_backtest(run) -> tuple[Path | None, dict]:
     data.trades.write_parquet(run.out_dir / "trades.parquet", statistics=False)
     doc = {"benchmark": data.benchmark, "oos_start_ns": data.oos_start_ns,
            "periods": data.periods, "costs_usd": data.costs,
-           "open_positions": data.open_positions}
+           "open_positions": data.open_positions, "ignored": run.result.ignored}
     (run.out_dir / "metrics.json").write_text(json.dumps(_json_safe(doc), indent=2))
     page = run.out_dir / "tearsheet.html"
     page.write_text(render_tearsheet(data), encoding="utf-8")

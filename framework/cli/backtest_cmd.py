@@ -58,6 +58,10 @@ def backtest(
     rows += [(k, f"{v:.4f}" if isinstance(v, float) else str(v)) for k, v in metrics.items()]
     for k, v in rows:
         typer.echo(f"  {k:<24} {v}")
+    if run.result.ignored:
+        said = ", ".join(f"{k.replace('_', ' ')} x{v}" for k, v in run.result.ignored.items())
+        typer.secho(f"warning: not acted on: {said} (metrics.json 'ignored')",
+                    fg=typer.colors.YELLOW, err=True)
     typer.echo(f"results:   {run.out_dir}")
     typer.echo(f"tearsheet: {page} ({page.stat().st_size / 1e6:.1f} MB, self-contained)")
     if rerun_id is not None:

@@ -27,6 +27,7 @@ from framework.engine import run_folder
 from framework.engine.event import warmup
 from framework.engine.event.book_tape import BookTape, load_book_events, with_book
 from framework.engine.event.engine import EventResult, run_event
+from framework.engine.event.on_bar import OnBarRunner, blank_signals
 from framework.engine.event.quotes import QuoteTape, load_quotes
 from framework.engine.run_config import StrategyConfig, build_strategy, ignored_settings
 from framework.strategy import BarPanel, Signals, Strategy, load_panel
@@ -130,12 +131,13 @@ def run_strategy(cfg: StrategyConfig, strategy: Strategy, source: str, *,
     ``warmup.start`` to wait for before the engine loop."""
     lake = Lake(strategy.context.lake_root)
     panel, quotes, tape = market_data(lake, cfg)
-    sig = strategy_signals(strategy, panel, source)
+    hook = OnBarRunner(strategy) if strategy.event_driven else None
+    sig = blank_signals(panel) if hook else strategy_signals(strategy, panel, source)
     warmup.finish(compiling)
     t0 = time.perf_counter()
     result = run_event(panel, sig, decision=cfg.decision, costs=cfg.costs, risk=cfg.risk,
                        execution=cfg.execution, init_cash=cfg.backtest.initial_cash,
-                       quotes=quotes, book_tape=tape)
+                       quotes=quotes, book_tape=tape, hook=hook)
     elapsed = time.perf_counter() - t0
     config = json.loads(cfg.model_dump_json())
     fingerprint = lake.fingerprint("bars_" + cfg.data.timeframe, list(cfg.symbols),
@@ -154,6 +156,7 @@ def run_strategy(cfg: StrategyConfig, strategy: Strategy, source: str, *,
         "packages": package_versions(),
         "seed": cfg.seed,
         "engine_seconds": round(elapsed, 4),
+        "ignored": result.ignored,
         "ignored_settings": ignored_settings(cfg, strategy, source),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }

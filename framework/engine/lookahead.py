@@ -43,23 +43,25 @@ test advances it bar by bar), so unchanged signals before the cut mean unchanged
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from framework.config import load_toml
 from framework.data import Lake
-from framework.data.calendar import NY
 from framework.engine.backtest import market_data, strategy_signals
+from framework.engine.event.book_tape import BookTape
+from framework.engine.event.engine import run_event
+from framework.engine.event.on_bar import OnBarRunner, blank_signals
+from framework.engine.event.quotes import QuoteTape
 from framework.engine.run_config import StrategyConfig, build_strategy
 from framework.marketdata.book.sampler import BookLevels
 from framework.strategy import BarPanel, Signals, Strategy
 from framework.strategy.panel import FIELDS
 from framework.types.errors import FwError
+from framework.types.nytime import iso_ny
 
 MAX_CUTS = 200  # change-driven cuts (each bar: at and just before); past it they are sampled
 N_RANDOM = 5  # extra cuts at random bars, tested on the whole data
@@ -69,6 +71,12 @@ MAX_PROBLEMS = 10  # the guard stops after this many problems (the first says en
 
 class LookaheadError(FwError):
     """The strategy failed on the data cut short or perturbed; names the cut."""
+
+# order columns fixed at decision time (fills and final status may depend on later bars;
+# so does the quantity of an order for a USD ``amount``, which is sized at its fill)
+DECISION_COLUMNS = ("ts", "symbol", "side", "type", "tif", "role", "qty", "amount",
+                    "limit_price", "stop_price", "reject_reason")
+MAX_CUTS_ON_BAR = 40  # an event-driven strategy's cuts each re-run the engine from bar 0
 
 
 @dataclass
@@ -177,16 +185,14 @@ class ScrambledPanel:
         return dataclasses.replace(self.panel, **{f: self.buf[f] for f in FIELDS}, book=book)
 
 
-def _ny(ns: int) -> str:
-    return dt.datetime.fromtimestamp(ns / 1e9, ZoneInfo(NY)).isoformat(timespec="seconds")
 
-
-def first_change(ref: dict[str, np.ndarray], got: Signals, cut: int
+def first_change(ref: dict[str, np.ndarray], got: Signals, cut: int, n_bars: int
                  ) -> tuple[str, int, int, object, object] | None:
     """The earliest difference before bar ``cut`` between the reference run's signal
-    fields ``ref`` and ``got``: ``(field, bar, symbol index, reference value, got value)``,
-    or None (a field missing from ``got`` counts at bar 0)."""
-    mine = signal_fields(got, got.entry.shape[0])
+    fields ``ref`` and ``got`` (signals over ``n_bars`` bars): ``(field, bar, symbol
+    index, reference value, got value)``, or None (a field missing from ``got`` counts at
+    bar 0)."""
+    mine = signal_fields(got, n_bars)
     best = None
     for name, arr in ref.items():
         if name not in mine:
@@ -231,7 +237,7 @@ def guard(strategy: Strategy, panel: BarPanel, full: Signals, source: str, *,
         rep.cuts.append(cut)
         a, b = ((0, T) if whole[cut] or window <= 0
                 else (max(0, cut - before), min(T, cut + before // 4)))
-        where = (f"cut at bar {cut} ({_ny(int(panel.ts[cut]))})"
+        where = (f"cut at bar {cut} ({iso_ny(int(panel.ts[cut]))})"
                  + (f", history from bar {a}" if a > 0 else ""))
         ref = fields
         if (a, b) != (0, T):
@@ -239,13 +245,78 @@ def guard(strategy: Strategy, panel: BarPanel, full: Signals, source: str, *,
         for how, view in (("truncated", panel.rows(a, cut)),
                           ("perturbed", scrambled.at(cut).rows(a, b))):
             got = _signals(strategy, view, source, f"{where}, bars from there {how}")
-            diff = first_change(ref, got, cut - a)
+            diff = first_change(ref, got, cut - a, view.n_bars)
             if diff is not None:
                 name, t, s, was, now = diff
                 rep.problems.append(
                     f"{where}, bars from there {how}: signal '{name}' of "
                     f"{panel.symbols[s % len(panel.symbols)]} at bar {a + t} "
-                    f"({_ny(int(panel.decision_ts()[a + t]))}) changed from {was} to {now}")
+                    f"({iso_ny(int(panel.decision_ts()[a + t]))}) changed from {was} to {now}")
+                break
+        if len(rep.problems) >= MAX_PROBLEMS:
+            break
+    rep.seconds = time.perf_counter() - t0
+
+    return rep
+
+
+def _decided(orders, horizon: int):
+    """The orders known at ``horizon`` (a decision instant, ns UTC), decision columns only;
+    the quantity only where it was fixed at the decision (not for a USD amount)."""
+    import polars as pl
+
+    # bracket legs and rebalance orders toward a target are born at the next fill
+    # opportunity (the next bar's open), which a run cut there never sees
+    known = (pl.col("ts") < horizon) | ((pl.col("ts") == horizon)
+                                        & ~pl.col("role").is_in(["bracket_leg", "target"]))
+    qty = pl.when(pl.col("amount").is_nan()).then(pl.col("qty"))
+    return orders.filter(known).with_columns(qty=qty).select(DECISION_COLUMNS)
+
+
+def guard_on_bar(strategy: Strategy, panel: BarPanel, config: StrategyConfig, source: str, *,
+                 quotes: QuoteTape | None = None, book_tape: BookTape | None = None,
+                 max_cuts: int = MAX_CUTS_ON_BAR, n_random: int = N_RANDOM,
+                 seed: int = 0) -> LookaheadReport:
+    """The guard for an event-driven strategy (``on_bar``), which has no signals to compare:
+    its decisions are its orders. The cuts are at and just before every bar where the full
+    run decided an order (sampled, seeded, past ``max_cuts``) plus ``n_random`` random bars;
+    each re-runs the engine from bar 0 (the strategy's state is its whole path) on the data
+    truncated and perturbed, and the orders decided before the cut (``DECISION_COLUMNS``)
+    must equal the full run's."""
+    t0 = time.perf_counter()
+    T = panel.n_bars
+    rep = LookaheadReport(strategy.name, T)
+
+    def orders(view: BarPanel, where: str):
+        try:
+            return run_event(view, blank_signals(view), decision=config.decision,
+                             costs=config.costs, risk=config.risk, execution=config.execution,
+                             init_cash=config.backtest.initial_cash, quotes=quotes,
+                             book_tape=book_tape, hook=OnBarRunner(strategy)).orders
+        except FwError as err:
+            raise LookaheadError(f"{where}: {err}") from err
+
+    full = orders(panel, "the full run")
+    dec_ts = panel.decision_ts()
+    lo = min(T - 1, max(2, strategy.lookback_bars() + 1))
+    bars = np.unique(np.searchsorted(dec_ts, full["ts"].to_numpy()))
+    bars = bars[(bars + 1 >= lo) & (bars < T)]
+    rng = np.random.default_rng(seed)
+    if bars.shape[0] > max_cuts // 2:
+        bars = np.sort(rng.choice(bars, max_cuts // 2, replace=False))
+    rep.change_bars = int(bars.shape[0])
+    cuts = np.concatenate([bars, bars + 1, rng.integers(lo, T, n_random if T > lo else 0)])
+    scrambled = ScrambledPanel(panel, seed)
+    for cut in np.unique(cuts[(cuts >= lo) & (cuts < T)]).tolist():
+        rep.cuts.append(cut)
+        where = f"cut at bar {cut} ({iso_ny(int(panel.ts[cut]))})"
+        want = _decided(full, int(dec_ts[cut - 1]))
+        for how, view in (("truncated", panel.rows(0, cut)), ("perturbed", scrambled.at(cut))):
+            got = _decided(orders(view, f"{where}, bars from there {how}"), int(dec_ts[cut - 1]))
+            if not got.equals(want):
+                rep.problems.append(f"{where}, bars from there {how}: the orders decided "
+                                    f"before the cut differ ({want.height} vs {got.height} "
+                                    "orders)")
                 break
         if len(rep.problems) >= MAX_PROBLEMS:
             break
@@ -259,7 +330,11 @@ def check_lookahead(path: str | Path, *, max_cuts: int = MAX_CUTS, n_random: int
     """Run the guard on the strategy file at ``path`` over its lake data (see :func:`guard`)."""
     cfg = load_toml(path, StrategyConfig, overrides)
     strategy = build_strategy(cfg, path, lake_root)
-    panel, _, _ = market_data(Lake(strategy.context.lake_root), cfg)
+    panel, quotes, tape = market_data(Lake(strategy.context.lake_root), cfg)
+    if strategy.event_driven:
+        return guard_on_bar(strategy, panel, cfg, str(path), quotes=quotes, book_tape=tape,
+                            max_cuts=min(max_cuts, MAX_CUTS_ON_BAR), n_random=n_random,
+                            seed=seed)
     full = strategy_signals(strategy, panel, str(path))
     return guard(strategy, panel, full, str(path), max_cuts=max_cuts, n_random=n_random,
                  seed=seed, window=window)

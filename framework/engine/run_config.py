@@ -16,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from framework.config import ConfigError, FrozenModel, load_toml, validate_mapping
 from framework.config.search import describe_roots, search_roots
 from framework.data import Lake
-from framework.engine.event.engine import ExecutionConfig
+from framework.execution.config import ExecutionConfig
 from framework.execution.costs import CostConfig
 from framework.ml.model_ref import ModelRef
 from framework.risk import RiskConfig

@@ -5,8 +5,8 @@ The event engine and the live driver's simulated venue call exactly these functi
 Portfolio accounting (cash, positions, lots, P&L) is the risk stage's state, updated by
 ``framework.risk.hooks.on_fill``: one ledger, not two.
 
-``book`` is a 1-record ``BOOK_DTYPE`` array: counters and capacity flags. Units: ns
-UTC, shares, USD.
+``tally`` is a 1-record ``framework.execution.state.TALLY_DTYPE`` array: counters and
+capacity flags. Units: ns UTC, shares, USD.
 """
 
 from __future__ import annotations
@@ -18,16 +18,6 @@ from framework.risk.hooks import on_fill, on_order_closed, pre_trade_check
 from framework.types.codes import OrderStatus, OrderType, RejectReason, TimeInForce
 from framework.types.jit import kernel
 
-BOOK_DTYPE = np.dtype([
-    ("n_orders", "i8"),  # rows used in the order table
-    ("n_fills", "i8"),  # rows used in the fill table
-    ("overflow", "i8"),  # 1 if an order or fill did not fit (the run must be redone bigger)
-    ("fees", "f8"),  # USD, commissions + regulatory + borrow
-    ("borrow", "f8"),  # USD, borrow fees (also in ``fees``)
-    ("first_open", "i8"),  # every order before this index is done (scan start)
-])
-
-FLAG_BRACKET = 1  # order_flags: entry that creates stop/take-profit legs when it fills
 # "no parent / no OCO group": a typed -1, since a literal -1 argument would make numba
 # compile a second add_order beside the one the bracket legs call with int64 ids
 NO_ORDER = np.int64(-1)
@@ -35,14 +25,15 @@ NO_ORDER = np.int64(-1)
 @kernel(inline="always")
 def is_open(status: int) -> bool:
     """True for an order that can still fill (pending, new, partially filled)."""
-    return status == 0 or status == 1 or status == 7
+    return (status == OrderStatus.NEW.value or status == OrderStatus.PARTIALLY_FILLED.value
+            or status == OrderStatus.PENDING.value)
 
 
 @kernel
-def add_order(orders, book, sym, side, otype, tif, qty, limit_px, stop_px, ts_created,
+def add_order(orders, tally, sym, side, otype, tif, qty, limit_px, stop_px, ts_created,
               ts_active, parent_id, oco_id) -> int:
     """Append an order row (status PENDING) and return its index (= id); -1 if full."""
-    b = book[0]
+    b = tally[0]
     i = b.n_orders
     if i >= orders.shape[0]:
         b.overflow = 1
@@ -70,7 +61,7 @@ def add_order(orders, book, sym, side, otype, tif, qty, limit_px, stop_px, ts_cr
 
 
 @kernel
-def submit(orders, book, limits, sym_limits, rstate, rsym, sym, side, otype, tif, qty,
+def submit(orders, tally, limits, sym_limits, rstate, rsym, sym, side, otype, tif, qty,
            limit_px, stop_px, ref_px, ts_ns, latency_ns) -> int:
     """Risk-check and record a new order; returns its id (a REJECTED row keeps the reason).
 
@@ -80,7 +71,7 @@ def submit(orders, book, limits, sym_limits, rstate, rsym, sym, side, otype, tif
     if not (qty > 0.0) or side == 0:
         return -1
     ref = limit_px if otype == OrderType.LIMIT.value or otype == OrderType.STOP_LIMIT.value else ref_px
-    i = add_order(orders, book, sym, side, otype, tif, qty, limit_px, stop_px, ts_ns,
+    i = add_order(orders, tally, sym, side, otype, tif, qty, limit_px, stop_px, ts_ns,
                   ts_ns + latency_ns, NO_ORDER, NO_ORDER)
     if i < 0:
         return -1
@@ -107,9 +98,9 @@ def close_order(orders, limits, sym_limits, rstate, rsym, i, status, reason, ts_
 
 
 @kernel
-def cancel_symbol(orders, book, limits, sym_limits, rstate, rsym, sym, legs, ts_ns) -> None:
+def cancel_symbol(orders, tally, limits, sym_limits, rstate, rsym, sym, legs, ts_ns) -> None:
     """Cancel every open order of ``sym`` (``legs``: bracket legs too)."""
-    for i in range(book[0].first_open, book[0].n_orders):
+    for i in range(tally[0].first_open, tally[0].n_orders):
         o = orders[i]
         if o.sym == sym and is_open(o.status) and (legs or o.parent_id < 0):
             close_order(orders, limits, sym_limits, rstate, rsym, i,
@@ -117,12 +108,12 @@ def cancel_symbol(orders, book, limits, sym_limits, rstate, rsym, sym, legs, ts_
 
 
 @kernel
-def record_fill(orders, fills, book, limits, sym_limits, rstate, rsym, costs, i, qty, px,
+def record_fill(orders, fills, tally, limits, sym_limits, rstate, rsym, costs, i, qty, px,
                 ts_ns, maker) -> None:
     """Fill ``qty`` shares of order ``i`` at ``px`` USD: fee, fill row, order state, ledger."""
     o = orders[i]
     fee = trade_fee(o.side, qty, px, costs)
-    b = book[0]
+    b = tally[0]
     k = b.n_fills
     if k >= fills.shape[0]:
         b.overflow = 1
@@ -149,19 +140,19 @@ def record_fill(orders, fills, book, limits, sym_limits, rstate, rsym, costs, i,
 
 
 @kernel
-def cancel_oco(orders, book, limits, sym_limits, rstate, rsym, i, ts_ns) -> None:
+def cancel_oco(orders, tally, limits, sym_limits, rstate, rsym, i, ts_ns) -> None:
     """Order ``i`` (a bracket leg) filled: cancel the other legs of its OCO group."""
     g = orders[i].oco_id
     if g < 0:
         return
-    for j in range(book[0].first_open, book[0].n_orders):
+    for j in range(tally[0].first_open, tally[0].n_orders):
         if j != i and orders[j].oco_id == g and is_open(orders[j].status):
             close_order(orders, limits, sym_limits, rstate, rsym, j,
                         OrderStatus.CANCELED.value, RejectReason.NONE.value, ts_ns)
 
 
 @kernel
-def add_bracket_legs(orders, book, i, stop_pct, take_pct, ts_ns) -> None:
+def add_bracket_legs(orders, tally, i, stop_pct, take_pct, ts_ns) -> None:
     """Entry ``i`` is done with ``filled_qty`` > 0: add its stop-loss (STOP) and take-profit
     (LIMIT) exit legs, GTC, one OCO group; ``*_pct`` fractions of the entry's average price."""
     o = orders[i]
@@ -172,17 +163,17 @@ def add_bracket_legs(orders, book, i, stop_pct, take_pct, ts_ns) -> None:
     long = o.side > 0
     if stop_pct > 0.0:
         sp = o.avg_price * (1.0 - stop_pct if long else 1.0 + stop_pct)
-        add_order(orders, book, o.sym, side, OrderType.STOP.value, TimeInForce.GTC.value, q,
+        add_order(orders, tally, o.sym, side, OrderType.STOP.value, TimeInForce.GTC.value, q,
                   np.nan, sp, ts_ns, ts_ns, o.id, o.id)
     if take_pct > 0.0:
         tp = o.avg_price * (1.0 + take_pct if long else 1.0 - take_pct)
-        add_order(orders, book, o.sym, side, OrderType.LIMIT.value, TimeInForce.GTC.value, q,
+        add_order(orders, tally, o.sym, side, OrderType.LIMIT.value, TimeInForce.GTC.value, q,
                   tp, np.nan, ts_ns, ts_ns, o.id, o.id)
 
 
 @kernel
-def advance_first_open(orders, book) -> None:
+def advance_first_open(orders, tally) -> None:
     """Move the scan start past orders that are done (keeps per-bar scans short)."""
-    b = book[0]
+    b = tally[0]
     while b.first_open < b.n_orders and not is_open(orders[b.first_open].status):
         b.first_open += 1

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from framework.features import incremental
 from framework.features import kernels_micro as km
 from framework.features import kernels_oscillators as ko
 from framework.features import kernels_stats as ks
@@ -49,7 +50,12 @@ def _period(name: str, arg: str, n: int, minimum: int = 1) -> int:
 
 
 def _run(kernel: Callable, xs: list[np.ndarray], params: tuple, n_out: int):
-    """Call ``kernel(*columns, *params)`` once per column; returns n_out arrays."""
+    """Call ``kernel(*columns, *params)`` once per column; returns n_out arrays (inside a
+    live window, over the full history kept so far: ``framework.features.incremental``)."""
+    inc = incremental.current()
+    if inc is not None:
+        return inc.run_full((kernel.__name__, params),
+                            lambda ins: _run(kernel, ins, params, n_out), xs, n_out)
     if xs[0].ndim == 1:
         res = kernel(*[np.ascontiguousarray(x) for x in xs], *params)
         return res
@@ -69,8 +75,14 @@ def _run_state(run: Callable, state: Callable, xs: list[np.ndarray], n_out: int,
     """``run(state(), *columns, *extra, *outs)`` per column, outputs allocated here.
 
     NumPy allocates the outputs (it asks the kernel for huge pages on big arrays, which
-    saves the page faults of numba's allocator on 1M-point outputs).
+    saves the page faults of numba's allocator on 1M-point outputs). Inside a live
+    window (``framework.features.incremental``) only the rows not seen yet are run, from
+    the state the last call left.
     """
+    inc = incremental.current()
+    if inc is not None:
+        key = (run.__name__, state().tobytes(), extra)
+        return inc.run_state(key, state, run, xs, n_out, extra)
     if xs[0].ndim == 1:
         outs = [np.empty(xs[0].shape[0]) for _ in range(n_out)]
         run(state(), *[np.ascontiguousarray(x) for x in xs], *extra, *outs)

@@ -170,6 +170,20 @@ def on_fill(limits, sym_limits, state, sym_state, sym, side, qty, price, fee, ts
 
 
 @kernel
+def on_order_resized(limits, sym_limits, state, sym_state, sym, side, delta_qty, ts_ns) -> None:
+    """An accepted order's quantity changed by ``delta_qty`` shares (sized at its fill):
+    move its reservation with it. The limits were checked on the estimate at the decision;
+    the buying-power rule is applied again at every fill."""
+    st = state[0]
+    s = sym_state[sym]
+    if side > 0:
+        s.open_buy = max(0.0, s.open_buy + delta_qty)
+    else:
+        s.open_sell = max(0.0, s.open_sell + delta_qty)
+    refresh_sym(st, s)
+
+
+@kernel
 def on_order_closed(limits, sym_limits, state, sym_state, sym, side, remaining_qty, ts_ns) -> None:
     """Release the unfilled ``remaining_qty`` shares of an order that will not fill any more."""
     st = state[0]
@@ -369,6 +383,18 @@ def set_bracket(
     s.stop_fired = 0
     if np.isfinite(s.mark) and s.position != 0.0:
         s.peak = s.mark if not np.isfinite(s.peak) else s.peak
+
+
+@kernel(inline="always")
+def set_trailing(sym_state, sym, trail_pct, trail_atr_mult) -> None:
+    """Trailing stops of the open position of ``sym`` for this trade: ``trail_pct``
+    (fraction off the best mark), ``trail_atr_mult`` (ATR multiples); NaN or 0 keeps what
+    is armed (the ``[risk]`` defaults)."""
+    s = sym_state[sym]
+    if trail_pct > 0.0:
+        s.trail_pct = trail_pct
+    if trail_atr_mult > 0.0:
+        s.trail_atr_mult = trail_atr_mult
 
 
 @kernel

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from framework.config import ConfigError, FrozenModel
 from framework.data import Lake
+from framework.strategy.context import BarContext, Fill
 from framework.strategy.panel import BarPanel
 from framework.strategy.signals import Signals
 from framework.types.errors import FwError
@@ -88,9 +89,21 @@ class Strategy:
         (history a live session loads first; where the look-ahead check starts cutting)."""
         return 0
 
+    def live_bars(self) -> int | None:
+        """Bars the live driver hands ``signals`` at each bar: the last
+        ``lookback_bars() + 2`` by default, with every framework indicator carrying its
+        state across bars (``framework.features.incremental``), so a bar costs the same
+        at bar 100 and bar 100,000 and the values are the backtest's bit for bit. Return
+        None for the whole session so far (O(n) a bar) when the strategy's own code keeps
+        memory beyond ``lookback_bars()`` (a cumulative sum, an expanding mean)."""
+        return self.lookback_bars() + 2
+
     def signals(self, panel: BarPanel) -> Signals:
-        """Causal signals over ``panel``: row t may use rows <= t only."""
-        raise NotImplementedError(f"{self.name} must implement signals(panel)")
+        """Causal signals over ``panel``: row t may use rows <= t only (entry/exit signals,
+        or targets in ``[decision] mode = "target"``). Not used by an event-driven strategy
+        (one that implements :meth:`on_bar`)."""
+        raise NotImplementedError(f"{self.name} must implement signals(panel) or on_bar(ctx)")
+
 
     def prepare(self, lake: Lake, config: StrategyConfig) -> None:
         """Load what ``signals`` needs besides bars (e.g. the registered model its
@@ -112,3 +125,25 @@ class Strategy:
         """Keys added to the run's ``manifest.json`` (JSON-serialisable: e.g. the model
         version a backtest used). Called after the run. Default: none."""
         return {}
+
+    def on_start(self, ctx: BarContext) -> None:
+        """An event-driven strategy's run begins (before its first ``on_bar``): reset any
+        state it keeps between bars here, since one object may serve several runs (the
+        look-ahead check replays it on truncated data)."""
+
+    def on_bar(self, ctx: BarContext) -> None:
+        """Event-driven form: called at each bar's close, after its fills and risk marks,
+        with the bars so far, the account and the means to order
+        (``framework.strategy.context``). Plain Python, one call per bar: slower than
+        ``signals`` and for logic that needs the path. Implementing it makes the strategy
+        event-driven; its ``signals`` is then not called."""
+
+    def on_fill(self, ctx: BarContext, fill: Fill) -> None:
+        """An event-driven strategy's fill (of any of its orders, stops and exits
+        included), delivered at the next decision point — the close of the bar it filled
+        in — before that bar's ``on_bar``."""
+
+    @property
+    def event_driven(self) -> bool:
+        """True when the strategy implements ``on_bar`` (the event-driven form)."""
+        return type(self).on_bar is not Strategy.on_bar

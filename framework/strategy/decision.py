@@ -9,7 +9,14 @@ start: numba cannot cache a kernel that takes another kernel as an argument).
 
 Signals per ``[time, symbol]``: ``entry`` +1 long / -1 short / 0 none, ``exit`` bool,
 ``size`` (NaN = the configured size; else overrides it, in the configured size unit),
-``limit`` (NaN = the configured order type; else a limit price in USD).
+``limit`` (NaN = the configured order type; else a limit price in USD), and the trade's
+exits (``framework.strategy.signals``). In target mode (``mode = "target"``) the rule is
+not used: the engine rebalances toward the strategy's targets
+(``framework.execution.rebalance``).
+
+Sizing: ``size_mode`` shares, value (USD) or equity_fraction resolves to shares at the
+fill (``framework.execution.sizing``); the loop only estimates it at the decision close
+for the pre-trade risk check.
 """
 
 from __future__ import annotations
@@ -20,11 +27,11 @@ import numpy as np
 from pydantic import Field
 
 from framework.config import FrozenModel
-from framework.types.codes import OrderType, TimeInForce
+from framework.types.codes import Ignored, OrderType, SizeMode, TimeInForce
 from framework.types.jit import kernel
 
 # layout of the float64 decision-parameter vector
-D_SIZE_MODE = 0  # 0 shares, 1 USD notional, 2 fraction of equity
+D_SIZE_MODE = 0  # SizeMode: shares, USD notional, fraction of equity
 D_SIZE = 1
 D_ORDER_TYPE = 2  # OrderType of entries when the signal gives no limit price
 D_LIMIT_OFFSET_BPS = 3  # limit entries: bps better than the decision close
@@ -37,14 +44,25 @@ D_COOLDOWN = 9  # bars after an exit before a new entry (0 = off)
 D_ENTRY_TIMEOUT = 10  # bars an unfilled entry order may rest (0 = until its TIF ends)
 D_FLAT_AT_CLOSE = 11  # 1: exit on the session's last bar, no entries there
 D_WHOLE_SHARES = 12  # 1: round entry quantities down to whole shares
-N_DECISION = 13
+D_MODE = 13  # MODE_SIGNALS / MODE_TARGET / MODE_ON_BAR
+D_TARGET_UNIT = 14  # SizeMode of the targets (set from the strategy's Signals)
+D_BAND = 15  # targets: no-trade band, fraction of equity
+D_MIN_ORDER = 16  # targets: smallest order worth sending, USD
+D_TRAIL_PCT = 17  # trailing stop of each trade, fraction off its best mark (0 = none)
+D_TRAIL_ATR = 18  # trailing stop of each trade, multiples of the ATR (0 = none)
+N_DECISION = 19
+
+MODE_SIGNALS = 0
+MODE_TARGET = 1
+MODE_ON_BAR = 2
 
 NONE = 0
 ENTER = 1
 EXIT = 2
 CANCEL_ENTRY = 3
 
-_SIZE_MODES = {"shares": 0, "value": 1, "equity_fraction": 2}
+_SIZE_MODES = {"shares": SizeMode.SHARES.value, "value": SizeMode.VALUE.value,
+               "equity_fraction": SizeMode.EQUITY.value}
 _TIFS = {"day": TimeInForce.DAY.value, "gtc": TimeInForce.GTC.value,
          "ioc": TimeInForce.IOC.value, "fok": TimeInForce.FOK.value}
 _TYPES = {"market": OrderType.MARKET.value, "limit": OrderType.LIMIT.value}
@@ -53,6 +71,7 @@ _TYPES = {"market": OrderType.MARKET.value, "limit": OrderType.LIMIT.value}
 class DecisionConfig(FrozenModel):
     """``[decision]`` of a strategy TOML: sizing, entry orders, brackets and exits."""
 
+    mode: Literal["signals", "target"] = "signals"  # entry/exit signals or target positions
     size_mode: Literal["shares", "value", "equity_fraction"] = "equity_fraction"
     size: float = Field(default=0.1, gt=0.0)  # shares, USD or fraction per size_mode
     order_type: Literal["market", "limit"] = "market"
@@ -65,7 +84,11 @@ class DecisionConfig(FrozenModel):
     cooldown_bars: int = Field(default=0, ge=0)
     entry_timeout_bars: int = Field(default=0, ge=0)
     flat_at_close: bool = False  # intraday: flat before each session's close
-    whole_shares: bool = False
+    whole_shares: bool = False  # round order quantities down to whole shares
+    trailing_pct: float = Field(default=0.0, ge=0.0)  # per-trade trailing stop, fraction
+    trailing_atr: float = Field(default=0.0, ge=0.0)  # per-trade trailing stop, ATR multiples
+    rebalance_band: float = Field(default=0.0, ge=0.0)  # targets: no-trade band, of equity
+    min_order_value: float = Field(default=0.0, ge=0.0)  # targets: smallest order, USD
 
     def as_array(self) -> np.ndarray:
         """The kernels' float64[N_DECISION] vector."""
@@ -83,63 +106,62 @@ class DecisionConfig(FrozenModel):
         d[D_ENTRY_TIMEOUT] = self.entry_timeout_bars
         d[D_FLAT_AT_CLOSE] = float(self.flat_at_close)
         d[D_WHOLE_SHARES] = float(self.whole_shares)
+        d[D_MODE] = MODE_TARGET if self.mode == "target" else MODE_SIGNALS
+        d[D_BAND] = self.rebalance_band
+        d[D_MIN_ORDER] = self.min_order_value
+        d[D_TRAIL_PCT] = self.trailing_pct
+        d[D_TRAIL_ATR] = self.trailing_atr
         return d
 
 
 @kernel
-def entry_qty(size_sig: float, close: float, equity: float, dec: np.ndarray) -> float:
-    """Shares for a new entry at decision price ``close`` (USD) and ``equity`` (USD)."""
-    size = size_sig if np.isfinite(size_sig) else dec[D_SIZE]
-    mode = int(dec[D_SIZE_MODE])
-    if mode == 0:
-        q = size
-    elif mode == 1:
-        q = size / close
-    else:
-        q = size * equity / close
-    if dec[D_WHOLE_SHARES] > 0.0:
-        q = np.floor(q)
-    return q if q > 0.0 else 0.0
-
-
-@kernel
 def decide(entry: int, exit_: bool, pos: float, entry_open: bool, exit_open: bool,
-           entry_age: int, bars_in_trade: int, bars_since_exit: int, closing: bool,
-           paused: bool, dec: np.ndarray) -> int:
-    """One symbol, one bar close: NONE, ENTER, EXIT or CANCEL_ENTRY.
+           entry_age: int, bars_in_trade: int, hold: int, bars_since_exit: int,
+           closing: bool, paused: bool, dec: np.ndarray) -> tuple[int, int]:
+    """One symbol, one bar close: ``(action, ignored)`` with action NONE, ENTER, EXIT or
+    CANCEL_ENTRY and ``ignored`` the ``framework.types.codes.Ignored`` reason an entry
+    signal was not acted on (-1 when there was none to ignore).
 
     ``entry``/``exit_``: this bar's signals; ``pos`` shares held; ``entry_open``/
     ``exit_open``: an entry / exit order is working (``entry_age`` bars old);
-    ``bars_in_trade`` since the position opened; ``bars_since_exit`` since it last
-    closed (large if never); ``closing``: the next bar is the session's last;
-    ``paused``: a circuit breaker or the kill switch refuses entries.
+    ``bars_in_trade`` since the position opened and ``hold`` its limit (0 = none);
+    ``bars_since_exit`` since it last closed (large if never); ``closing``: the next bar
+    is the session's last; ``paused``: a circuit breaker or the kill switch refuses entries.
     An entry and an exit signal on the same bar cancel each other (vectorbt's rule).
     """
     conflict = entry != 0 and exit_
     if pos != 0.0:
         if exit_open:
-            return NONE
+            return NONE, Ignored.ENTRY_IN_POSITION.value if entry != 0 else -1
         if closing and dec[D_FLAT_AT_CLOSE] > 0.0:
-            return EXIT
-        if dec[D_MAX_HOLD] > 0.0 and bars_in_trade >= dec[D_MAX_HOLD]:
-            return EXIT
+            return EXIT, -1
+        if hold > 0 and bars_in_trade >= hold:
+            return EXIT, -1
         if exit_ and not conflict:
-            return EXIT
+            return EXIT, -1
         if entry != 0 and (entry > 0) != (pos > 0.0) and not conflict:
-            return EXIT  # reversal signal: close first, re-enter on a later signal
-        return NONE
+            return EXIT, -1  # reversal signal: close first, re-enter on a later signal
+        if conflict:
+            return NONE, Ignored.ENTRY_EXIT_CONFLICT.value
+        return NONE, Ignored.ENTRY_IN_POSITION.value if entry != 0 else -1
     if entry_open:
         if paused or (closing and dec[D_FLAT_AT_CLOSE] > 0.0):
-            return CANCEL_ENTRY
+            return CANCEL_ENTRY, -1
         if dec[D_ENTRY_TIMEOUT] > 0.0 and entry_age >= dec[D_ENTRY_TIMEOUT]:
-            return CANCEL_ENTRY
-        return NONE
-    if entry == 0 or conflict or paused or exit_open:
-        return NONE
+            return CANCEL_ENTRY, -1
+        return NONE, Ignored.ENTRY_WHILE_WORKING.value if entry != 0 else -1
+    if entry == 0:
+        return NONE, -1
+    if conflict:
+        return NONE, Ignored.ENTRY_EXIT_CONFLICT.value
+    if paused:
+        return NONE, Ignored.ENTRY_PAUSED.value
+    if exit_open:
+        return NONE, Ignored.ENTRY_WHILE_WORKING.value
     if entry < 0 and dec[D_ALLOW_SHORT] <= 0.0:
-        return NONE
+        return NONE, Ignored.SHORT_NOT_ALLOWED.value
     if closing and dec[D_FLAT_AT_CLOSE] > 0.0:
-        return NONE
+        return NONE, Ignored.ENTRY_AT_CLOSE.value
     if dec[D_COOLDOWN] > 0.0 and bars_since_exit < dec[D_COOLDOWN]:
-        return NONE
-    return ENTER
+        return NONE, Ignored.ENTRY_IN_COOLDOWN.value
+    return ENTER, -1

@@ -37,7 +37,8 @@ class BarPanel:
     shares); ``session[T]`` session id (its open, ns UTC); ``session_open``/``session_close[T]`` ns UTC;
     ``bar_ns`` the bar length in ns (decisions are taken at ``ts + bar_ns``); ``book``
     the top levels of each symbol's L3 book at each decision time (``[T, S, N]``) when
-    the strategy asks for them (``[data] book_levels``), else None."""
+    the strategy asks for them (``[data] book_levels``), else None; ``decision`` the
+    decision times when the caller keeps them already (the live driver), else derived."""
 
     symbols: tuple[str, ...]
     timeframe: str
@@ -53,6 +54,7 @@ class BarPanel:
     session_open: np.ndarray
     session_close: np.ndarray
     book: BookLevels | None = None
+    decision: np.ndarray | None = None
 
     @property
     def n_bars(self) -> int:
@@ -68,7 +70,8 @@ class BarPanel:
         ``start`` had seen after bar ``stop - 1`` closed."""
         return replace(self, **{f: getattr(self, f)[start:stop] for f in
                                 (*FIELDS, "ts", "session", "session_open", "session_close")},
-                       book=None if self.book is None else self.book.rows(start, stop))
+                       book=None if self.book is None else self.book.rows(start, stop),
+                       decision=None if self.decision is None else self.decision[start:stop])
 
     def decision_ts(self) -> np.ndarray:
         """When each bar's decision is taken: its close, ``ts + bar_ns`` (ns UTC), capped at
@@ -78,6 +81,8 @@ class BarPanel:
 
     @cached_property
     def _decision_ts(self) -> np.ndarray:
+        if self.decision is not None:
+            return self.decision
         return np.minimum(self.ts + self.bar_ns, self.session_close)
 
 

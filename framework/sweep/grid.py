@@ -85,8 +85,9 @@ def sweep_crossover(
     *,
     indicator: Indicator | None = None,
     init_cash: float = 100_000.0,
-    size_mode: str = "cash_fraction",
+    size_mode: str = "equity_fraction",
     size: float = 1.0,
+    whole_shares: bool = False,
     costs: CostSpec = NO_COSTS,
     periods_per_year: float = 252.0,
     block_bars: int | None = None,
@@ -142,8 +143,8 @@ def sweep_crossover(
     for t0, table in blocks:
         t1 = t0 + table.shape[1]
         k.sweep_cross_block(
-            t0, o[t0:t1], value_px[t0:t1], table, fast_idx, slow_idx,
-            mode, float(size), cost_arr, acc, pos, rel, pend,
+            t0, o[t0:t1], value_px[t0:t1], table, fast_idx, slow_idx, mode, float(size),
+            bool(whole_shares), cost_arr, acc, pos, rel, pend,
         )  # fmt: skip
     rows = [metrics_from_acc(acc[i], init_cash, T, periods_per_year) for i in range(C)]
     out = pl.DataFrame(rows)

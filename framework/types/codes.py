@@ -78,3 +78,28 @@ class RejectReason(IntEnum):
     STALE_DATA = 16
     INVALID_ORDER = 17
     FOK_UNFILLABLE = 18
+
+
+class SizeMode(IntEnum):
+    """How an order's size becomes shares, at its fill (``framework.execution.sizing``);
+    also the unit of a target (EQUITY = a portfolio weight)."""
+
+    SHARES = 0  # shares
+    VALUE = 1  # USD of notional at the fill's reference price
+    EQUITY = 2  # fraction of equity at the fill
+
+
+class Ignored(IntEnum):
+    """What a strategy asked for that the engine did not do (counted per run, reported
+    in ``metrics.json`` and warned about once)."""
+
+    ENTRY_IN_POSITION = 0  # entry signal while a position is open in that direction
+    ENTRY_WHILE_WORKING = 1  # entry signal while an entry or exit order is working
+    ENTRY_IN_COOLDOWN = 2  # entry inside the cool-down after an exit
+    ENTRY_PAUSED = 3  # entry while a breaker or the kill switch pauses entries
+    SHORT_NOT_ALLOWED = 4  # short entry with allow_short off
+    ENTRY_AT_CLOSE = 5  # entry on a session's last bar under flat_at_close
+    ZERO_QUANTITY = 6  # an order sized to zero shares (whole shares, no cash)
+    CASH_CAPPED_FILLS = 7  # fills cut by the buying-power rule at the fill
+    TARGET_IN_BAND = 8  # a target inside the no-trade band or below the minimum order
+    ENTRY_EXIT_CONFLICT = 9  # entry and exit on the same bar cancelled each other

@@ -11,14 +11,25 @@ backtest uses, fed the book events as they arrive.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 
 from framework.data.schemas import TIMEFRAME_NS
 from framework.engine.event.book_tape import GrowingTape
-from framework.engine.event.engine import EngineState, EventResult, advance, new_state, result_of
+from framework.engine.event.engine import (
+    EngineState,
+    EventResult,
+    advance,
+    bind_signals,
+    new_state,
+    result_of,
+)
+from framework.engine.event.on_bar import OnBarRunner
 from framework.engine.event.quotes import QuoteTape
 from framework.engine.run_config import StrategyConfig
+from framework.execution.state import Curves
+from framework.features.incremental import Incremental
 from framework.marketdata.book.sampler import BookLevels, BookSampler
 from framework.marketdata.replay import EventBatch, EventKind
 from framework.strategy import BarPanel, Signals, Strategy
@@ -30,6 +41,16 @@ from framework.types.nytime import iso_ny
 
 class LiveFeedError(FwError):
     """A bar arrived out of order or for an unknown symbol."""
+
+
+_BLANK = {f: np.nan for f in Signals.ARRAYS} | {"entry": 0, "exit": False}
+
+
+def _blank_signals(n: int, n_symbols: int) -> Signals:
+    """``n`` rows of no signal (every override NaN), to be filled as bars close."""
+    return Signals(*(np.full((n, n_symbols), _BLANK[f],
+                             np.int8 if f == "entry" else bool if f == "exit" else np.float64)
+                     for f in Signals.ARRAYS))
 
 
 def _grow(a: np.ndarray, n: int, fill: float) -> np.ndarray:
@@ -55,10 +76,9 @@ class BarSession:
         self._sc = np.zeros(capacity, np.int64)  # session close
         self._px = {f: np.full((capacity, S), np.nan) for f in FIELDS}
         self._px["volume"][:] = 0.0
-        self._sig = Signals.of(np.zeros((capacity, S), np.int8), np.zeros((capacity, S), bool))
-        self._q = {f: np.zeros(0, np.float64) for f in ("bid", "bid_size", "ask", "ask_size")}
-        self._q_ts = np.zeros(0, np.int64)
-        self._q_sym = np.zeros(0, np.int32)
+        self._sig = _blank_signals(capacity, S)
+        self._quotes = GrowingTape(QuoteTape.empty(), QuoteTape.from_quotes)
+        self._dts = np.zeros(capacity, np.int64)  # decision time of each row, ns UTC
         self._q_lo = np.zeros(capacity, np.int64)  # quotes of bar t: [q_lo[t], q_hi[t])
         self._q_hi = np.zeros(capacity, np.int64)
         self._pending_ts: int | None = None
@@ -69,6 +89,8 @@ class BarSession:
         self._sampler = BookSampler(S, levels) if levels > 0 else None
         self._levels = BookLevels(*(np.full((capacity, S, max(levels, 1)), np.nan)
                                     for _ in range(4)))
+        self._hook = OnBarRunner(strategy) if strategy.event_driven else None
+        self._incremental = Incremental()
         self.state: EngineState = new_state(
             self.symbols, capacity, decision=config.decision, costs=config.costs,
             risk=config.risk, execution=config.execution, init_cash=config.backtest.initial_cash)
@@ -79,19 +101,17 @@ class BarSession:
         if n <= cap:
             return
         new = max(n, 2 * cap)
-        self._ts, self._so, self._sc, self._q_lo, self._q_hi, self._b_hi = (
+        self._ts, self._so, self._sc, self._q_lo, self._q_hi, self._b_hi, self._dts = (
             _grow(a, new, 0) for a in (self._ts, self._so, self._sc, self._q_lo, self._q_hi,
-                                       self._b_hi))
+                                       self._b_hi, self._dts))
         self._levels = BookLevels(*(_grow(a, new, np.nan) for a in self._levels))
         for f in FIELDS:
             self._px[f] = _grow(self._px[f], new, 0.0 if f == "volume" else np.nan)
-        s = self._sig
-        self._sig = Signals(_grow(s.entry, new, 0), _grow(s.exit, new, False),
-                            _grow(s.size, new, np.nan), _grow(s.limit, new, np.nan))
-        st = self.state
-        st.equity, st.cash, st.gross = (_grow(a, new, np.nan) for a in (st.equity, st.cash,
-                                                                         st.gross))
-        st.positions = _grow(st.positions, new, 0.0)
+        self._sig = replace(self._sig, **{
+            f: _grow(getattr(self._sig, f), new, _BLANK[f]) for f in Signals.ARRAYS})
+        cur = self.state.curves
+        self.state.curves = Curves(*(_grow(a, new, np.nan) for a in cur[:3]),
+                                   _grow(cur.positions, new, 0.0))
 
     def panel(self, lo: int = 0, hi: int | None = None) -> BarPanel:
         """The bars seen so far (rows ``lo .. hi-1``) as a panel (views, no copy)."""
@@ -99,7 +119,7 @@ class BarSession:
         book = None if self._sampler is None else BookLevels(*(a[lo:hi] for a in self._levels))
         return BarPanel(self.symbols, self.config.data.timeframe, self.bar_ns, self._ts[lo:hi],
                         *(self._px[f][lo:hi] for f in FIELDS), self._so[lo:hi],
-                        self._so[lo:hi], self._sc[lo:hi], book)
+                        self._so[lo:hi], self._sc[lo:hi], book, self._dts[lo:hi])
 
     # ------------------------------------------------------------------ events
     def on_bars(self, bars: np.ndarray) -> None:
@@ -121,10 +141,7 @@ class BarSession:
         previous interval: a pending bar row is complete once later events arrive."""
         if self._pending_ts is not None:
             self._close_row()
-        self._q_ts = np.concatenate([self._q_ts, quotes["ts"]])
-        self._q_sym = np.concatenate([self._q_sym, quotes["sym"]])
-        for f in self._q:
-            self._q[f] = np.concatenate([self._q[f], quotes[f]])
+        self._quotes.append(quotes)
 
     def on_book(self, events: np.ndarray) -> None:
         """Feed L3 book events (BOOK_EVENT_DTYPE, time-ordered); like quotes, they follow
@@ -148,9 +165,8 @@ class BarSession:
                 self.on_book(batch.book[rows])
 
     def quotes(self) -> QuoteTape:
-        """The NBBO quotes received so far."""
-        return QuoteTape(self._q_ts, self._q_sym, self._q["bid"], self._q["bid_size"],
-                         self._q["ask"], self._q["ask_size"])
+        """The NBBO quotes received so far (views)."""
+        return self._quotes.tape()
 
     def flush(self) -> None:
         """Process the last, still open row of bars (end of the feed)."""
@@ -163,6 +179,7 @@ class BarSession:
         self._ts[t] = self._pending_ts
         opens, closes = session_bounds(self._ts[t : t + 1], self.config.data.session)
         self._so[t], self._sc[t] = opens[0], closes[0]
+        self._dts[t] = min(self._ts[t] + self.bar_ns, closes[0])  # BarPanel.decision_ts
         for b in self._pending:
             for f in FIELDS:
                 self._px[f][t, b["sym"]] = b[f]
@@ -176,18 +193,39 @@ class BarSession:
             row = self._sampler.sample(*tape.columns(), self.panel(t, t + 1).decision_ts())
             for dst, src in zip(self._levels, row, strict=True):
                 dst[t] = src[0]
-        # All bars seen so far, not just lookback_bars(): running sums (SMA, EMA, ...) then
-        # accumulate in the same order as in the backtest, so decisions match bit for bit.
         window = self.panel()
-        sig = self.strategy.signals(window)
-        sig.check(window, self.strategy.name)
-        for name in ("entry", "exit", "size", "limit"):
-            getattr(self._sig, name)[t] = getattr(sig, name)[-1]
+        if self._hook is None:
+            self._signal_row(t, window)
+        else:
+            self._hook.bind(self.state, window)
         start = self._ts[t]
-        self._q_lo[t] = np.searchsorted(self._q_ts, start, side="left")
-        self._q_hi[t] = np.searchsorted(self._q_ts, start + self.bar_ns, side="left")
-        advance(self.state, self.panel(), self._sig, t, t + 1, self.quotes(),
-                (self._q_lo[: self.n], self._q_hi[: self.n]), tape, self._b_hi[: self.n])
+        q_ts = self._quotes.tape().ts
+        self._q_lo[t] = np.searchsorted(q_ts, start, side="left")
+        self._q_hi[t] = np.searchsorted(q_ts, start + self.bar_ns, side="left")
+        advance(self.state, window, self._sig, t, t + 1, self.quotes(),
+                (self._q_lo[: self.n], self._q_hi[: self.n]), tape, self._b_hi[: self.n],
+                hook=self._hook)
+
+    def _signal_row(self, t: int, panel: BarPanel) -> None:
+        """Row ``t`` of the strategy's signals: from the last ``live_bars()`` bars, with
+        the framework indicators carried across bars (``framework.features.incremental``:
+        the backtest's values bit for bit, at a cost independent of the session's
+        length), or from every bar seen so far when the strategy asks for that."""
+        n = self.strategy.live_bars()
+        if n is None:
+            window = panel
+            sig = self.strategy.signals(window)
+        else:
+            lo = max(0, self.n - max(int(n), 2))
+            window = self.panel(lo, self.n)
+            with self._incremental.window(lo, self.n - lo):
+                sig = self.strategy.signals(window)
+        sig.check(window, self.strategy.name)
+        if t == 0:
+            bind_signals(self.state, sig, self.config.decision, self.strategy.name)
+            self._sig = replace(self._sig, target_unit=sig.target_unit)
+        for name in Signals.ARRAYS:
+            getattr(self._sig, name)[t] = getattr(sig, name)[-1]  # a [1, 1] one broadcasts
 
     def run(self, batches: Iterable[EventBatch]) -> EventResult:
         """Consume a whole feed (``EventBatch`` es in stream order) and return the frames."""

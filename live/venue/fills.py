@@ -1,8 +1,8 @@
 """The venue's fill models: the project's bar, quote and book rules, and Alpaca paper's.
 
 The price rules are the project's kernels, called as they are
-(``framework.execution.fills_bar.bar_fill_price``, ``fills_quote.quote_fill``,
-``fills_book.take_depth / resting_depth / passive_fill``; fees by
+(``framework.execution.fill_models.bar.bar_fill_price``, ``fill_models.quote.quote_fill``,
+``fill_models.book.take_depth / resting_depth / passive_fill``; fees by
 ``framework.execution.costs.trade_fee`` in ``core``). Around them, each model applies
 the event engine's order handling, so a strategy sees the same fills here as in a
 backtest: an order works from the first event at or after it reached the venue; size
@@ -23,10 +23,10 @@ status, ts)``.
 from __future__ import annotations
 
 import numpy as np
+from framework.execution.fill_models.bar import bar_fill_price
+from framework.execution.fill_models.book import passive_fill, resting_depth, take_depth
+from framework.execution.fill_models.quote import quote_fill
 
-from framework.execution.fills_bar import bar_fill_price
-from framework.execution.fills_book import passive_fill, resting_depth, take_depth
-from framework.execution.fills_quote import quote_fill
 from framework.marketdata.book import kernels as BK
 from framework.marketdata.book import order_map
 from framework.marketdata.book.book import PRICE_UNITS, OrderBooks
@@ -87,7 +87,7 @@ class FillModel:
 
 
 class BarFills(FillModel):
-    """``fills_bar`` on each 1-minute bar as it completes; fills are stamped at the bar's
+    """``fill_models.bar`` on each 1-minute bar as it completes; fills are stamped at the bar's
     start (the open the model fills at), ``participation`` x bar volume shared per bar."""
 
     name = "bar"
@@ -122,7 +122,7 @@ class BarFills(FillModel):
 
 
 class QuoteFills(FillModel):
-    """``fills_quote`` on each NBBO update; an order's arrival quote is the first at or
+    """``fill_models.quote`` on each NBBO update; an order's arrival quote is the first at or
     after the instant it started working (the quote at that very instant included)."""
 
     name = "quote"
@@ -167,7 +167,7 @@ class QuoteFills(FillModel):
 
 
 class BookFills(FillModel):
-    """``fills_book`` on the replayed L3 book (``OrderBooks``): takers walk the depth,
+    """``fill_models.book`` on the replayed L3 book (``OrderBooks``): takers walk the depth,
     resting limits keep a queue position. The historical book is not altered by our
     orders."""
 

@@ -50,7 +50,7 @@ def test_trade_pnl_reconciles_with_equity(reported) -> None:
     run, _, _ = reported
     trades = pl.read_parquet(run.out_dir / "trades.parquet")
     eq = run.result.equity["equity"]
-    borrow = float(run.result.state.book[0]["borrow"])
+    borrow = run.result.borrow
     data = report_data(run)
     assert data.open_positions == {}  # bollinger_mr is flat at every close
     assert trades["pnl"].sum() - borrow == pytest.approx(eq[-1] - run.config.backtest

@@ -12,12 +12,14 @@ from framework.data.calendar import sessions
 from framework.strategy.panel import panel_from_frame
 from tests.conftest import ML_MR_SMALL
 
-SHIPPED = ["sma_cross", "bollinger_mr", "ml_mr", "obi_book"]
+SHIPPED = ["sma_cross", "bollinger_mr", "ml_mr", "obi_book", "rebalance", "pairs"]
 # the small lake has 4 sessions: shorten windows so every strategy trades
 SMALL = {"sma_cross": {"params.fast": 1, "params.slow": 2, "data.timeframe": "1m"},
          "bollinger_mr": {"data.start": None, "data.end": None},
          "ml_mr": {"data.start": None, "data.end": None, **ML_MR_SMALL},
-         "obi_book": {}}
+         "obi_book": {},
+         "rebalance": {"data.timeframe": "1m", "params.every": "session"},
+         "pairs": {"data.start": None, "data.end": None}}
 
 
 def shipped_lake(name, request):
@@ -56,3 +58,8 @@ def hand_panel(rows: list[tuple[float, float, float, float, float]], symbol: str
     frame = pl.DataFrame({"symbol": symbol, "ts": opens[:len(rows)], "open": o, "high": h,
                           "low": lo, "close": c, "volume": v, "vwap": c})
     return panel_from_frame(frame, [symbol], "1d")
+
+
+def path_panel(opens, highs, lows, closes, volume: float = 1e6):
+    """One symbol's daily bars with exactly these prices (crafted paths, USD; NaN = no bar)."""
+    return hand_panel([(*row, volume) for row in zip(opens, highs, lows, closes, strict=True)])

@@ -9,9 +9,10 @@ import pytest
 from engine_testkit import daily_panel
 
 from framework.engine.event.book_tape import BookTape
-from framework.engine.event.engine import EngineError, ExecutionConfig, run_event
+from framework.engine.event.engine import EngineError, run_event
+from framework.execution.config import ExecutionConfig
 from framework.execution.costs import CostConfig
-from framework.execution.fills_book import passive_fill, take_depth
+from framework.execution.fill_models.book import passive_fill, take_depth
 from framework.marketdata.book.book import OrderBooks
 from framework.risk import RiskConfig
 from framework.strategy import DecisionConfig, Signals

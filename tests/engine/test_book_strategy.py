@@ -87,7 +87,7 @@ def test_book_and_tables_growing_mid_run_change_nothing(book_lake):
     tiny = new_state(panel.symbols, panel.n_bars, capacity=8, **kw)
     tiny.books = OrderBooks(len(panel.symbols), max_orders=16)
     small, st = _run(run, tiny)
-    assert st.books.state.o_id.shape[0] > 16 and st.orders.shape[0] > 8, "both grew"
+    assert st.books.state.o_id.shape[0] > 16 and st.orders.orders.shape[0] > 8, "both grew"
     big = new_state(panel.symbols, panel.n_bars, capacity=1 << 14, **kw)
     big.books = OrderBooks(len(panel.symbols), max_orders=1 << 16)
     for b in range(len(panel.symbols)):

@@ -8,13 +8,13 @@ from engine_testkit import daily_panel
 from polars.testing import assert_frame_equal
 
 from framework.engine.event.engine import (
-    ExecutionConfig,
     advance,
     new_state,
     order_capacity,
     result_of,
     run_event,
 )
+from framework.execution.config import ExecutionConfig
 from framework.execution.costs import CostConfig
 from framework.risk import RiskConfig
 from framework.strategy import DecisionConfig, Signals
@@ -37,7 +37,7 @@ def test_busy_run_fits_the_sized_tables():
     cap = order_capacity(panel, sig, KW["decision"])
     res = run_event(panel, sig, **KW)
     assert res.orders.height > 4096  # more than the default table: it would have grown
-    assert res.state.orders.shape[0] == cap  # never grown
+    assert res.state.orders.orders.shape[0] == cap  # never grown
     assert res.orders.height <= cap
 
 
@@ -46,6 +46,6 @@ def test_growing_from_a_tiny_table_changes_nothing():
     tiny = new_state(panel.symbols, panel.n_bars, capacity=8, **KW)
     advance(tiny, panel, sig, 0, panel.n_bars)
     grown, sized = result_of(tiny, panel), run_event(panel, sig, **KW)
-    assert tiny.orders.shape[0] > 8
+    assert tiny.orders.orders.shape[0] > 8
     for name in ("orders", "fills", "equity", "positions", "risk_events"):
         assert_frame_equal(getattr(grown, name), getattr(sized, name))

@@ -22,7 +22,8 @@ from live.driver.bar_session import BarSession
 ROOT = Path(__file__).resolve().parents[2]
 # every fill model a strategy's data allows: the book strategy's lake has no NBBO quotes
 FILL_MODELS = {"sma_cross": ("bar", "quote"), "bollinger_mr": ("bar", "quote"),
-               "ml_mr": ("bar", "quote"), "obi_book": ("book", "bar")}
+               "ml_mr": ("bar", "quote"), "obi_book": ("book", "bar"),
+               "rebalance": ("bar", "quote"), "pairs": ("bar", "quote")}
 CASES = [(name, fm) for name in SHIPPED for fm in FILL_MODELS[name]]
 
 
@@ -41,7 +42,7 @@ def test_live_driver_matches_backtest(name, fill_model, request):
     datasets = (["bars_" + cfg.data.timeframe] + (["quotes"] if fill_model == "quote" else [])
                 + (["book_events"] if fill_model == "book" or cfg.data.book_levels else []))
     feed = ReplayFeed.from_lake(Lake(small_lake), cfg.symbols, cfg.data.start, cfg.data.end,
-                                datasets=datasets, batch_size=5000)
+                                datasets=datasets, batch_size=2000)
     batches = asyncio.run(_collect(feed))
     assert len(batches) > 1
     live = BarSession(cfg, strat, capacity=64).run(batches)

@@ -9,8 +9,9 @@ from engine_testkit import daily_panel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from framework.engine.event.engine import ExecutionConfig, run_event
+from framework.engine.event.engine import run_event
 from framework.engine.vector import CostSpec, run_signals
+from framework.execution.config import ExecutionConfig
 from framework.execution.costs import CostConfig
 from framework.risk import RiskConfig
 from framework.strategy import DecisionConfig, Signals

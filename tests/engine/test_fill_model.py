@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from engine_testkit import daily_panel
 
-from framework.engine.event.engine import ExecutionConfig, run_event
+from framework.engine.event.engine import run_event
+from framework.execution.config import ExecutionConfig
 from framework.execution.costs import CostConfig, cost_array
-from framework.execution.fills_bar import bar_fill_price
+from framework.execution.fill_models.bar import bar_fill_price
 from framework.risk import RiskConfig
 from framework.strategy import DecisionConfig, Signals
 from framework.types import OrderType

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from engine_testkit import daily_panel
 
-from framework.engine.event.engine import ExecutionConfig, run_event
+from framework.engine.event.engine import run_event
 from framework.engine.event.quotes import QuoteTape
+from framework.execution.config import ExecutionConfig
 from framework.execution.costs import CostConfig, cost_array
-from framework.execution.fills_quote import quote_fill
+from framework.execution.fill_models.quote import quote_fill
 from framework.risk import RiskConfig
 from framework.strategy import DecisionConfig, Signals
 from framework.types import OrderType

@@ -17,7 +17,8 @@ import numpy as np
 import polars as pl
 from framework.data.calendar import sessions
 from framework.engine.event import kernels as K, warmup
-from framework.engine.event.engine import ExecutionConfig, run_event
+from framework.execution.config import ExecutionConfig
+from framework.engine.event.engine import run_event
 from framework.execution.costs import CostConfig
 from framework.risk import RiskConfig
 from framework.strategy import DecisionConfig, Signals

@@ -1,12 +1,20 @@
 """The compiled decision rule (``framework.strategy.decision``) case by case: what one
 symbol does at one bar's close for each state of position, working orders and signals,
-and how an entry is sized. Expected values are the rule as docs/strategy.md states it."""
+and how an entry is sized. Expected values are the rule as docs/strategy.md states it.
+(The cash and buying-power rules at the fill: tests/engine/test_sizing.py.)"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from framework.execution.sizing import (
+    SIZE_EQUITY,
+    SIZE_SHARES,
+    SIZE_VALUE,
+    shares_for,
+    whole_shares,
+)
 from framework.strategy.decision import (
     CANCEL_ENTRY,
     ENTER,
@@ -14,16 +22,15 @@ from framework.strategy.decision import (
     NONE,
     DecisionConfig,
     decide,
-    entry_qty,
 )
 
 BIG = 1 << 40  # bars since an exit that never happened
 
 
 def _decide(entry=0, exit_=False, pos=0.0, entry_open=False, exit_open=False, age=0,
-            in_trade=0, since_exit=BIG, closing=False, paused=False, **cfg) -> int:
-    return decide(entry, exit_, pos, entry_open, exit_open, age, in_trade, since_exit,
-                  closing, paused, DecisionConfig(**cfg).as_array())
+            in_trade=0, hold=0, since_exit=BIG, closing=False, paused=False, **cfg) -> int:
+    return decide(entry, exit_, pos, entry_open, exit_open, age, in_trade, hold, since_exit,
+                  closing, paused, DecisionConfig(**cfg).as_array())[0]
 
 
 @pytest.mark.parametrize(("state", "expected"), [
@@ -56,25 +63,24 @@ def _decide(entry=0, exit_=False, pos=0.0, entry_open=False, exit_open=False, ag
     ({"pos": -10.0, "entry": 1}, EXIT),
     ({"pos": 10.0, "closing": True, "flat_at_close": True}, EXIT),
     ({"pos": 10.0, "closing": True}, NONE),
-    ({"pos": 10.0, "in_trade": 4, "max_hold_bars": 5}, NONE),
-    ({"pos": 10.0, "in_trade": 5, "max_hold_bars": 5}, EXIT),
+    ({"pos": 10.0, "in_trade": 4, "hold": 5}, NONE),  # the trade's hold limit
+    ({"pos": 10.0, "in_trade": 5, "hold": 5}, EXIT),
 ])
 def test_decide(state, expected):
     assert _decide(**state) == expected
 
 
-@pytest.mark.parametrize(("cfg", "size_sig", "close", "equity", "expected"), [
-    ({"size_mode": "shares", "size": 7.0}, np.nan, 50.0, 1e5, 7.0),
-    ({"size_mode": "value", "size": 1000.0}, np.nan, 250.0, 1e5, 4.0),
-    ({"size_mode": "equity_fraction", "size": 0.2}, np.nan, 400.0, 1e5, 50.0),
-    ({"size_mode": "equity_fraction", "size": 0.2}, 0.5, 400.0, 1e5, 125.0),  # signal wins
-    ({"size_mode": "equity_fraction", "size": 0.2}, np.nan, 333.0, 1e5, 2e4 / 333.0),
-    ({"size_mode": "equity_fraction", "size": 0.2, "whole_shares": True}, np.nan, 333.0, 1e5,
-     60.0),  # 60.06 shares: rounded down
-    ({"size_mode": "shares", "size": 3.99, "whole_shares": True}, np.nan, 10.0, 1e5, 3.0),
-    ({"size_mode": "shares", "size": 0.5, "whole_shares": True}, np.nan, 10.0, 1e5, 0.0),
-    ({"size_mode": "equity_fraction", "size": 0.2}, np.nan, 100.0, -5.0, 0.0),  # no equity
+@pytest.mark.parametrize(("mode", "size", "px", "equity", "whole", "expected"), [
+    (SIZE_SHARES, 7.0, 50.0, 1e5, False, 7.0),
+    (SIZE_VALUE, 1000.0, 250.0, 1e5, False, 4.0),
+    (SIZE_EQUITY, 0.2, 400.0, 1e5, False, 50.0),
+    (SIZE_EQUITY, 0.5, 400.0, 1e5, False, 125.0),
+    (SIZE_EQUITY, 0.2, 333.0, 1e5, False, 2e4 / 333.0),
+    (SIZE_EQUITY, 0.2, 333.0, 1e5, True, 60.0),  # 60.06 shares: rounded down
+    (SIZE_SHARES, 3.99, 10.0, 1e5, True, 3.0),
+    (SIZE_SHARES, 0.5, 10.0, 1e5, True, 0.0),
+    (SIZE_SHARES, -3.99, 10.0, 1e5, True, -3.0),  # toward zero for a short too
 ])
-def test_entry_qty(cfg, size_sig, close, equity, expected):
-    q = entry_qty(size_sig, close, equity, DecisionConfig(**cfg).as_array())
+def test_shares_for(mode, size, px, equity, whole, expected):
+    q = whole_shares(shares_for(np.int64(mode), size, px, equity), whole)
     assert q == pytest.approx(expected, rel=1e-15)

@@ -17,9 +17,10 @@ from framework.types import jit_cache
 if sys.argv[1] == "edited":  # what an edit to any framework file does to the stamp
     jit_cache.tree_stamp = lambda: "another tree"
 import numpy as np
-from framework.strategy import decision as D
-D.entry_qty(10.0, 100.0, 1e5, np.zeros(16))
-st = D.entry_qty.stats
+from framework.risk.dtypes import RISK_STATE_DTYPE
+from framework.risk.hooks import entries_paused
+entries_paused(np.zeros(1, RISK_STATE_DTYPE))
+st = entries_paused.stats
 print(sum(st.cache_hits.values()), sum(st.cache_misses.values()))
 """
 
@@ -41,13 +42,13 @@ def test_a_change_in_the_tree_recompiles_and_no_change_loads(tmp_path: Path) -> 
 def test_only_this_repository_is_restamped() -> None:
     import numba.core.caching as caching
 
-    from framework.strategy import decision as D
+    from framework.risk.hooks import entries_paused
     from framework.types import jit_cache
 
     assert jit_cache.install()  # idempotent: already installed on import
     names = [c.__name__ for c in caching.CacheImpl._locator_classes]
     assert sum(n.startswith("TreeStamped") for n in names) == 2
-    assert type(D.entry_qty._cache._impl._locator).__name__.startswith("TreeStamped")
+    assert type(entries_paused._cache._impl._locator).__name__.startswith("TreeStamped")
     outside = caching.CacheImpl._locator_classes[0].from_function(
         caching.CacheImpl.__init__, caching.__file__)
     assert outside is None  # numba's own files keep numba's locators

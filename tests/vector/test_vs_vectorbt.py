@@ -49,7 +49,7 @@ def vbt_run(open_, close, en, ex, *, init_cash, costs: CostSpec, size_mode, size
     en_s[1:], ex_s[1:] = en[:-1], ex[:-1]
     kw = (
         {"size": np.inf}
-        if size_mode == "cash_fraction"
+        if size_mode == "equity_fraction"
         else {"size": size, "size_type": "amount" if size_mode == "shares" else "value"}
     )
     return vbt.Portfolio.from_signals(
@@ -59,7 +59,7 @@ def vbt_run(open_, close, en, ex, *, init_cash, costs: CostSpec, size_mode, size
     )  # fmt: skip
 
 
-def assert_same(open_, close, en, ex, *, init_cash=100_000.0, costs=None, size_mode="cash_fraction",
+def assert_same(open_, close, en, ex, *, init_cash=100_000.0, costs=None, size_mode="equity_fraction",
                 size=1.0, fixed_fees=0.0):  # fmt: skip
     costs = costs or CostSpec()
     ours = run_signals(
@@ -94,8 +94,8 @@ def load_daily(path) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize(
     ("costs", "size_mode", "size", "fixed_fees"),
     [
-        (CostSpec(), "cash_fraction", 1.0, 0.0),
-        (CostSpec(fee_bps=10.0, slippage_bps=5.0, min_fee=1.0), "cash_fraction", 1.0, 1.0),
+        (CostSpec(), "equity_fraction", 1.0, 0.0),
+        (CostSpec(fee_bps=10.0, slippage_bps=5.0, min_fee=1.0), "equity_fraction", 1.0, 1.0),
         (CostSpec(per_share=0.005, slippage_bps=3.0), "shares", 300.0, 300 * 0.005),
     ],
 )

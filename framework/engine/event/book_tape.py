@@ -91,34 +91,38 @@ def with_book(panel: BarPanel, tape: BookTape, levels: int) -> BarPanel:
 
 
 class GrowingTape:
-    """A ``BookTape`` that events are appended to as they arrive (the live driver's):
-    capacity doubles, so appending n events costs O(n) overall."""
+    """A tape (``BookTape`` or ``QuoteTape``: a dataclass of equal-length columns) that
+    rows are appended to as they arrive (the live driver's): capacity doubles, so
+    appending n rows costs O(n) overall. ``convert`` turns arriving rows into a tape."""
 
-    def __init__(self, capacity: int = 1 << 12):
-        self._buf = BookTape(*(np.zeros(capacity, a.dtype) for a in _arrays(BookTape.empty())))
+    def __init__(self, empty=None, convert=None, capacity: int = 1 << 12):
+        empty = BookTape.empty() if empty is None else empty
+        self._cls = type(empty)
+        self._convert = convert or BookTape.from_events
+        self._buf = self._cls(*(np.zeros(capacity, a.dtype) for a in _arrays(empty)))
         self.n = 0
 
-    def append(self, events: np.ndarray) -> None:
-        """Add ``BOOK_EVENT_DTYPE`` rows (time-ordered, after everything appended before)."""
-        new = BookTape.from_events(events)
-        need = self.n + len(new)
-        if need > len(self._buf):
-            cap = max(need, 2 * len(self._buf))
+    def append(self, rows: np.ndarray) -> None:
+        """Add rows (time-ordered, after everything appended before)."""
+        new = self._convert(rows)
+        need = self.n + int(new.ts.shape[0])
+        if need > self._buf.ts.shape[0]:
+            cap = max(need, 2 * self._buf.ts.shape[0])
             grown = []
             for old in _arrays(self._buf):
                 a = np.zeros(cap, old.dtype)
                 a[: self.n] = old[: self.n]
                 grown.append(a)
-            self._buf = BookTape(*grown)
+            self._buf = self._cls(*grown)
         for dst, src in zip(_arrays(self._buf), _arrays(new), strict=True):
             dst[self.n:need] = src
         self.n = need
 
-    def tape(self) -> BookTape:
-        """The events so far (views, no copy)."""
-        return BookTape(*(a[: self.n] for a in _arrays(self._buf)))
+    def tape(self):
+        """The rows so far (views, no copy)."""
+        return self._cls(*(a[: self.n] for a in _arrays(self._buf)))
 
 
-def _arrays(tape: BookTape) -> list[np.ndarray]:
+def _arrays(tape) -> list[np.ndarray]:
     """The columns in constructor order."""
-    return [getattr(tape, f.name) for f in fields(BookTape)]
+    return [getattr(tape, f.name) for f in fields(tape)]

@@ -30,6 +30,13 @@ class QuoteTape:
         return cls(np.zeros(0, np.int64), np.zeros(0, np.int32), z, z, z, z)
 
     @classmethod
+    def from_quotes(cls, rows: np.ndarray) -> QuoteTape:
+        """From ``QUOTE_DTYPE`` rows already in stream order (``sym`` = symbol index)."""
+        return cls(rows["ts"].astype(np.int64), rows["sym"].astype(np.int32),
+                   *(rows[c].astype(np.float64) for c in ("bid", "bid_size", "ask",
+                                                           "ask_size")))
+
+    @classmethod
     def from_frame(cls, frame: pl.DataFrame, symbols: tuple[str, ...]) -> QuoteTape:
         """From a lake quotes frame (symbol, ts, bid, bid_size, ask, ask_size); ties keep
         symbol order, then source order."""

@@ -22,6 +22,7 @@ compiles the loop itself.
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -31,18 +32,22 @@ import numba
 import numpy as np
 
 from framework.engine.event import kernels as K
+from framework.execution.fill_models.bar import BarFeed
 
-FEEDS = (13, 14)  # run_bars' quote and book feed arguments: both None in a bar-model run
+# run_bars' arguments that tell a bar-model run without an on_bar hook from the others
+_PARAMS = list(inspect.signature(K.run_bars.py_func).parameters)
+FEED, HOOK = _PARAMS.index("feed"), _PARAMS.index("hook")
 
 
 def bar_loop_cached() -> bool:
-    """True when numba's disk cache holds a bar-model compile of ``run_bars`` for the
-    current source (numba drops the index when the source changed)."""
+    """True when numba's disk cache holds a bar-model compile of ``run_bars`` (no on_bar
+    hook) for the current source (numba drops the index when the source changed)."""
     try:
         index = K.run_bars._cache._cache_file._load_index()
     except (AttributeError, OSError):  # numba internals moved: behave as if cached
         return True
-    return any(all(str(key[0][i]) == "none" for i in FEEDS) for key in index)
+    return any(str(key[0][FEED]).startswith(BarFeed.__name__) and str(key[0][HOOK]) == "none"
+               for key in index)
 
 
 def start(fill_model: str) -> subprocess.Popen | None:
@@ -76,51 +81,65 @@ def finish(proc: subprocess.Popen | None, timeout_s: float = 300.0) -> None:
 
 
 def _last_callees() -> list[tuple]:
-    """Callees of ``run_bars`` its compile reaches late, with arguments of the types its
-    call sites pass (``tests/engine/test_warmup.py`` checks that the child then loads
-    them). ~3 s of the child's ~10 s: about what balances the two processes' work on
-    the flagship strategy (``benchmarks/bench_cold_start.py``)."""
-    from framework.engine.event.engine import ExecutionConfig, new_state
+    """Callees of ``run_bars`` its compile reaches late, with arguments taken from the
+    state builders a real run uses (so their types are the call sites' types;
+    ``tests/engine/test_warmup.py`` checks that the child then loads them). ~3 s of the
+    child's ~10 s: about what balances the two processes' work on the flagship strategy
+    (``benchmarks/bench_cold_start.py``)."""
+    from framework.engine.event.engine import market_of, new_state
+    from framework.execution import lifecycle as L
     from framework.execution import orders as O
+    from framework.execution.config import ExecutionConfig
     from framework.execution.costs import CostConfig
     from framework.risk import RiskConfig, hooks
     from framework.strategy import decision as D
     from framework.strategy.decision import DecisionConfig
+    from framework.strategy.signals import Signals
 
-    st = new_state(("WARM",), 2, decision=DecisionConfig(), costs=CostConfig(),
+    panel = _panel()
+    st = new_state(panel.symbols, panel.n_bars, decision=DecisionConfig(), costs=CostConfig(),
                    risk=RiskConfig(), execution=ExecutionConfig(), init_cash=1.0)
+    mkt = market_of(panel)
+    sig = Signals.of(np.zeros(panel.close.shape), np.zeros(panel.close.shape, bool)).arrays()
+    od, rk, par, wk = st.orders, st.risk, st.params, st.work
     i, x, flag = np.int64(0), np.float64(0.0), np.bool_(False)
-    risk = (st.limits, st.sym_limits, st.rstate, st.rsym)
     return [
-        (K._exit, (i, x, i, st.lat, st.orders, st.book, st.role, st.ctr, *risk)),
-        (O.advance_first_open, (st.orders, st.book)),
-        (D.entry_qty, (x, x, x, st.dec)),
-        (D.decide, (np.int8(0), flag, x, flag, flag, i, i, i, flag, flag, st.dec)),
-        (K._bar_of, (st.orders, i, st.clock, i)),
-        (hooks.entries_paused, (st.rstate,)),
-        (K._working, (st.orders, i)),
-        (K._legs, (st.orders, st.book, st.role, i, st.dec, i)),
-        (O.cancel_oco, (st.orders, st.book, *risk, i, i)),
+        (L.exit_position, (i, x, i, od, rk, par)),
+        (O.advance_first_open, (od.orders, od.tally)),
+        (K._enter, (i, i, i, x, i, sig, od, rk, par, wk)),
+        (D.decide, (i, flag, x, flag, flag, i, i, i, i, flag, flag, par.dec)),
+        (K._bar_of, (od.orders, i, mkt.dec_ts, i)),
+        (hooks.entries_paused, (rk.rstate,)),
+        (K._targets, (i, mkt, sig, od, rk, par, wk)),
+        (L.legs, (i, i, od, par)),
+        (O.cancel_oco, (od.orders, od.tally, *rk, i, i)),
     ]
 
 
-def compile_bar_loop() -> None:
-    """Run a two-bar, one-symbol backtest: the same argument types as any bar-model run
-    (``Signals.of`` and the panel fix every array's dtype and layout), so the compiled
-    loop lands in the cache under the signature real runs look up."""
-    from framework.engine.event.engine import ExecutionConfig, run_event
-    from framework.execution.costs import CostConfig
-    from framework.risk import RiskConfig
-    from framework.strategy.decision import DecisionConfig
+def _panel():
+    """Two one-minute bars of one symbol: every array with a real run's dtype and layout."""
     from framework.strategy.panel import BarPanel
-    from framework.strategy.signals import Signals
 
     open_ns = np.int64(1_704_205_800_000_000_000)  # 2024-01-02 09:30 New York
     ts = open_ns + np.arange(2, dtype=np.int64) * 60_000_000_000
     px = np.full((2, 1), 100.0)
     session, close = np.full(2, open_ns), np.full(2, open_ns + 23_400_000_000_000)
-    panel = BarPanel(("WARM",), "1m", 60_000_000_000, ts, px, px, px, px, px * 1e3, px,
-                     session, session.copy(), close)
+    return BarPanel(("WARM",), "1m", 60_000_000_000, ts, px, px, px, px, px * 1e3, px,
+                    session, session.copy(), close)
+
+
+def compile_bar_loop() -> None:
+    """Run a two-bar, one-symbol backtest: the same argument types as any bar-model run
+    (``Signals.of``, the panel and the state builders fix every array's dtype and
+    layout), so the compiled loop lands in the cache under the signature real runs
+    look up."""
+    from framework.engine.event.engine import run_event
+    from framework.execution.config import ExecutionConfig
+    from framework.execution.costs import CostConfig
+    from framework.risk import RiskConfig
+    from framework.strategy.decision import DecisionConfig
+    from framework.strategy.signals import Signals
+
     sig = Signals.of(np.array([[1], [0]]), np.zeros((2, 1), bool))
-    run_event(panel, sig, decision=DecisionConfig(), costs=CostConfig(), risk=RiskConfig(),
+    run_event(_panel(), sig, decision=DecisionConfig(), costs=CostConfig(), risk=RiskConfig(),
               execution=ExecutionConfig())

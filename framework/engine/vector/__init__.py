@@ -1,8 +1,8 @@
-"""Vectorized engine: entry/exit signals or target weights over [time x symbol] arrays.
+"""Vectorized engine: entry/exit signals or targets over [time x symbol] arrays.
 
 Bar fills (signal at bar t's close, fill at bar t+1's open), per-share/bps commissions,
-fixed-bps slippage, long-only, shared cash across symbols. Parameter sweeps live in
-:mod:`framework.sweep`.
+fixed-bps slippage, sizes resolved at the fill by the event engine's rule, shared cash
+across symbols (a cash account). Parameter sweeps live in :mod:`framework.sweep`.
 """
 
 from framework.engine.vector.engine import (
@@ -11,6 +11,8 @@ from framework.engine.vector.engine import (
     VectorResult,
     run_signals,
     run_target_weights,
+    run_targets,
 )
 
-__all__ = ["CostSpec", "VectorEngineError", "VectorResult", "run_signals", "run_target_weights"]
+__all__ = ["CostSpec", "VectorEngineError", "VectorResult", "run_signals", "run_target_weights",
+           "run_targets"]

@@ -9,13 +9,16 @@ import polars as pl
 
 from framework.engine.vector import kernels as k
 from framework.execution.costs import cost_array
+from framework.types.codes import SizeMode
 from framework.types.errors import FwError
 
-SIZE_MODES = {
-    "cash_fraction": k.SIZE_CASH_FRACTION,
-    "shares": k.SIZE_SHARES,
-    "value": k.SIZE_VALUE,
+SIZE_MODES = {  # the names of [decision] size_mode, the same rule as the event engine's
+    "equity_fraction": SizeMode.EQUITY.value,
+    "shares": SizeMode.SHARES.value,
+    "value": SizeMode.VALUE.value,
 }
+TARGET_UNITS = {"weight": SizeMode.EQUITY.value, "shares": SizeMode.SHARES.value,
+                "value": SizeMode.VALUE.value}
 
 
 class VectorEngineError(FwError):
@@ -81,8 +84,6 @@ def size_mode_code(size_mode: str, size: float) -> int:
         raise VectorEngineError(f"size_mode must be one of {sorted(SIZE_MODES)}, got {size_mode!r}")
     if not np.isfinite(size) or size <= 0:
         raise VectorEngineError(f"size must be finite and > 0, got {size}")
-    if size_mode == "cash_fraction" and size > 1.0:
-        raise VectorEngineError(f"cash_fraction size must be in (0, 1], got {size}")
     return SIZE_MODES[size_mode]
 
 
@@ -117,17 +118,20 @@ def run_signals(
     exits: np.ndarray,
     *,
     init_cash: float = 100_000.0,
-    size_mode: str = "cash_fraction",
+    size_mode: str = "equity_fraction",
     size: float = 1.0,
+    whole_shares: bool = False,
     costs: CostSpec = NO_COSTS,
     periods_per_year: float = 252.0,
 ) -> VectorResult:
     """Simulate long-only entry/exit signals with bar fills and shared cash.
 
     ``open_``, ``close``: prices [T] or [T x S] (USD); ``entries``/``exits``: bool, same shape,
-    observed at bar t's close and filled at bar t+1's open. ``size_mode``: ``cash_fraction``
-    (fraction of available cash, 1.0 = all-in, fractional shares), ``shares`` or ``value`` (USD).
-    ``fills`` columns: bar (index), symbol (column index), qty (signed shares), price, fee (USD).
+    observed at bar t's close and filled at bar t+1's open. ``size_mode`` (resolved at the
+    fill, ``framework.execution.sizing``): ``equity_fraction`` (of the equity at the fill
+    bar's open; 1.0 = all-in), ``shares`` or ``value`` (USD at the open); buys are capped by
+    the cash; ``whole_shares`` rounds down. ``fills`` columns: bar (index), symbol (column
+    index), qty (signed shares), price, fee (USD).
     """
     o = as_2d("open", open_)
     c = as_2d("close", close)
@@ -140,7 +144,8 @@ def run_signals(
         raise VectorEngineError(f"init_cash must be > 0 USD, got {init_cash}")
     mode = size_mode_code(size_mode, size)
     eq, cash, ft, fs, fq, fp, ff, acc = k.simulate_signals(
-        o, c, forward_fill(c), en, ex, float(init_cash), mode, float(size), costs.as_array()
+        o, c, forward_fill(c), en, ex, float(init_cash), mode, float(size), bool(whole_shares),
+        costs.as_array()
     )
     fills = pl.DataFrame({"bar": ft, "symbol": fs, "qty": fq, "price": fp, "fee": ff})
     return VectorResult(
@@ -148,30 +153,46 @@ def run_signals(
     )
 
 
-def run_target_weights(
+def run_targets(
     open_: np.ndarray,
     close: np.ndarray,
-    weights: np.ndarray,
+    targets: np.ndarray,
     *,
+    unit: str = "weight",
     init_cash: float = 100_000.0,
+    rebalance_band: float = 0.0,
+    min_order_value: float = 0.0,
+    whole_shares: bool = False,
     costs: CostSpec = NO_COSTS,
     periods_per_year: float = 252.0,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Rebalance to long-only target weights (fraction of equity, NaN = hold).
+    """Rebalance toward targets (``unit``: ``weight`` = fraction of equity, ``shares``,
+    ``value`` USD; negative = short; NaN = no change), the event engine's target mode.
 
-    Weights known at bar t's close trade at bar t+1's open. Returns
-    ``(equity[T] USD, positions[T x S] shares, metrics)``.
+    A target known at bar t's close trades at the first later open its symbol prints:
+    the difference to the position, skipped inside ``rebalance_band`` (fraction of equity)
+    or below ``min_order_value`` (USD), sells before buys, buys capped by the cash.
+    Returns ``(equity[T] USD, positions[T x S] shares, metrics)``.
     """
     o = as_2d("open", open_)
     c = as_2d("close", close)
-    w = as_2d("weights", weights)
+    w = as_2d("targets", targets)
     if o.shape != c.shape or w.shape != c.shape:
-        raise VectorEngineError(f"open {o.shape}, close {c.shape}, weights {w.shape} must match")
-    if np.any(w[~np.isnan(w)] < 0) or np.any(np.nansum(w, axis=1) > 1.0 + 1e-12):
-        raise VectorEngineError(
-            "weights must be >= 0 and sum to <= 1 per bar (long-only, no leverage)"
-        )
-    eq, positions, acc = k.simulate_target_weights(
-        o, c, forward_fill(c), w, float(init_cash), costs.as_array()
+        raise VectorEngineError(f"open {o.shape}, close {c.shape}, targets {w.shape} must match")
+    if unit not in TARGET_UNITS:
+        raise VectorEngineError(f"unit must be one of {sorted(TARGET_UNITS)}, got {unit!r}")
+    if np.any(np.isinf(w)):
+        raise VectorEngineError("targets must be finite (NaN = no change)")
+    if not (rebalance_band >= 0 and min_order_value >= 0):
+        raise VectorEngineError("rebalance_band and min_order_value must be >= 0")
+    eq, positions, acc = k.simulate_targets(
+        o, c, forward_fill(c), w, TARGET_UNITS[unit], float(init_cash), float(rebalance_band),
+        float(min_order_value), bool(whole_shares), costs.as_array()
     )
     return eq, positions, metrics_from_acc(acc, init_cash, c.shape[0], periods_per_year)
+
+
+def run_target_weights(open_: np.ndarray, close: np.ndarray, weights: np.ndarray,
+                       **kwargs) -> tuple[np.ndarray, np.ndarray, dict]:
+    """:func:`run_targets` with weights (fraction of equity; NaN = hold)."""
+    return run_targets(open_, close, weights, unit="weight", **kwargs)

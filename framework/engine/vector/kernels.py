@@ -5,12 +5,18 @@ Conventions shared by every kernel here:
 * arrays are ``[time, symbol]`` float64; ``open_``/``close`` are prices in USD;
 * a signal observed at bar ``t``'s close fills at bar ``t+1``'s open (bar fill model,
   the event engine's convention); a NaN open skips (drops) that order;
-* long-only; one cash balance shared by all symbols of a run (or of a combo);
-  symbols are processed in column order within a bar (vectorbt's default call sequence);
+* one cash balance shared by all symbols of a run (or of a combo), a cash account:
+  buys that grow a long position never spend below zero cash; symbols are processed in
+  column order within a bar (vectorbt's default call sequence);
+* sizes follow the event engine's rule (``framework.execution.sizing``): shares, or a USD
+  amount fixed at the decision (``value``, or a fraction of the equity at the decision
+  close) whose shares follow at the fill (the amount over the unslipped open), then
+  capped by the cash; targets become shares at the decision close;
 * positions are valued at the forward-filled close (``value_px``).
 
-Actions: ``ENTER`` buys when flat, ``EXIT`` sells the whole position when long; an entry
-and an exit on the same bar cancel (vectorbt's default ``upon_long_conflict='ignore'``).
+Actions (signals, long-only): ``ENTER`` buys when flat, ``EXIT`` sells the whole position
+when long; an entry and an exit on the same bar cancel (vectorbt's default
+``upon_long_conflict='ignore'``). Targets may be long or short.
 """
 
 from __future__ import annotations
@@ -18,15 +24,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from framework.execution.costs import commission, max_buy_qty, slipped_price, trade_fee
+from framework.execution.costs import commission, slipped_price, trade_fee
+from framework.execution.sizing import (
+    SIZE_SHARES,
+    affordable,
+    decision_amount,
+    shares_for,
+    target_lot,
+    whole_shares,
+)
 
 NONE = 0
 ENTER = 1
 EXIT = 2
-
-SIZE_CASH_FRACTION = 0  # size = fraction of available cash (1.0 = all-in)
-SIZE_SHARES = 1  # size = shares per entry
-SIZE_VALUE = 2  # size = USD notional per entry, in shares at the unslipped price
 
 # Per-combo metric accumulators (columns of the ``acc`` state array).
 A_CASH = 0
@@ -55,8 +65,9 @@ def action_of(entry: bool, exit_: bool) -> int:
 
 
 @njit(cache=True, inline="always")
-def exec_action(cash, pos, action, px, size_mode, size, costs):
-    """Execute ``action`` at reference price ``px``.
+def exec_action(cash, pos, action, px, equity, size_mode, size, whole, costs):
+    """Execute ``action`` at reference price ``px`` (the open, USD); ``equity`` is the
+    equity at the decision (the previous close), USD.
 
     Returns ``(cash, pos, signed_qty, fill_price, fee)``; ``signed_qty == 0`` when nothing
     filled (no position to exit, already long, NaN price, or no affordable quantity).
@@ -72,13 +83,12 @@ def exec_action(cash, pos, action, px, size_mode, size, costs):
     if pos != 0.0:
         return cash, pos, 0.0, 0.0, 0.0
     fpx = slipped_price(px, 1, costs)
-    if size_mode == SIZE_CASH_FRACTION:
-        q = max_buy_qty(cash * size, fpx, costs)
+    if size_mode == SIZE_SHARES:
+        q = whole_shares(size, whole)
     else:
-        # USD notional is converted at the reference price (vectorbt's val_price=order price).
-        q = size if size_mode == SIZE_SHARES else size / px
-        if q * fpx + commission(q, fpx, costs) > cash:
-            q = max_buy_qty(cash, fpx, costs)  # partial fill: what the cash allows
+        q = whole_shares(decision_amount(size_mode, size, equity) / px, whole)
+    if q > 0.0:
+        q = affordable(q, fpx, cash, costs, whole)
     if q <= 0.0:
         return cash, pos, 0.0, 0.0, 0.0
     fee = commission(q, fpx, costs)
@@ -130,7 +140,8 @@ def init_acc(n_combos: int, init_cash: float) -> np.ndarray:
 
 
 @njit(cache=True)
-def simulate_signals(open_, close, value_px, entries, exits, init_cash, size_mode, size, costs):
+def simulate_signals(open_, close, value_px, entries, exits, init_cash, size_mode, size, whole,
+                     costs):
     """One run over ``[T, S]`` signals; keeps the equity curve and every fill.
 
     Returns ``(equity[T], cash[T], fill_t, fill_s, fill_qty, fill_px, fill_fee, acc)``;
@@ -151,10 +162,11 @@ def simulate_signals(open_, close, value_px, entries, exits, init_cash, size_mod
     cash = init_cash
     for t in range(T):
         if t > 0:
+            eq_prev = equity[t - 1]
             for s in range(S):
                 a = action_of(entries[t - 1, s], exits[t - 1, s])
                 cash, pos[s], q, fpx, fee = exec_action(
-                    cash, pos[s], a, open_[t, s], size_mode, size, costs
+                    cash, pos[s], a, open_[t, s], eq_prev, size_mode, size, whole, costs
                 )
                 count_fill(acc, q, fee)
                 if q != 0.0:
@@ -179,7 +191,8 @@ def simulate_signals(open_, close, value_px, entries, exits, init_cash, size_mod
 
 @njit(cache=True, parallel=True)
 def sweep_cross_block(
-    t0, open_, value_px, table, fast_idx, slow_idx, size_mode, size, costs, acc, pos, rel, pend
+    t0, open_, value_px, table, fast_idx, slow_idx, size_mode, size, whole, costs, acc, pos,
+    rel, pend
 ):
     """Advance every combo over one time block ``[t0, t0 + B)``; parallel over combos.
 
@@ -198,10 +211,12 @@ def sweep_cross_block(
         cash = a[A_CASH]
         for i in range(B):
             if t0 + i > 0:
+                eq_prev = a[A_PREV_EQ]  # the previous close's equity: the decision's
                 for s in range(S):
                     if pend[c, s] != NONE:
                         cash, pos[c, s], q, fpx, fee = exec_action(
-                            cash, pos[c, s], pend[c, s], open_[i, s], size_mode, size, costs
+                            cash, pos[c, s], pend[c, s], open_[i, s], eq_prev, size_mode, size,
+                            whole, costs
                         )
                         pend[c, s] = NONE
                         count_fill(a, q, fee)
@@ -227,48 +242,58 @@ def sweep_cross_block(
 
 
 @njit(cache=True)
-def simulate_target_weights(open_, close, value_px, weights, init_cash, costs):
-    """Rebalance to target weights of equity: weights set at bar t's close fill at t+1's open.
-
-    ``weights[t, s]`` >= 0 (long-only, fraction of equity at the fill bar's open); NaN means
-    "no change". Sells are executed before buys so freed cash funds the buys; buys are
-    capped by available cash. Returns ``(equity[T], positions[T, S], acc)``.
+def simulate_targets(open_, close, value_px, targets, unit, init_cash, band, min_value, whole,
+                     costs):
+    """Rebalance toward targets (the event engine's rule, ``framework.execution.sizing``
+    and ``framework.execution.rebalance``): a target set at bar t's close becomes shares at
+    that close (``unit`` SizeMode: a weight of the equity then, shares, or USD; negative =
+    short) and trades at the first later open its symbol prints, as the difference to the
+    position then, unless that is worth less than ``band`` (fraction of equity) or
+    ``min_value`` (USD) at the decision price. NaN = no change; ``whole`` whole shares.
+    Sells go before buys so freed cash funds the buys; buys that grow a long position are
+    capped by cash. Returns ``(equity[T], positions[T, S], acc)``.
     """
     T, S = close.shape
     equity = np.empty(T)
     positions = np.zeros((T, S))
     acc = init_acc(1, init_cash)[0]
     pos = np.zeros(S)
-    last_px = np.full(S, np.nan)
+    want = np.full(S, np.nan)
+    lot = np.zeros(S)
     cash = init_cash
     for t in range(T):
         if t > 0:
-            eq_open = cash
+            eq_prev = equity[t - 1]
             for s in range(S):
-                px = open_[t, s]
-                if not np.isnan(px):
-                    last_px[s] = px
-                if pos[s] != 0.0:
-                    eq_open += pos[s] * (px if not np.isnan(px) else value_px[t - 1, s])
+                tg = targets[t - 1, s]
+                px = value_px[t - 1, s]
+                if np.isnan(tg) or (unit != SIZE_SHARES and not px > 0.0):
+                    continue
+                want[s] = whole_shares(shares_for(unit, tg, px, eq_prev), whole)
+                lot[s] = target_lot(px, eq_prev, band, min_value) if px > 0.0 else 0.0
             for side in (-1, 1):
                 for s in range(S):
-                    w = weights[t - 1, s]
                     px = open_[t, s]
-                    if np.isnan(w) or np.isnan(px):
+                    if np.isnan(want[s]) or np.isnan(px):
                         continue
-                    delta = w * eq_open / px - pos[s]
-                    if side < 0 and delta < 0.0:
+                    delta = want[s] - pos[s]
+                    if delta * side < 0.0:
+                        continue  # the other pass trades it
+                    want[s] = np.nan
+                    if delta == 0.0 or abs(delta) < lot[s]:
+                        continue
+                    if delta < 0.0:
                         fpx = slipped_price(px, -1, costs)
                         q = -delta
                         fee = trade_fee(-1, q, fpx, costs)
                         cash += q * fpx - fee
                         pos[s] -= q
                         count_fill(acc, -q, fee)
-                    elif side > 0 and delta > 0.0:
+                    else:
                         fpx = slipped_price(px, 1, costs)
                         q = delta
-                        if q * fpx + commission(q, fpx, costs) > cash:
-                            q = max_buy_qty(cash, fpx, costs)
+                        if pos[s] >= 0.0:
+                            q = affordable(q, fpx, cash, costs, whole)
                         if q <= 0.0:
                             continue
                         fee = commission(q, fpx, costs)

@@ -16,15 +16,31 @@ Only the bar's open, high, low and volume are known, not the path inside it, so:
 
 Quantity is capped by ``participation * bar volume`` (0 = no cap) shared by all orders
 of the symbol in the bar; the rest stays open (IOC cancels it, FOK refuses the order).
+An order for a USD amount (``framework.execution.sizing``) gets its shares at its first
+fill, at the price it fills at before slippage; targets due by the bar's start trade at
+its open, sells before buys.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
+from framework.execution import state as X
 from framework.execution.costs import fill_price
-from framework.types.codes import OrderType
+from framework.execution.lifecycle import fill, reference_price, size_at_fill
+from framework.execution.orders import close_order, is_open
+from framework.execution.rebalance import due, rebalance_symbol
+from framework.execution.sizing import SIZE_SHARES
+from framework.types.codes import OrderStatus, OrderType, RejectReason, TimeInForce
 from framework.types.jit import kernel
+
+
+class BarFeed(NamedTuple):
+    """The bar model reads the run's bars (``Market``); ``model`` is ``FillModel.BAR``."""
+
+    model: int
 
 
 @kernel
@@ -75,3 +91,62 @@ def bar_fill_price(otype: int, side: int, limit_px: float, stop_px: float, trigg
         if lo <= stop_px:
             return min(fill_price(stop_px, side, qty, h, lo, v, costs), stop_px), True, False
     return np.nan, False, False
+
+
+@kernel
+def _rebalance(t, mkt, od, rk, par, wk) -> None:
+    """Trade every target due by bar ``t``'s start at its open: sells, then buys."""
+    bar_start = mkt.ts[t]
+    for side in (-1, 1):
+        for s in range(rk.rsym.shape[0]):
+            o = mkt.open[t, s]
+            if due(s, bar_start, wk) and np.isfinite(o) and not rk.rsym[s].halted:
+                rebalance_symbol(s, side, o, bar_start, od, rk, par, wk)
+
+
+@kernel(inline="always")
+def step(t, feed, mkt, od, rk, par, wk) -> int:
+    """Fill working orders against bar ``t`` (see the module docstring); returns OK (0)."""
+    wk.used[:] = 0.0
+    if wk.flags[X.F_PENDING] > 0:
+        _rebalance(t, mkt, od, rk, par, wk)
+    bar_start = mkt.ts[t]
+    part = par.exe[X.X_PARTICIPATION]
+    b = od.tally[0]
+    n = b.n_orders  # legs created by fills in this bar start working next bar
+    for i in range(b.first_open, n):
+        od_ = od.orders[i]
+        if not is_open(od_.status) or od_.ts_active > bar_start:
+            continue
+        s = od_.sym
+        if od_.status == OrderStatus.PENDING.value:
+            od_.status = OrderStatus.NEW.value
+        o = mkt.open[t, s]
+        if np.isnan(o) or rk.rsym[s].halted:
+            continue
+        if od.plan[i].size_mode != SIZE_SHARES and not size_at_fill(
+                i, reference_price(od_.type, od_.side, od_.limit_price, od_.stop_price, o),
+                bar_start, od, rk, par, wk):
+            continue
+        remaining = od_.qty - od_.filled_qty
+        v = mkt.volume[t, s]
+        px, trig, maker = bar_fill_price(od_.type, od_.side, od_.limit_price, od_.stop_price,
+                                         False, remaining, o, mkt.high[t, s], mkt.low[t, s], v,
+                                         par.costs)
+        if trig and od_.type == OrderType.STOP_LIMIT.value:
+            od_.type = OrderType.LIMIT.value  # triggered: rests as a limit (stop_price kept)
+        cap = remaining
+        if part > 0.0:
+            cap = min(remaining, part * v - wk.used[s])
+        if np.isnan(px) or cap <= 0.0:
+            if od_.tif == TimeInForce.IOC.value or od_.tif == TimeInForce.FOK.value:
+                close_order(od.orders, rk.limits, rk.sym_limits, rk.rstate, rk.rsym, i,
+                            OrderStatus.CANCELED.value, RejectReason.NONE.value, bar_start)
+            continue
+        if od_.tif == TimeInForce.FOK.value and cap < remaining - 1e-9:
+            close_order(od.orders, rk.limits, rk.sym_limits, rk.rstate, rk.rsym, i,
+                        OrderStatus.CANCELED.value, RejectReason.FOK_UNFILLABLE.value,
+                        bar_start)
+            continue
+        wk.used[s] += fill(t, i, cap, px, bar_start, 1 if maker else 0, od, rk, par, wk)
+    return 0
