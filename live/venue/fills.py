@@ -23,10 +23,10 @@ status, ts)``.
 from __future__ import annotations
 
 import numpy as np
+
 from framework.execution.fill_models.bar import bar_fill_price
 from framework.execution.fill_models.book import passive_fill, resting_depth, take_depth
 from framework.execution.fill_models.quote import quote_fill
-
 from framework.marketdata.book import kernels as BK
 from framework.marketdata.book import order_map
 from framework.marketdata.book.book import PRICE_UNITS, OrderBooks
