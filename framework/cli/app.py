@@ -14,7 +14,15 @@ import traceback
 
 import typer
 
-from framework.cli import backtest_cmd, data_cmd, demo_cmd, new_cmd, sweep_cmd, venue_cmd
+from framework.cli import (
+    backtest_cmd,
+    data_cmd,
+    demo_cmd,
+    monitor_cmd,
+    new_cmd,
+    sweep_cmd,
+    venue_cmd,
+)
 from framework.types.errors import FwError
 
 app = typer.Typer(
@@ -34,6 +42,7 @@ app.command("train")(demo_cmd.train)
 app.command("demo")(demo_cmd.demo)
 app.add_typer(new_cmd.app, name="new")
 app.command("venue")(venue_cmd.venue)
+app.add_typer(monitor_cmd.app, name="monitor")
 
 
 @app.callback()

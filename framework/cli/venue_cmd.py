@@ -29,6 +29,9 @@ def venue(
     state: Path = typer.Option(None, "--state", help="State file: restart from it, keep it up to date."),  # noqa: B008
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     port: int = typer.Option(0, "--port", help="Port (0: a free one, printed)."),
+    metrics_port: int = typer.Option(None, "--metrics-port", help="Serve Prometheus metrics on this port (0: a free one, printed); default: none."),
+    log_dir: Path = typer.Option(None, "--log-dir", help="Append JSON-lines events (orders, connections, faults) to DIR/events.jsonl."),  # noqa: B008
+    log_stderr: bool = typer.Option(True, "--log-stderr/--no-log-stderr", help="JSON-lines events on stderr too (default on)."),
 ) -> None:
     """Serve a lake session on Alpaca's wire: trading REST, trade_updates, market data."""
     from live.venue.cli import config_from_options, run_venue
@@ -43,5 +46,6 @@ def venue(
         lake=lake, session=day, symbols=syms, speed=speed, step=step, autostart=autostart,
         fills=fills, slippage_bps=slippage_bps, participation=participation, latency_ms=latency_ms,
         partial_rate=partial_rate, seed=seed, key_id=key, secret_key=secret, cash=cash,
-        rate_limit=rate_limit, state_path=state, host=host, port=port)
+        rate_limit=rate_limit, state_path=state, host=host, port=port, metrics_port=metrics_port,
+        log_dir=log_dir, log_stderr=log_stderr)
     run_venue(cfg)

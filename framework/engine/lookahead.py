@@ -332,9 +332,12 @@ def check_lookahead(path: str | Path, *, max_cuts: int = MAX_CUTS, n_random: int
     strategy = build_strategy(cfg, path, lake_root)
     panel, quotes, tape = market_data(Lake(strategy.context.lake_root), cfg)
     if strategy.event_driven:
-        return guard_on_bar(strategy, panel, cfg, str(path), quotes=quotes, book_tape=tape,
-                            max_cuts=min(max_cuts, MAX_CUTS_ON_BAR), n_random=n_random,
-                            seed=seed)
-    full = strategy_signals(strategy, panel, str(path))
-    return guard(strategy, panel, full, str(path), max_cuts=max_cuts, n_random=n_random,
-                 seed=seed, window=window)
+        rep = guard_on_bar(strategy, panel, cfg, str(path), quotes=quotes, book_tape=tape,
+                           max_cuts=min(max_cuts, MAX_CUTS_ON_BAR), n_random=n_random,
+                           seed=seed)
+    else:
+        full = strategy_signals(strategy, panel, str(path))
+        rep = guard(strategy, panel, full, str(path), max_cuts=max_cuts, n_random=n_random,
+                    seed=seed, window=window)
+    rep.strategy = cfg.name  # as the TOML names it (the class may serve several files)
+    return rep

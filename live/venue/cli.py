@@ -36,8 +36,10 @@ async def _serve(venue: Venue, out) -> None:
     print(f"fw venue: session {tl.hours.date}, {len(tl.symbols)} symbols "
           f"({' '.join(tl.symbols)}), fills {cfg.fills}, {pace}", file=out)
     for name, url in (("trading REST", urls.trading), ("trade_updates", urls.trading_stream),
-                      ("market data", urls.data_stream), ("control", urls.control)):
-        print(f"  {name:<14} {url}", file=out)
+                      ("market data", urls.data_stream), ("control", urls.control),
+                      ("metrics", urls.metrics)):
+        if url:
+            print(f"  {name:<14} {url}", file=out)
     print(f"  keys           {cfg.key_id} / {cfg.secret_key}", file=out)
     print("Ctrl-C stops it.", file=out, flush=True)
     stop = asyncio.Event()

@@ -27,6 +27,9 @@ class VenueConfig(FrozenModel):
     fraction of eligible fills (alpaca-paper mode); ``participation`` a fraction of bar
     volume (bar model, 0 = no cap); ``latency_ms`` order-entry latency in ms (an order
     accepted at t works from t + latency, as the event engine's constant ``latency_ms``).
+    ``metrics_port``: serve Prometheus metrics (``framework.monitoring``) on ``host`` at
+    that port (0: a free one); ``log_dir`` / ``log_stderr``: where the JSON-lines event
+    log goes (order state changes, connections, faults, 429s).
     """
 
     lake: Path | None = None  # None: $FW_LAKE or ./data_lake
@@ -49,3 +52,6 @@ class VenueConfig(FrozenModel):
     state_path: Path | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535)
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)  # None: no exporter; 0: free
+    log_dir: Path | None = None  # JSON-lines events to log_dir/events.jsonl
+    log_stderr: bool = False  # JSON-lines events to stderr too

@@ -22,6 +22,7 @@ from live.venue.orders import ApiError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CONTROL_PREFIX = "/_venue"
+INJECTED = web.RequestKey("fw_injected_fault", bool)  # the answer is a scheduled fault
 
 
 def error_response(status: int, message: str, code: int | None = None,
@@ -108,6 +109,7 @@ def make_middleware(venue) -> Callable:
             return await handler(request)
         status = venue.faults.http_fault(request.method, path)
         if status is not None:
+            request[INJECTED] = True
             headers = {**limiter.headers(), "X-RateLimit-Remaining": "0"} if status == 429 \
                 else None
             return error_response(status, "rate limit exceeded" if status == 429
@@ -127,6 +129,24 @@ def make_middleware(venue) -> Callable:
         except web.HTTPMethodNotAllowed:
             resp = error_response(405, "method not allowed", 40510000)
         resp.headers.update(headers)
+        return resp
+
+    return middleware
+
+
+def make_metrics_middleware(metrics) -> Callable:
+    """Counts every trading REST answer in ``metrics`` (a ``VenueMetrics``) by method,
+    route template and status (outermost: it sees what the client gets)."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        resp = await handler(request)
+        if not request.path.startswith(CONTROL_PREFIX) and \
+                request.headers.get("Upgrade", "").lower() != "websocket":
+            resource = request.match_info.route.resource
+            endpoint = resource.canonical if resource is not None else "unmatched"
+            metrics.request(request.method, endpoint, resp.status,
+                            fault=request.get(INJECTED, False))
         return resp
 
     return middleware

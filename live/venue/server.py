@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -42,7 +43,13 @@ from live.venue.core import VenueCore
 from live.venue.faults import Faults
 from live.venue.orders import ApiError
 from live.venue.replay import Timeline, load_timeline
-from live.venue.rest import RateLimiter, control_routes, make_middleware, routes
+from live.venue.rest import (
+    RateLimiter,
+    control_routes,
+    make_metrics_middleware,
+    make_middleware,
+    routes,
+)
 from live.venue.streams import StreamHub
 
 PACE_TICK_S = 0.05  # longest sleep of the paced replay (boundaries are applied per tick)
@@ -58,6 +65,7 @@ class VenueUrls:
     trading_stream: str
     data_stream: str
     control: str
+    metrics: str | None = None  # Prometheus exposition, with ``metrics_port``
 
 
 class Venue:
@@ -74,6 +82,7 @@ class Venue:
         self.limiter = RateLimiter(self.cfg.rate_limit, self.cfg.rate_window_s)
         self.hub = StreamHub(cfg.key_id, cfg.secret_key, tl.symbols, self.faults)
         self.core.sinks.append(self.hub.publish_update)
+        self.metrics, self._metrics_server = self._monitoring()
         self.ended = False
         self.urls: VenueUrls | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -84,6 +93,41 @@ class Venue:
         self._go: asyncio.Event | None = None
         self._lock: asyncio.Lock | None = None
         self._restore()
+
+    # ------------------------------------------------------------------ monitoring
+    def _monitoring(self):
+        """The venue's metrics and event log (``framework.monitoring``), when asked for."""
+        cfg = self.cfg
+        if cfg.metrics_port is None and cfg.log_dir is None and not cfg.log_stderr:
+            return None, None
+        from framework.monitoring import EventLog, MetricsServer, VenueMetrics
+
+        tl = self.timeline
+        log = EventLog("venue", f"venue-{tl.hours.date}-{uuid.uuid4().hex[:8]}", cfg.log_dir,
+                       stderr=cfg.log_stderr) if cfg.log_dir or cfg.log_stderr else None
+        metrics = VenueMetrics(
+            {"session": tl.hours.date.isoformat(), "fills": cfg.fills, "speed": f"{cfg.speed:g}"},
+            state=lambda: (self.clock.now(), tl.k, tl.n_steps),
+            connections=lambda: {"trade_updates": int(self.hub.trade is not None),
+                                 "market_data": len(self.hub.market)}, log=log)
+        self.core.sinks.append(metrics.trade_update)
+        server = MetricsServer(metrics.registry) if cfg.metrics_port is not None else None
+        return metrics, server
+
+    def _tracked(self, stream: str, handler):
+        """``handler`` (a WebSocket endpoint) counting its connections in the metrics."""
+        if self.metrics is None:
+            return handler
+
+        async def tracked(request: web.Request) -> web.StreamResponse:
+            peer = str(request.remote or "")
+            self.metrics.connection(stream, True, peer)
+            try:
+                return await handler(request)
+            finally:
+                self.metrics.connection(stream, False, peer)
+
+        return tracked
 
     # ------------------------------------------------------------------ state file
     def _restore(self) -> None:
@@ -107,9 +151,13 @@ class Venue:
 
     # ------------------------------------------------------------------ serving
     def _app(self) -> web.Application:
-        app = web.Application(middlewares=[make_middleware(self)])
-        app.add_routes([web.get("/stream", self.hub.trade_stream),
-                        web.get("/v2/{feed:iex|sip|delayed_sip|test}", self.hub.data_stream),
+        mws = [make_middleware(self)]
+        if self.metrics is not None:
+            mws.insert(0, make_metrics_middleware(self.metrics))
+        app = web.Application(middlewares=mws)
+        app.add_routes([web.get("/stream", self._tracked("trade_updates", self.hub.trade_stream)),
+                        web.get("/v2/{feed:iex|sip|delayed_sip|test}",
+                                self._tracked("market_data", self.hub.data_stream)),
                         *routes(self), *control_routes(self)])
         return app
 
@@ -125,8 +173,12 @@ class Venue:
         await site.start()
         host, port = self._runner.addresses[0][:2]
         base = f"http://{host}:{port}"
+        metrics_url = None
+        if self._metrics_server is not None:
+            metrics_url = self._metrics_server.start(self.cfg.metrics_port, self.cfg.host) \
+                + "/metrics"
         self.urls = VenueUrls(base, f"ws://{host}:{port}/stream", f"ws://{host}:{port}/v2/iex",
-                              f"{base}/_venue")
+                              f"{base}/_venue", metrics_url)
         if self.cfg.autostart:
             self.start_clock()
         if not self.cfg.step:
@@ -141,6 +193,10 @@ class Venue:
         await self.hub.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._metrics_server is not None:
+            self._metrics_server.stop()
+        if self.metrics is not None and self.metrics.log is not None:
+            self.metrics.log.close()
 
     def start(self, timeout_s: float = 30.0) -> VenueUrls:
         """Run the venue in a background thread; returns its URLs once it listens."""
@@ -283,7 +339,10 @@ class Venue:
     # ------------------------------------------------------------------ faults, state
     def fault_now(self, spec: dict) -> None:
         """Schedule a fault (``live.venue.faults``) on the loop; ``drop`` acts at once."""
-        if self.faults.add(spec) == "drop":
+        kind = self.faults.add(spec)
+        if self.metrics is not None:
+            self.metrics.fault(spec)
+        if kind == "drop":
             self.hub.drop(spec["stream"])
 
     def clear_faults_now(self) -> None:

@@ -41,9 +41,10 @@ def _devtools_port(proc: subprocess.Popen, deadline: float) -> int:
     raise RuntimeError("chromium did not start its DevTools endpoint")
 
 
-def visit(chromium: str, page: Path, script: str, *, timeout_s: float = 60.0) -> PageVisit:
-    """Load ``page`` (file), wait for the load event and ``timeout_s`` at most, return
-    errors, the JSON value of ``script`` and a full-page PNG screenshot."""
+def visit(chromium: str, page: Path | str, script: str, *, timeout_s: float = 60.0) -> PageVisit:
+    """Load ``page`` (a file, or an ``http://`` URL), wait for the load event and
+    ``timeout_s`` at most, return errors, the JSON value of ``script`` and a full-page
+    PNG screenshot."""
     out = PageVisit()
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen(
@@ -73,7 +74,8 @@ def visit(chromium: str, page: Path, script: str, *, timeout_s: float = 60.0) ->
 
                 for domain in ("Runtime", "Log", "Page"):
                     call(f"{domain}.enable")
-                call("Page.navigate", url=page.resolve().as_uri())
+                call("Page.navigate",
+                     url=page if isinstance(page, str) else page.resolve().as_uri())
                 while not any(e.get("method") == "Page.loadEventFired" for e in events):
                     events.append(json.loads(ws.recv(timeout=max(1.0, deadline -
                                                                  time.monotonic()))))
