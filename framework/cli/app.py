@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from framework.cli import backtest_cmd, data_cmd, demo_cmd
+from framework.cli import backtest_cmd, data_cmd, demo_cmd, venue_cmd
 from framework.types.errors import FwError
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app.command("backtest")(backtest_cmd.backtest)
 app.add_typer(backtest_cmd.check_app, name="check")
 app.command("train")(demo_cmd.train)
 app.command("demo")(demo_cmd.demo)
+app.command("venue")(venue_cmd.venue)
 
 
 def main() -> None:

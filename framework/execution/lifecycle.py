@@ -86,17 +86,24 @@ def size_at_fill(i, ref_px, ts_ns, od, rk, par, wk) -> bool:
     p = od.plan[i]
     if p.size_mode == SIZE_SHARES:
         return True
-    o = od.orders[i]
-    q = whole_shares(p.amount / ref_px, par.dec[D.D_WHOLE_SHARES] > 0.0)
+    return sized(i, whole_shares(p.amount / ref_px, par.dec[D.D_WHOLE_SHARES] > 0.0), ts_ns,
+                 od, rk, wk)
+
+
+@kernel
+def sized(i, q, ts_ns, od, rk, wk) -> bool:
+    """Order ``i`` (for a USD amount) is ``q`` shares from now on (``size_at_fill``'s, or
+    the broker's, who sized it at its fill); no share at all cancels it and is counted."""
     if not (q > 0.0):
         wk.ignored[Ignored.ZERO_QUANTITY.value] += 1
         close_order(od.orders, rk.limits, rk.sym_limits, rk.rstate, rk.rsym, i,
                     OrderStatus.CANCELED.value, RejectReason.NONE.value, ts_ns)
         return False
+    o = od.orders[i]
     on_order_resized(rk.limits, rk.sym_limits, rk.rstate, rk.rsym, o.sym, o.side, q - o.qty,
                      ts_ns)
     o.qty = q
-    p.size_mode = SIZE_SHARES  # sized: the amount stays as the decision's record
+    od.plan[i].size_mode = SIZE_SHARES  # sized: the amount stays as the decision's record
     return True
 
 
