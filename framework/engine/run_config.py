@@ -17,6 +17,7 @@ from framework.data import Lake
 from framework.execution.config import ExecutionConfig
 from framework.execution.costs import CostConfig
 from framework.risk import RiskConfig
+from framework.engine.promotion import PromotionConfig
 from framework.strategy.base import Strategy, StrategyContext
 from framework.strategy.decision import DecisionConfig
 
@@ -66,6 +67,7 @@ class StrategyConfig(FrozenModel):
     execution: ExecutionConfig = ExecutionConfig()
     backtest: BacktestConfig = BacktestConfig()
     model: ModelRef | None = None
+    promotion: PromotionConfig = PromotionConfig()
     seed: int = 42
 
     @field_validator("strategy")

@@ -22,6 +22,7 @@ from framework.execution.orders import (
     submit,
 )
 from framework.execution.sizing import SIZE_SHARES, affordable, cash_floor, whole_shares
+from framework.execution.ticks import on_tick
 from framework.risk.dtypes import RiskAction
 from framework.risk.hooks import on_mark, on_order_resized, set_trailing
 from framework.strategy import decision as D
@@ -49,6 +50,9 @@ def place(od, rk, par, sym, side, otype, tif, qty, limit_px, stop_px, ref_px, ts
     venue at ``ts_ns + latency_ns``.
     Returns its id, -1 if not recorded (a REJECTED row keeps its reason). ``ref_px``
     prices the pre-trade check (USD)."""
+    if par.exe[X.X_TICK] > 0.0:
+        limit_px = on_tick(limit_px, side, False)
+        stop_px = on_tick(stop_px, side, True)
     i = submit(od.orders, od.tally, rk.limits, rk.sym_limits, rk.rstate, rk.rsym, sym, side,
                otype, tif, qty, limit_px, stop_px, ref_px, ts_ns, latency_ns)
     if i >= 0:
@@ -191,6 +195,10 @@ def legs(i, ts_ns, od, par) -> None:
         n0 = od.tally[0].n_orders
         add_bracket_legs(od.orders, od.tally, i, stop, take, ts_ns)
         for k in range(n0, od.tally[0].n_orders):
+            if par.exe[X.X_TICK] > 0.0:
+                leg = od.orders[k]
+                leg.limit_price = on_tick(leg.limit_price, leg.side, False)
+                leg.stop_price = on_tick(leg.stop_price, leg.side, True)
             od.plan[k].role = X.ROLE_LEG
             od.plan[k].size_mode = SIZE_SHARES
             od.plan[k].amount = np.nan

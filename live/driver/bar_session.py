@@ -169,6 +169,16 @@ class BarSession:
             elif kind[lo] == EventKind.BOOK:
                 self.on_book(batch.book[rows])
 
+    @property
+    def pending_ts(self) -> int | None:
+        """Start (ns UTC) of the row of bars still open, None when none is."""
+        return self._pending_ts
+
+    def decision_ts(self, start_ns: int) -> int:
+        """When the row of bars starting at ``start_ns`` is decided (ns UTC): its end, or
+        the session's close when that comes first (``BarPanel.decision_ts``)."""
+        return min(start_ns + self.bar_ns, int(session_bounds(np.array([start_ns]))[1][0]))
+
     def on_broker(self, events: np.ndarray) -> None:
         """Hand in broker events (``BROKER_EVENT_DTYPE``; ``bar`` is set here): the step of
         the next row that closes books them."""
