@@ -83,7 +83,7 @@ class Stats:
     cancels: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     reconciliations: list[dict] = field(default_factory=list)
-    latency_ns: list[int] = field(default_factory=list)  # bar received -> order sent
+    latency_ns: list[int] = field(default_factory=list)  # per row: last bar in -> 1st POST
     reconnects: int = 0
     stale_alarms: int = 0
     stopped: dict | None = None
@@ -210,6 +210,7 @@ class LiveSession:
         """Book the queued broker events, let the loop decide on the open row, send."""
         if self.driver.pending_ts is None:
             return
+        self.journal.commit()  # the row's bars and the broker events it books
         self._hand_inbox()
         self.driver.flush()
         self._row_bars = 0
@@ -245,6 +246,7 @@ class LiveSession:
                 if self.gw.cancel(self.cid_of[i]):
                     self.stats.cancels += 1
         n = int(st.tally["n_orders"])
+        sends = []
         for i in range(self.seen, n):
             cid = self._register(i)
             o = od[i]
@@ -258,23 +260,28 @@ class LiveSession:
             if not is_open(o["status"]):
                 continue  # placed and closed in one step (never at the venue)
             body = order_body(o, plan[i], self.symbols[o["sym"]], cid)
-            out = self.gw.submit(i, body, int(o["ts_created"]))
-            if out is None:  # journalled by the run this one resumes
-                it = self.journal.intent(cid)
-                if it.status not in TERMINAL:
-                    self.working.add(i)
-                else:
-                    self.done.add(cid)
+            if self.gw.prepare(i, body, int(o["ts_created"])):
+                sends.append((i, body))
                 continue
-            if self._bar_recv_ns:
+            it = self.journal.intent(cid)  # journalled by the run this one resumes
+            if it.status not in TERMINAL:
+                self.working.add(i)
+            else:
+                self.done.add(cid)
+        self.seen = n
+        self.journal.commit()  # every intent on disk before its POST
+        for k, (i, body) in enumerate(sends):
+            out = self.gw.send(body)
+            if k == 0 and out.outcome != "denied" and self._bar_recv_ns:
+                # the row's decision latency: its last bar received -> its first POST
                 self.stats.latency_ns.append(self.gw.sent_ns[-1] - self._bar_recv_ns)
             self.stats.submitted += 1
             self._count(out.outcome)
             if out.outcome == "confirmed":
                 self.working.add(i)
             elif out.outcome == "rejected":
-                self.book_close(cid, "rejected", int(o["ts_created"]))
-        self.seen = n
+                self.book_close(body["client_order_id"], "rejected",
+                                int(od[i]["ts_created"]))
 
     def _count(self, outcome: str) -> None:
         self.stats.outcomes[outcome] = self.stats.outcomes.get(outcome, 0) + 1
@@ -399,11 +406,19 @@ class LiveSession:
 
     async def _lockstep_loop(self, http: aiohttp.ClientSession,
                              max_steps: int | None) -> None:
+        """Move the venue minute by minute: every event before the next bar instant T,
+        then one step (the bars available at T, which come before T's quotes), then the
+        row closes and its orders go out, so they reach the venue at T as in the
+        backtest (where a decision at T precedes the fills of T's quotes)."""
+        bar_ns = self.driver.bar_ns
+        st = await self._control(http, "GET", "/state")
         steps = 0
         while self.stop_request is None:
             self._poll_stop_file()
             if self._reconcile_due:
                 self.reconcile()
+            t_next = (int(st["clock"]) // bar_ns + 1) * bar_ns
+            await self._control(http, "POST", "/advance", {"until": t_next - 1})
             st = await self._control(http, "POST", "/advance", {"steps": 1})
             await self._drain(st)
             if self._row_bars:

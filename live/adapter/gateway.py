@@ -90,12 +90,15 @@ class Gateway:
                 self.bucket.remaining = 0.0  # wait for the window the broker names
         raise AssertionError("unreachable")
 
-    def submit(self, order_id: int, body: dict, decision_ts: int) -> Outcome | None:
-        """Journal, then send one new order; None when the journal already has it (a
-        resumed run deciding an order it sent before)."""
+    def prepare(self, order_id: int, body: dict, decision_ts: int) -> bool:
+        """Journal a new order (``journal.commit()`` before ``send``); False when the
+        journal already has it (a resumed run deciding an order it sent before)."""
+        return self.journal.intend(body["client_order_id"], order_id, "submit", body,
+                                   decision_ts)
+
+    def send(self, body: dict) -> Outcome:
+        """Send one journalled new order and settle its outcome (see the module doc)."""
         cid = body["client_order_id"]
-        if not self.journal.intend(cid, order_id, "submit", body, decision_ts):
-            return None
         if self.blocked:
             self.journal.resolve(cid, "denied", detail=self.blocked)
             return Outcome("denied", detail=self.blocked)
@@ -106,8 +109,7 @@ class Gateway:
             if err.status_code in (403, 422) and "client_order_id" not in str(err):
                 self.journal.resolve(cid, "rejected", detail=str(err))
                 return Outcome("rejected", detail=str(err))
-            out = self.resolve(cid)  # 422 duplicate id, 5xx: it may exist
-            return out
+            return self.resolve(cid)  # 422 duplicate id, 5xx: it may exist
         except requests.RequestException as err:
             self.journal.resolve(cid, "unresolved", detail=f"{type(err).__name__}: {err}")
             return self.resolve(cid)
