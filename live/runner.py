@@ -64,15 +64,23 @@ def _venue_endpoint(url: str, key: str, secret: str) -> tuple[Endpoint, bool]:
     return Endpoint(url, f"{ws}/stream", f"{ws}/v2/iex", key, secret, control), lockstep
 
 
-def _local_venue(cfg: StrategyConfig, lake: Path | None, session: dt.date | None):
-    """A local venue over a lake session, lockstep, the strategy's costs and fills."""
-    from live.venue import Venue, VenueConfig
+def venue_config(cfg: StrategyConfig, lake: Path | None, session: dt.date | None, **kw):
+    """The local venue ``fw live`` starts for ``cfg``: lockstep over ``session`` of the
+    lake, the strategy's symbols, costs, fill model, participation, latency and cash
+    (``kw``: other ``VenueConfig`` fields)."""
+    from live.venue import VenueConfig
 
     ex = cfg.execution
-    venue = Venue(VenueConfig(
-        lake=lake, session=session, symbols=tuple(cfg.symbols), step=True,
-        fills=ex.fill_model, costs=cfg.costs, participation=ex.participation,
-        latency_ms=ex.latency_ms, cash=cfg.backtest.initial_cash))
+    return VenueConfig(**{
+        "lake": lake, "session": session, "symbols": tuple(cfg.symbols), "step": True,
+        "fills": ex.fill_model, "costs": cfg.costs, "participation": ex.participation,
+        "latency_ms": ex.latency_ms, "cash": cfg.backtest.initial_cash, **kw})
+
+
+def _local_venue(cfg: StrategyConfig, lake: Path | None, session: dt.date | None):
+    from live.venue import Venue
+
+    venue = Venue(venue_config(cfg, lake, session))
     return venue, venue.start()
 
 
@@ -98,11 +106,11 @@ def run_live(path: str | Path, overrides: dict | None = None, *, lake: Path | No
              out_root: Path | None = None, venue_url: str | None = None,
              session: dt.date | None = None, resume: str | None = None,
              force_reason: str | None = None, max_steps: int | None = None,
-             on_start=None) -> LiveRun:
+             on_start=None, request_timeout_s: float = 10.0) -> LiveRun:
     """Trade the strategy at ``path`` (see the module docstring). ``resume``: a run id
     under the reports root to continue from its journal; ``max_steps``: stop after that
     many lockstep steps without a kill (tests: a crash at a known point); ``on_start``:
-    called with the session once it is built."""
+    called with the session once it is built; ``request_timeout_s`` per REST call."""
     ov = {**(overrides or {}), **LIVE_OVERRIDES}
     cfg = load_toml(path, StrategyConfig, ov)
     _check_supported(cfg, str(path))
@@ -130,7 +138,7 @@ def run_live(path: str | Path, overrides: dict | None = None, *, lake: Path | No
                           venue.cfg.key_id, venue.cfg.secret_key, urls.control)
             lockstep = True
         live = LiveSession(cfg, strategy, ep, journal, run_id,
-                           stop_file=out_dir / "stop.json")
+                           request_timeout_s=request_timeout_s, stop_file=out_dir / "stop.json")
         if resume:
             live.replay_journal()
         journal.set_meta(run_id=run_id, strategy=cfg.name, config_file=str(path),
@@ -163,6 +171,10 @@ def _run(live: LiveSession, lockstep: bool, max_steps: int | None) -> None:
                                         Stop(kill=True, reason=f"signal {sig.name}"))
             except (ValueError, RuntimeError):  # not the main thread (tests)
                 pass
+        try:  # fw live stop: read its stop.json now
+            loop.add_signal_handler(signal.SIGUSR1, live._poll_stop_file)
+        except (ValueError, RuntimeError):
+            pass
         await live.run(lockstep=lockstep, max_steps=max_steps)
 
     asyncio.run(main())

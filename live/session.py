@@ -39,7 +39,7 @@ from framework.engine.run_config import StrategyConfig
 from framework.execution.fill_models.broker import BROKER_EVENT_DTYPE, EV_CLOSE, EV_FILL
 from framework.execution.orders import is_open
 from framework.strategy import Strategy
-from framework.types.codes import OrderStatus, OrderType, RejectReason
+from framework.types.codes import OrderStatus, RejectReason
 from framework.types.errors import FwError
 from live.adapter.clients import Endpoint, HookedDataStream, HookedTradingStream, trading_client
 from live.adapter.gateway import Gateway, order_body
@@ -84,6 +84,10 @@ class Stats:
     outcomes: dict[str, int] = field(default_factory=dict)
     reconciliations: list[dict] = field(default_factory=list)
     latency_ns: list[int] = field(default_factory=list)  # per row: last bar in -> 1st POST
+    # per row that sent orders, perf_counter_ns at: last bar received, row close started
+    # (lockstep: after the step's other messages were read), decided, intents on disk,
+    # first POST started
+    phases_ns: list[tuple[int, int, int, int, int]] = field(default_factory=list)
     reconnects: int = 0
     stale_alarms: int = 0
     stopped: dict | None = None
@@ -122,6 +126,8 @@ class LiveSession:
         self._tu_received = 0  # trade updates on the current connection
         self._last_bar_s = time.monotonic()
         self._reconcile_due = True
+        self._t_row = self._t_decided = 0
+        self.step_hooks: list = []  # lockstep: called with the step count after each
 
     # ------------------------------------------------------------------ broker events
     def _event_row(self, kind: int, cid: str, ts: int, qty: float = 0.0,
@@ -133,9 +139,6 @@ class LiveSession:
         r["kind"], r["order"], r["ts"], r["qty"], r["price"] = kind, i, ts, qty, price
         r["order_qty"], r["status"] = order_qty, status
         r["reason"] = int(RejectReason.BROKER) if status == OrderStatus.REJECTED else 0
-        if kind == EV_FILL:
-            o = self.driver.state.orders.orders[i]
-            r["maker"] = int(o["type"] == OrderType.LIMIT and price == o["limit_price"])
         self.inbox.append(row)
 
     def book_fill(self, cid: str, execution_id: str, ts: int, qty: float, price: float,
@@ -210,9 +213,11 @@ class LiveSession:
         """Book the queued broker events, let the loop decide on the open row, send."""
         if self.driver.pending_ts is None:
             return
+        self._t_row = time.perf_counter_ns()
         self.journal.commit()  # the row's bars and the broker events it books
         self._hand_inbox()
         self.driver.flush()
+        self._t_decided = time.perf_counter_ns()
         self._row_bars = 0
         self.dispatch()
 
@@ -224,7 +229,10 @@ class LiveSession:
             return
         rows = np.concatenate(self.inbox)
         early = rows["ts"] < self.driver.decision_ts(self.driver.pending_ts)
-        self.driver.on_broker(rows[early])
+        now = rows[early]
+        # the fill models' order: by time, then by order id (a venue may report the
+        # executions of one instant in another order; cash is summed in this one)
+        self.driver.on_broker(now[np.lexsort((now["order"], now["ts"]))])
         self.inbox = [rows[~early]] if not early.all() else []
 
     # ------------------------------------------------------------------ orders
@@ -270,11 +278,14 @@ class LiveSession:
                 self.done.add(cid)
         self.seen = n
         self.journal.commit()  # every intent on disk before its POST
+        t_journal = time.perf_counter_ns()
         for k, (i, body) in enumerate(sends):
             out = self.gw.send(body)
             if k == 0 and out.outcome != "denied" and self._bar_recv_ns:
                 # the row's decision latency: its last bar received -> its first POST
                 self.stats.latency_ns.append(self.gw.sent_ns[-1] - self._bar_recv_ns)
+                self.stats.phases_ns.append((self._bar_recv_ns, self._t_row, self._t_decided,
+                                             t_journal, self.gw.sent_ns[-1]))
             self.stats.submitted += 1
             self._count(out.outcome)
             if out.outcome == "confirmed":
@@ -396,8 +407,13 @@ class LiveSession:
             md = st["streams"]["market_data"].get("iex")
             want_tu = tu["sent"] if tu else 0
             want_md = md["sent"] if md else 0
-            if self._tu_received >= want_tu and self._md_received >= want_md:
+            if (tu and tu["listening"] and self._tu_received >= want_tu and md
+                    and self._md_received >= want_md):
                 return
+            if not (tu and tu["listening"]):  # reconnecting: what it missed is read back
+                await asyncio.sleep(0.05)
+                st = await self._control(self._http, "GET", "/state")
+                continue
             if time.monotonic() > deadline:
                 raise LiveError(f"venue step {st['steps_done']}: messages missing "
                                 f"(trade updates {self._tu_received}/{want_tu}, market "
@@ -421,9 +437,13 @@ class LiveSession:
             await self._control(http, "POST", "/advance", {"until": t_next - 1})
             st = await self._control(http, "POST", "/advance", {"steps": 1})
             await self._drain(st)
+            if self._reconcile_due:  # a reconnect: missed fills before the row closes
+                self.reconcile()
             if self._row_bars:
                 self.close_row()
             steps += 1
+            for hook in self.step_hooks:
+                hook(steps)
             if st["ended"] or (max_steps is not None and steps >= max_steps):
                 return
 
@@ -461,6 +481,7 @@ class LiveSession:
         tasks = [asyncio.create_task(self.trade_stream._run_forever()),
                  asyncio.create_task(self.data_stream._run_forever())]
         http = aiohttp.ClientSession() if self.ep.control else None
+        self._http = http
         try:
             if http is not None:
                 await self._wait_subscribed(http, time.monotonic() + STEP_TIMEOUT_S)

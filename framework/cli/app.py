@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from framework.cli import backtest_cmd, data_cmd, demo_cmd, venue_cmd
+from framework.cli import backtest_cmd, data_cmd, demo_cmd, live_cmd, venue_cmd
 from framework.types.errors import FwError
 
 app = typer.Typer(
@@ -24,6 +24,8 @@ app.add_typer(backtest_cmd.check_app, name="check")
 app.command("train")(demo_cmd.train)
 app.command("demo")(demo_cmd.demo)
 app.command("venue")(venue_cmd.venue)
+app.add_typer(live_cmd.app, name="live")
+app.command("promote")(live_cmd.promote)
 
 
 def main() -> None:

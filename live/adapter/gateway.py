@@ -72,6 +72,7 @@ class Gateway:
         self.run_id = run_id
         self.blocked: str | None = None  # why new orders are refused (kill, reconcile)
         self.sent_ns: list[int] = []  # perf_counter_ns at each POST (latency figures)
+        self.throttled = 0  # 429 replies seen (each waited for and tried again)
 
     def cid(self, decision_ts: int, symbol: str, order_id: int) -> str:
         """The deterministic client order id of the loop's order ``order_id``."""
@@ -87,6 +88,7 @@ class Gateway:
             except APIError as err:
                 if err.status_code != 429 or k == MAX_429:
                     raise
+                self.throttled += 1
                 self.bucket.remaining = 0.0  # wait for the window the broker names
         raise AssertionError("unreachable")
 

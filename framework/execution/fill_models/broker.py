@@ -12,7 +12,9 @@ Differences from the simulated models, each because the fill already happened:
 * no buying-power cap at the fill (the broker checked it when it accepted the order);
 * an order for a USD amount gets the shares the broker sized it to (``order_qty``);
 * a fill of an order the loop had already closed (a cancel that lost the race) is still
-  booked: the position is what the broker says it is.
+  booked: the position is what the broker says it is;
+* ``maker`` is inferred (Alpaca does not say): a limit order filled at its own price
+  while the bar opened beyond it rested, as the bar model decides.
 
 An order is NEW once it may work at the bar's start (as in the bar model), so the order
 tables of a live run and a backtest read alike.
@@ -27,7 +29,7 @@ import numpy as np
 from framework.execution.lifecycle import after_fill, sized
 from framework.execution.orders import close_order, record_fill
 from framework.execution.sizing import SIZE_SHARES
-from framework.types.codes import OrderStatus
+from framework.types.codes import OrderStatus, OrderType
 from framework.types.jit import kernel
 
 EV_FILL = 0  # an execution: ``qty`` shares at ``price`` USD
@@ -35,7 +37,8 @@ EV_CLOSE = 1  # the broker closed the order: ``status`` (CANCELED / EXPIRED / RE
 
 # One broker event for the loop: ``bar`` the bar whose step books it, ``order`` the
 # loop's order id, ``ts`` ns UTC of the execution / close, ``order_qty`` the order's
-# shares as the broker sized it (NaN when it did not), ``reason`` a RejectReason code.
+# shares as the broker sized it (NaN when it did not), ``reason`` a RejectReason code;
+# ``maker`` is set by the step.
 BROKER_EVENT_DTYPE = np.dtype([
     ("bar", "i8"), ("kind", "i8"), ("order", "i8"), ("ts", "i8"), ("qty", "f8"),
     ("price", "f8"), ("order_qty", "f8"), ("maker", "i8"), ("status", "i8"),
@@ -61,6 +64,15 @@ def _execution(t, i, qty, px, ts_ns, order_qty, maker, od, rk, par, wk) -> None:
 
 
 @kernel(inline="always")
+def _maker(o, px, bar_open) -> int:
+    """1 when a limit order filled at its own price ``px`` after the bar opened beyond it
+    (it rested: passive), else 0."""
+    if o.type != OrderType.LIMIT.value or px != o.limit_price:
+        return 0
+    return 1 if (bar_open > px if o.side > 0 else bar_open < px) else 0
+
+
+@kernel(inline="always")
 def step(t, feed, mkt, od, rk, par, wk) -> int:
     """Book the inbox rows of bar ``t`` (see the module docstring); returns OK (0)."""
     bar_start = mkt.ts[t]
@@ -76,7 +88,9 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
         if e.bar != t or not 0 <= i < b.n_orders:
             continue
         if e.kind == EV_FILL:
-            _execution(t, i, e.qty, e.price, e.ts, e.order_qty, e.maker, od, rk, par, wk)
+            _execution(t, i, e.qty, e.price, e.ts, e.order_qty,
+                       _maker(od.orders[i], e.price, mkt.open[t, od.orders[i].sym]),
+                       od, rk, par, wk)
         else:
             close_order(od.orders, rk.limits, rk.sym_limits, rk.rstate, rk.rsym, i,
                         e.status, e.reason, e.ts)
