@@ -31,7 +31,6 @@ from framework.engine.backtest import code_version, package_versions, write_resu
 from framework.engine.event.engine import EventResult
 from framework.engine.promotion import check_promoted
 from framework.engine.run_config import StrategyConfig, build_strategy
-from framework.types.errors import FwError
 from live.adapter.clients import Endpoint
 from live.journal import Journal
 from live.session import LiveError, LiveSession, Stop

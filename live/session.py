@@ -343,6 +343,7 @@ class LiveSession:
         for cid, it in intents.items():
             self.order_of[cid] = it.order_id
             self.cid_of[it.order_id] = cid
+        closed = {e[1] for e in events if e[2] == "close"}
         by_bar: dict[int, list[tuple]] = {}
         for e in events:
             by_bar.setdefault(int(e[8]), []).append(e)
@@ -357,9 +358,10 @@ class LiveSession:
             for i in range(self.seen, n):
                 cid = self._register(i)
                 it = intents.get(cid)
-                if it is None:  # decided before the crash, never journalled: too late now
+                if it is None:  # decided before the crash, never journalled: too late
+                    self._abandon(i, cid)  # to send now; the loop hears it was cancelled
                     continue
-                if it.status in TERMINAL or f"close:{cid}" in {e[0] for e in events}:
+                if it.status in TERMINAL or cid in closed:
                     self.done.add(cid)
                 elif it.outcome in ("confirmed", "pending", "unresolved"):
                     self.working.add(i)
@@ -368,8 +370,18 @@ class LiveSession:
         self.stats.bars = len(bars)
         return self.driver.n
 
+    def _abandon(self, i: int, cid: str) -> None:
+        o = self.driver.state.orders.orders[i]
+        if not is_open(o["status"]):
+            return
+        ts = int(o["ts_created"])
+        self.journal.intend(cid, i, "submit", {"symbol": self.symbols[o["sym"]]}, ts)
+        self.journal.resolve(cid, "denied", detail="decided before a crash, never sent")
+        self.done.add(cid)
+        self._event_row(EV_CLOSE, cid, ts, status=int(OrderStatus.CANCELED))
+
     def _queue_journal(self, events: list[tuple]) -> None:
-        for key, cid, kind, ts, qty, price, order_qty, status, _bar in events:
+        for _key, cid, kind, ts, qty, price, order_qty, status, _bar in events:
             if kind == "fill":
                 self._event_row(EV_FILL, cid, ts, qty, price,
                                 np.nan if order_qty is None else order_qty)

@@ -14,10 +14,10 @@ from pydantic import Field, ValidationError, field_validator
 from framework.config import ConfigError, FrozenModel, load_toml
 from framework.config.loading import _format_validation_error
 from framework.data import Lake
+from framework.engine.promotion import PromotionConfig
 from framework.execution.config import ExecutionConfig
 from framework.execution.costs import CostConfig
 from framework.risk import RiskConfig
-from framework.engine.promotion import PromotionConfig
 from framework.strategy.base import Strategy, StrategyContext
 from framework.strategy.decision import DecisionConfig
 

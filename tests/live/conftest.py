@@ -46,19 +46,14 @@ def assert_same_run(live, bt) -> None:
 
 
 @pytest.fixture
-def live_venue():
+def live_venue(make_venue):  # noqa: F811 (the imported fixture)
     """``live_venue(name, ov, lake, **venue fields)``: a started lockstep venue over
-    ``SESSION`` configured from the strategy; stopped at teardown. Its rate limit is
-    raised (Alpaca's 200/min would make a test wait minutes)."""
-    started = []
-
+    ``SESSION`` configured from the strategy as ``fw live`` configures its own; stopped
+    at teardown. Its rate limit is raised (Alpaca's 200/min would make a test wait
+    minutes)."""
     def make(name: str, ov: dict, lake: Path, **kw) -> Venue:
         cfg, _ = load_strategy(ROOT / "strategies" / f"{name}.toml", ov, lake, prepare=False)
-        v = Venue(venue_config(cfg, lake, SESSION, **{"rate_limit": 100_000, **kw}))
-        v.start()
-        started.append(v)
-        return v
+        return make_venue(**venue_config(cfg, lake, SESSION, **{"rate_limit": 100_000,
+                                                                 **kw}).model_dump())
 
-    yield make
-    for v in started:
-        v.stop()
+    return make
