@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test bench lint clean-lake
+.PHONY: setup demo test golden bench lint clean-lake
 
 $(BIN)/fw: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -20,6 +20,11 @@ demo: setup
 # The whole test suite (CI runs exactly this through .ci/run).
 test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+# Rewrite tests/cli/golden/demo.json from a fresh demo run (after a deliberate change of
+# its numbers; review and commit the diff).
+golden: setup
+	FW_GOLDEN_UPDATE=1 $(BIN)/python -m pytest tests/cli/test_demo.py -q -rs -p no:cacheprovider
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py

@@ -27,6 +27,7 @@ from timing import best_of, line  # noqa: E402
 from framework.marketdata import bars_kernels as K  # noqa: E402
 from framework.marketdata.bars import BarAggregator, BarSpec, SessionTable, build_bars  # noqa: E402
 from framework.marketdata.replay import ReplayFeed  # noqa: E402
+from framework.marketdata.sale_conditions import Prints  # noqa: E402
 from framework.types import BAR_DTYPE, QUOTE_DTYPE, TRADE_DTYPE  # noqa: E402
 
 NS_MIN = 60_000_000_000
@@ -64,13 +65,28 @@ def bench_bars(tr: np.ndarray, sess: SessionTable) -> None:
     cols = (np.ascontiguousarray(tr["ts"]), np.ascontiguousarray(tr["sym"]),
             np.ascontiguousarray(tr["price"]), np.ascontiguousarray(tr["size"]))
 
+    regular = np.full(1, K.FULL, np.int8)
+
     def kernel():
         st_i, st_f = K.init_state(1, pf)
-        K.run_batch(*cols, pi, pf, sess.opens, sess.closes, slot_off, st_i, st_f, out,
-                    np.zeros(K.N_COUNTERS, np.int64), True)
+        K.run_batch(*cols, regular, pi, pf, sess.opens, sess.closes, slot_off, slot_off[:-1],
+                    st_i, st_f, out, np.zeros(K.N_COUNTERS, np.int64), True)
 
     kernel()
     line("fw time_bars 1m (kernel only)", n, best_of(kernel))
+    # the same trades with sale conditions as on the tape: ~45 % intermarket sweeps,
+    # ~3 % odd lots / Form T, one NYSE auction print per open and close
+    rng = np.random.default_rng(5)
+    codes = rng.choice(np.array([0x1, 0x20000020, 0x20, 0x80000000, 0x2000], np.int64), n,
+                       p=[0.50, 0.40, 0.07, 0.02, 0.01])
+    first = np.searchsorted(tr["ts"], sess.opens)
+    codes[first] = 0x40
+    prints = Prints(codes, np.zeros(n, bool))
+    prints.listing[first] = True
+    cspec = spec.with_conditions("sip")
+    build_bars(tr[:1000], cspec, sessions=sess, prints=Prints(codes[:1000], prints.listing[:1000]))
+    line("fw time_bars 1m with sale conditions (sip)", n,
+         best_of(lambda: build_bars(tr, cspec, sessions=sess, prints=prints)))
     for sp in (BarSpec.tick(1000), BarSpec.volume(250_000.0), BarSpec.dollar(2.5e7),
                BarSpec.tick_imbalance(1000.0)):
         build_bars(tr[:1000], sp, sessions=sess)

@@ -7,7 +7,7 @@ from pydantic import Field, model_validator
 
 from framework.config import FrozenModel
 from framework.features import sma
-from framework.strategy import BarPanel, Signals, Strategy
+from framework.strategy import BarPanel, Signals, Strategy, crossover, crossunder
 
 
 class SmaCrossParams(FrozenModel):
@@ -34,10 +34,6 @@ class SmaCross(Strategy):
     def signals(self, panel: BarPanel) -> Signals:
         fast = sma(panel.close, self.params.fast)
         slow = sma(panel.close, self.params.slow)
-        above = fast > slow  # False while either is NaN (warm-up)
-        prev = np.vstack([np.zeros((1, above.shape[1]), bool), above[:-1]])
-        valid_prev = np.vstack([np.zeros((1, above.shape[1]), bool),
-                                np.isfinite(slow[:-1])])
-        entry = above & ~prev & valid_prev
-        exit_ = ~above & prev & np.isfinite(slow)
-        return Signals.of(entry.astype(np.int8), exit_)
+        # enter when fast moves above slow, exit when it is no longer above; both False
+        # while either average is still warming up (NaN)
+        return Signals.of(crossover(fast, slow).astype(np.int8), crossunder(fast, slow))

@@ -14,7 +14,19 @@ from framework.data.sources.synthetic import ingest_synthetic
 from framework.marketdata.bars import time_bars
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("FW_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
+
+
+def _shared_data() -> Path:
+    """``$FW_SHARED_DATA``, else ``../shared/data`` next to the checkout (``/work/main``),
+    else two levels up (a worktree under ``/work/wt/<name>``)."""
+    if os.environ.get("FW_SHARED_DATA"):
+        return Path(os.environ["FW_SHARED_DATA"])
+    near = PROJECT_ROOT.parent / "shared" / "data"
+    far = PROJECT_ROOT.parent.parent / "shared" / "data"
+    return far if not near.is_dir() and far.is_dir() else near
+
+
+SHARED_DATA = _shared_data()
 
 
 @pytest.fixture(scope="session")

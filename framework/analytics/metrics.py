@@ -135,3 +135,48 @@ def rolling_sharpe_vol(returns: np.ndarray, window: int) -> tuple[np.ndarray, np
     with np.errstate(divide="ignore", invalid="ignore"):
         sharpe = np.where(sd > 0, mean / sd * math.sqrt(SESSIONS_PER_YEAR), np.nan)
     return sharpe, sd * math.sqrt(SESSIONS_PER_YEAR)
+
+
+def worst_drawdowns(returns: np.ndarray, top: int = 5) -> list[dict]:
+    """The ``top`` deepest drawdown episodes of daily ``returns`` (fractions), deepest
+    first, as in pyfolio's ``gen_drawdown_table``: each a dict of ``peak`` (index of the
+    last session at the previous high; -1 = the starting capital), ``valley`` (index of
+    the lowest session), ``recovery`` (index of the first session back at the high, None
+    if not recovered), ``depth`` (fraction, < 0), ``sessions`` (peak to recovery, or to
+    the last session when not recovered)."""
+    dd = drawdown(np.asarray(returns, dtype=np.float64))
+    episodes = []
+    k, n = 0, dd.shape[0]
+    while k < n:
+        if dd[k] >= 0.0:
+            k += 1
+            continue
+        start = k
+        while k < n and dd[k] < 0.0:
+            k += 1
+        valley = start + int(np.argmin(dd[start:k]))
+        recovery = k if k < n else None
+        episodes.append({"peak": start - 1, "valley": valley, "recovery": recovery,
+                         "depth": float(dd[valley]),
+                         "sessions": (recovery if recovery is not None else n - 1) - (start - 1)})
+    return sorted(episodes, key=lambda e: e["depth"])[:top]
+
+
+def rolling_beta(returns: np.ndarray, benchmark: np.ndarray, window: int) -> np.ndarray:
+    """Beta of ``returns`` on ``benchmark`` over the trailing ``window`` sessions (sample
+    covariance / sample variance; NaN in warm-up or when the benchmark does not move)."""
+    r, b = pl.Series(returns), pl.Series(benchmark)
+    cov = ((r * b).rolling_mean(window) - r.rolling_mean(window) * b.rolling_mean(window))
+    var = (b * b).rolling_mean(window) - b.rolling_mean(window) ** 2
+    c, v = cov.to_numpy(), var.to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(v > 1e-18, c / v, np.nan)  # the n/(n-1) factors cancel
+
+
+def yearly_returns(daily: pl.DataFrame) -> pl.DataFrame:
+    """Compounded return per calendar year of the session returns ``ret`` and ``bench_ret``
+    (fractions) of ``daily`` (with a ``date`` column): year, strategy, benchmark."""
+    return (daily.group_by(pl.col("date").dt.year().alias("year"))
+            .agg(strategy=(pl.col("ret") + 1.0).product() - 1.0,
+                 benchmark=(pl.col("bench_ret") + 1.0).product() - 1.0)
+            .sort("year"))

@@ -1,10 +1,11 @@
 """Metrics, trades and the tearsheet of a finished backtest, written next to its results.
 
 ``report_backtest(run)`` adds ``trades.parquet``, ``metrics.json`` and
-``tearsheet.html`` to ``reports/<run-id>/``. When the strategy says where its
-out-of-sample period starts (``oos_start_ns`` in the manifest, set by a strategy whose
-model was trained walk-forward), the headline metrics are out-of-sample only and the
-in-sample period is reported apart, never blended.
+``tearsheet.html`` to ``reports/<run-id>/``. When the run says where its out-of-sample
+period starts (``oos_start_ns`` in the manifest, set by a strategy whose model was
+trained walk-forward, or ``[backtest] oos_start`` for a rule-based strategy: the open of
+that session), the headline metrics are out-of-sample only and the in-sample period is
+reported apart, never blended.
 """
 
 from __future__ import annotations
@@ -17,16 +18,28 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from framework.analytics.metrics import daily_returns, performance_metrics
-from framework.analytics.trades import round_trips, trade_stats
+from framework.analytics.metrics import (
+    daily_returns,
+    performance_metrics,
+    worst_drawdowns,
+    yearly_returns,
+)
+from framework.analytics.trades import (
+    pnl_by_symbol,
+    round_trips,
+    trade_stats,
+    with_holding_sessions,
+)
 from framework.data import Lake
-from framework.data.calendar import session_date_expr
+from framework.data.calendar import session_date_expr, sessions
 from framework.strategy.panel import BarPanel, load_panel
 
 HEADLINE = ("total_return", "cagr", "volatility", "sharpe", "sortino", "calmar",
             "max_drawdown", "max_drawdown_sessions", "psr", "alpha", "beta", "trades",
-            "win_rate", "profit_factor", "expectancy", "avg_holding_minutes", "exposure",
-            "turnover")
+            "win_rate", "profit_factor", "expectancy", "avg_holding_minutes",
+            "avg_holding_sessions", "exposure", "turnover")
+# risk-log rows that record normal operation, not a risk event a reader must look at
+ROUTINE_RISK_KINDS = ("session_start",)
 
 
 @dataclass(frozen=True)
@@ -41,10 +54,14 @@ class ReportData:
     costs: dict[str, float]  # USD
     order_status: pl.DataFrame  # status, orders
     rejections: pl.DataFrame  # reason, orders
-    risk_events: pl.DataFrame
+    risk_events: pl.DataFrame  # without the routine session_start rows
     open_positions: dict[str, float]
     benchmark: str
     oos_start_ns: int | None
+    timeframe: str  # the bars' "1s" | "1m" | "1d"
+    drawdowns: list[dict]  # worst drawdown episodes (metrics.worst_drawdowns), by date
+    yearly: pl.DataFrame  # year, strategy, benchmark (compounded fractions)
+    by_symbol: pl.DataFrame  # trades.pnl_by_symbol
 
 
 def session_close_returns(panel: BarPanel) -> pl.DataFrame:
@@ -70,7 +87,8 @@ def benchmark_returns(run, lake: Lake) -> tuple[str, pl.DataFrame]:
     symbol = cfg.backtest.benchmark
     if symbol is None:
         return "equal-weight universe", session_close_returns(run.panel)
-    panel = load_panel(lake, [symbol], cfg.data.start, cfg.data.end, cfg.data.timeframe)
+    panel = load_panel(lake, [symbol], cfg.data.start, cfg.data.end, cfg.data.timeframe,
+                       cfg.data.session)
     return symbol, session_close_returns(panel)
 
 
@@ -122,7 +140,10 @@ def report_data(run) -> ReportData:
     daily = (daily.join(bench, on="date", how="left").join(exposure, on="date", how="left")
              .with_columns(pl.col("bench_ret").fill_null(0.0)))
     trades, still_open = round_trips(res.fills)
+    trades = with_holding_sessions(trades)
     oos = man.get("oos_start_ns")
+    if oos is None and cfg.backtest.oos_start is not None:
+        oos = _session_open(cfg.backtest.oos_start)
     end = int(equity["ts"].max()) + 1 if equity.height else 1
     if oos is None:
         periods = {"full": _period_metrics(daily, trades, equity, res.fills, 0, end)}
@@ -136,6 +157,12 @@ def report_data(run) -> ReportData:
         trades = trades.with_columns(sample=pl.when(pl.col("entry_ts") >= oos)
                                      .then(pl.lit("out")).otherwise(pl.lit("in")))
     orders = res.orders
+    dates = daily["date"].to_list()
+    drawdowns = [{"peak": dates[e["peak"]] if e["peak"] >= 0 else None,
+                  "valley": dates[e["valley"]],
+                  "recovery": None if e["recovery"] is None else dates[e["recovery"]],
+                  "depth": e["depth"], "sessions": e["sessions"]}
+                 for e in worst_drawdowns(daily["ret"].to_numpy())]
     return ReportData(
         title=f"{cfg.name} — {man.get('run_id', 'unsaved run')}",
         manifest=man, daily=daily, trades=trades, periods=periods,
@@ -144,8 +171,18 @@ def report_data(run) -> ReportData:
         rejections=(orders.filter(pl.col("reject_reason") != "")
                     .group_by("reject_reason").agg(orders=pl.len())
                     .sort("orders", descending=True)),
-        risk_events=res.risk_events, open_positions=still_open, benchmark=bench_name,
-        oos_start_ns=oos)
+        risk_events=res.risk_events.filter(~pl.col("kind").is_in(ROUTINE_RISK_KINDS)),
+        open_positions=still_open, benchmark=bench_name, oos_start_ns=oos,
+        timeframe=cfg.data.timeframe, drawdowns=drawdowns, yearly=yearly_returns(daily),
+        by_symbol=pnl_by_symbol(trades))
+
+
+def _session_open(day) -> int:
+    """ns UTC of the open of the first XNYS session on or after ``day``."""
+    import datetime as dt
+
+    _, opens, _ = sessions(day, day + dt.timedelta(days=10))
+    return int(opens[0])
 
 
 def _json_safe(value):
@@ -160,10 +197,12 @@ def _json_safe(value):
 
 
 def headline(data: ReportData) -> dict:
-    """The terminal summary: out-of-sample metrics when there are some, else full-period."""
+    """The terminal summary: out-of-sample metrics when there are some, else full-period;
+    holding time in sessions on daily bars, in minutes on intraday bars."""
     name = "out_of_sample" if "out_of_sample" in data.periods else "full"
+    skip = "avg_holding_minutes" if data.timeframe == "1d" else "avg_holding_sessions"
     return {"period": name} | {k: data.periods[name][k] for k in HEADLINE
-                               if k in data.periods[name]}
+                               if k in data.periods[name] and k != skip}
 
 
 def report_backtest(run) -> tuple[Path | None, dict]:

@@ -19,8 +19,15 @@ import plotly.io as pio
 import polars as pl
 from plotly.offline import get_plotlyjs
 
-from framework.analytics.metrics import SESSIONS_PER_YEAR, drawdown, rolling_sharpe_vol
+from framework.analytics.metrics import (
+    SESSIONS_PER_YEAR,
+    drawdown,
+    rolling_beta,
+    rolling_sharpe_vol,
+)
 from framework.analytics.run_report import ReportData
+from framework.data.calendar import NY
+from framework.types.nytime import iso_ny
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222}
@@ -31,6 +38,7 @@ td:first-child,th:first-child{text-align:left}
 .note{color:#555;font-size:13px;max-width:60em} .oos{color:#0a6b2d;font-weight:600}
 pre{background:#f7f7f7;padding:8px;font-size:12px;max-height:420px;overflow:auto}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:8px}
+.scroll{max-height:420px;overflow:auto;display:inline-block}
 """
 
 _PCT = {"total_return", "cagr", "volatility", "max_drawdown", "win_rate", "exposure",
@@ -44,7 +52,8 @@ _LABELS = {"period": "period", "total_return": "total return", "cagr": "CAGR",
            "profit_factor": "profit factor", "expectancy": "expectancy (USD/trade)",
            "avg_win": "mean win (USD)", "avg_loss": "mean loss (USD)",
            "best_trade": "best trade (USD)", "worst_trade": "worst trade (USD)",
-           "avg_holding_minutes": "mean holding (minutes)", "exposure": "mean gross exposure",
+           "avg_holding_minutes": "mean holding (minutes)",
+           "avg_holding_sessions": "mean holding (sessions)", "exposure": "mean gross exposure",
            "turnover": "turnover (x equity / year)"}
 
 
@@ -83,18 +92,25 @@ def _spec(fig: go.Figure, title: str, height: int) -> dict:
     return spec
 
 
-def _figure(fig: go.Figure, title: str, height: int = 360) -> str:
+def _figure(fig: go.Figure, title: str, name: str, height: int = 360) -> str:
+    """The figure as an HTML fragment in a ``<div id="fig-<name>">``."""
     return pio.to_html(_spec(fig, title, height), validate=False, full_html=False,
-                       include_plotlyjs=False,
+                       include_plotlyjs=False, div_id=f"fig-{name}",
                        config={"displaylogo": False, "responsive": True})
 
 
 def _shade_in_sample(fig: go.Figure, data: ReportData) -> None:
+    """Grey band over the in-sample sessions of a chart whose x axis is the session date."""
     ins = data.daily.filter(pl.col("sample") == "in")
     if data.oos_start_ns is not None and ins.height:
         fig.add_vrect(x0=ins["date"][0].isoformat(), x1=ins["date"][-1].isoformat(),
                       fillcolor="#999", opacity=0.12, line_width=0,
                       annotation_text="in-sample", annotation_position="top left")
+
+
+def _samples(data: ReportData) -> list[tuple[str, str]]:
+    """(sample code, legend name) of the periods a split chart draws apart."""
+    return [("out", "out-of-sample"), ("in", "in-sample"), ("full", "all sessions")]
 
 
 def equity_figure(data: ReportData) -> str:
@@ -106,7 +122,7 @@ def equity_figure(data: ReportData) -> str:
                      go.Scatter(x=_dates(d), y=bench.tolist(), name=data.benchmark,
                                 line=dict(dash="dot"))])
     _shade_in_sample(fig, data)
-    return _figure(fig, "Equity at each session close (USD) vs benchmark")
+    return _figure(fig, "Equity at each session close (USD) vs benchmark", "equity")
 
 
 def drawdown_figure(data: ReportData) -> str:
@@ -116,7 +132,7 @@ def drawdown_figure(data: ReportData) -> str:
                                fill="tozeroy", name="drawdown", line=dict(color="#c0392b")))
     fig.update_yaxes(tickformat=".1%")
     _shade_in_sample(fig, data)
-    return _figure(fig, "Underwater (drawdown from peak)", 300)
+    return _figure(fig, "Underwater (drawdown from peak)", "drawdown", 300)
 
 
 def monthly_figure(data: ReportData) -> str:
@@ -133,34 +149,92 @@ def monthly_figure(data: ReportData) -> str:
                                                  for k in range(1, 13)],
                                y=[str(y) for y in years], text=text, texttemplate="%{text}",
                                colorscale="RdYlGn", zmid=0.0, showscale=False))
-    return _figure(fig, "Monthly returns", 120 + 40 * len(years))
+    return _figure(fig, "Monthly returns", "monthly", 120 + 40 * len(years))
+
+
+def _finite(values: np.ndarray, scale: float = 1.0) -> list[float | None]:
+    return [float(v) * scale if np.isfinite(v) else None for v in values]
+
+
+def _window(data: ReportData) -> int:
+    return int(max(5, min(63, data.daily.height // 4)))
 
 
 def rolling_figure(data: ReportData) -> str:
-    """Rolling annualised Sharpe and volatility over a window of sessions."""
+    """Rolling annualised Sharpe (left axis) and volatility (right axis, percent) over a
+    window of sessions. The volatility axis gets plotly's own tick spacing with a % suffix
+    (a fixed ".0%" format printed the same label twice on a narrow range)."""
     d = data.daily
-    window = int(max(5, min(63, d.height // 4)))
+    window = _window(data)
     sharpe, vol = rolling_sharpe_vol(d["ret"].to_numpy(), window)
-    clean = [None if not np.isfinite(v) else float(v) for v in sharpe]
-    fig = go.Figure([go.Scatter(x=_dates(d), y=clean, name=f"Sharpe ({window} sessions)"),
-                     go.Scatter(x=_dates(d), y=[None if not np.isfinite(v) else float(v)
-                                                for v in vol],
+    fig = go.Figure([go.Scatter(x=_dates(d), y=_finite(sharpe), name=f"Sharpe ({window} sessions)"),
+                     go.Scatter(x=_dates(d), y=_finite(vol, 100.0),
                                 name=f"volatility ({window} sessions)", yaxis="y2")])
-    fig.update_layout(yaxis2=dict(overlaying="y", side="right", tickformat=".0%"))
-    return _figure(fig, f"Rolling Sharpe, volatility (x√{SESSIONS_PER_YEAR})",
-                   300)
+    fig.update_layout(yaxis=dict(title="Sharpe"),
+                      yaxis2=dict(overlaying="y", side="right", title="volatility",
+                                  ticksuffix="%", showgrid=False, tickmode="auto"))
+    _shade_in_sample(fig, data)
+    return _figure(fig, f"Rolling Sharpe, volatility (x√{SESSIONS_PER_YEAR})", "rolling", 300)
+
+
+def beta_figure(data: ReportData) -> str:
+    """Rolling beta of the session returns on the benchmark's."""
+    d = data.daily
+    window = _window(data)
+    beta = rolling_beta(d["ret"].to_numpy(), d["bench_ret"].to_numpy(), window)
+    fig = go.Figure(go.Scatter(x=_dates(d), y=_finite(beta), name=f"beta ({window} sessions)"))
+    fig.update_yaxes(title=f"beta to {data.benchmark}")
+    _shade_in_sample(fig, data)
+    return _figure(fig, f"Rolling beta to {data.benchmark}", "beta", 280)
+
+
+def yearly_figure(data: ReportData) -> str:
+    """Compounded return per calendar year, strategy beside benchmark (percent)."""
+    y = data.yearly
+    years = [str(v) for v in y["year"].to_list()]
+    fig = go.Figure([go.Bar(x=years, y=(y["strategy"] * 100).to_list(), name="strategy",
+                            text=[f"{v:.1%}" for v in y["strategy"]], textposition="auto"),
+                     go.Bar(x=years, y=(y["benchmark"] * 100).to_list(), name=data.benchmark,
+                            text=[f"{v:.1%}" for v in y["benchmark"]], textposition="auto")])
+    fig.update_layout(barmode="group", yaxis=dict(ticksuffix="%"), xaxis=dict(type="category"))
+    return _figure(fig, "Yearly returns", "yearly", 280)
+
+
+def distribution_figure(data: ReportData) -> str:
+    """Histogram of session returns (percent), out-of-sample and in-sample apart, with
+    their skew and excess kurtosis."""
+    fig = go.Figure()
+    for sample, name in _samples(data):
+        r = data.daily.filter(pl.col("sample") == sample)["ret"].to_numpy()
+        if r.size:
+            fig.add_trace(go.Histogram(x=(r * 100).tolist(), name=name, opacity=0.7, nbinsx=50))
+    r = data.daily["ret"].to_numpy()
+    z = (r - r.mean()) / r.std() if r.size > 2 and r.std() > 0 else np.zeros(0)
+    moments = (f" · skew {np.mean(z**3):.2f}, excess kurtosis {np.mean(z**4) - 3:.2f}"
+               if z.size else "")
+    fig.update_layout(barmode="overlay", xaxis=dict(ticksuffix="%"))
+    return _figure(fig, f"Distribution of session returns{moments}", "distribution", 280)
+
+
+def symbol_figure(data: ReportData) -> str:
+    """Net P&L (USD, after fees) of the closed trades of each symbol."""
+    b = data.by_symbol
+    fig = go.Figure(go.Bar(x=b["symbol"].to_list(), y=b["pnl"].to_list(),
+                           text=[f"{n:,} trades" for n in b["trades"]], name="net P&L"))
+    return _figure(fig, "P&L by symbol, USD net of fees (closed trades)", "symbols", 280)
 
 
 def trades_figure(data: ReportData) -> str:
     """Histogram of trade P&L (USD, net of fees), out-of-sample and in-sample apart."""
     fig = go.Figure()
-    for sample, name in (("out", "out-of-sample"), ("in", "in-sample"), ("full", "trades")):
+    for sample, name in _samples(data):
         part = data.trades.filter(pl.col("sample") == sample)
         if part.height:
             fig.add_trace(go.Histogram(x=part["pnl"].to_list(), name=name, opacity=0.7,
                                        nbinsx=60))
     fig.update_layout(barmode="overlay")
-    return _figure(fig, f"Trade P&L, USD net of fees ({data.trades.height:,} round trips)", 300)
+    return _figure(fig, f"Trade P&L, USD net of fees ({data.trades.height:,} round trips)",
+                   "trades", 300)
 
 
 def exposure_figure(data: ReportData) -> str:
@@ -169,14 +243,15 @@ def exposure_figure(data: ReportData) -> str:
     fig = go.Figure(go.Bar(x=_dates(d), y=d["exposure"].fill_null(0.0).to_list(),
                            name="gross exposure"))
     fig.update_yaxes(tickformat=".0%")
-    return _figure(fig, "Gross exposure / equity", 260)
+    _shade_in_sample(fig, data)
+    return _figure(fig, "Gross exposure / equity", "exposure", 260)
 
 
 def costs_figure(data: ReportData) -> str:
     """Cost breakdown in USD."""
     names = [k for k, v in data.costs.items() if np.isfinite(v)]
     fig = go.Figure(go.Bar(x=names, y=[data.costs[k] for k in names]))
-    return _figure(fig, "Costs (USD)", 260)
+    return _figure(fig, "Costs (USD)", "costs", 260)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -187,18 +262,59 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def metrics_table(data: ReportData) -> str:
-    """One column per period (out-of-sample first)."""
+    """One column per period (out-of-sample first). Holding time is in sessions on daily
+    bars and in minutes on intraday bars."""
     names = list(data.periods)
-    keys = [k for k in _LABELS if k != "period" and any(k in data.periods[n] for n in names)]
+    hidden = {"period", "avg_holding_minutes" if data.timeframe == "1d"
+              else "avg_holding_sessions"}
+    keys = [k for k in _LABELS if k not in hidden and any(k in data.periods[n] for n in names)]
     rows = [[_LABELS[k]] + [_fmt(k, data.periods[n].get(k)) for n in names] for k in keys]
     return _table(["metric"] + [n.replace("_", "-") for n in names], rows)
 
 
 def _frame_table(frame: pl.DataFrame, limit: int = 200) -> str:
-    rows = [[str(v) for v in r] for r in frame.head(limit).iter_rows()]
+    """A frame as a table (its first ``limit`` rows); instants in New York time."""
+    frame = frame.with_columns(
+        pl.col(c).dt.convert_time_zone(NY).dt.strftime("%Y-%m-%dT%H:%M:%S%:z")
+        for c, t in frame.schema.items() if isinstance(t, pl.Datetime) and t.time_zone)
+    rows = [[_cell(v) for v in r] for r in frame.head(limit).iter_rows()]
     more = (f"<p class='note'>first {limit} of {frame.height:,} rows</p>"
             if frame.height > limit else "")
     return _table(frame.columns, rows) + more
+
+
+def _cell(v) -> str:
+    if isinstance(v, float):
+        return _fmt("", v)
+    return str(v)
+
+
+def drawdowns_table(data: ReportData) -> str:
+    """The worst drawdown episodes: peak, valley, recovery dates, depth, length."""
+    rows = [[str(i + 1), "start" if e["peak"] is None else e["peak"].isoformat(),
+             e["valley"].isoformat(),
+             "not recovered" if e["recovery"] is None else e["recovery"].isoformat(),
+             f"{e['depth']:.2%}", f"{e['sessions']:,}"] for i, e in enumerate(data.drawdowns)]
+    return _table(["#", "peak", "valley", "recovery", "depth", "sessions"], rows)
+
+
+def trade_list(data: ReportData, limit: int = 1000) -> str:
+    """The round trips in exit order (the first ``limit``), times in New York, prices and
+    P&L in USD, return in percent, holding in sessions on daily bars, else minutes."""
+    t = data.trades.head(limit)
+    daily = data.timeframe == "1d"
+    rows = [[r["symbol"], "long" if r["direction"] > 0 else "short", iso_ny(r["entry_ts"]),
+             iso_ny(r["exit_ts"]), f"{r['qty']:,.2f}", f"{r['entry_price']:,.4f}",
+             f"{r['exit_price']:,.4f}", f"{r['fees']:,.2f}", f"{r['pnl']:,.2f}",
+             f"{r['return']:.3%}",
+             f"{r['holding_sessions']:,}" if daily else f"{r['holding_ns'] / 60e9:,.1f}",
+             r["sample"]] for r in t.iter_rows(named=True)]
+    held = "held (sessions)" if daily else "held (minutes)"
+    more = (f"<p class='note'>first {limit:,} of {data.trades.height:,} trades; all of them "
+            "are in trades.parquet</p>" if data.trades.height > limit else "")
+    return ("<div class='scroll'>" + _table(
+        ["symbol", "side", "entry (New York)", "exit (New York)", "shares", "entry price",
+         "exit price", "fees", "P&L", "return", held, "sample"], rows) + "</div>" + more)
 
 
 def render_tearsheet(data: ReportData) -> str:
@@ -207,12 +323,15 @@ def render_tearsheet(data: ReportData) -> str:
     first = data.daily["date"][0].isoformat() if data.daily.height else "—"
     last = data.daily["date"][-1].isoformat() if data.daily.height else "—"
     if data.oos_start_ns is not None:
-        oos = dt.datetime.fromtimestamp(data.oos_start_ns / 1e9, dt.UTC).isoformat()
+        oos = iso_ny(data.oos_start_ns)
+        source = ("the model never saw these bars" if "oos_start_ns" in man
+                  else "[backtest] oos_start: the rules were fixed before these bars")
         scope = (f"<p class='oos'>Headline metrics are out-of-sample only: from {oos} "
-                 "(the model never saw these bars). The in-sample period is shown apart "
-                 "and shaded in the charts.</p>")
+                 f"({source}). The in-sample period is shown apart and shaded in the "
+                 "charts.</p>")
     else:
-        scope = "<p class='note'>No model: every session is reported as one period.</p>"
+        scope = ("<p class='note'>No out-of-sample start (no model, no [backtest] oos_start): "
+                 "every session is reported as one period.</p>")
     cfg = man.get("config", {})
     fill = cfg.get("execution", {}).get("fill_model", "bar")
     parts = [
@@ -226,17 +345,26 @@ def render_tearsheet(data: ReportData) -> str:
         "<p class='note'>Returns are session-close to session-close (252 sessions a "
         "year), whatever the bar size. Max drawdown is from the starting capital.</p>",
         "<h2>Equity</h2>", equity_figure(data), drawdown_figure(data),
-        "<div class='grid'>", rolling_figure(data), monthly_figure(data), "</div>",
-        "<h2>Trades</h2>", trades_figure(data),
+        "<h3>Worst drawdowns</h3>", drawdowns_table(data),
+        "<div class='grid'>", rolling_figure(data), beta_figure(data), "</div>",
+        "<h2>Returns</h2>",
+        "<div class='grid'>", monthly_figure(data), yearly_figure(data), "</div>",
+        distribution_figure(data),
+        "<h2>Trades</h2>",
+        "<div class='grid'>", trades_figure(data), symbol_figure(data), "</div>",
         "<div class='grid'>", exposure_figure(data), costs_figure(data), "</div>",
         "<p class='note'>Exposure is the mean per session of gross exposure over equity. "
         "Fees are commission + SEC fee + FINRA TAF; slippage is what market and stop fills "
         "paid against the open of the bar they filled in (bar fill model).</p>",
+        "<h3>Trade list</h3>", trade_list(data) if data.trades.height
+        else "<p class='note'>no closed trades</p>",
         "<h2>Orders</h2>", _frame_table(data.order_status),
         "<h3>Rejected orders by reason</h3>",
         _frame_table(data.rejections) if data.rejections.height
         else "<p class='note'>none</p>",
         "<h2>Risk events</h2>",
+        "<p class='note'>Rejections, stops, breaker trips, halts and kills (the routine "
+        "session_start rows are in risk_events.parquet only).</p>",
         _frame_table(data.risk_events) if data.risk_events.height
         else "<p class='note'>none</p>",
         "<h2>Still open at the end (shares)</h2>",

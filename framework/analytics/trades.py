@@ -13,6 +13,8 @@ import math
 import numpy as np
 import polars as pl
 
+from framework.data.calendar import schedule, session_date_expr
+
 _EPS = 1e-9
 
 TRADE_SCHEMA = {
@@ -83,15 +85,37 @@ def round_trips(fills: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, float]]:
     return trades, still_open
 
 
+def with_holding_sessions(trades: pl.DataFrame) -> pl.DataFrame:
+    """``trades`` plus ``holding_sessions``: XNYS sessions from the entry's session to the
+    exit's (0 = same session; a daily-bar trade entered at Monday's open and left at
+    Thursday's is 3)."""
+    days, _, _ = schedule()
+    if trades.height == 0:
+        return trades.with_columns(holding_sessions=pl.lit(0, pl.Int64))
+    d = trades.select(entry=session_date_expr("entry_ts"), exit=session_date_expr("exit_ts"))
+    idx = [np.searchsorted(days, d[c].cast(pl.Int32).to_numpy().astype(np.int64))
+           for c in ("entry", "exit")]
+    return trades.with_columns(holding_sessions=pl.Series(idx[1] - idx[0], dtype=pl.Int64))
+
+
+def pnl_by_symbol(trades: pl.DataFrame) -> pl.DataFrame:
+    """Per symbol: trades, net P&L (USD), fees (USD), win rate (fraction); biggest P&L first."""
+    return (trades.group_by("symbol")
+            .agg(trades=pl.len(), pnl=pl.col("pnl").sum(), fees=pl.col("fees").sum(),
+                 win_rate=(pl.col("pnl") > 0).mean())
+            .sort("pnl", descending=True))
+
+
 def trade_stats(trades: pl.DataFrame) -> dict[str, float]:
     """Win rate (fraction), profit factor, expectancy (USD per trade, net of fees), mean
-    win and loss (USD), best and worst trade (USD), mean holding time (minutes)."""
+    win and loss (USD), best and worst trade (USD), mean holding time (minutes, and in
+    sessions when ``trades`` has ``holding_sessions``)."""
     pnl = trades["pnl"].to_numpy()
     n = pnl.shape[0]
     if n == 0:
         return {"trades": 0} | dict.fromkeys(
             ("win_rate", "profit_factor", "expectancy", "avg_win", "avg_loss", "best_trade",
-             "worst_trade", "avg_holding_minutes"), math.nan)
+             "worst_trade", "avg_holding_minutes", "avg_holding_sessions"), math.nan)
     wins, losses = pnl[pnl > 0], pnl[pnl < 0]
     return {
         "trades": n,
@@ -103,4 +127,6 @@ def trade_stats(trades: pl.DataFrame) -> dict[str, float]:
         "best_trade": float(pnl.max()),
         "worst_trade": float(pnl.min()),
         "avg_holding_minutes": float(np.mean(trades["holding_ns"].to_numpy())) / 60e9,
+        "avg_holding_sessions": float(trades["holding_sessions"].mean())
+        if "holding_sessions" in trades.columns else math.nan,
     }

@@ -33,12 +33,13 @@ def demo(
     from rich.progress import Progress
 
     from framework.analytics.run_report import report_backtest
+    from framework.cli.backtest_cmd import warn_ignored
     from framework.cli.data_cmd import bars_from_trades_kernel
     from framework.config import parse_overrides
     from framework.data import Lake
     from framework.data.settings import load_data_config
     from framework.data.sources.synthetic import ingest_synthetic
-    from framework.engine.backtest import run_backtest
+    from framework.engine.backtest import publish_run, run_backtest
     from framework.engine.run_config import load_strategy
     from framework.engine.training import train_strategy
 
@@ -50,7 +51,7 @@ def demo(
         scfg = load_data_config(None).synthetic
         typer.echo(f"[1/3] filling {lk.root} from the synthetic default "
                    f"({', '.join(scfg.symbols)}, {scfg.start} .. {scfg.end}, seed {scfg.seed})")
-        with Progress() as prog:
+        with Progress() as prog, lk.transaction("fw demo: synthetic default"):
             task = prog.add_task("synthetic", total=len(scfg.symbols))
             ingest_synthetic(lk, scfg, bars_from_trades_kernel(),
                              progress=lambda s: prog.advance(task))
@@ -63,8 +64,11 @@ def demo(
     else:
         typer.echo("[2/3] nothing to train")
     typer.echo(f"[3/3] backtesting {strategy}")
-    run = run_backtest(strategy, overrides, lake_root=lk.root, out_root=out)
-    page, metrics = report_backtest(run)
+    run = run_backtest(strategy, overrides, lake_root=lk.root, out_root=out, publish=False)
+    warn_ignored(run.manifest)
+    _, metrics = report_backtest(run)
+    run = publish_run(run)
+    page = run.out_dir / "tearsheet.html"
     for k, v in metrics.items():
         typer.echo(f"  {k:<24} {v:.4f}" if isinstance(v, float) else f"  {k:<24} {v}")
     typer.echo(f"results:   {run.out_dir}")

@@ -16,9 +16,11 @@ _SECRET_KEYS = ("key", "secret", "token", "password")
 
 
 class FrozenModel(BaseModel):
-    """Base for every config section: immutable, unknown keys are an error."""
+    """Base for every config section: immutable, unknown keys are an error, and a float
+    must be finite (TOML's ``inf``/``nan``, and ``1e400`` which TOML reads as inf, are
+    refused naming the key)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 def _format_validation_error(err: ValidationError) -> list[str]:
@@ -53,13 +55,17 @@ def _reject_secrets(data: Any, path: str, source: str) -> None:
             _reject_secrets(v, p, source)
 
 
-def validate_mapping(data: dict[str, Any], model: type[M], source: str) -> M:
-    """Validate an already-parsed mapping; ``source`` names it in errors."""
-    _reject_secrets(data, "", source)
+def validate_mapping(data: dict[str, Any], model: type[M], source: str, prefix: str = "") -> M:
+    """Validate an already-parsed mapping; ``source`` names it in errors, where keys are
+    dotted from ``prefix`` (the table ``data`` came from, e.g. ``params``)."""
+    _reject_secrets(data, prefix, source)
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(source, _format_validation_error(err)) from None
+        problems = _format_validation_error(err)
+        if prefix:
+            problems = [m.replace("key '", f"key '{prefix}.", 1) for m in problems]
+        raise ConfigError(source, problems) from None
 
 
 def load_toml(path: str | Path, model: type[M], overrides: dict[str, Any] | None = None) -> M:
@@ -75,6 +81,12 @@ def load_toml(path: str | Path, model: type[M], overrides: dict[str, Any] | None
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(str(p), [f"not valid TOML: {err}"]) from None
+    except UnicodeDecodeError as err:
+        line = p.read_bytes()[:err.start].count(b"\n") + 1
+        raise ConfigError(str(p), [f"not UTF-8 text: byte 0x{err.object[err.start]:02x} "
+                                   f"on line {line} (TOML files are UTF-8)"]) from None
+    except OSError as err:
+        raise ConfigError(str(p), [f"cannot read: {err.strerror}"]) from None
     for dotted, value in (overrides or {}).items():
         node = data
         *parents, leaf = dotted.split(".")

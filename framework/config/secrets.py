@@ -1,4 +1,5 @@
-"""Alpaca credentials from the environment or a git-ignored ``.env``; never from TOML."""
+"""API credentials (Alpaca, Polygon/Massive) from the environment or a git-ignored ``.env``;
+never from TOML."""
 
 from __future__ import annotations
 
@@ -39,3 +40,18 @@ def load_alpaca_credentials(dotenv: str | Path = ".env") -> AlpacaCredentials:
     if missing:
         raise ConfigError("environment", [f"'{m}' is not set (environment or .env)" for m in missing])
     return AlpacaCredentials(key_id=key, secret_key=secret)
+
+
+POLYGON_KEY_VARS = ("POLYGON_API_KEY", "MASSIVE_API_KEY")  # ours first, then the client's own
+
+
+def load_polygon_api_key(dotenv: str | Path = ".env") -> SecretStr:
+    """Return the Polygon/Massive key from ``POLYGON_API_KEY`` or ``MASSIVE_API_KEY``
+    (the ``massive`` client's documented variable); the environment wins over .env."""
+    file_values = _read_dotenv(Path(dotenv))
+    for name in POLYGON_KEY_VARS:
+        value = os.environ.get(name) or file_values.get(name)
+        if value:
+            return SecretStr(value)
+    raise ConfigError("environment", [f"'{POLYGON_KEY_VARS[0]}' (or '{POLYGON_KEY_VARS[1]}') "
+                                      "is not set (environment or .env)"])

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
+from framework.types.nytime import iso_ny
+
 NY = "America/New_York"
 NS_PER_MIN = 60_000_000_000
 
@@ -91,3 +93,57 @@ def ny_midnight_ns(day: dt.date) -> int:
     """New York midnight of ``day`` in ns UTC."""
     local = dt.datetime.combine(day, dt.time(0), tzinfo=ZoneInfo(NY))
     return int(local.timestamp()) * 1_000_000_000
+
+
+PRE_MARKET_NS = 330 * NS_PER_MIN  # 04:00 -> 09:30 ET
+POST_MARKET_NS = 240 * NS_PER_MIN  # 16:00 -> 20:00 ET (13:00 -> 17:00 on half days)
+SESSION_KINDS = ("regular", "extended")
+
+
+def extended_sessions(opens: np.ndarray, closes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Extended-hours bounds (ns UTC) of regular sessions: pre-market from 04:00 ET,
+    post-market to four hours after the close (20:00, or 17:00 on half days)."""
+    return opens - PRE_MARKET_NS, closes + POST_MARKET_NS
+
+
+def session_bounds_of(ts: np.ndarray, session: str = "regular"
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For instants ``ts`` (ns UTC): the (regular or extended) XNYS session holding each,
+    as (inside, open, close): ``inside`` bool, open/close ns UTC (0 where outside)."""
+    if session not in SESSION_KINDS:
+        raise ValueError(f"session '{session}': expected one of {', '.join(SESSION_KINDS)}")
+    ts = np.asarray(ts, np.int64)
+    if ts.size == 0:
+        z = np.zeros(0, np.int64)
+        return np.zeros(0, bool), z, z
+    d0 = (dt.datetime.fromtimestamp(ts.min() / 1e9, dt.UTC) - dt.timedelta(days=1)).date()
+    d1 = (dt.datetime.fromtimestamp(ts.max() / 1e9, dt.UTC) + dt.timedelta(days=1)).date()
+    _, opens, closes = sessions(d0, d1)
+    if session == "extended":
+        opens, closes = extended_sessions(opens, closes)
+    idx = np.searchsorted(opens, ts, side="right") - 1
+    ok = (idx >= 0) & (ts < closes[np.maximum(idx, 0)])
+    return ok, np.where(ok, opens[np.maximum(idx, 0)], 0), np.where(ok, closes[np.maximum(idx, 0)], 0)
+
+
+def daily_bars_at_open(frame: pl.DataFrame, origin: str, first_row: int = 0) -> pl.DataFrame:
+    """Relabel daily bars stamped anywhere on their New York calendar day (vendors use
+    midnight ET, CSV files a bare date) to that day's XNYS session open, the lake's one
+    daily ``ts`` (ns UTC); both drivers then read the lake as it is.
+
+    Raises ``DataError`` naming ``origin``, the row (numbered from ``first_row``) and the
+    bar's time in New York when a bar falls on a day without a session.
+    """
+    from framework.data.schemas import DataError
+
+    if frame.height == 0:
+        return frame
+    d = frame.select(session_date_expr())["ts"]
+    dates, opens, _ = sessions(d.min(), d.max())
+    by_date = dict(zip(dates, opens.tolist(), strict=True))
+    ts = [by_date.get(x) for x in d.to_list()]
+    if any(t is None for t in ts):
+        i = next(i for i, t in enumerate(ts) if t is None)
+        raise DataError(f"{origin}: row {i + first_row}: daily bar at "
+                        f"{iso_ny(frame['ts'][i])} ({d[i]}) is not on an XNYS session")
+    return frame.with_columns(pl.Series("ts", ts, pl.Int64))

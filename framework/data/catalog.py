@@ -1,13 +1,15 @@
 """The DuckDB catalog ``<root>/catalog.duckdb``: partition index, ``datasets`` table, views.
 
 The Parquet files are the truth; the catalog indexes them and can be rebuilt from them
-(``rebuild``). Each write updates it in one transaction after its files are in place.
-A connection is opened per operation so no process holds the file lock for long.
+(``rebuild``). Each lake transaction updates it in one DuckDB transaction after its files
+are in place (``apply``), and records itself in ``ingests``. A connection is opened per
+operation so no process holds the file lock for long.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from pathlib import Path
 
@@ -27,6 +29,9 @@ CREATE TABLE IF NOT EXISTS datasets (
     symbol VARCHAR, dataset VARCHAR, source VARCHAR, first_ts BIGINT, last_ts BIGINT,
     rows BIGINT, schema_version INTEGER, fingerprint VARCHAR, partitions BIGINT,
     PRIMARY KEY (dataset, symbol));
+CREATE TABLE IF NOT EXISTS ingests (
+    id VARCHAR PRIMARY KEY, label VARCHAR, pid BIGINT, started TIMESTAMP, committed TIMESTAMP,
+    partitions BIGINT, deleted BIGINT, rows BIGINT, findings VARCHAR);
 """
 
 _REFRESH = """
@@ -68,16 +73,37 @@ def _insert(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
     con.unregister("_new_parts")
 
 
-def record(root: Path, dataset: str, symbol: str, source: str,
-           parts: list[tuple[dt.date, int, int, int, str]]) -> None:
-    """Upsert partitions (date, rows, first_ts, last_ts, fingerprint); refresh datasets and views."""
+def _refresh(con: duckdb.DuckDBPyConnection, dataset: str, symbol: str) -> None:
+    for stmt in _REFRESH.strip().split(";\n"):
+        if stmt.strip():
+            con.execute(stmt, [dataset, symbol])
+
+
+def apply(root: Path, puts: list[tuple], deletes: list[tuple[str, str, dt.date]],
+          ingest: dict | None = None) -> None:
+    """One catalog transaction: upsert ``puts`` (dataset, symbol, date, source, rows,
+    first_ts, last_ts, fingerprint), drop ``deletes`` (dataset, symbol, date), refresh the
+    ``datasets`` rows they touch, record ``ingest`` (a row of ``ingests``), and the views.
+    Idempotent: a journal replayed after a crash applies it again."""
     con = _connect(root)
     try:
         con.execute("BEGIN")
-        _insert(con, [(dataset, symbol, d, source, n, f, la, fp) for d, n, f, la, fp in parts])
-        for stmt in _REFRESH.strip().split(";\n"):
-            if stmt.strip():
-                con.execute(stmt, [dataset, symbol])
+        if puts:
+            _insert(con, puts)
+        if deletes:
+            gone = pl.DataFrame(deletes, schema={"dataset": pl.String, "symbol": pl.String,
+                                                 "date": pl.Date}, orient="row")
+            con.register("_gone", gone.to_arrow())
+            con.execute("DELETE FROM partitions p USING _gone g WHERE p.dataset = g.dataset "
+                        "AND p.symbol = g.symbol AND p.date = g.date")
+            con.unregister("_gone")
+        for ds, sym in sorted({(r[0], r[1]) for r in [*puts, *deletes]}):
+            _refresh(con, ds, sym)
+        if ingest is not None:
+            con.execute("INSERT OR REPLACE INTO ingests VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?)",
+                        [ingest["id"], ingest["label"], ingest["pid"], ingest["started"],
+                         ingest["partitions"], ingest["deleted"], ingest["rows"],
+                         json.dumps(ingest["findings"], sort_keys=True)])
         con.execute("COMMIT")
         _views(con, root)
     finally:
@@ -87,7 +113,9 @@ def record(root: Path, dataset: str, symbol: str, source: str,
 def _views(con: duckdb.DuckDBPyConnection, root: Path) -> None:
     """One view per dataset over its Parquet files (only where files exist)."""
     for ds in DATASETS:
-        if any((root / ds).glob("symbol=*/date=*/part.parquet")):
+        if not any((root / ds).glob("symbol=*/date=*/part.parquet")):
+            con.execute(f"DROP VIEW IF EXISTS {ds}")
+        else:
             glob = (root / ds).as_posix() + "/*/*/*.parquet"
             con.execute(
                 f"CREATE OR REPLACE VIEW {ds} AS SELECT * FROM read_parquet('{glob}', "
@@ -106,6 +134,15 @@ def datasets(root: Path) -> pl.DataFrame:
     con = _connect(root)
     try:
         return con.sql("SELECT * FROM datasets ORDER BY dataset, symbol").pl()
+    finally:
+        con.close()
+
+
+def ingests(root: Path) -> pl.DataFrame:
+    """The ``ingests`` table (one row per committed lake transaction), newest first."""
+    con = _connect(root)
+    try:
+        return con.sql("SELECT * FROM ingests ORDER BY committed DESC").pl()
     finally:
         con.close()
 
@@ -131,8 +168,7 @@ def rebuild(root: Path, scan: list[tuple[str, str, dt.date, str, int, int, int, 
             _insert(con, scan)
         pairs = con.execute("SELECT DISTINCT dataset, symbol FROM partitions").fetchall()
         for ds, sym in pairs:
-            for stmt in _REFRESH.strip().split(";\n"):
-                con.execute(stmt, [ds, sym])
+            _refresh(con, ds, sym)
         con.execute("COMMIT")
         _views(con, root)
     finally:

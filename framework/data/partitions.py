@@ -2,8 +2,9 @@
 
 Layout: ``<root>/<dataset>/symbol=<SYM>/date=<YYYY-MM-DD>/part.parquet`` (zstd). A write
 goes to ``<root>/.staging/<pid>-<random>.parquet`` first and is moved into place with
-``os.replace`` (atomic on POSIX within one file system), so a reader or a crash never
-sees half a partition. Staging files of dead processes are removed by ``clean_staging``.
+``os.replace`` by the transaction that staged it (``framework.data.commit``), so a reader
+or a crash never sees half a partition. Staging files of dead processes are removed by
+``clean_staging``.
 """
 
 from __future__ import annotations
@@ -71,25 +72,34 @@ def file_fingerprint(path: Path) -> str:
     return h.hexdigest()
 
 
-def write_partition(root: Path, dataset: str, symbol: str, date: dt.date,
-                    frame: pl.DataFrame) -> tuple[Path, str]:
-    """Write one partition atomically; return its final path and content fingerprint."""
+def stage_partition(root: Path, frame: pl.DataFrame) -> tuple[Path, str]:
+    """Write ``frame`` as a complete Parquet file under ``<root>/.staging``; return its
+    path and content fingerprint. A transaction moves it into place at commit
+    (``os.replace``, atomic on POSIX within one file system)."""
     staging = root / STAGING
     staging.mkdir(parents=True, exist_ok=True)
     tmp = staging / f"{os.getpid()}-{uuid.uuid4().hex}.parquet"
     try:
         frame.write_parquet(tmp, compression="zstd", compression_level=3, statistics=True)
-        fp = file_fingerprint(tmp)
-        dest = partition_path(root, dataset, symbol, date)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, dest)
+        return tmp, file_fingerprint(tmp)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return dest, fp
 
 
-def _pid_alive(pid: int) -> bool:
+def remove_partition(root: Path, path: Path) -> None:
+    """Delete a partition file and the ``date=``/``symbol=`` folders it leaves empty."""
+    path.unlink(missing_ok=True)
+    for folder in (path.parent, path.parent.parent):
+        try:
+            if folder != root and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        except OSError:  # another file appeared meanwhile: keep the folder
+            return
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this machine (staging names carry the pid)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -107,7 +117,7 @@ def clean_staging(root: Path) -> int:
     removed = 0
     for p in staging.iterdir():
         pid_s = p.name.split("-", 1)[0]
-        if pid_s.isdigit() and int(pid_s) != os.getpid() and _pid_alive(int(pid_s)):
+        if pid_s.isdigit() and int(pid_s) != os.getpid() and pid_alive(int(pid_s)):
             continue
         if pid_s.isdigit() and int(pid_s) == os.getpid():
             continue

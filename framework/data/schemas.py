@@ -63,6 +63,9 @@ DATASETS = tuple(SCHEMAS)
 BAR_DATASETS = {"1s": "bars_1s", "1m": "bars_1m", "1d": "bars_1d"}
 TIMEFRAME_NS = {"1s": 1_000_000_000, "1m": 60_000_000_000, "1d": 86_400_000_000_000}
 # Columns that may be absent on input and get a default (daily adjustment columns).
+# Optional input column a file source adds: the file line of each row (1-based, header
+# included), so errors name the line a user sees in an editor. Never stored.
+LINE_COL = "_line"
 _DEFAULTS = {"split_factor": 1.0, "dividend": 0.0, "adj_factor": 1.0, "vwap": None, "n": None,
              "exchange": "", "conditions": "", "local_ts": None, "new_order_id": 0}
 
@@ -115,11 +118,21 @@ def conform(dataset: str, frame: pl.DataFrame, origin: str) -> pl.DataFrame:
             bad = col.cast(dtype, strict=False).is_null() & col.is_not_null()
             row = int(bad.arg_max()) if bad.any() else 0
             raise DataError(
-                f"{origin}: column '{name}' row {row}: cannot read {col[row]!r} as {dtype}"
+                f"{origin}: column '{name}' {_where(frame, row)}: cannot read {col[row]!r} "
+                f"as {dtype}"
             ) from None
     result = pl.DataFrame(out)
-    nulls = [c for c in ("ts",) if result.get_column(c).null_count()]
-    if nulls:
+    if result.get_column("ts").null_count():
         row = int(result.get_column("ts").is_null().arg_max())
-        raise DataError(f"{origin}: column 'ts' row {row}: missing timestamp")
+        raise DataError(f"{origin}: column 'ts' {_where(frame, row)}: missing timestamp")
     return result
+
+
+def input_lines(frame: pl.DataFrame) -> list[int] | None:
+    """The file line of each row (``LINE_COL``), or None when the source gave none."""
+    return frame.get_column(LINE_COL).to_list() if LINE_COL in frame.columns else None
+
+
+def _where(frame: pl.DataFrame, row: int) -> str:
+    lines = input_lines(frame)
+    return f"line {lines[row]}" if lines is not None else f"row {row}"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from framework.config import FrozenModel, load_toml
 
@@ -57,21 +59,58 @@ class CsvMapping(FrozenModel):
     timezone: str = "America/New_York"  # of naive timestamps in the file
     label: str = Field("start", pattern="^(start|end)$")  # bar timestamps label start or end
     columns: dict[str, str]  # lake column -> CSV column
-    regular_session_only: bool = False
+    # intraday bars kept: inside XNYS regular hours, or extended hours (04:00-20:00 ET);
+    # daily bars are always labelled at their session's open
+    session: Literal["regular", "extended"] = "regular"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone (an IANA name such as "
+                             f"'America/New_York' or 'UTC'): {v!r}") from None
+        return v
 
 
-class AlpacaConfig(FrozenModel):
-    base_url: str = "https://data.alpaca.markets"
-    feed: str = "iex"
+class HttpConfig(FrozenModel):
+    """Timeouts, retries and rate of one network source (``sources.ratelimit``); seconds."""
+
     requests_per_minute: float = Field(200.0, gt=0)
+    connect_timeout_s: float = Field(5.0, gt=0)
+    read_timeout_s: float = Field(30.0, gt=0)  # per attempt, between bytes of the answer
     max_retries: int = Field(5, ge=0)
     backoff_s: float = Field(0.5, ge=0)  # first retry delay, doubled each retry
+    retry_budget_s: float = Field(120.0, gt=0)  # no retry starts after this, in all
+
+
+class AlpacaConfig(HttpConfig):
+    base_url: str = "https://data.alpaca.markets"
+    feed: str = "iex"
     page_limit: int = Field(10_000, ge=1, le=10_000)
 
 
-class YFinanceConfig(FrozenModel):
+class YFinanceConfig(HttpConfig):
     base_url: str | None = None  # None = Yahoo; a loopback URL in tests
     interval: str = "1d"  # "1d" or "1m"
+    requests_per_minute: float = Field(60.0, gt=0)
+
+
+class PolygonConfig(FrozenModel):
+    """Polygon.io (now Massive) REST through the official ``massive`` client. The key comes
+    from ``POLYGON_API_KEY`` / ``MASSIVE_API_KEY`` (environment or .env), never from here."""
+
+    base_url: str = "https://api.massive.com"
+    requests_per_minute: float = Field(5.0, gt=0)  # free tier: 5; paid plans: raise it
+    max_retries: int = Field(5, ge=0)  # per request, on 429/5xx, timeouts, dropped connections
+    backoff_s: float = Field(1.0, ge=0)  # urllib3: retry k>1 waits backoff_s * 2**(k-1)
+    max_backoff_s: float = Field(60.0, ge=0)  # cap on one retry delay, Retry-After included
+    connect_timeout_s: float = Field(10.0, gt=0)
+    read_timeout_s: float = Field(30.0, gt=0)  # per socket read: a silent server fails here
+    adjusted: bool = False  # false: raw prices + factors (the lake's rule); true: split-adjusted
+    minute_chunk_sessions: int = Field(20, ge=1)  # sessions per 1m request (~1 month; resume unit)
+    page_limit: int = Field(50_000, ge=1, le=50_000)
 
 
 class DataConfig(FrozenModel):
@@ -80,6 +119,7 @@ class DataConfig(FrozenModel):
     csv: dict[str, CsvMapping] = Field(default_factory=dict)
     alpaca: AlpacaConfig = AlpacaConfig()
     yfinance: YFinanceConfig = YFinanceConfig()
+    polygon: PolygonConfig = PolygonConfig()
 
 
 def load_data_config(path: str | Path | None) -> DataConfig:

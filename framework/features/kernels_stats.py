@@ -14,7 +14,6 @@ from framework.features.kernels_trend import sma_state, sma_update
 from framework.types.jit import builder
 
 NAN = np.nan
-_EPS = 1e-8
 _LN2 = np.log(2.0)
 
 
@@ -142,46 +141,121 @@ def garman_klass_batch(
 
 
 # --------------------------------------------------------------------------- correlation
-# state: [count, n, pos, sx, sy, sxx, syy, sxy, bufx[n], bufy[n]]
+# Running sums of n values go wrong in two ways on long series (TA-Lib issue #242): raw
+# price levels make sumX2 - sumX^2/n a difference of two ~n*mean^2 numbers, so a small
+# spread keeps only a few significant digits; and the add/remove round-off of millions
+# of updates drifts. Like TA-Lib (from 0.7), both kernels below sum DEVIATIONS from a
+# shift (first the window's first value, later the window mean) and rebuild the sums
+# with a fresh two-pass over the ring buffer when a sum of squares has cancelled below
+# 1e-6 of its raw scale, when the value that just left dwarfed the rest, or every 32
+# windows. The zero guard is relative to each sum's own scale (1e-14, TA_EPSILON): an
+# absolute 1e-8 band rejected well-defined small variances (beta 0.0 where TA-Lib gave
+# 26.1). Same operations in the same order as TA-Lib's C, so results agree to the bit
+# on the parity series; the streaming form is the batch form (one update per bar).
+_TA_EPS = 1e-14  # TA-Lib's TA_EPSILON: the relative zero guard
+_RESEED_WINDOWS = 32  # rebuild the sums at least every 32 windows
+_CANCEL = 1e-6  # a sum of squares below this fraction of its raw scale has cancelled
+
+# state: [count, n, pos, shiftX, shiftY, sX, sY, sXX, sYY, sXY, leaveX, leaveY, reseed,
+#         bufx[n], bufy[n]]  (buffers hold the raw values, oldest at pos once full)
+_C0 = 13
+
+
 @builder
 def corr_state(n: int) -> np.ndarray:
-    s = np.zeros(8 + 2 * n)
+    s = np.zeros(_C0 + 2 * n)
     s[1] = n
     return s
 
 
 @njit(cache=True, inline="always")
+def _ring_sums(s: np.ndarray, base: int, n: int, pos: int):
+    """Sums of the two n-slot rings at ``s[base:]``, oldest (slot ``pos``) first."""
+    sx = 0.0
+    sy = 0.0
+    for k in range(n):
+        j = (pos + k) % n
+        sx += s[base + j]
+        sy += s[base + n + j]
+    return sx, sy
+
+
+@njit(cache=True)
+def _corr_reseed(s: np.ndarray, n: int, pos: int) -> None:
+    """Shift to the window means and rebuild the five sums (oldest value first)."""
+    inv = 1.0 / n
+    mx, my = _ring_sums(s, _C0, n, pos)
+    s[3] = mx * inv
+    s[4] = my * inv
+    sx = sy = sxx = syy = sxy = 0.0
+    for k in range(n):
+        j = (pos + k) % n
+        x = s[_C0 + j] - s[3]
+        sx += x
+        sxx += x * x
+        y = s[_C0 + n + j] - s[4]
+        sxy += x * y
+        sy += y
+        syy += y * y
+    s[5], s[6], s[7], s[8], s[9] = sx, sy, sxx, syy, sxy
+
+
+@njit(cache=True, inline="always")
 def corr_update(s: np.ndarray, x: float, y: float) -> float:
-    """Pearson correlation of the last n (x, y) pairs (TA-Lib CORREL); lookback n-1."""
+    """Pearson correlation of the last n (x, y) pairs (TA-Lib CORREL); lookback n-1.
+
+    0.0 where either variance is zero relative to its own scale; clamped to [-1, 1]."""
     if np.isnan(x) or np.isnan(y):
         return NAN
     n = int(s[1])
     pos = int(s[2])
     cnt = s[0] + 1.0
     s[0] = cnt
-    if cnt > n:  # TA-Lib drops the trailing pair before adding the new one
-        tx = s[8 + pos]
-        ty = s[8 + n + pos]
-        s[3] -= tx
-        s[5] -= tx * tx
-        s[7] -= tx * ty
-        s[4] -= ty
-        s[6] -= ty * ty
-    s[3] += x
-    s[5] += x * x
-    s[7] += x * y
-    s[4] += y
-    s[6] += y * y
-    s[8 + pos] = x
-    s[8 + n + pos] = y
+    if cnt == 1.0:  # anchor the shift on the first value
+        s[3] = x
+        s[4] = y
+    s[_C0 + pos] = x
+    s[_C0 + n + pos] = y
     pos += 1
     if pos == n:
         pos = 0
-    s[2] = pos
+    s[2] = pos  # the oldest value of the window (the one that leaves next)
+    dx = x - s[3]
+    s[5] += dx
+    s[7] += dx * dx
+    dy = y - s[4]
+    s[9] += dx * dy
+    s[6] += dy
+    s[8] += dy * dy
     if cnt < n:
         return NAN
-    t = (s[5] - ((s[3] * s[3]) / n)) * (s[6] - ((s[4] * s[4]) / n))
-    return (s[7] - ((s[3] * s[4]) / n)) / np.sqrt(t) if t >= _EPS else 0.0
+    if cnt == n:
+        s[12] = _RESEED_WINDOWS * n
+    inv = 1.0 / n
+    ssx = s[7] - ((s[5] * s[5]) * inv)
+    ssy = s[8] - ((s[6] * s[6]) * inv)
+    spxy = s[9] - ((s[5] * s[6]) * inv)
+    s[12] -= 1.0
+    if (ssx < _CANCEL * s[7] or ssy < _CANCEL * s[8] or s[10] > 1e6 * s[7]
+            or s[11] > 1e6 * s[8] or s[12] <= 0.0):
+        s[12] = _RESEED_WINDOWS * n
+        _corr_reseed(s, n, pos)
+        ssx = max(s[7] - ((s[5] * s[5]) * inv), 0.0)
+        ssy = max(s[8] - ((s[6] * s[6]) * inv), 0.0)
+        spxy = s[9] - ((s[5] * s[6]) * inv)
+    tx = s[_C0 + pos] - s[3]
+    ty = s[_C0 + n + pos] - s[4]
+    out = 0.0
+    if ssx > _TA_EPS * s[7] and ssy > _TA_EPS * s[8]:
+        out = min(max(spxy / np.sqrt(ssx * ssy), -1.0), 1.0)
+    s[10] = tx * tx
+    s[11] = ty * ty
+    s[5] -= tx
+    s[7] -= s[10]
+    s[9] -= tx * ty
+    s[6] -= ty
+    s[8] -= s[11]
+    return out
 
 
 @njit(cache=True)
@@ -194,17 +268,44 @@ def corr_batch(x: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- beta
-# state: [count, n, pos, prev_m, prev_a, sx, sy, sxx, sxy, bufx[n], bufy[n]]
+# state: [count, n, pos, prev_m, prev_a, shiftX, shiftY, sXX, sXY, sX, sY, leaveXX, reseed,
+#         sYY, leaveYY, bufx[n], bufy[n]]  (buffers: raw simple returns, market x / asset y;
+#         sYY exists only to scale the asset-side outlier trigger, as in TA-Lib)
+_B0 = 15
+
+
 @builder
 def beta_state(n: int) -> np.ndarray:
-    s = np.zeros(9 + 2 * n)
+    s = np.zeros(_B0 + 2 * n)
     s[1] = n
     return s
 
 
 @njit(cache=True, inline="always")
 def _simple_return(x: float, prev: float) -> float:
-    return (x - prev) / prev if (prev > _EPS or prev < -_EPS) else 0.0
+    """(x - prev) / prev; 0.0 only when prev is exactly 0 (a small quoted price is a
+    price, not a missing one: TA-Lib issue #253)."""
+    return (x - prev) / prev if prev != 0.0 else 0.0
+
+
+@njit(cache=True)
+def _beta_reseed(s: np.ndarray, n: int, pos: int) -> None:
+    """Shift to the window's mean returns and rebuild the five sums (oldest first)."""
+    fn = float(n)
+    mx, my = _ring_sums(s, _B0, n, pos)
+    s[5] = mx / fn
+    s[6] = my / fn
+    sxx = syy = sxy = sx = sy = 0.0
+    for k in range(n):
+        j = (pos + k) % n
+        x = s[_B0 + j] - s[5]
+        y = s[_B0 + n + j] - s[6]
+        sxx += x * x
+        syy += y * y
+        sxy += x * y
+        sx += x
+        sy += y
+    s[7], s[13], s[8], s[9], s[10] = sxx, syy, sxy, sx, sy
 
 
 @njit(cache=True, inline="always")
@@ -212,7 +313,9 @@ def beta_update(s: np.ndarray, asset: float, market: float) -> float:
     """OLS beta of the asset's simple returns on the market's over n returns; lookback n.
 
     Same arithmetic as TA-Lib ``BETA(market, asset, n)`` (TA-Lib divides by the
-    variance of its first argument).
+    variance of its first argument); 0.0 where the market variance is zero relative to
+    its own scale. Both sides have an outlier trigger: a bad asset tick corrupts the
+    covariance sums as much as a bad market tick corrupts the variance.
     """
     if np.isnan(asset) or np.isnan(market):
         return NAN
@@ -224,31 +327,50 @@ def beta_update(s: np.ndarray, asset: float, market: float) -> float:
     s[4] = asset
     if cnt == 0.0:
         return NAN
-    x = _simple_return(market, pm)
-    y = _simple_return(asset, pa)
+    rx = _simple_return(market, pm)
+    ry = _simple_return(asset, pa)
+    if cnt == 1.0:  # anchor the shift on the first return
+        s[5] = rx
+        s[6] = ry
     n = int(s[1])
     pos = int(s[2])
-    s[7] += x * x
-    s[5] += x
-    s[8] += x * y
-    s[6] += y
-    s[9 + pos] = x
-    s[9 + n + pos] = y
+    s[_B0 + pos] = rx
+    s[_B0 + n + pos] = ry
     pos += 1
     if pos == n:
         pos = 0
     s[2] = pos
+    x = rx - s[5]
+    y = ry - s[6]
+    s[7] += x * x
+    s[13] += y * y
+    s[8] += x * y
+    s[9] += x
+    s[10] += y
     if cnt < n:
         return NAN
+    if cnt == n:
+        s[12] = _RESEED_WINDOWS * n
     fn = float(n)
-    t = (fn * s[7]) - (s[5] * s[5])
-    out = ((fn * s[8]) - (s[5] * s[6])) / t if (t > _EPS or t < -_EPS) else 0.0
-    tx = s[9 + pos]
-    ty = s[9 + n + pos]
-    s[7] -= tx * tx
-    s[5] -= tx
-    s[8] -= tx * ty
-    s[6] -= ty
+    scale = fn * s[7]
+    denom = scale - (s[9] * s[9])
+    s[12] -= 1.0
+    if (denom < _CANCEL * scale or s[11] > 1000.0 * s[7] or s[14] > 1000.0 * s[13]
+            or s[12] <= 0.0):
+        s[12] = _RESEED_WINDOWS * n
+        _beta_reseed(s, n, pos)
+        scale = fn * s[7]
+        denom = max(scale - (s[9] * s[9]), 0.0)
+    x = s[_B0 + pos] - s[5]
+    y = s[_B0 + n + pos] - s[6]
+    out = ((fn * s[8]) - (s[9] * s[10])) / denom if denom > _TA_EPS * scale else 0.0
+    s[11] = x * x
+    s[14] = y * y
+    s[7] -= x * x
+    s[13] -= y * y
+    s[8] -= x * y
+    s[9] -= x
+    s[10] -= y
     return out
 
 

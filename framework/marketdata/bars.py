@@ -9,8 +9,15 @@ the live driver uses). Both forms emit identical bars and counters.
 
 Rules shared by every kind:
 
-* only trades inside an XNYS session [open, close) count (half days honoured); others
+* only trades inside a session [open, close) count (XNYS regular sessions, half days
+  honoured, or ``SessionTable.xnys(..., session="extended")`` 04:00-20:00 ET); others
   are dropped and counted ``out_of_session``;
+* with ``BarSpec.conditions`` set and each trade's sale conditions given (``Prints``),
+  a trade updates only what its conditions allow (``sale_conditions``: high/low, last,
+  volume; a print that may update nothing is counted ``excluded``), the listing market's
+  opening print sets the open of the bar holding the regular open, and its closing print
+  and official close, stamped up to ``auction_window_ns`` after the close, belong to the
+  session's last bar;
 * size <= 0, price <= 0 or NaN: rejected, counted ``bad``;
 * a trade earlier than the symbol's previous accepted trade: dropped, ``out_of_order``;
 * time bars are aligned to the session open (a 7-minute bar starts at 09:30, 09:37, ...;
@@ -24,11 +31,12 @@ Rules shared by every kind:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from framework.marketdata import bars_kernels as K
+from framework.marketdata.sale_conditions import Prints, masks, roles_batch
 from framework.types import BAR_DTYPE, TRADE_DTYPE
 from framework.types.errors import FwError
 
@@ -45,6 +53,10 @@ class BarSpec:
     interval_ns: time-bar length in ns. ticks: trades per tick bar. threshold: shares per
     volume bar or USD per dollar bar. expected_ticks / bars_span / imbalance_span /
     min_imbalance: tick-imbalance bar estimators (see ``tick_imbalance_bars``).
+    conditions: sale-condition rule set ("sip", "lean") applied when trades come with
+    their conditions (``Prints``), None to treat every trade as regular;
+    auction_window_ns: how long after the close (ns) the listing market's closing print
+    still belongs to the session (``with_conditions``).
     """
 
     kind: str
@@ -58,6 +70,8 @@ class BarSpec:
     imbalance_span: float = 100.0
     min_imbalance: float = 0.1
     ticks_bounds: tuple[float, float] = (10.0, 1000.0)
+    conditions: str | None = None
+    auction_window_ns: int = 300_000_000_000
 
     _KINDS = {"time": K.TIME, "tick": K.TICK, "volume": K.VOLUME, "dollar": K.DOLLAR,
               "tick_imbalance": K.TICK_IMBALANCE}
@@ -94,6 +108,16 @@ class BarSpec:
                    ticks_bounds=tuple(ticks_bounds) if ticks_bounds is not None
                    else (max(et / 10.0, 1.0), et * 10.0),
                    session_reset=session_reset)
+
+    def with_conditions(self, rules: str = "sip",
+                        auction_window_ns: int = 300_000_000_000) -> BarSpec:
+        """This spec reading sale conditions under ``rules`` ("sip" or "lean"), with the
+        closing auction accepted up to ``auction_window_ns`` ns after the close (default
+        5 min; NYSE's closing print comes 10-65 s after 16:00)."""
+        masks(rules)  # validates the name
+        if auction_window_ns < 0:
+            raise BarError(f"auction_window_ns must be >= 0 ns, got {auction_window_ns}")
+        return replace(self, conditions=rules, auction_window_ns=int(auction_window_ns))
 
     def params(self) -> tuple[np.ndarray, np.ndarray]:
         """(int params, float params) rows for the kernels; validates values."""
@@ -133,28 +157,46 @@ class BarSpec:
 
 @dataclass(frozen=True)
 class SessionTable:
-    """XNYS sessions: ``opens`` and ``closes`` int64 ns UTC, sorted, non-overlapping."""
+    """Sessions: ``opens`` and ``closes`` int64 ns UTC, sorted, non-overlapping. For
+    extended-hours tables ``regular_opens``/``regular_closes`` hold each session's regular
+    hours (the auctions); None means the sessions are the regular hours."""
 
     opens: np.ndarray
     closes: np.ndarray
+    regular_opens: np.ndarray | None = None
+    regular_closes: np.ndarray | None = None
 
     @classmethod
-    def xnys(cls, start: dt.date, end: dt.date) -> SessionTable:
-        """Sessions in [start, end] (session dates, inclusive) from the XNYS calendar."""
-        from framework.data.calendar import sessions
+    def xnys(cls, start: dt.date, end: dt.date, session: str = "regular") -> SessionTable:
+        """XNYS sessions in [start, end] (session dates, inclusive): regular hours, or with
+        ``session="extended"`` 04:00-20:00 ET (17:00 on half days)."""
+        from framework.data.calendar import extended_sessions, sessions
 
         _, opens, closes = sessions(start, end)
-        return cls(np.ascontiguousarray(opens, np.int64), np.ascontiguousarray(closes, np.int64))
+        o = np.ascontiguousarray(opens, np.int64)
+        c = np.ascontiguousarray(closes, np.int64)
+        if session == "regular":
+            return cls(o, c)
+        if session != "extended":
+            raise BarError(f"session '{session}': expected 'regular' or 'extended'")
+        eo, ec = extended_sessions(o, c)
+        return cls(eo, ec, o, c)
 
     @classmethod
-    def covering(cls, ts_min: int, ts_max: int) -> SessionTable:
+    def covering(cls, ts_min: int, ts_max: int, session: str = "regular") -> SessionTable:
         """Sessions whose New York date lies between those of two instants (ns UTC)."""
         import zoneinfo
 
         ny = zoneinfo.ZoneInfo("America/New_York")
         d0 = dt.datetime.fromtimestamp(ts_min / 1e9, tz=ny).date()
         d1 = dt.datetime.fromtimestamp(ts_max / 1e9, tz=ny).date()
-        return cls.xnys(d0, d1)
+        return cls.xnys(d0, d1, session)
+
+    def regular(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each session's regular open and close, ns UTC."""
+        if self.regular_opens is None or self.regular_closes is None:
+            return self.opens, self.closes
+        return self.regular_opens, self.regular_closes
 
     def check(self) -> None:
         o, c = self.opens, self.closes
@@ -162,6 +204,30 @@ class SessionTable:
             raise BarError("sessions: opens and closes must be 1-D arrays of equal length")
         if o.size and (np.any(c <= o) or np.any(o[1:] < c[:-1])):
             raise BarError("sessions: need open < close and sessions sorted, non-overlapping")
+        ro, rc = self.regular()
+        if ro.shape != o.shape or rc.shape != o.shape or np.any(ro < o) or np.any(rc > c):
+            raise BarError("sessions: regular hours must lie inside each session")
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """The session arrays the kernels read (see ``bars_kernels``)."""
+
+    opens: np.ndarray
+    closes: np.ndarray
+    slot_off: np.ndarray
+    open_slot: np.ndarray  # global slot holding each session's regular open
+    reg_opens: np.ndarray
+    reg_closes: np.ndarray
+
+    @classmethod
+    def of(cls, sessions: SessionTable, interval: int) -> _Grid:
+        sessions.check()
+        opens = np.ascontiguousarray(sessions.opens, np.int64)
+        closes = np.ascontiguousarray(sessions.closes, np.int64)
+        ro, rc = (np.ascontiguousarray(a, np.int64) for a in sessions.regular())
+        slot_off = K.slot_offsets(opens, closes, interval)
+        return cls(opens, closes, slot_off, slot_off[:-1] + (ro - opens) // interval, ro, rc)
 
 
 @dataclass
@@ -172,7 +238,8 @@ class BarBuild:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-_COUNT_NAMES = ("accepted", "bad", "out_of_order", "out_of_session", "bars", "filled_bars")
+_COUNT_NAMES = ("accepted", "bad", "out_of_order", "out_of_session", "bars", "filled_bars",
+                "excluded")
 
 
 def _counts(cnt: np.ndarray) -> dict[str, int]:
@@ -200,25 +267,39 @@ def _check_trades(trades: np.ndarray) -> tuple[np.ndarray, int]:
     return trades, int(hi) + 1
 
 
-def _session_arrays(trades: np.ndarray, sessions: SessionTable | None,
-                    interval: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if sessions is None:
-        ts = trades["ts"]
-        sessions = SessionTable.covering(int(ts.min()), int(ts.max()))
-    sessions.check()
-    opens = np.ascontiguousarray(sessions.opens, np.int64)
-    closes = np.ascontiguousarray(sessions.closes, np.int64)
-    return opens, closes, K.slot_offsets(opens, closes, interval)
+def _roles(trades: np.ndarray, spec: BarSpec, grid: _Grid, prints: Prints | None,
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Trades in the order the kernels consume them, and one role per trade (a single
+    ``FULL`` entry when conditions are not read)."""
+    if prints is None or spec.conditions is None:
+        return trades, np.full(1, K.FULL, np.int8)
+    flags = np.ascontiguousarray(prints.flags, np.int64)
+    listing = np.ascontiguousarray(prints.listing, np.bool_)
+    if flags.shape != trades.shape or listing.shape != trades.shape:
+        raise BarError(f"prints: {flags.size} condition sets and {listing.size} listing marks "
+                       f"for {trades.size} trades")
+    ts = trades["ts"]
+    window = spec.auction_window_ns
+    role = roles_batch(ts, flags, listing, grid.reg_opens, grid.reg_closes, window,
+                       masks(spec.conditions))
+    if window > 0:  # as the streaming buffer consumes them (see ``auction_order``)
+        order, new_ts, moved = K.auction_order(ts, role, grid.reg_closes, window)
+        if moved:
+            trades = trades[order]
+            trades["ts"] = new_ts
+            role = role[order]
+    return trades, role
 
 
 def build_bars(trades: np.ndarray, spec: BarSpec, *, sessions: SessionTable | None = None,
-               order: str = "time") -> BarBuild:
+               order: str = "time", prints: Prints | None = None) -> BarBuild:
     """Aggregate ``trades`` (TRADE_DTYPE, sorted by ts) into bars described by ``spec``.
 
-    ``sessions``: the trading sessions (default: XNYS sessions spanning the trades' New
-    York dates). ``order``: "time" sorts bars by (ts, sym); "emission" keeps the order a
-    streaming ``BarAggregator`` would emit them (then ``flush``). Returns bars and counts
-    (accepted, bad, out_of_order, out_of_session, bars, filled_bars).
+    ``sessions``: the trading sessions (default: XNYS regular sessions spanning the
+    trades' New York dates). ``order``: "time" sorts bars by (ts, sym); "emission" keeps
+    the order a streaming ``BarAggregator`` would emit them (then ``flush``). ``prints``:
+    each trade's sale conditions, read when ``spec.conditions`` is set. Returns bars and
+    counts (accepted, bad, out_of_order, out_of_session, bars, filled_bars, excluded).
     """
     if order not in ("time", "emission"):
         raise BarError(f"order must be 'time' or 'emission', got '{order}'")
@@ -227,10 +308,13 @@ def build_bars(trades: np.ndarray, spec: BarSpec, *, sessions: SessionTable | No
     cnt = np.zeros(K.N_COUNTERS, np.int64)
     if trades.size == 0:
         return BarBuild(np.zeros(0, BAR_DTYPE), _counts(cnt))
-    opens, closes, slot_off = _session_arrays(trades, sessions, int(pi[K.P_INTERVAL]))
+    if sessions is None:
+        sessions = SessionTable.covering(int(trades["ts"].min()), int(trades["ts"].max()))
+    grid = _Grid.of(sessions, int(pi[K.P_INTERVAL]))
+    trades, role = _roles(trades, spec, grid, prints)
     st_i, st_f = K.init_state(n_sym, pf)
-    parts = _run(trades, pi, pf, opens, closes, slot_off, st_i, st_f, cnt)
-    parts.append(_flush(pi, opens, slot_off, st_i, st_f, cnt))
+    parts = _run(trades, role, pi, pf, grid, st_i, st_f, cnt)
+    parts.append(_flush(pi, grid, st_i, st_f, cnt))
     bars = np.concatenate(parts)
     if order == "time" and n_sym > 1:
         bars = bars[np.lexsort((bars["sym"], bars["ts"]))]
@@ -240,23 +324,24 @@ def build_bars(trades: np.ndarray, spec: BarSpec, *, sessions: SessionTable | No
 _CHUNK = 1 << 21  # trades per kernel call: bounds the output buffer (BAR_DTYPE is 84 bytes)
 
 
-def _run(trades, pi, pf, opens, closes, slot_off, st_i, st_f, cnt) -> list[np.ndarray]:
+def _run(trades, role, pi, pf, grid: _Grid, st_i, st_f, cnt) -> list[np.ndarray]:
     """``run_batch`` over ``trades`` in chunks (state carries over); bars per chunk."""
-    fill = int(st_i.shape[0]) * int(slot_off[-1]) if pi[K.P_FFILL] else 0
+    fill = int(st_i.shape[0]) * int(grid.slot_off[-1]) if pi[K.P_FFILL] else 0
     parts = []
     for lo in range(0, trades.size, _CHUNK):
         ch = trades[lo:lo + _CHUNK]
+        r = role if role.shape[0] == 1 else role[lo:lo + _CHUNK]
         out = np.empty(ch.size + 1 + fill, BAR_DTYPE)
-        n = K.run_batch(ch["ts"], ch["sym"], ch["price"], ch["size"], pi, pf, opens, closes,
-                        slot_off, st_i, st_f, out, cnt, False)
+        n = K.run_batch(ch["ts"], ch["sym"], ch["price"], ch["size"], r, pi, pf, grid.opens,
+                        grid.closes, grid.slot_off, grid.open_slot, st_i, st_f, out, cnt, False)
         parts.append(out[:n].copy())
     return parts
 
 
-def _flush(pi, opens, slot_off, st_i, st_f, cnt) -> np.ndarray:
-    per = int(slot_off[-1]) + 1 if pi[K.P_FFILL] else 1
+def _flush(pi, grid: _Grid, st_i, st_f, cnt) -> np.ndarray:
+    per = int(grid.slot_off[-1]) + 1 if pi[K.P_FFILL] else 1
     out = np.empty(int(st_i.shape[0]) * per, BAR_DTYPE)
-    n = K.flush(pi, opens, slot_off, st_i, st_f, out, 0, cnt)
+    n = K.flush(pi, grid.opens, grid.slot_off, st_i, st_f, out, 0, cnt)
     return out[:n].copy()
 
 
@@ -320,23 +405,29 @@ class BarAggregator:
     ``push`` returns the bars this trade completed (usually none); ``advance(now_ns)``
     closes bars whose end has passed on the clock (the live driver calls it on a timer);
     ``flush()`` closes everything at end of data. Same ``step`` as the batch kernels.
+
+    With ``spec.conditions`` set, ``push`` takes each trade's condition set and listing
+    mark; trades stamped in a close-auction window are held until the window ends (the
+    closing print may still come), so a session's last bar, and any post-market bar of
+    the window, is released ``auction_window_ns`` after the close.
     """
 
     def __init__(self, spec: BarSpec, sessions: SessionTable, n_symbols: int = 1):
         self.spec = spec
         self._pi, self._pf = spec.params()
-        sessions.check()
-        self._opens = np.ascontiguousarray(sessions.opens, np.int64)
-        self._closes = np.ascontiguousarray(sessions.closes, np.int64)
-        self._slot_off = K.slot_offsets(self._opens, self._closes, int(self._pi[K.P_INTERVAL]))
+        self._grid = _Grid.of(sessions, int(self._pi[K.P_INTERVAL]))
+        self._masks = masks(spec.conditions) if spec.conditions else None
+        self._window = spec.auction_window_ns if spec.conditions else 0
+        self._held: list[tuple[int, int, float, float, int]] = []  # (ts, sym, px, size, role)
+        self._held_w = -1
         self._cnt = np.zeros(K.N_COUNTERS, np.int64)
         self._st_i, self._st_f = K.init_state(max(int(n_symbols), 1), self._pf)
-        per = int(self._slot_off[-1]) + 2 if self._pi[K.P_FFILL] else 2
+        per = int(self._grid.slot_off[-1]) + 2 if self._pi[K.P_FFILL] else 2
         self._buf = np.empty(per, BAR_DTYPE)
 
     @property
     def counts(self) -> dict[str, int]:
-        """accepted, bad, out_of_order, out_of_session, bars, filled_bars so far."""
+        """accepted, bad, out_of_order, out_of_session, bars, filled_bars, excluded so far."""
         return _counts(self._cnt)
 
     def _ensure(self, n_sym: int) -> None:
@@ -347,37 +438,86 @@ class BarAggregator:
             st_f[:have] = self._st_f
             self._st_i, self._st_f = st_i, st_f
 
-    def push(self, ts: int, sym: int, price: float, size: float) -> np.ndarray:
-        """One trade: ts ns UTC, sym index (>= 0), price USD, size shares."""
+    def _step(self, ts: int, sym: int, price: float, size: float, role: int) -> np.ndarray:
+        g = self._grid
+        n = K.stream_push(np.int64(ts), np.int64(sym), float(price), float(size),
+                          np.int8(role), self._pi, self._pf, g.opens, g.closes, g.slot_off,
+                          g.open_slot, self._st_i, self._st_f, self._buf, self._cnt)
+        return self._buf[:n].copy()
+
+    def _release(self) -> list[np.ndarray]:
+        """Feed the held close-auction window to the kernel (``release_order``)."""
+        held, self._held = self._held, []
+        ts = np.array([h[0] for h in held], np.int64)
+        role = np.array([h[4] for h in held], np.int8)
+        order, new_ts = K.release_order(role, ts, self._grid.reg_closes[self._held_w])
+        return [self._step(int(t), *held[i][1:]) for i, t in zip(order, new_ts, strict=True)]
+
+    def push(self, ts: int, sym: int, price: float, size: float, flags: int = 0,
+             listing: bool = False) -> np.ndarray:
+        """One trade: ts ns UTC, sym index (>= 0), price USD, size shares; with
+        ``spec.conditions``, its condition set (``parse_conditions``) and whether the
+        symbol's listing market printed it."""
         if sym < 0:
             raise BarError(f"sym must be a non-negative symbol index, got {sym}")
         self._ensure(sym + 1)
-        n = K.stream_push(np.int64(ts), np.int64(sym), float(price), float(size), self._pi,
-                          self._pf, self._opens, self._closes, self._slot_off, self._st_i,
-                          self._st_f, self._buf, self._cnt)
-        return self._buf[:n].copy()
+        if self._masks is None:
+            return self._step(ts, sym, price, size, K.FULL)
+        g = self._grid
+        role = int(roles_batch(np.array([ts], np.int64), np.array([flags], np.int64),
+                               np.array([listing]), g.reg_opens, g.reg_closes, self._window,
+                               self._masks)[0])
+        w = K.close_window_of(np.int64(ts), g.reg_closes, self._window)[0]
+        parts = []
+        if self._held and w != self._held_w and (
+                w >= 0 or ts >= g.reg_closes[self._held_w] + self._window):
+            parts = self._release()
+        if w >= 0:
+            self._held.append((ts, sym, price, size, role))
+            self._held_w = w
+        else:
+            parts.append(self._step(ts, sym, price, size, role))
+        return np.concatenate(parts) if parts else np.zeros(0, BAR_DTYPE)
 
-    def push_many(self, trades: np.ndarray) -> np.ndarray:
-        """A chunk of trades (TRADE_DTYPE) in order; bars in emission order, no flush."""
+    def push_many(self, trades: np.ndarray, prints: Prints | None = None) -> np.ndarray:
+        """A chunk of trades (TRADE_DTYPE) in order; bars in emission order, no flush.
+        With sale conditions this is ``push`` per trade."""
         trades, n_sym = _check_trades(trades)
         if trades.size == 0:
             return np.zeros(0, BAR_DTYPE)
         self._ensure(n_sym)
-        return np.concatenate(_run(trades, self._pi, self._pf, self._opens, self._closes,
-                                   self._slot_off, self._st_i, self._st_f, self._cnt))
+        if self._masks is not None and prints is not None:
+            parts = [self.push(int(t["ts"]), int(t["sym"]), float(t["price"]),
+                               float(t["size"]), int(f), bool(x))
+                     for t, f, x in zip(trades, prints.flags, prints.listing, strict=True)]
+            return np.concatenate(parts) if parts else np.zeros(0, BAR_DTYPE)
+        return np.concatenate(_run(trades, np.full(1, K.FULL, np.int8), self._pi, self._pf,
+                                   self._grid, self._st_i, self._st_f, self._cnt))
 
     def advance(self, now_ns: int) -> np.ndarray:
         """Clock at ``now_ns`` (ns UTC): bars that have ended by now; later trades with
-        ts < now_ns are counted out_of_order."""
-        per = int(self._slot_off[-1]) + 1 if self._pi[K.P_FFILL] else 1
+        ts < now_ns are counted out_of_order. Inside a close-auction window the clock
+        stops 1 ns before the close until the window ends."""
+        g = self._grid
+        parts = []
+        if self._window:
+            if self._held and now_ns >= g.reg_closes[self._held_w] + self._window:
+                parts = self._release()
+            w = K.close_window_of(np.int64(now_ns), g.reg_closes, self._window)[0]
+            if w >= 0:
+                now_ns = min(now_ns, int(g.reg_closes[w]) - 1)
+        per = int(g.slot_off[-1]) + 1 if self._pi[K.P_FFILL] else 1
         out = np.empty(self._st_i.shape[0] * per, BAR_DTYPE)
-        n = K.advance(np.int64(now_ns), self._pi, self._opens, self._closes, self._slot_off,
-                      self._st_i, self._st_f, out, 0, self._cnt)
-        return out[:n].copy()
+        n = K.advance(np.int64(now_ns), self._pi, g.opens, g.closes, g.slot_off, self._st_i,
+                      self._st_f, out, 0, self._cnt)
+        parts.append(out[:n].copy())
+        return np.concatenate(parts)
 
     def flush(self) -> np.ndarray:
         """End of data: every open bar (and, with ffill, empty slots to the table's end)."""
-        return _flush(self._pi, self._opens, self._slot_off, self._st_i, self._st_f, self._cnt)
+        parts = self._release() if self._held else []
+        parts.append(_flush(self._pi, self._grid, self._st_i, self._st_f, self._cnt))
+        return np.concatenate(parts)
 
 
 __all__ = [

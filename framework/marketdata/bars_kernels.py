@@ -10,6 +10,13 @@ trade that only adds to an open bar) then ``_step_full`` (everything else);
 very same code, so they emit identical bars; the property tests in
 ``tests/marketdata/bars`` check it anyway.
 
+Sale conditions reach the kernels as one role per trade (``sale_conditions.role_of``):
+which of high/low, last (open/close) and volume it updates, and the auction marks. A bar
+opened by a trade that may not set its prices starts from the symbol's last close and
+takes its first eligible price when one arrives (see ``_emit``). The listing market's
+closing print and official close, stamped after the close, are moved to the session's
+last instant before they reach ``step`` (``close_window_of`` / ``release_order``).
+
 Sessions: ``opens``/``closes`` (ns UTC, sorted, one row per XNYS session) define when
 trades count; ``slot_off[d]`` is the global index of session d's first time-bar slot
 (slots are ``interval`` ns long from the session open, the last one cut at the close).
@@ -19,6 +26,8 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+
+from framework.marketdata.sale_conditions import first_close_after
 
 # bar kinds (params int row P_KIND)
 TIME = 0
@@ -35,13 +44,19 @@ Q_THRESHOLD, Q_ET0, Q_ALPHA_T, Q_ALPHA_B, Q_MIN_IMB, Q_ET_MIN, Q_ET_MAX = 0, 1, 
 NP_F = 7
 
 # counters
-C_ACCEPTED, C_BAD, C_OUT_OF_ORDER, C_OUT_OF_SESSION, C_BARS, C_FILLED = 0, 1, 2, 3, 4, 5
-N_COUNTERS = 6
+C_ACCEPTED, C_BAD, C_OUT_OF_ORDER, C_OUT_OF_SESSION, C_BARS, C_FILLED, C_EXCLUDED = range(7)
+N_COUNTERS = 7
 
-# int state per symbol
+# int state per symbol (S_PX: bit 1 = the open bar has a last-sale price, bit 2 = a
+# high/low price; until then its prices are placeholders)
 S_OPEN, S_KEY, S_N, S_FIRST, S_LAST, S_WATER, S_CUR, S_START, S_END, S_LASTKEY, S_HASCLOSE = (
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
-NI = 11
+S_PX = 11
+NI = 12
+
+# trade roles (framework.marketdata.sale_conditions): what a trade updates
+U_HL, U_LAST, U_VOL, R_OPEN, R_CLOSE, R_HELD = 1, 2, 4, 8, 16, 32
+FULL = U_HL | U_LAST | U_VOL
 # float state per symbol
 F_O, F_H, F_L, F_C, F_V, F_PV, F_CUM, F_PREVPX, F_PREVB, F_ET, F_EB, F_LASTCLOSE = (
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
@@ -92,10 +107,28 @@ def _write(out, j, ts, sym, o, h, lo, c, v, vwap, n, first, last):
 
 @numba.njit(cache=True)
 def _emit(s, label, st_i, st_f, out, j, cnt):
-    """Write symbol ``s``'s open bar (label ``label`` ns) and mark it closed."""
+    """Write symbol ``s``'s open bar (label ``label`` ns) and mark it closed.
+
+    A bar whose trades may not set its open/close (or high/low) keeps the symbol's last
+    close there; with no earlier close, its VWAP. High/low then widen to hold open and
+    close, so every bar has low <= open, close <= high."""
     v = st_f[s, F_V]
+    vwap = st_f[s, F_PV] / v if v > 0.0 else st_f[s, F_C]
+    px = st_i[s, S_PX]
+    if px != 3:
+        base = st_f[s, F_LASTCLOSE] if st_i[s, S_HASCLOSE] == 1 else vwap
+        if (px & 1) == 0:
+            st_f[s, F_O] = base
+            st_f[s, F_C] = base
+        if (px & 2) == 0:
+            st_f[s, F_H] = max(st_f[s, F_O], st_f[s, F_C])
+            st_f[s, F_L] = min(st_f[s, F_O], st_f[s, F_C])
+        st_f[s, F_H] = max(st_f[s, F_H], st_f[s, F_O], st_f[s, F_C])
+        st_f[s, F_L] = min(st_f[s, F_L], st_f[s, F_O], st_f[s, F_C])
+        if v == 0.0:
+            vwap = st_f[s, F_C]
     j = _write(out, j, label, s, st_f[s, F_O], st_f[s, F_H], st_f[s, F_L], st_f[s, F_C], v,
-               st_f[s, F_PV] / v, st_i[s, S_N], st_i[s, S_FIRST], st_i[s, S_LAST])
+               vwap, st_i[s, S_N], st_i[s, S_FIRST], st_i[s, S_LAST])
     st_i[s, S_OPEN] = 0
     st_i[s, S_LASTKEY] = st_i[s, S_KEY]
     st_i[s, S_HASCLOSE] = 1
@@ -141,20 +174,47 @@ def _session_of(ts, cur, opens, closes):
 
 
 @numba.njit(cache=True)
-def _open_bar(s, ts, price, st_i, st_f):
+def _open_bar(s, ts, st_i, st_f):
     st_i[s, S_OPEN] = 1
     st_i[s, S_N] = 0
     st_i[s, S_FIRST] = ts
-    st_f[s, F_O] = price
-    st_f[s, F_H] = price
-    st_f[s, F_L] = price
+    st_i[s, S_PX] = 0
     st_f[s, F_V] = 0.0
     st_f[s, F_PV] = 0.0
     st_f[s, F_CUM] = 0.0
 
 
 @numba.njit(cache=True, inline="always")
+def _add_role(s, ts, price, size, role, st_i, st_f):
+    """Add a trade to the open bar: the fields its role lets it update (a bar's first
+    high/low or last-sale price replaces the placeholders ``_open_bar`` left)."""
+    px = st_i[s, S_PX]
+    if role & U_LAST:
+        if (px & 1) == 0:
+            st_f[s, F_O] = price
+        st_f[s, F_C] = price
+        px |= 1
+    if role & U_HL:
+        if (px & 2) == 0:
+            st_f[s, F_H] = price
+            st_f[s, F_L] = price
+            px |= 2
+        elif price > st_f[s, F_H]:
+            st_f[s, F_H] = price
+        elif price < st_f[s, F_L]:
+            st_f[s, F_L] = price
+    st_i[s, S_PX] = px
+    if role & U_VOL:
+        st_f[s, F_V] += size
+        st_f[s, F_PV] += price * size
+        st_i[s, S_N] += 1
+    st_i[s, S_LAST] = ts
+    st_i[s, S_WATER] = ts
+
+
+@numba.njit(cache=True, inline="always")
 def _add(s, ts, price, size, st_i, st_f):
+    """Fast form of ``_add_role`` for a regular trade on a bar that already has prices."""
     if price > st_f[s, F_H]:
         st_f[s, F_H] = price
     if price < st_f[s, F_L]:
@@ -168,15 +228,15 @@ def _add(s, ts, price, size, st_i, st_f):
 
 
 @numba.njit(cache=True)
-def _step_fast(ts, s, price, size, pi, pf, st_i, st_f, cnt):
+def _step_fast(ts, s, price, size, role, pi, pf, st_i, st_f, cnt):
     """The common case of ``step``, kept small so LLVM inlines it into loops: a valid,
-    in-order trade before ``S_END`` (time bars: the open bar's end; other kinds: the close
-    of the session of the symbol's last accepted trade) that adds to the open bar without
-    completing it. Returns True when it consumed the trade, False to defer to
-    ``_step_full``. (With the whole rule, or session arrays, in the loop LLVM's code for
-    the batch loop ran ~10x slower.)"""
+    in-order regular trade (role ``FULL``) before ``S_END`` (time bars: the open bar's
+    end; other kinds: the close of the session of the symbol's last accepted trade) that
+    adds to an open bar with prices without completing it. Returns True when it consumed
+    the trade, False to defer to ``_step_full``. (With the whole rule, or session arrays,
+    in the loop LLVM's code for the batch loop ran ~10x slower.)"""
     if not (size > 0.0 and price > 0.0 and ts >= st_i[s, S_WATER] and st_i[s, S_OPEN] == 1
-            and ts < st_i[s, S_END]):
+            and ts < st_i[s, S_END] and role == FULL and st_i[s, S_PX] == 3):
         return False
     kind = pi[P_KIND]
     if kind == TICK:
@@ -198,25 +258,30 @@ def _step_fast(ts, s, price, size, pi, pf, st_i, st_f, cnt):
 
 
 @numba.njit(cache=True)
-def step(ts, s, price, size, pi, pf, opens, closes, slot_off, st_i, st_f, out, j, cnt):
-    """Consume one trade (ts ns UTC, symbol index s, price USD, size shares); return the new
-    number of bars in ``out`` (bars completed by this trade are written at ``out[j:]``).
+def step(ts, s, price, size, role, pi, pf, opens, closes, slot_off, open_slot, st_i, st_f,
+         out, j, cnt):
+    """Consume one trade (ts ns UTC, symbol index s, price USD, size shares, ``role`` from
+    ``sale_conditions.role_of``, ``FULL`` for a regular trade); return the new number of
+    bars in ``out`` (bars completed by this trade are written at ``out[j:]``).
 
     Rejections, in this order, each counted once: size <= 0 or price <= 0 or NaN (C_BAD);
     ts earlier than the symbol's last accepted trade or last ``advance`` (C_OUT_OF_ORDER);
-    ts outside every session [open, close) (C_OUT_OF_SESSION).
+    ts outside every session [open, close) (C_OUT_OF_SESSION); a role that updates
+    nothing (C_EXCLUDED). ``open_slot[d]`` is the global slot holding session d's regular
+    open (the bar whose open a listing market's opening print sets).
     ``step`` is ``_step_fast`` (common case) else ``_step_full`` (the whole rule); loops
     call the two directly, in the same order, so they inline the fast part.
     """
-    if _step_fast(ts, s, price, size, pi, pf, st_i, st_f, cnt):
+    if _step_fast(ts, s, price, size, role, pi, pf, st_i, st_f, cnt):
         return j
-    return _step_full(ts, s, price, size, pi, pf, opens, closes, slot_off, st_i, st_f, out, j,
-                      cnt)
+    return _step_full(ts, s, price, size, role, pi, pf, opens, closes, slot_off, open_slot,
+                      st_i, st_f, out, j, cnt)
 
 
 @numba.njit(cache=True)
-def _step_full(ts, s, price, size, pi, pf, opens, closes, slot_off, st_i, st_f, out, j, cnt):
-    """``step`` for every case but the in-bar time-bar fast path (see ``step``)."""
+def _step_full(ts, s, price, size, role, pi, pf, opens, closes, slot_off, open_slot, st_i,
+               st_f, out, j, cnt):
+    """``step`` for every case but the in-bar fast path (see ``step``)."""
     if not (size > 0.0 and price > 0.0):  # also catches NaN
         cnt[C_BAD] += 1
         return j
@@ -229,30 +294,39 @@ def _step_full(ts, s, price, size, pi, pf, opens, closes, slot_off, st_i, st_f, 
         cnt[C_OUT_OF_SESSION] += 1
         return j
     st_i[s, S_CUR] = cur
+    if (role & FULL) == 0:
+        cnt[C_EXCLUDED] += 1
+        return j
     cnt[C_ACCEPTED] += 1
     if kind == TIME:
         interval = pi[P_INTERVAL]
         k = (ts - opens[d]) // interval
-        if st_i[s, S_OPEN] == 1:
-            j = _emit(s, st_i[s, S_START], st_i, st_f, out, j, cnt)
         slot = slot_off[d] + k
-        if pi[P_FFILL] != 0:
-            j = _fill(s, slot, opens, slot_off, interval, st_i, st_f, out, j, cnt)
-        _open_bar(s, ts, price, st_i, st_f)
-        st_i[s, S_KEY] = slot
-        start = opens[d] + k * interval
-        st_i[s, S_START] = start
-        st_i[s, S_END] = min(start + interval, closes[d])
-        _add(s, ts, price, size, st_i, st_f)
+        if st_i[s, S_OPEN] == 0 or st_i[s, S_KEY] != slot:
+            if st_i[s, S_OPEN] == 1:
+                j = _emit(s, st_i[s, S_START], st_i, st_f, out, j, cnt)
+            if pi[P_FFILL] != 0:
+                j = _fill(s, slot, opens, slot_off, interval, st_i, st_f, out, j, cnt)
+            _open_bar(s, ts, st_i, st_f)
+            st_i[s, S_KEY] = slot
+            start = opens[d] + k * interval
+            st_i[s, S_START] = start
+            st_i[s, S_END] = min(start + interval, closes[d])
+        _add_role(s, ts, price, size, role, st_i, st_f)
+        if role & R_OPEN and slot == open_slot[d]:  # the opening auction sets the open
+            st_f[s, F_O] = price
         return j
-    # information-driven bars: the bar's key is its session (reset at session change)
+    # information-driven bars: the bar's key is its session (reset at session change);
+    # trades that add no volume do not move their clock
     st_i[s, S_END] = closes[d]
     if st_i[s, S_OPEN] == 1 and pi[P_RESET] != 0 and st_i[s, S_KEY] != d:
         j = _emit(s, st_i[s, S_FIRST], st_i, st_f, out, j, cnt)
     if st_i[s, S_OPEN] == 0:
-        _open_bar(s, ts, price, st_i, st_f)
+        _open_bar(s, ts, st_i, st_f)
         st_i[s, S_KEY] = d
-    _add(s, ts, price, size, st_i, st_f)
+    _add_role(s, ts, price, size, role, st_i, st_f)
+    if (role & U_VOL) == 0:
+        return j
     done = False
     if kind == TICK:
         done = st_i[s, S_N] >= pi[P_TICKS]
@@ -262,15 +336,16 @@ def _step_full(ts, s, price, size, pi, pf, opens, closes, slot_off, st_i, st_f, 
     elif kind == DOLLAR:
         st_f[s, F_CUM] += price * size
         done = st_f[s, F_CUM] >= pf[Q_THRESHOLD]
-    else:  # TICK_IMBALANCE (Lopez de Prado, AFML 2.3.2.1)
+    else:  # TICK_IMBALANCE (Lopez de Prado, AFML 2.3.2.1); the tick rule reads last sales
         prev = st_f[s, F_PREVPX]
         b = st_f[s, F_PREVB]
-        if prev == prev:  # not NaN: a previous accepted trade exists
-            if price > prev:
-                b = 1.0
-            elif price < prev:
-                b = -1.0
-        st_f[s, F_PREVPX] = price
+        if role & U_LAST:
+            if prev == prev:  # not NaN: a previous last-sale price exists
+                if price > prev:
+                    b = 1.0
+                elif price < prev:
+                    b = -1.0
+            st_f[s, F_PREVPX] = price
         st_f[s, F_PREVB] = b
         st_f[s, F_CUM] += b
         thr = st_f[s, F_ET] * max(abs(st_f[s, F_EB]), pf[Q_MIN_IMB])
@@ -336,24 +411,107 @@ def flush(pi, opens, slot_off, st_i, st_f, out, j, cnt):
 
 
 @numba.njit(cache=True)
-def run_batch(ts, sym, price, size, pi, pf, opens, closes, slot_off, st_i, st_f, out, cnt,
-              do_flush):
+def run_batch(ts, sym, price, size, role, pi, pf, opens, closes, slot_off, open_slot, st_i,
+              st_f, out, cnt, do_flush):
     """Batch form: ``step`` over every trade in array order, then ``flush`` if asked.
-    Returns the number of bars written to ``out``."""
+    ``role`` has one entry per trade, or a single entry used for all of them. Returns the
+    number of bars written to ``out``."""
     j = 0
+    one = role.shape[0] == 1
     for i in range(ts.shape[0]):
         t, s, p, z = ts[i], sym[i], price[i], size[i]
-        if not _step_fast(t, s, p, z, pi, pf, st_i, st_f, cnt):
-            j = _step_full(t, s, p, z, pi, pf, opens, closes, slot_off, st_i, st_f, out, j, cnt)
+        r = role[0] if one else role[i]
+        if not _step_fast(t, s, p, z, r, pi, pf, st_i, st_f, cnt):
+            j = _step_full(t, s, p, z, r, pi, pf, opens, closes, slot_off, open_slot, st_i,
+                           st_f, out, j, cnt)
     if do_flush:
         j = flush(pi, opens, slot_off, st_i, st_f, out, j, cnt)
     return j
 
 
 @numba.njit(cache=True)
-def stream_push(ts, s, price, size, pi, pf, opens, closes, slot_off, st_i, st_f, out, cnt):
+def stream_push(ts, s, price, size, role, pi, pf, opens, closes, slot_off, open_slot, st_i,
+                st_f, out, cnt):
     """Streaming form: one trade through ``step``; returns how many bars it completed."""
-    return step(ts, s, price, size, pi, pf, opens, closes, slot_off, st_i, st_f, out, 0, cnt)
+    return step(ts, s, price, size, role, pi, pf, opens, closes, slot_off, open_slot, st_i,
+                st_f, out, 0, cnt)
+
+
+@numba.njit(cache=True, inline="always")
+def close_window_of(ts, reg_closes, window, d=0):
+    """Index of the regular session whose close-auction window [close, close + window)
+    holds ``ts`` (ns UTC), else -1; and the first session closing after ``ts`` (pass it
+    back as ``d`` for the next, later trade)."""
+    d = first_close_after(ts, d, reg_closes)
+    if d > 0 and ts < reg_closes[d - 1] + window:
+        return d - 1, d
+    return -1, d
+
+
+@numba.njit(cache=True)
+def release_order(role, ts, close):
+    """A buffered close-auction window, in the order ``step`` consumes it: the listing
+    market's closing prints first (restamped to ``close - 1`` ns, the session's last
+    instant, so they land in its last bar), then every other trade; each group keeps its
+    arrival order. Returns (order, new ts)."""
+    n = role.shape[0]
+    order = np.empty(n, np.int64)
+    new_ts = np.empty(n, np.int64)
+    k = 0
+    for first in (True, False):
+        for i in range(n):
+            if ((role[i] & R_CLOSE) != 0) == first:
+                order[k] = i
+                new_ts[k] = close - 1 if first else ts[i]
+                k += 1
+    return order, new_ts
+
+
+@numba.njit(cache=True)
+def auction_order(ts, role, reg_closes, window):
+    """Batch form of the streaming buffer (``BarAggregator``): trades stamped in a close
+    window (role ``R_HELD``) are held until the first trade at or past the window's end
+    (or the end of the data) and then released by ``release_order``; other trades pass
+    through. Returns (order, new ts, moved): moved is False when the order is the
+    identity and no time changed (then the trades can be used as they are)."""
+    n = ts.shape[0]
+    held = 0
+    for i in range(n):
+        held += (role[i] & R_HELD) != 0
+    if held == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64), False
+    order = np.empty(n, np.int64)
+    new_ts = np.empty(n, np.int64)
+    buf = np.empty(held, np.int64)
+    nb = 0
+    wb = -1
+    k = 0
+    moved = False
+    d = 0
+    for i in range(n + 1):
+        w = -1
+        if i < n and role[i] & R_HELD:
+            w, d = close_window_of(ts[i], reg_closes, window, d)
+        if nb > 0 and (i == n or (w != wb and (w >= 0 or ts[i] >= reg_closes[wb] + window))):
+            o, t = release_order(role[buf[:nb]], ts[buf[:nb]], reg_closes[wb])
+            for q in range(nb):
+                order[k] = buf[o[q]]
+                new_ts[k] = t[q]
+                moved = moved or order[k] != k or t[q] != ts[order[k]]
+                k += 1
+            nb = 0
+        if i == n:
+            break
+        if w >= 0:
+            buf[nb] = i
+            nb += 1
+            wb = w
+        else:
+            order[k] = i
+            new_ts[k] = ts[i]
+            moved = moved or k != i
+            k += 1
+    return order, new_ts, moved
 
 
 @numba.njit(cache=True)

@@ -1,28 +1,35 @@
 """The Strategy contract: causal vectorised signals plus ``[decision]`` parameters.
 
-A strategy is a class in ``strategies/`` named by a TOML file. It implements
-:meth:`Strategy.signals`, a causal function of the bars seen so far. The backtest driver
-calls it once over all history; the live driver calls it on the bars seen so far as
-each bar closes and reads the last row — the same code, never a port (a live session
-loads at least ``lookback_bars()`` bars of history before it trades). The path-dependent part (position, working orders, time in trade) is the
-compiled decision rule in :mod:`framework.strategy.decision`. See docs/strategy.md.
+A strategy is a class named by a TOML file (in ``strategies/`` or in the user's own
+folder, see :mod:`framework.config.search`). It implements :meth:`Strategy.signals`, a
+causal function of the bars seen so far. The backtest driver calls it once over all
+history; the live driver calls it on the bars seen so far as each bar closes and reads the
+last row — the same code, never a port (a live session loads at least ``lookback_bars()``
+bars of history before it trades). The path-dependent part (position, working orders,
+time in trade) is the compiled decision rule in :mod:`framework.strategy.decision`.
+
+Three optional hooks, each with a no-op default, are called by the drivers directly:
+:meth:`Strategy.prepare` (before any run), :meth:`Strategy.train` (``fw train``) and
+:meth:`Strategy.manifest_extra` (keys for the run's manifest). See docs/strategy.md.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from framework.config import FrozenModel
+from framework.config import ConfigError, FrozenModel
+from framework.data import Lake
 from framework.strategy.context import BarContext, Fill
 from framework.strategy.panel import BarPanel
 from framework.strategy.signals import Signals
 from framework.types.errors import FwError
 
-
-class StrategyRunError(FwError):
-    """The strategy's own code failed; the message names the strategy and its file."""
+if TYPE_CHECKING:  # the engine's config type, for annotations only: engine imports strategy
+    from framework.engine.run_config import StrategyConfig
 
 
 class NoParams(FrozenModel):
@@ -32,17 +39,41 @@ class NoParams(FrozenModel):
 @dataclass
 class StrategyContext:
     """What a strategy may use besides bars: the lake root, its TOML path, and artifacts
-    the driver loaded for it (e.g. a registered model under ``artifacts['model']``)."""
+    loaded for it (a free-form dict its ``prepare`` may fill)."""
 
     lake_root: Path
     config_path: Path
     artifacts: dict[str, Any] = field(default_factory=dict)
 
 
+class StrategyRunError(FwError):
+    """The strategy's own code failed; the message names the strategy and its file."""
+
+
+@contextmanager
+def strategy_code(who: str, what: str) -> Iterator[None]:
+    """Run a strategy's own code (its import, a hook): an ``FwError`` passes unchanged, any
+    other exception becomes a one-line :class:`StrategyRunError` naming ``who`` (the
+    strategy and its TOML) and ``what`` failed, never a raw traceback."""
+    try:
+        yield
+    except FwError:
+        raise
+    except Exception as err:  # user code: anything can come out of it
+        raise StrategyRunError(f"{who}: {what} failed: {type(err).__name__}: {err}") from err
+
+
 class Strategy:
-    """Base class. Subclasses set ``Params`` (a FrozenModel) and implement ``signals``."""
+    """Base class. Subclasses set ``Params`` (a FrozenModel) and implement ``signals``.
+
+    ``overridden_config`` maps dotted config keys the strategy's signals always override
+    (e.g. ``"decision.size"`` when every entry carries its own ``Signals.size``) to why;
+    setting such a key to anything but its default is reported (terminal and manifest),
+    not silently ignored.
+    """
 
     Params: ClassVar[type[FrozenModel]] = NoParams
+    overridden_config: ClassVar[dict[str, str]] = {}
 
     def __init__(self, params: FrozenModel, context: StrategyContext):
         self.params = params
@@ -72,6 +103,28 @@ class Strategy:
         or targets in ``[decision] mode = "target"``). Not used by an event-driven strategy
         (one that implements :meth:`on_bar`)."""
         raise NotImplementedError(f"{self.name} must implement signals(panel) or on_bar(ctx)")
+
+
+    def prepare(self, lake: Lake, config: StrategyConfig) -> None:
+        """Load what ``signals`` needs besides bars (e.g. the registered model its
+        ``[model]`` table names, into ``self.context.artifacts`` or attributes), once,
+        before any driver runs the strategy: ``fw backtest``, ``fw check lookahead``, the
+        live driver. ``fw train`` builds the strategy without it (no model exists yet).
+        ``lake`` is the run's data lake, ``config`` the validated TOML. Default: nothing."""
+
+    def train(self, lake: Lake, config: StrategyConfig) -> dict[str, Any]:
+        """``fw train``: fit the model the ``[model]`` table names on ``lake`` and register
+        it (``framework.ml.registry``); return what the terminal shows (model name,
+        version, path, cross-validation metrics). Called on an unprepared strategy.
+        Default: a strategy without a model has nothing to train, which is an error."""
+        raise ConfigError(str(self.context.config_path), [
+            f"strategy '{config.name}' (class {self.name}) has no model to train: "
+            "fw train runs a strategy's train() method and this class does not define one"])
+
+    def manifest_extra(self) -> dict[str, Any]:
+        """Keys added to the run's ``manifest.json`` (JSON-serialisable: e.g. the model
+        version a backtest used). Called after the run. Default: none."""
+        return {}
 
     def on_start(self, ctx: BarContext) -> None:
         """An event-driven strategy's run begins (before its first ``on_bar``): reset any

@@ -3,7 +3,9 @@
 Rows are bar start times (ns UTC) in ascending order, columns are symbols; a symbol with
 no bar at a row has NaN prices and zero volume there (no forward fill: the engine must
 not trade on a bar that did not print). Each row carries its XNYS session's index, open
-and close (ns UTC) so day orders expire and risk sessions roll at the right instant.
+and close (ns UTC) so day orders expire and risk sessions roll at the right instant:
+regular hours, or with ``[data] session = "extended"`` 04:00-20:00 ET. The lake labels a
+daily bar at its session's open (the ingest rule), so both drivers read it as it is.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import numpy as np
 import polars as pl
 
 from framework.data import Lake
-from framework.data.calendar import NY, sessions
+from framework.data.calendar import session_bounds_of
 from framework.data.schemas import TIMEFRAME_NS
 from framework.marketdata.book.sampler import BookLevels
 from framework.types.errors import FwError
+from framework.types.nytime import iso_ny
 
 FIELDS = ("open", "high", "low", "close", "volume", "vwap")
 
@@ -60,10 +63,15 @@ class BarPanel:
 
     def head(self, n: int) -> BarPanel:
         """The first ``n`` rows: what a live session had seen after bar ``n - 1`` closed."""
-        return replace(self, **{f: getattr(self, f)[:n] for f in
+        return self.rows(0, n)
+
+    def rows(self, start: int, stop: int) -> BarPanel:
+        """Rows ``start .. stop-1`` (views): what a session whose history began at bar
+        ``start`` had seen after bar ``stop - 1`` closed."""
+        return replace(self, **{f: getattr(self, f)[start:stop] for f in
                                 (*FIELDS, "ts", "session", "session_open", "session_close")},
-                       book=None if self.book is None else self.book.head(n),
-                       decision=None if self.decision is None else self.decision[:n])
+                       book=None if self.book is None else self.book.rows(start, stop),
+                       decision=None if self.decision is None else self.decision[start:stop])
 
     def decision_ts(self) -> np.ndarray:
         """When each bar's decision is taken: its close, ``ts + bar_ns`` (ns UTC), capped at
@@ -78,47 +86,38 @@ class BarPanel:
         return np.minimum(self.ts + self.bar_ns, self.session_close)
 
 
-def session_bounds(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """XNYS session open and close (ns UTC) of each bar start in ``ts`` (ns UTC).
+def session_bounds(ts: np.ndarray, session: str = "regular") -> tuple[np.ndarray, np.ndarray]:
+    """XNYS session open and close (ns UTC) of each bar start in ``ts`` (ns UTC): regular
+    hours, or ``session="extended"`` (04:00-20:00 ET).
 
-    Raises ``PanelError`` for a bar outside every regular session.
+    Raises ``PanelError`` for a bar outside every such session, naming it in New York time.
     """
-    d0 = (dt.datetime.fromtimestamp(ts.min() / 1e9, dt.UTC) - dt.timedelta(days=1)).date()
-    d1 = (dt.datetime.fromtimestamp(ts.max() / 1e9, dt.UTC) + dt.timedelta(days=1)).date()
-    _, opens, closes = sessions(d0, d1)
-    idx = np.searchsorted(opens, ts, side="right") - 1
-    bad = (idx < 0) | (ts >= closes[np.maximum(idx, 0)])
-    if np.any(bad):
-        raise PanelError(f"bar at ts={int(ts[bad][0])} ns is outside every XNYS session: the "
-                         "engine trades regular-session bars only")
-    return opens[idx], closes[idx]
+    inside, opens, closes = session_bounds_of(ts, session)
+    if not np.all(inside):
+        first = int(ts[~inside][0])
+        in_ext = session_bounds_of(ts[~inside][:1], "extended")[0][0]
+        hint = ("the lake holds pre/post-market bars: set [data] session = \"extended\", or "
+                "re-ingest with `--session regular`" if session == "regular" and in_ext else
+                "the lake keeps bars inside 04:00-20:00 ET and labels a daily bar at its "
+                "session's open: re-ingest the data")
+        raise PanelError(f"bar at {iso_ny(first)} is outside every XNYS {session} session "
+                         f"({int((~inside).sum())} such bar(s)): {hint}")
+    return opens, closes
 
 
-def daily_session_open(ts: np.ndarray) -> np.ndarray:
-    """Daily bar labels (any instant of the session's New York date: midnight from CSV
-    files, the open from the synthetic source) -> that XNYS session's open, ns UTC."""
-    days = (pl.Series(ts).cast(pl.Datetime("ns", "UTC")).dt.convert_time_zone(NY)
-            .dt.date().to_numpy())
-    dates, opens, _ = sessions(days.min(), days.max())
-    lookup = dict(zip(dates, opens.tolist(), strict=True))
-    out = np.empty(ts.shape[0], np.int64)
-    for i, d in enumerate(days.tolist()):
-        if d not in lookup:
-            raise PanelError(f"daily bar dated {d} is not an XNYS session")
-        out[i] = lookup[d]
-    return out
-
-
-def panel_from_frame(frame: pl.DataFrame, symbols: list[str], timeframe: str) -> BarPanel:
-    """Pivot a long bars frame (symbol, ts, open, high, low, close, volume, vwap) to a panel."""
+def panel_from_frame(frame: pl.DataFrame, symbols: list[str], timeframe: str,
+                     session: str = "regular") -> BarPanel:
+    """Pivot a long bars frame (symbol, ts, open, high, low, close, volume, vwap) to a panel
+    of ``session`` hours ("regular" or "extended")."""
     if timeframe not in TIMEFRAME_NS:
         raise PanelError(f"timeframe '{timeframe}': expected one of {sorted(TIMEFRAME_NS)}")
     missing = sorted(set(symbols) - set(frame["symbol"].unique().to_list()))
     if missing:
         raise PanelError(f"no {timeframe} bars in the lake for {', '.join(missing)} "
                          "(run `fw data ingest` first)")
-    if timeframe == "1d":
-        frame = frame.with_columns(ts=pl.Series(daily_session_open(frame["ts"].to_numpy())))
+    if timeframe == "1d" and session != "regular":
+        raise PanelError("timeframe '1d' is one bar per regular session: [data] session "
+                         f"'{session}' applies to intraday bars")
     ts = np.unique(frame["ts"].to_numpy())
     T, S = ts.shape[0], len(symbols)
     arrays = {f: np.full((T, S), np.nan) for f in FIELDS}
@@ -130,17 +129,18 @@ def panel_from_frame(frame: pl.DataFrame, symbols: list[str], timeframe: str) ->
             col = sub[f].to_numpy().astype(np.float64) if f in sub.columns else sub["close"].to_numpy()
             arrays[f][rows, j] = col
     arrays["vwap"] = np.where(np.isnan(arrays["vwap"]), arrays["close"], arrays["vwap"])
-    opens, closes = session_bounds(ts)
+    opens, closes = session_bounds(ts, session)
     return BarPanel(tuple(symbols), timeframe, TIMEFRAME_NS[timeframe], ts,
                     *(np.ascontiguousarray(arrays[f]) for f in FIELDS),
                     opens, opens, closes)
 
 
 def load_panel(lake: Lake, symbols: list[str], start: dt.date | None, end: dt.date | None,
-               timeframe: str) -> BarPanel:
-    """Bars of ``symbols`` in [start, end] (session dates, inclusive) from the lake."""
+               timeframe: str, session: str = "regular") -> BarPanel:
+    """Bars of ``symbols`` in [start, end] (session dates, inclusive) from the lake, for
+    ``session`` hours ("regular" or "extended")."""
     frame = lake.bars(symbols, start, end, timeframe=timeframe)
     if frame.height == 0:
         raise PanelError(f"no {timeframe} bars in lake {lake.root} for {', '.join(symbols)} "
                          f"between {start} and {end} (run `fw data ingest` first)")
-    return panel_from_frame(frame, symbols, timeframe)
+    return panel_from_frame(frame, symbols, timeframe, session)

@@ -37,6 +37,7 @@ from framework.strategy import BarPanel, Signals, Strategy
 from framework.strategy.panel import FIELDS, session_bounds
 from framework.types import BAR_DTYPE
 from framework.types.errors import FwError
+from framework.types.nytime import iso_ny
 
 
 class LiveFeedError(FwError):
@@ -135,7 +136,8 @@ class BarSession:
             if not 0 <= b["sym"] < len(self.symbols):
                 raise LiveFeedError(f"bar for unknown symbol index {int(b['sym'])}")
             if self._pending_ts is not None and ts < self._pending_ts:
-                raise LiveFeedError(f"bar at {ts} arrived after {self._pending_ts}")
+                raise LiveFeedError(f"bar at {iso_ny(ts)} arrived after "
+                                    f"{iso_ny(self._pending_ts)}")
             if self._pending_ts is not None and ts > self._pending_ts:
                 self._close_row()
             self._pending_ts = ts
@@ -197,7 +199,7 @@ class BarSession:
         t = self.n
         self._ensure(t + 1)
         self._ts[t] = self._pending_ts
-        opens, closes = session_bounds(self._ts[t : t + 1])
+        opens, closes = session_bounds(self._ts[t : t + 1], self.config.data.session)
         self._so[t], self._sc[t] = opens[0], closes[0]
         self._dts[t] = min(self._ts[t] + self.bar_ns, closes[0])  # BarPanel.decision_ts
         for b in self._pending:

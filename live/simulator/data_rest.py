@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from collections.abc import Callable
 
 import polars as pl
 
 from framework.data import Lake
+from live.simulator.loopback import JsonHandler, LoopbackServer
 
 _KINDS = {"bars": None, "trades": "trades", "quotes": "quotes"}
 _TIMEFRAMES = {"1Min": "1m", "1Day": "1d"}
@@ -28,36 +26,23 @@ def _parse_time(s: str) -> int:
     return int(pl.Series([s]).str.to_datetime(time_unit="ns", time_zone="UTC").cast(pl.Int64)[0])
 
 
-class DataRestServer:
+class DataRestServer(LoopbackServer):
     """Serve ``lake`` on ``http://127.0.0.1:<port>``; use as a context manager.
 
     ``page_cap`` caps items per page below the client's ``limit`` (forces pagination);
     ``faults`` is a list of HTTP statuses returned, in order, to the first requests;
+    ``edit(symbol, item)`` rewrites each JSON item before it is sent (values a real feed
+    can send and a lake never holds: NaN, inf, absurd magnitudes);
     ``requests`` records (monotonic time, path with query, status) of every request.
     """
 
     def __init__(self, lake: Lake, page_cap: int | None = None, faults: list[int] | None = None,
-                 host: str = "127.0.0.1", port: int = 0):
+                 host: str = "127.0.0.1", port: int = 0,
+                 edit: Callable[[str, dict], dict] | None = None):
         self.lake = lake
         self.page_cap = page_cap
-        self.faults = list(faults or [])
-        self.requests: list[tuple[float, str, int]] = []
-        self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), self._handler())
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> DataRestServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self.edit = edit
+        super().__init__(self._handler(), host, port, faults)
 
     # ------------------------------------------------------------------ responses
     def _rows(self, kind: str, q: dict[str, str]) -> list[tuple[str, dict]]:
@@ -90,7 +75,8 @@ class DataRestServer:
             out = df.select("symbol", "t", ax=pl.lit("V"), ap="ask", **{"as": "ask_size"},
                             bx=pl.lit("V"), bp="bid", bs="bid_size", c=pl.lit(["R"]),
                             z=pl.lit("B"))
-        return [(r.pop("symbol"), r) for r in out.iter_rows(named=True)]
+        rows = [(r.pop("symbol"), r) for r in out.iter_rows(named=True)]
+        return rows if self.edit is None else [(s, self.edit(s, r)) for s, r in rows]
 
     def _page(self, kind: str, q: dict[str, str]) -> dict:
         rows = self._rows(kind, q)
@@ -108,42 +94,25 @@ class DataRestServer:
         token = base64.b64encode(json.dumps({"o": nxt}).encode()).decode() if nxt < len(rows) else None
         return {kind: data, "next_page_token": token}
 
-    def _handler(self):
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # keep test output quiet
-                pass
-
-            def _send(self, status: int, body: dict) -> None:
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-                with server._lock:
-                    server.requests.append((time.monotonic(), self.path, status))
-
+    def _handler(self) -> type[JsonHandler]:
+        class Handler(JsonHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server naming)
-                url = urlparse(self.path)
-                q = {k: v[-1] for k, v in parse_qs(url.query).items()}
-                with server._lock:
-                    fault = server.faults.pop(0) if server.faults else None
+                server, (url, q) = self.owner, self.parsed()
+                fault = server.next_fault()
                 if fault:
-                    self._send(fault, {"code": fault * 100, "message": "injected fault"})
+                    self.send_json(fault, {"code": fault * 100, "message": "injected fault"})
                     return
                 if not (self.headers.get("APCA-API-KEY-ID") and
                         self.headers.get("APCA-API-SECRET-KEY")):
-                    self._send(403, {"code": 40310000, "message": "forbidden"})
+                    self.send_json(403, {"code": 40310000, "message": "forbidden"})
                     return
                 parts = url.path.strip("/").split("/")
                 if len(parts) != 3 or parts[:2] != ["v2", "stocks"] or parts[2] not in _KINDS:
-                    self._send(404, {"code": 40410000, "message": "endpoint not found"})
+                    self.send_json(404, {"code": 40410000, "message": "endpoint not found"})
                     return
                 try:
-                    self._send(200, server._page(parts[2], q))
+                    self.send_json(200, server._page(parts[2], q))
                 except (ValueError, KeyError) as err:
-                    self._send(422, {"code": 42210000, "message": str(err)})
+                    self.send_json(422, {"code": 42210000, "message": str(err)})
 
         return Handler

@@ -1,8 +1,8 @@
 """The venue's fill models: the project's bar, quote and book rules, and Alpaca paper's.
 
 The price rules are the project's kernels, called as they are
-(``framework.execution.fills_bar.bar_fill_price``, ``fills_quote.quote_fill``,
-``fills_book.take_depth / resting_depth / passive_fill``; fees by
+(``framework.execution.fill_models.bar.bar_fill_price``, ``fill_models.quote.quote_fill``,
+``fill_models.book.take_depth / resting_depth / passive_fill``; fees by
 ``framework.execution.costs.trade_fee`` in ``core``). Around them, each model applies
 the event engine's order handling, so a strategy sees the same fills here as in a
 backtest: an order works from the first event at or after it reached the venue; size
@@ -102,7 +102,7 @@ class FillModel:
 
 
 class BarFills(FillModel):
-    """``fills_bar`` on each 1-minute bar as it completes; fills are stamped at the bar's
+    """``fill_models.bar`` on each 1-minute bar as it completes; fills are stamped at the bar's
     start (the open the model fills at), ``participation`` x bar volume shared per bar."""
 
     name = "bar"

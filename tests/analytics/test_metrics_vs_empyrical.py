@@ -14,6 +14,9 @@ from framework.analytics.metrics import (
     max_drawdown_duration,
     performance_metrics,
     probabilistic_sharpe,
+    rolling_beta,
+    worst_drawdowns,
+    yearly_returns,
 )
 
 
@@ -67,3 +70,40 @@ def test_probabilistic_sharpe_against_scipy_moments() -> None:
     z = sr * math.sqrt(len(r) - 1) / math.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr**2)
     assert probabilistic_sharpe(r) == pytest.approx(stats.norm.cdf(z), rel=1e-9)
     assert 0.0 < probabilistic_sharpe(-r) < 0.5 < probabilistic_sharpe(r) <= 1.0
+
+
+def test_rolling_beta_matches_empyrical() -> None:
+    r, b = _returns(5, 300, 0.0003)
+    got = rolling_beta(r, b, 40)
+    want = ep.roll_beta(pd.Series(r), pd.Series(b), window=40).to_numpy()
+    assert np.isnan(got[:39]).all()
+    assert got[39:] == pytest.approx(want[-len(got[39:]):], rel=1e-9)
+
+
+def test_worst_drawdowns_by_hand() -> None:
+    # wealth 1.1, 0.99, 0.891, 1.1583, 1.1583, 1.100385, 1.11139: two episodes
+    r = np.array([0.10, -0.10, -0.10, 0.30, 0.0, -0.05, 0.01])
+    deep, shallow = worst_drawdowns(r)
+    assert deep == {"peak": 0, "valley": 2, "recovery": 3, "depth": pytest.approx(-0.19),
+                    "sessions": 3}
+    assert shallow == {"peak": 4, "valley": 5, "recovery": None,
+                       "depth": pytest.approx(-0.05), "sessions": 2}
+    # a loss on day one draws down from the starting capital (peak -1)
+    (first,) = worst_drawdowns(np.array([-0.02, 0.03]))
+    assert first["peak"] == -1 and first["recovery"] == 1 and first["depth"] == pytest.approx(-0.02)
+    assert worst_drawdowns(np.array([0.01, 0.02])) == []
+    assert ep.max_drawdown(pd.Series(r)) == pytest.approx(deep["depth"])
+
+
+def test_yearly_returns_compound_by_calendar_year() -> None:
+    import datetime as dt
+
+    import polars as pl
+
+    daily = pl.DataFrame({"date": [dt.date(2023, 12, 28), dt.date(2023, 12, 29),
+                                   dt.date(2024, 1, 2)],
+                          "ret": [0.10, -0.10, 0.05], "bench_ret": [0.0, 0.02, -0.01]})
+    y = yearly_returns(daily)
+    assert y["year"].to_list() == [2023, 2024]
+    assert y["strategy"].to_list() == pytest.approx([1.1 * 0.9 - 1, 0.05])
+    assert y["benchmark"].to_list() == pytest.approx([0.02, -0.01])

@@ -93,7 +93,7 @@ def test_tearsheet_renders_in_chromium(reported) -> None:
     })()"""
     seen = visit(chromium, page, script)
     assert seen.errors == []
-    assert seen.evaluated["plots"] == 7 and seen.evaluated["drawn"] == 7
+    assert seen.evaluated["plots"] == 11 and seen.evaluated["drawn"] == 11
     assert seen.evaluated["points"] > 20
     img = np.asarray(Image.open(io.BytesIO(seen.screenshot_png)).convert("RGB"))
     assert img.shape[0] > 1000
@@ -118,3 +118,97 @@ def test_figure_layout_is_plotlys_own():
     enc = PlotlyJSONEncoder
     got = json.loads(json.dumps(T._spec(fig, "t", 300)["layout"], cls=enc))
     assert got == json.loads(json.dumps(ref.to_plotly_json()["layout"], cls=enc))
+
+
+DATE_CHARTS = ("fig-equity", "fig-drawdown", "fig-rolling", "fig-beta", "fig-exposure")
+ALL_CHARTS = {*DATE_CHARTS, "fig-monthly", "fig-yearly", "fig-distribution", "fig-trades",
+              "fig-symbols", "fig-costs"}
+
+
+@pytest.fixture(scope="module")
+def oos_reported(tmp_path_factory) -> tuple:
+    """A rule-based strategy with ``[backtest] oos_start`` over two months of two symbols
+    (enough sessions for the rolling charts)."""
+    import datetime as dt
+
+    from framework.data import Lake
+    from framework.data.settings import SyntheticConfig
+    from framework.data.sources.synthetic import ingest_synthetic
+    from framework.marketdata.bars import time_bars
+
+    root = tmp_path_factory.mktemp("oos_lake")
+    ingest_synthetic(Lake(root), SyntheticConfig(symbols=["SPY", "QQQ"], start=dt.date(2024, 1, 2),
+                                                 end=dt.date(2024, 2, 29), trades_per_day=1500),
+                     time_bars)
+    run = run_backtest(STRATEGY, {"symbols": ["SPY", "QQQ"], "data.end": dt.date(2024, 2, 29),
+                                  "backtest.oos_start": dt.date(2024, 2, 1)},
+                       lake_root=root, out_root=tmp_path_factory.mktemp("oos_reports"))
+    page, headline = report_backtest(run)
+    return run, page, headline
+
+
+def test_rule_based_strategy_declares_its_out_of_sample_start(oos_reported) -> None:
+    run, page, headline = oos_reported
+    doc = _strict_json((run.out_dir / "metrics.json").read_text())
+    # 2024-02-01 09:30 New York (EST) = 14:30 UTC
+    assert doc["oos_start_ns"] == 1_706_797_800 * 10**9
+    assert set(doc["periods"]) == {"out_of_sample", "in_sample"}
+    assert headline["period"] == "out_of_sample"
+    assert doc["periods"]["out_of_sample"]["sessions"] == 20  # February 2024 has 20 sessions
+    assert doc["periods"]["in_sample"]["sessions"] == 21
+    text = page.read_text()
+    assert "from 2024-02-01T09:30:00-05:00 ([backtest] oos_start" in text
+    assert "avg_holding_sessions" not in headline  # intraday bars: holding in minutes
+
+
+def test_report_tables_drawdowns_trades_and_quiet_risk_events(oos_reported) -> None:
+    run, page, _ = oos_reported
+    data = report_data(run)
+    kinds = set(run.result.risk_events["kind"])
+    assert "session_start" in kinds  # still in risk_events.parquet ...
+    assert "session_start" not in set(data.risk_events["kind"])  # ... not in the report
+    text = page.read_text()
+    assert "<td>session_start</td>" not in text
+    assert data.by_symbol["pnl"].sum() == pytest.approx(data.trades["pnl"].sum())
+    assert sorted(data.by_symbol["symbol"]) == ["QQQ", "SPY"]
+    from framework.analytics.metrics import drawdown
+
+    underwater = drawdown(data.daily["ret"].to_numpy())
+    assert data.drawdowns[0]["depth"] == pytest.approx(underwater.min())
+    assert data.drawdowns[0]["valley"] == data.daily["date"][int(underwater.argmin())]
+    assert "<h3>Worst drawdowns</h3>" in text and "<h3>Trade list</h3>" in text
+    trade_rows = text.split("<h3>Trade list</h3>")[1].split("</table>")[0].count("<tr>") - 1
+    assert trade_rows == min(1000, data.trades.height) > 0
+    years = data.yearly["year"].to_list()
+    assert years == [2024] and data.yearly["strategy"][0] == pytest.approx(
+        float(np.prod(1 + data.daily["ret"].to_numpy()) - 1))
+
+
+def test_holding_time_is_in_sessions_on_daily_bars(oos_reported) -> None:
+    from framework.analytics.tearsheet import metrics_table
+
+    run, _, _ = oos_reported
+    data = report_data(run)
+    intraday = metrics_table(data)
+    assert "mean holding (minutes)" in intraday and "mean holding (sessions)" not in intraday
+    daily = metrics_table(dataclasses.replace(data, timeframe="1d"))
+    assert "mean holding (sessions)" in daily and "mean holding (minutes)" not in daily
+
+
+@pytest.mark.slow
+def test_every_chart_is_drawn_shaded_and_labelled_once(oos_reported) -> None:
+    """Real Chromium: all 11 charts drawn, the in-sample band on every chart whose x axis
+    is the session date, no volatility tick label printed twice."""
+    chromium = ensure_debian_package("chromium", "chromium")
+    _, page, _ = oos_reported
+    script = """(() => Object.fromEntries([...document.querySelectorAll('.js-plotly-plot')]
+        .map(p => [p.id, {drawn: !!p.querySelector('svg.main-svg') && p._fullData.length > 0,
+                          bands: (p.layout.shapes || []).length,
+                          y2: [...p.querySelectorAll('.y2tick text')].map(t => t.textContent)}])))()"""
+    seen = visit(chromium, page, script)
+    assert seen.errors == []
+    charts = seen.evaluated
+    assert set(charts) == ALL_CHARTS and all(c["drawn"] for c in charts.values())
+    assert {k for k, c in charts.items() if c["bands"]} == set(DATE_CHARTS)
+    vol = charts["fig-rolling"]["y2"]
+    assert len(vol) >= 3 and len(set(vol)) == len(vol) and all(v.endswith("%") for v in vol)

@@ -70,3 +70,29 @@ def test_trade_stats() -> None:
     assert s["trades"] == 2 and s["win_rate"] == 0.5 and s["profit_factor"] == 3.0
     assert s["expectancy"] == 1.0 and s["avg_holding_minutes"] == pytest.approx(1.5, rel=1e-6)
     assert trade_stats(trades.head(0))["trades"] == 0
+
+
+def _ns(day: str, hh: int = 14, mm: int = 30) -> int:
+    import datetime as dt
+
+    d = dt.datetime.fromisoformat(day).replace(hour=hh, minute=mm, tzinfo=dt.UTC)
+    return int(d.timestamp()) * 10**9
+
+
+def test_holding_sessions_count_xnys_sessions() -> None:
+    """Fri 2024-01-05 open -> Tue 01-09 open is 2 sessions; Fri 01-12 -> Tue 01-16 is 1
+    (Monday 01-15 is Martin Luther King day); an intraday trade is 0."""
+    from framework.analytics.trades import pnl_by_symbol, with_holding_sessions
+
+    f = _fills([(_ns("2024-01-05"), "A", 1, 10.0, 10.0, 0.1),
+                (_ns("2024-01-09"), "A", -1, 10.0, 11.0, 0.1),
+                (_ns("2024-01-12"), "B", -1, 5.0, 20.0, 0.0),
+                (_ns("2024-01-16"), "B", 1, 5.0, 21.0, 0.0),
+                (_ns("2024-01-16", 15), "A", 1, 1.0, 10.0, 0.0),
+                (_ns("2024-01-16", 20), "A", -1, 1.0, 9.0, 0.0)])
+    trades = with_holding_sessions(round_trips(f)[0])
+    assert trades["holding_sessions"].to_list() == [2, 1, 0]
+    assert trade_stats(trades)["avg_holding_sessions"] == pytest.approx(1.0)
+    by = pnl_by_symbol(trades)
+    assert by.rows() == [("A", 2, pytest.approx(9.8 - 1.0), pytest.approx(0.2), 0.5),
+                         ("B", 1, -5.0, 0.0, 0.0)]

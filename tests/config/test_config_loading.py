@@ -14,6 +14,7 @@ from framework.config import (
     ConfigError,
     FrozenModel,
     load_alpaca_credentials,
+    load_polygon_api_key,
     load_toml,
     parse_overrides,
 )
@@ -96,6 +97,24 @@ def test_credentials_from_env_and_dotenv_never_printed(tmp_path, monkeypatch):
     assert "s3cr3t" not in repr(creds) and "s3cr3t" not in str(creds)
     monkeypatch.setenv("APCA_API_KEY_ID", "PKENV")
     assert load_alpaca_credentials(env).key_id.get_secret_value() == "PKENV"
+
+
+def test_polygon_key_env_wins_and_massive_name_is_accepted(tmp_path, monkeypatch):
+    from framework.data.settings import DataConfig
+
+    for var in ("POLYGON_API_KEY", "MASSIVE_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    env = tmp_path / ".env"
+    with pytest.raises(ConfigError, match="'POLYGON_API_KEY' \\(or 'MASSIVE_API_KEY'\\)"):
+        load_polygon_api_key(env)
+    env.write_text("MASSIVE_API_KEY=from-file\n")
+    key = load_polygon_api_key(env)
+    assert key.get_secret_value() == "from-file" and "from-file" not in repr(key)
+    monkeypatch.setenv("POLYGON_API_KEY", "from-env")
+    assert load_polygon_api_key(env).get_secret_value() == "from-env"
+    toml = _write(tmp_path, '[polygon]\napi_key = "abc"\n')
+    with pytest.raises(ConfigError, match="secrets are not allowed in TOML"):
+        load_toml(toml, DataConfig)
 
 
 def test_cli_error_is_a_message_not_a_traceback(tmp_path):

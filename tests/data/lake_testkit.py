@@ -44,3 +44,15 @@ def minute_bars(start: dt.date, end: dt.date, p0: float = 100.0, seed: int = 0) 
                          "low": np.minimum(o, c) * 0.9998, "close": c,
                          "volume": rng.integers(100, 10_000, ts.size).astype(float),
                          "vwap": (o + c) / 2, "n": rng.integers(1, 50, ts.size)})
+
+
+def write_ticks(lake, symbol: str, exchange: str, conditions: str, lots: tuple[float, float]
+                ) -> None:
+    """300 trades and quotes 7.000123 ms apart from 2024-01-02 14:30 UTC (+7 ns, to show
+    nanoseconds survive), with a vendor's venue/condition codes and quote sizes (bid, ask)."""
+    ts = np.arange(300, dtype=np.int64) * 7_000_123 + 1_704_205_800_000_000_007
+    lake.write("trades", symbol, pl.DataFrame({"ts": ts, "price": 470 + np.arange(300) / 100,
+                                               "size": 10.0, "exchange": exchange,
+                                               "conditions": conditions}), "test")
+    lake.write("quotes", symbol, pl.DataFrame({"ts": ts, "bid": 470.0, "bid_size": lots[0],
+                                               "ask": 470.02, "ask_size": lots[1]}), "test")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import time
 
 import numpy as np
 import polars as pl
 import pytest
+from silent_server import SilentServer
 
 from framework.data import Lake
 from framework.data.settings import AlpacaConfig
 from framework.data.sources.alpaca_source import fetch, ingest_alpaca, make_client
-from framework.data.sources.ratelimit import TokenBucket
+from framework.data.sources.ratelimit import SourceError, TokenBucket
 from live.simulator.data_rest import DataRestServer
 
 DAY0, DAY1 = dt.datetime(2024, 1, 2, tzinfo=dt.UTC), dt.datetime(2024, 1, 4, tzinfo=dt.UTC)
@@ -19,17 +22,12 @@ DAY0, DAY1 = dt.datetime(2024, 1, 2, tzinfo=dt.UTC), dt.datetime(2024, 1, 4, tzi
 
 @pytest.fixture(scope="module")
 def source_lake(tmp_path_factory):
-    from lake_testkit import minute_bars
+    from lake_testkit import minute_bars, write_ticks
 
     lake = Lake(tmp_path_factory.mktemp("src"))
     lake.write("bars_1m", "SPY", minute_bars(DAY0.date(), DAY1.date(), seed=1), "test")
     lake.write("bars_1m", "QQQ", minute_bars(DAY0.date(), DAY1.date(), p0=400, seed=2), "test")
-    ts = np.arange(300, dtype=np.int64) * 7_000_123 + 1_704_205_800_000_000_007
-    lake.write("trades", "SPY", pl.DataFrame({"ts": ts, "price": 470 + np.arange(300) / 100,
-                                              "size": 10.0, "exchange": "V",
-                                              "conditions": "@,I"}), "test")
-    lake.write("quotes", "SPY", pl.DataFrame({"ts": ts, "bid": 470.0, "bid_size": 100.0,
-                                              "ask": 470.02, "ask_size": 300.0}), "test")
+    write_ticks(lake, "SPY", "V", "@,I", (100.0, 300.0))
     return lake
 
 
@@ -61,15 +59,48 @@ def test_backoff_is_exponential(source_lake):
 
 
 def test_retries_exhausted_raise(source_lake):
-    from alpaca.common.exceptions import APIError
-
     with DataRestServer(source_lake, faults=[500] * 5) as srv:
         cfg = AlpacaConfig(base_url=srv.url, backoff_s=0.0, max_retries=2,
                            requests_per_minute=60_000)
         client, _ = make_client(cfg, "key", "secret")
-        with pytest.raises(APIError):
+        with pytest.raises(SourceError, match="alpaca: bars of SPY: HTTP 500") as err:
             fetch(client, "bars", ["SPY"], DAY0, DAY1)
+    assert "\n" not in str(err.value)
     assert len(srv.requests) == 3
+
+
+def test_silent_server_times_out_within_the_budget(tmp_path):
+    """A server that accepts the connection and never answers: each attempt ends at the
+    read timeout, retries stop at max_retries, and the error is one line naming the URL."""
+    with SilentServer() as srv:
+        cfg = AlpacaConfig(base_url=srv.url, connect_timeout_s=0.5, read_timeout_s=0.3,
+                           max_retries=2, backoff_s=0.05, requests_per_minute=60_000)
+        t0 = time.monotonic()
+        with pytest.raises(SourceError) as err:
+            ingest_alpaca(Lake(tmp_path / "lake"), cfg, "key", "secret", ["SPY"], DAY0.date(),
+                          DAY1.date())
+        took = time.monotonic() - t0
+        assert srv.accepted == 3
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(f"alpaca: {srv.url}/v2/stocks/bars: ")
+    assert "no answer within the read timeout after 3 attempt(s)" in msg
+    assert 0.9 <= took < 5  # 3 x 0.3 s read timeouts + 0.15 s backoff
+    # the budget caps the retries too: a budget of 0.5 s stops after the second attempt
+    with SilentServer() as srv:
+        cfg = cfg.model_copy(update={"base_url": srv.url, "max_retries": 10,
+                                     "retry_budget_s": 0.5})
+        with pytest.raises(SourceError, match=r"after 2 attempt\(s\)"):
+            fetch(make_client(cfg, "k", "s")[0], "bars", ["SPY"], DAY0, DAY1)
+
+
+def test_offline_connection_refused_is_one_line():
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = AlpacaConfig(base_url=f"http://127.0.0.1:{port}", max_retries=1, backoff_s=0.01,
+                       requests_per_minute=60_000)
+    with pytest.raises(SourceError, match=r"connection refused after 2 attempt\(s\)"):
+        fetch(make_client(cfg, "key", "secret")[0], "trades", ["SPY"], DAY0, DAY1)
 
 
 def test_rate_limiter_paces_requests(source_lake):
@@ -123,9 +154,7 @@ def test_missing_keys_are_rejected(source_lake):
         cfg = AlpacaConfig(base_url=srv.url, requests_per_minute=60_000)
         client, _ = make_client(cfg, "key", "secret")
         client._api_key = ""  # an unauthenticated request gets Alpaca's 403
-        from alpaca.common.exceptions import APIError
-
-        with pytest.raises(APIError, match="forbidden"):
+        with pytest.raises(SourceError, match="HTTP 403: .*forbidden"):
             fetch(client, "bars", ["SPY"], DAY0, DAY1)
 
 

@@ -22,7 +22,7 @@ def test_csv_ingest_list_show_verify(tmp_path, shared_data):
     r = runner.invoke(data_cmd.app, ["list", "--lake", lake])
     assert r.exit_code == 0 and "MSFT" in r.output and "1,948" in r.output
     r = runner.invoke(data_cmd.app, ["show", "msft", "--lake", lake, "--rows", "2"])
-    assert r.exit_code == 0 and "bars_1m" in r.output and "2019-02-11 14:30:00" in r.output
+    assert r.exit_code == 0 and "bars_1m" in r.output and "2019-02-11T09:30:00-05:00" in r.output
     r = runner.invoke(data_cmd.app, ["verify", "--lake", lake, "--dataset", "bars_1m"])
     assert r.exit_code == 0 and "calendar_gap" in r.output
 
@@ -58,5 +58,5 @@ def test_errors_exit_2_with_message_not_traceback(tmp_path):
             "--symbols", "SPY", "--lake", str(tmp_path / "l"), str(csv))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "x.csv: trades rejected, nothing written" in r.stderr
-    assert "non_positive_price: row 0, column 'price'" in r.stderr
+    assert "non_positive_price: line 2, column 'price'" in r.stderr  # the file's line
     assert not (tmp_path / "l" / "trades").exists()

@@ -17,8 +17,11 @@ CFG = load_data_config("config/data.toml")
 
 def test_spy_month_ingests_and_verify_flags_real_bad_prints(lake, shared_data):
     path = shared_data / "intraday" / "spy_1min_2025-07" / "SPY_1min.csv"
-    frame = read_csv(path, CFG.csv["spy_1min"])
-    assert frame.height == 19953 and frame["ts"].is_sorted()
+    # the shipped mapping keeps the regular session: 20 x 390 minutes + the 07-03 half day
+    assert read_csv(path, CFG.csv["spy_1min"]).height == 20 * 390 + 210
+    frame = read_csv(path, CFG.csv["spy_1min"], session="extended")
+    # 19,953 rows 04:00-20:00; the 21 bars stamped 20:00 start after the post-market
+    assert frame.height == 19953 - 21 and frame["ts"].is_sorted()
     # 2025-07-01 04:00 New York (EDT) is 08:00 UTC
     assert frame["ts"][0] == int(dt.datetime(2025, 7, 1, 8, 0, tzinfo=dt.UTC).timestamp()) * 10**9
     rep = lake.write("bars_1m", "SPY", frame, "csv", origin=str(path))
@@ -57,7 +60,7 @@ def test_bad_csv_paths_name_file_and_write_nothing(tmp_path, lake):
     assert read_csv(f, _mapping()).height == 2
     cases = [
         (GOOD.replace("o,h", "open,h"), _mapping(), "lacks column(s) named in"),
-        (GOOD.replace("2024-01-02 09:31", "yesterday"), _mapping(), "row 3, column 'time'"),
+        (GOOD.replace("2024-01-02 09:31", "yesterday"), _mapping(), "line 3, column 'time'"),
         ("", _mapping(), "not a readable CSV"),
         (GOOD, _mapping(columns={"opn": "o"}), "key 'columns.opn'"),
     ]
@@ -93,7 +96,7 @@ def test_timezone_handling(tmp_path):
     fr = read_csv(f, _mapping(timestamp_format=None))
     assert fr["ts"][0] == int(dt.datetime(2024, 7, 1, 13, 30, tzinfo=dt.UTC).timestamp()) * 10**9
     f.write_text(GOOD)
-    fr = read_csv(f, _mapping(timezone="UTC", regular_session_only=True))
+    fr = read_csv(f, _mapping(timezone="UTC", session="regular"))
     assert fr.height == 0  # 09:30 UTC is before the New York open
-    fr = read_csv(f, _mapping(regular_session_only=True))
+    fr = read_csv(f, _mapping(session="regular"))
     assert fr.height == 2 and isinstance(fr, pl.DataFrame)

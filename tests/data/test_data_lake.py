@@ -86,8 +86,10 @@ def test_one_symbol_day_touches_only_its_partition(lake, make_bars):
             p.write_bytes(b"not parquet")
     df = lake.bars("SPY", "2024-01-08", "2024-01-08")
     assert df.height == 390
-    with pytest.raises(pl.exceptions.ComputeError):  # sanity: the corrupted files really are unreadable
-        lake.bars("SPY", "2024-01-09", "2024-01-09")
+    bad = lake.root / "bars_1m" / "symbol=SPY" / "date=2024-01-09" / "part.parquet"
+    with pytest.raises(DataError, match="not a readable Parquet file") as err:
+        lake.bars("SPY", "2024-01-09", "2024-01-09")  # the corrupted files really are unreadable
+    assert str(err.value).startswith(f"{bad}: ")
 
 
 @pytest.mark.parametrize(

@@ -98,3 +98,26 @@ def test_bars_from_trades_contract_is_checked(tmp_path):
     cfg = CFG.model_copy(update={"end": dt.date(2024, 3, 1), "symbols": ["SPY"]})
     with pytest.raises(Exception, match="BAR_DTYPE"):
         ingest_synthetic(Lake(tmp_path), cfg, lambda tr, ns: np.zeros(3))
+
+
+def test_overnight_gap_is_before_the_open_and_verify_sees_no_outlier(gen):
+    """The gap happens overnight: a session's first trades print at the gapped level, not
+    at the previous close and then drift there inside the first minute (which `fw data
+    verify` used to flag as outliers, one per gap)."""
+    from framework.data.quality import check_frame
+
+    for sym in CFG.symbols:
+        trades = gen[sym][0]
+        b = numpy_time_bars(np.rec.fromarrays([trades["ts"].to_numpy(), trades["price"].to_numpy(),
+                                               trades["size"].to_numpy()],
+                                              names="ts,price,size"), 60_000_000_000)
+        first = np.flatnonzero(np.diff(b["ts"]) > 60_000_000_000) + 1  # each session's 09:30
+        prev_close, bar = b["close"][first - 1], b[first]
+        gap = np.abs(np.log(bar["close"] / prev_close))
+        inside = np.abs(np.log(bar["high"] / bar["low"]))
+        big = gap > 0.005
+        assert big.sum() >= 3 and (inside[big] < 0.5 * gap[big]).all()
+        frame = pl.DataFrame({c: b[c] for c in ("ts", "open", "high", "low", "close", "volume",
+                                                 "vwap", "n")})
+        assert [f for f in check_frame("bars_1m", frame, sym).findings
+                if f.check == "outlier"] == []

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import numpy as np
 import polars as pl
 import pytest
+from silent_server import SilentServer
 from yahoo_chart_server import YahooChartServer
 
 from framework.data import Lake
 from framework.data.calendar import sessions
 from framework.data.settings import YFinanceConfig
+from framework.data.sources.ratelimit import SourceError
 from framework.data.sources.yfinance_source import history, ingest_yfinance
 
 
@@ -41,7 +44,8 @@ def test_daily_history_with_dividend(src, tmp_path):
     lake, opens = src
     div_t = int(opens[10] // 10**9)
     with YahooChartServer(lake, dividends={"SPY": {div_t: 1.25}}) as srv:
-        got = history("SPY", dt.date(2024, 1, 2), dt.date(2024, 2, 29), "1d", srv.url)
+        got = history("SPY", dt.date(2024, 1, 2), dt.date(2024, 2, 29), "1d",
+                      YFinanceConfig(base_url=srv.url))
         dest = Lake(tmp_path / "dest")
         rows = ingest_yfinance(dest, YFinanceConfig(base_url=srv.url), ["SPY"],
                                dt.date(2024, 1, 2), dt.date(2024, 2, 29), "1d")
@@ -59,7 +63,26 @@ def test_daily_history_with_dividend(src, tmp_path):
 def test_intraday_history(src):
     lake, _ = src
     with YahooChartServer(lake) as srv:
-        got = history("SPY", dt.date(2024, 2, 5), dt.date(2024, 2, 6), "1m", srv.url)
+        got = history("SPY", dt.date(2024, 2, 5), dt.date(2024, 2, 6), "1m",
+                      YFinanceConfig(base_url=srv.url))
     want = lake.bars("SPY", "2024-02-05", "2024-02-06")
     assert got["ts"].to_list() == want["ts"].to_list()
     assert np.allclose(got["open"], want["open"]) and np.allclose(got["low"], want["low"])
+
+
+def test_silent_server_times_out_in_one_line(tmp_path):
+    """A server that accepts and never answers: the ingest stops within its retry budget
+    with one line naming the URL and the cause, and writes nothing."""
+    cfg = YFinanceConfig(connect_timeout_s=0.5, read_timeout_s=0.3, max_retries=1,
+                         backoff_s=0.05, requests_per_minute=60_000)
+    with SilentServer() as srv:
+        t0 = time.monotonic()
+        with pytest.raises(SourceError) as err:
+            ingest_yfinance(Lake(tmp_path / "lake"), cfg.model_copy(update={"base_url": srv.url}),
+                            ["SPY"], dt.date(2024, 1, 2), dt.date(2024, 1, 5), "1d")
+        took = time.monotonic() - t0
+    msg = str(err.value)
+    assert "\n" not in msg and srv.url in msg and "no answer within the read timeout" in msg
+    assert "after 2 attempt(s)" in msg
+    assert took < 10  # yfinance makes a handful of requests, each bounded by the budget
+    assert not (tmp_path / "lake" / "bars_1d").exists()

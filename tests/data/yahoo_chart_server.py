@@ -8,37 +8,29 @@ Used by the yfinance tests: the real yfinance package talks to it through
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 import polars as pl
 
 from framework.data import Lake
+from live.simulator.loopback import LoopbackServer
 
 NS = 1_000_000_000
 
 
-class YahooChartServer:
-    def __init__(self, lake: Lake, dividends: dict[str, dict[int, float]] | None = None):
+class YahooChartServer(LoopbackServer):
+    """``edit(symbol, quote)`` may rewrite the quote arrays (open/high/low/close/volume
+    lists) before they are sent: values Yahoo can send and a lake never holds."""
+
+    def __init__(self, lake: Lake, dividends: dict[str, dict[int, float]] | None = None,
+                 edit: Callable[[str, dict], dict] | None = None):
         self.lake = lake
         self.dividends = dividends or {}  # symbol -> {ts seconds: cash amount}
+        self.edit = edit
         self.paths: list[str] = []
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        super().__init__(self._handler())
 
     def chart(self, sym: str, q: dict[str, str]) -> dict:
         interval = q.get("interval", "1d")
@@ -69,6 +61,8 @@ class YahooChartServer:
                           | {"volume": df["volume"].cast(pl.Int64).to_list()}],
             },
         }
+        if self.edit is not None:
+            result["indicators"]["quote"] = [self.edit(sym, result["indicators"]["quote"][0])]
         if interval != "1d" and df.height:
             # Yahoo sends the regular trading period of each session for intraday requests
             import datetime as dt

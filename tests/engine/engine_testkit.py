@@ -1,4 +1,5 @@
-"""Panels for engine tests (imported by the test modules of this folder)."""
+"""Panels, shipped-strategy settings and lakes for engine tests (imported by the test
+modules of this folder)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,28 @@ import polars as pl
 
 from framework.data.calendar import sessions
 from framework.strategy.panel import panel_from_frame
+from tests.conftest import ML_MR_SMALL
+
+SHIPPED = ["sma_cross", "bollinger_mr", "ml_mr", "obi_book", "rebalance", "pairs"]
+# the small lake has 4 sessions: shorten windows so every strategy trades
+SMALL = {"sma_cross": {"params.fast": 1, "params.slow": 2, "data.timeframe": "1m"},
+         "bollinger_mr": {"data.start": None, "data.end": None},
+         "ml_mr": {"data.start": None, "data.end": None, **ML_MR_SMALL},
+         "obi_book": {},
+         "rebalance": {"data.timeframe": "1m", "params.every": "session"},
+         "pairs": {"data.start": None, "data.end": None}}
+
+
+def shipped_lake(name, request):
+    """The lake a shipped strategy runs on in the tests: the small lake (the book lake for
+    the book strategy), with the flagship's model trained when ``name`` needs one."""
+    return request.getfixturevalue({"ml_mr": "ml_mr_lake",
+                                    "obi_book": "book_lake"}.get(name, "small_lake"))
+
+
+def small_overrides(name):
+    """Config overrides that make shipped strategy ``name`` trade on the small lake."""
+    return {k: v for k, v in SMALL[name].items() if v is not None}
 
 
 def daily_panel(n_sessions: int, symbols: list[str], seed: int, volume: float = 1e6):
@@ -27,11 +50,16 @@ def daily_panel(n_sessions: int, symbols: list[str], seed: int, volume: float = 
     return panel_from_frame(pl.concat(frames), symbols, "1d")
 
 
+def hand_panel(rows: list[tuple[float, float, float, float, float]], symbol: str = "A"):
+    """Daily bars of one symbol from explicit ``(open, high, low, close, volume)`` rows, on
+    consecutive XNYS sessions from 2024-01-02: for examples worked out by hand."""
+    _, opens, _ = sessions(dt.date(2024, 1, 2), dt.date(2024, 12, 31))
+    o, h, lo, c, v = (np.array(col, dtype=float) for col in zip(*rows, strict=True))
+    frame = pl.DataFrame({"symbol": symbol, "ts": opens[:len(rows)], "open": o, "high": h,
+                          "low": lo, "close": c, "volume": v, "vwap": c})
+    return panel_from_frame(frame, [symbol], "1d")
+
+
 def path_panel(opens, highs, lows, closes, volume: float = 1e6):
-    """One symbol's daily bars with exactly these prices (crafted paths, USD)."""
-    n = len(opens)
-    base = daily_panel(n, ["A"], 0)
-    col = [np.asarray(x, float)[:, None] for x in (opens, highs, lows, closes)]
-    return base.__class__(base.symbols, base.timeframe, base.bar_ns, base.ts, *col,
-                          np.full((n, 1), volume), col[3], base.session, base.session_open,
-                          base.session_close)
+    """One symbol's daily bars with exactly these prices (crafted paths, USD; NaN = no bar)."""
+    return hand_panel([(*row, volume) for row in zip(opens, highs, lows, closes, strict=True)])

@@ -68,10 +68,9 @@ def test_obi_reads_lobster_books_and_trades_through_the_queue(lobster_lake, shar
 
 
 def test_obi_on_lobster_has_no_lookahead(lobster_lake):
-    rep = check_lookahead(ROOT / "strategies" / "obi_lobster.toml", n_cuts=3, seed=4,
-                          lake_root=lobster_lake)
+    rep = check_lookahead(ROOT / "strategies" / "obi_lobster.toml", lake_root=lobster_lake)
     assert rep.ok, rep.problems
-    assert len(rep.cuts) == 3
+    assert rep.change_bars > 50 and len(rep.cuts) >= rep.change_bars
 
 
 def _run(run, state):

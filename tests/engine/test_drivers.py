@@ -1,7 +1,6 @@
 """One strategy, two drivers: the live bar driver fed the replay of the lake bar by bar
-produces the same orders, fills and equity as the backtest driver; the look-ahead
-guard passes every shipped strategy and catches a peeking one; config errors name the
-file and key."""
+produces the same orders, fills and equity as the backtest driver; config errors name
+the file and key (the look-ahead guard: ``test_lookahead.py``)."""
 
 from __future__ import annotations
 
@@ -11,41 +10,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from engine_testkit import SHIPPED, shipped_lake, small_overrides
 
 from framework.config import ConfigError
 from framework.data import Lake
 from framework.engine.backtest import run_backtest
-from framework.engine.lookahead import check_lookahead
 from framework.engine.run_config import load_strategy
 from framework.marketdata.replay import ReplayFeed
 from live.driver.bar_session import BarSession
-from tests.conftest import ML_MR_SMALL
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ["sma_cross", "bollinger_mr", "ml_mr", "obi_book", "rebalance", "pairs"]
-# the small lake has 4 sessions: shorten windows so every strategy trades
-SMALL = {"sma_cross": {"params.fast": 1, "params.slow": 2, "data.timeframe": "1m"},
-         "bollinger_mr": {"data.start": None, "data.end": None},
-         "ml_mr": {"data.start": None, "data.end": None, **ML_MR_SMALL},
-         "obi_book": {},
-         "rebalance": {"data.timeframe": "1m", "params.every": "session"},
-         "pairs": {"data.start": None, "data.end": None}}
 # every fill model a strategy's data allows: the book strategy's lake has no NBBO quotes
 FILL_MODELS = {"sma_cross": ("bar", "quote"), "bollinger_mr": ("bar", "quote"),
                "ml_mr": ("bar", "quote"), "obi_book": ("book", "bar"),
                "rebalance": ("bar", "quote"), "pairs": ("bar", "quote")}
 CASES = [(name, fm) for name in SHIPPED for fm in FILL_MODELS[name]]
-
-
-def _lake(name, request):
-    """The small lake (the book lake for the book strategy); with the flagship's model
-    trained when ``name`` needs one."""
-    return request.getfixturevalue({"ml_mr": "ml_mr_lake",
-                                    "obi_book": "book_lake"}.get(name, "small_lake"))
-
-
-def _overrides(name):
-    return {k: v for k, v in SMALL[name].items() if v is not None}
 
 
 async def _collect(feed):
@@ -54,9 +33,9 @@ async def _collect(feed):
 
 @pytest.mark.parametrize(("name", "fill_model"), CASES)
 def test_live_driver_matches_backtest(name, fill_model, request):
-    small_lake = _lake(name, request)
+    small_lake = shipped_lake(name, request)
     path = ROOT / "strategies" / f"{name}.toml"
-    ov = {**_overrides(name), "execution.fill_model": fill_model}
+    ov = {**small_overrides(name), "execution.fill_model": fill_model}
     bt = run_backtest(path, ov, lake_root=small_lake, write=False)
     assert bt.result.fills.height > 0, "the strategy must trade for the test to mean anything"
     cfg, strat = load_strategy(path, ov, small_lake)
@@ -70,24 +49,6 @@ def test_live_driver_matches_backtest(name, fill_model, request):
     assert live.orders.equals(bt.result.orders)
     assert live.fills.equals(bt.result.fills)
     np.testing.assert_array_equal(live.equity["equity"], bt.result.equity["equity"])
-
-
-@pytest.mark.parametrize("name", SHIPPED)
-def test_shipped_strategies_have_no_lookahead(name, request):
-    small_lake = _lake(name, request)
-    rep = check_lookahead(ROOT / "strategies" / f"{name}.toml", n_cuts=4, seed=1,
-                          lake_root=small_lake, overrides=_overrides(name))
-    assert rep.ok, rep.problems
-    assert len(rep.cuts) >= 2
-
-
-def test_lookahead_guard_catches_a_peeking_strategy(small_lake, tmp_path):
-    toml = tmp_path / "peek.toml"
-    toml.write_text('name = "peek"\nstrategy = "peeking:FullSampleMean"\n'
-                    'symbols = ["SPY", "QQQ"]\n[data]\ntimeframe = "1m"\n')
-    rep = check_lookahead(toml, n_cuts=4, seed=2, lake_root=small_lake)
-    assert not rep.ok
-    assert "signal" in rep.problems[0]
 
 
 def test_bad_strategy_file_names_file_and_key(tmp_path):
@@ -106,8 +67,8 @@ def test_bad_strategy_file_names_file_and_key(tmp_path):
 
 
 def test_backtest_writes_results_and_manifest(small_lake, tmp_path):
-    run = run_backtest(ROOT / "strategies" / "bollinger_mr.toml", _overrides("bollinger_mr"),
-                       lake_root=small_lake, out_root=tmp_path)
+    run = run_backtest(ROOT / "strategies" / "bollinger_mr.toml",
+                       small_overrides("bollinger_mr"), lake_root=small_lake, out_root=tmp_path)
     for f in ("equity.parquet", "positions.parquet", "orders.parquet", "fills.parquet",
               "risk_events.parquet",
               "manifest.json", "risk.json"):
@@ -119,7 +80,7 @@ def test_backtest_writes_results_and_manifest(small_lake, tmp_path):
 
 def test_rerun_reproduces_result_bytes(small_lake, tmp_path):
     first = run_backtest(ROOT / "strategies" / "bollinger_mr.toml",
-                         _overrides("bollinger_mr"), lake_root=small_lake, out_root=tmp_path)
+                         small_overrides("bollinger_mr"), lake_root=small_lake, out_root=tmp_path)
     from framework.engine.backtest import RESULT_FILES, rerun
 
     again = rerun(first.manifest["run_id"], tmp_path)

@@ -46,6 +46,8 @@ def test_limit_needs_trade_through(side, limit, expected):
     (1, 101.0, 100.0, 101.0),   # triggered inside the bar: at the stop
     (1, 99.0, 100.0, 100.0),    # gapped through at the open: at the open
     (1, 103.0, 100.0, np.nan),  # never reached
+    (1, 102.0, 100.0, 102.0),   # the high touches the stop: triggered (a breakout stop at
+    (-1, 98.0, 100.0, 98.0),    # the prior high fires when the high only equals it)
     (-1, 99.0, 100.0, 99.0),
     (-1, 101.0, 100.0, 100.0),
 ])

@@ -11,6 +11,8 @@ from engine_testkit import daily_panel
 
 from framework.engine.event.engine import run_event
 from framework.engine.event.on_bar import OnBarRunner, blank_signals
+from framework.engine.lookahead import guard_on_bar
+from framework.engine.run_config import StrategyConfig
 from framework.execution.config import ExecutionConfig
 from framework.execution.costs import CostConfig
 from framework.risk import RiskConfig
@@ -135,3 +137,28 @@ def test_sizes_targets_cancels_and_bad_input():
                                      rel=1e-12)
     assert len(strat.errors) == 4
     assert "unknown symbol 'ZZZ'" in strat.errors[0]
+
+
+class PeeksAhead(TwoUp):
+    """TwoUp with one leak: it reads tomorrow's close through the context's private arrays
+    (what a precomputed whole-series indicator amounts to)."""
+
+    def on_bar(self, ctx):
+        nxt = ctx._bars["close"][min(ctx.t + 1, len(ctx._bars["close"]) - 1)]
+        for s in range(len(ctx.symbols)):
+            if ctx.position(s) == 0.0 and not ctx.orders(s) and nxt[s] > ctx.close[s]:
+                ctx.buy(s, 10)
+            elif ctx.position(s) > 0.0 and not ctx.orders(s) and nxt[s] < ctx.close[s]:
+                ctx.close_position(s)
+
+
+@pytest.mark.parametrize(("cls", "ok"), [(TwoUp, True), (PeeksAhead, False)])
+def test_the_look_ahead_guard_compares_the_orders_of_an_event_driven_strategy(cls, ok):
+    panel = daily_panel(120, ["A", "B"], 5)
+    cfg = StrategyConfig(name="t", strategy="x.y:Z", symbols=["A", "B"],
+                         decision=DecisionConfig(size_mode="shares", size=10), **KW)
+    rep = guard_on_bar(_strategy(cls), panel, cfg, "t.toml")
+    assert rep.ok == ok, rep.problems
+    assert rep.change_bars > 0 and rep.cuts
+    if not ok:
+        assert "orders decided before the cut differ" in rep.problems[0]

@@ -191,3 +191,19 @@ def make_inputs(n: int, seed: int, nan_frac: float = 0.0) -> dict[str, np.ndarra
 
 def as_tuple(res, n_out: int) -> tuple[np.ndarray, ...]:
     return (res,) if n_out == 1 else tuple(res)
+
+
+# A series small enough to work out by hand, and the values (the batch == streaming tests
+# alone would pass a rule both forms share): SMA(3) = 3, 10/3, 6; EMA(3) with k = 1/2,
+# seeded with the first SMA: 3, 3 + (2 - 3)/2 = 2.5, 2.5 + (10 - 2.5)/2 = 6.25; z-score(3)
+# against the population std: (6 - 3)/sqrt(14/3), (2 - 10/3)/sqrt(32/9) = -1/sqrt(2),
+# (10 - 6)/sqrt(32/3) = sqrt(3/2); ROC(2) in percent: (6/1 - 1) 100, (2/2 - 1) 100,
+# (10/6 - 1) 100. Keys are the feature-set column names.
+HAND = np.array([1.0, 2.0, 6.0, 2.0, 10.0])
+_WARM = [np.nan, np.nan]
+HAND_VALUES = {
+    "sma_3": _WARM + [3.0, 10 / 3, 6.0],
+    "ema_3": _WARM + [3.0, 2.5, 6.25],
+    "zscore_3": _WARM + [3 / np.sqrt(14 / 3), -1 / np.sqrt(2), np.sqrt(1.5)],
+    "roc_2": _WARM + [500.0, 0.0, 200 / 3],
+}

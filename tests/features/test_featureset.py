@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from feature_cases import make_inputs
+from feature_cases import HAND, HAND_VALUES, make_inputs
 from numba import njit
 
 import framework.features as F
@@ -165,6 +165,22 @@ def test_streaming_feature_set_equals_batch(spec, bars):
     assert fs.as_dict()["rsi_14"] == out[-1, spec.columns().index("rsi_14")]
     fs.reset()
     assert np.isnan(fs.update(*bars.row(0))).sum() > 0
+
+
+def test_batch_and_streaming_steps_equal_the_hand_values(tmp_path):
+    toml = tmp_path / "hand.toml"
+    toml.write_text('name = "hand"\n' + "".join(
+        f'[[features]]\nkind = "{name.split("_")[0]}"\nn = {name.split("_")[1]}\n'
+        for name in HAND_VALUES))
+    spec = F.load_feature_set(toml)
+    assert spec.columns() == list(HAND_VALUES)
+    bars = pl.DataFrame({"open": HAND, "high": HAND, "low": HAND, "close": HAND,
+                         "volume": np.ones(HAND.shape[0])})
+    fs = F.StreamingFeatureSet(spec)
+    stream = np.array([fs.update(*r).copy() for r in bars.iter_rows()])
+    want = np.array(list(HAND_VALUES.values())).T
+    for got in (F.compute_features(spec, bars).to_numpy(), stream):
+        np.testing.assert_allclose(got, want, rtol=1e-12, equal_nan=True)
 
 
 @njit(cache=True)

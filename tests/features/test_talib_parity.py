@@ -49,11 +49,9 @@ def _check_all(o, h, low, c, v, c2) -> None:
     _close(F.roc(c, 10), talib.ROC(c, 10))
     _close(F.mom(c, 10), talib.MOM(c, 10))
     _close(F.obv(c, v), talib.OBV(c, v))
-    # Correlation is bounded in [-1, 1]; near 0 the running sums of both libraries
-    # differ by round-off (~1e-12 absolute), so an absolute floor applies there.
-    _close(F.rolling_corr(c, c2, 30), talib.CORREL(c, c2, 30), atol=1e-10)
+    _close(F.rolling_corr(c, c2, 30), talib.CORREL(c, c2, 30))
     # TA-Lib BETA divides by the variance of its FIRST argument: pass the market first.
-    _close(F.rolling_beta(c, c2, 5), talib.BETA(c2, c, 5), atol=1e-12)
+    _close(F.rolling_beta(c, c2, 5), talib.BETA(c2, c, 5))
 
 
 def _backtrader(shared_data, name):
@@ -105,3 +103,41 @@ def test_parity_2d_time_by_symbol(shared_data):
     for j in range(x.shape[1]):
         _close(out[:, j], talib.RSI(x[:, j], 14))
         _close(hist[:, j], talib.MACD(x[:, j])[2])
+
+
+def _walk(rng, n: int, kind: str) -> np.ndarray:
+    if kind == "mult":  # 1 bp steps at $100: returns ~1e-4, variances ~1e-8
+        return 100.0 * np.exp(np.cumsum(rng.normal(0, 1e-4, n)))
+    return 1000.0 + np.cumsum(rng.normal(0, 0.01, n))  # $1000 level, 1 cent steps
+
+
+@pytest.mark.parametrize("kind", ["mult", "add"])
+def test_corr_beta_parity_on_long_random_walks(kind):
+    """1 M-point random walks: small returns make n*Sxx - Sx^2 cancel to ~1e-9, where an
+    absolute 1e-8 guard gave beta 0.0 (TA-Lib: up to +-75) on thousands of bars and
+    correlation 0.0 instead of values up to +-1; running raw sums drifted by up to
+    ~1e-7 over the series. TA-Lib sums deviations from a shift, reseeds, and tests each
+    sum against its own scale; with the same arithmetic the results agree exactly."""
+    rng = np.random.default_rng(7)
+    a, m = _walk(rng, 1_000_000, kind), _walk(rng, 1_000_000, kind)
+    for n in (5, 30):
+        ours, theirs = F.rolling_beta(a, m, n), talib.BETA(m, a, n)
+        np.testing.assert_array_equal(ours, theirs)
+        assert (theirs[n:] == 0.0).sum() == 0  # no bar is a (wrongly) degenerate window
+        np.testing.assert_array_equal(F.rolling_corr(a, m, n), talib.CORREL(a, m, n))
+
+
+def test_corr_beta_parity_through_outliers_and_flat_stretches():
+    """A 1e5x bad tick transiting the window (the outlier trigger) and flat stretches
+    (zero variance: 0.0, never a division by a cancelled difference)."""
+    rng = np.random.default_rng(3)
+    n = 200_000
+    a, m = _walk(rng, n, "mult"), _walk(rng, n, "mult")
+    m[50_000] *= 1e5
+    a[120_000] *= 1e-5
+    m[150_000:150_040] = m[150_000]
+    a[160_000:160_040] = a[160_000]
+    for p in (5, 30):
+        np.testing.assert_array_equal(F.rolling_beta(a, m, p), talib.BETA(m, a, p))
+        np.testing.assert_array_equal(F.rolling_corr(a, m, p), talib.CORREL(a, m, p))
+    assert F.rolling_corr(a, m, 30)[150_039] == 0.0  # x flat over the whole window

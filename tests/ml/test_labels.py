@@ -40,6 +40,19 @@ def test_time_barrier_stops_at_the_session_close_and_skips_missing_bars() -> Non
     assert t1.tolist() == [5]  # bar 4 has no print: the clock runs, the price is skipped
 
 
+def test_a_return_exactly_on_a_barrier_touches_it() -> None:
+    # 64 -> 72 is +12.5 % and 64 -> 56 is -12.5 %, both exact in binary floating point,
+    # so the side-adjusted return equals the 12.5 % barrier to the last bit
+    close = np.array([64.0, 72.0, 64.0, 56.0])
+    last = np.full(4, 3)
+    label, ret, t1 = triple_barrier(close, last, np.array([0, 0, 2, 2]),
+                                    np.array([1.0, -1.0, 1.0, -1.0]), np.full(4, 0.125),
+                                    1.0, 1.0, 3)
+    assert ret.tolist() == [0.125, -0.125, -0.125, 0.125]
+    assert label.tolist() == [1, -1, -1, 1]
+    assert t1.tolist() == [1, 1, 3, 3]
+
+
 def test_meta_labels_need_more_than_costs() -> None:
     assert meta_labels(np.array([0.001, 0.0001, -0.01]), 0.0002).tolist() == [1, 0, 0]
 

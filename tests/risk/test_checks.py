@@ -117,6 +117,20 @@ def test_reducing_orders_pass_kill_breakers_and_size_limits(new_risk):
     assert r.check(0, -1, 10, 150.0, ts=5) == R.PRICE_COLLAR  # fat finger still caught
 
 
+def test_covering_a_short_counts_the_buys_already_working(new_risk):
+    # the short side of the rule above: a second cover must not pass the kill switch and
+    # flip the account long
+    r = new_risk()
+    r.mark(0, 100.0)
+    r.fill(0, -1, 100, 100.0)
+    kill_switch(r.S)
+    assert r.check(0, -1, 1, 100.0) == R.KILL_SWITCH  # adds to the short
+    assert r.check(0, 1, 60, 100.0, ts=2) == 0  # covers 60 of 100
+    assert r.check(0, 1, 40, 100.0, ts=3) == 0  # with the 60 working: exactly flat
+    assert r.check(0, 1, 1, 100.0, ts=4) == R.KILL_SWITCH  # 60 + 40 + 1 > 100: long
+    assert r.check(0, 1, 60, 100.0, ts=5) == R.KILL_SWITCH  # a second full cover
+
+
 def test_consecutive_rejects_breaker(new_risk):
     r = new_risk(max_order_qty=1, max_consecutive_rejects=3)
     for _ in range(3):

@@ -2,9 +2,12 @@
 
 The real SDK client is used (``StockHistoricalDataClient(url_override=...)``) with
 ``raw_data=True`` so RFC-3339 timestamps keep their nanoseconds. The SDK follows
-``next_page_token`` itself; we mount ``PoliteAdapter`` on its requests session so every
-page request goes through a 200/min token bucket and 429/5xx get exponential backoff
-(the SDK's own fixed-wait retry is switched off so there is one retry policy).
+``next_page_token`` itself; we mount ``PoliteAdapter`` on its requests session
+(``ratelimit.polite_session``) so every page request goes through a 200/min token
+bucket, has connect/read timeouts, and 429/5xx, refused connections and timeouts are
+retried with exponential backoff within a retry budget (the SDK's own fixed-wait retry
+is switched off so there is one retry policy). Failures surface as one-line
+``SourceError``s.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ import datetime as dt
 
 import polars as pl
 
-from framework.data.calendar import sessions
+from framework.data.calendar import daily_bars_at_open
 from framework.data.lake import Lake
 from framework.data.schemas import DataError
 from framework.data.settings import AlpacaConfig
-from framework.data.sources.ratelimit import PoliteAdapter, TokenBucket
+from framework.data.sources.ratelimit import SourceError, TokenBucket, polite_session
 
 
 def make_client(cfg: AlpacaConfig, api_key: str, secret_key: str, bucket: TokenBucket | None = None):
@@ -26,12 +29,9 @@ def make_client(cfg: AlpacaConfig, api_key: str, secret_key: str, bucket: TokenB
 
     client = StockHistoricalDataClient(api_key, secret_key, raw_data=True,
                                        url_override=cfg.base_url.rstrip("/"))
-    adapter = PoliteAdapter(bucket or TokenBucket(cfg.requests_per_minute), cfg.max_retries,
-                            cfg.backoff_s)
     # alpaca-py keeps its requests.Session in ``_session``; mounting an adapter is the
-    # requests-level hook for rate limiting and retries.
-    client._session.mount("http://", adapter)
-    client._session.mount("https://", adapter)
+    # requests-level hook for timeouts, rate limiting and retries.
+    adapter = polite_session(client._session, cfg, "alpaca", bucket)
     client._retry = 0  # one retry policy: ours
     return client, adapter
 
@@ -55,23 +55,10 @@ def _frame(kind: str, items: list[dict]) -> pl.DataFrame:
                      ask_size=pl.col("as").cast(pl.Float64))
 
 
-def _daily_to_open(frame: pl.DataFrame) -> pl.DataFrame:
-    """Alpaca labels daily bars at midnight New York; the lake labels them at the session open."""
-    if frame.height == 0:
-        return frame
-    d = frame.select(pl.col("ts").cast(pl.Datetime("ns", "UTC")).dt.convert_time_zone(
-        "America/New_York").dt.date())["ts"]
-    dates, opens, _ = sessions(d.min(), d.max())
-    by_date = dict(zip(dates, opens.tolist(), strict=True))
-    ts = [by_date.get(x) for x in d.to_list()]
-    if any(t is None for t in ts):
-        raise DataError("alpaca: daily bar on a date that is not an XNYS session")
-    return frame.with_columns(pl.Series("ts", ts, pl.Int64))
-
-
 def fetch(client, kind: str, symbols: list[str], start: dt.datetime, end: dt.datetime,
           feed: str = "iex", timeframe: str = "1m") -> dict[str, pl.DataFrame]:
     """All pages of ``kind`` (bars|trades|quotes) for ``symbols`` in [start, end): frames per symbol."""
+    from alpaca.common.exceptions import APIError
     from alpaca.data.enums import Adjustment, DataFeed
     from alpaca.data.requests import StockBarsRequest, StockQuotesRequest, StockTradesRequest
     from alpaca.data.timeframe import TimeFrame
@@ -81,19 +68,26 @@ def fetch(client, kind: str, symbols: list[str], start: dt.datetime, end: dt.dat
         tf = {"1m": TimeFrame.Minute, "1d": TimeFrame.Day}.get(timeframe)
         if tf is None:
             raise DataError(f"alpaca: timeframe '{timeframe}' not supported (1m, 1d)")
-        raw = client.get_stock_bars(StockBarsRequest(timeframe=tf, adjustment=Adjustment.RAW,
-                                                     **common))
+        get, req = client.get_stock_bars, StockBarsRequest(timeframe=tf,
+                                                           adjustment=Adjustment.RAW, **common)
     elif kind == "trades":
-        raw = client.get_stock_trades(StockTradesRequest(**common))
+        get, req = client.get_stock_trades, StockTradesRequest(**common)
     elif kind == "quotes":
-        raw = client.get_stock_quotes(StockQuotesRequest(**common))
+        get, req = client.get_stock_quotes, StockQuotesRequest(**common)
     else:
         raise DataError(f"alpaca: unknown dataset '{kind}' (bars, trades, quotes)")
+    try:
+        raw = get(req)
+    except APIError as err:  # an HTTP error answer, after our retries where retryable
+        body = " ".join(str(err).split())[:200]
+        raise SourceError(f"alpaca: {kind} of {','.join(symbols)}: HTTP "
+                          f"{err.status_code}: {body}") from None
     out = {}
     for sym, items in (raw or {}).items():
         if items:
             frame = _frame(kind, items)
-            out[sym] = _daily_to_open(frame) if kind == "bars" and timeframe == "1d" else frame
+            out[sym] = (daily_bars_at_open(frame, f"alpaca:{sym}")
+                        if kind == "bars" and timeframe == "1d" else frame)
     return out
 
 

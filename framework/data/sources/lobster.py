@@ -22,37 +22,57 @@ from framework.data.schemas import DataError
 PRICE_SCALE = 10_000  # LOBSTER prices are USD x 10000
 _DUMMY = 9_999_999_999
 _MSG_COLS = ["time", "type", "order_id", "size", "price", "direction"]
+_MSG_TYPES = {"type": pl.Int8, "order_id": pl.Int64, "size": pl.Float64, "price": pl.Int64,
+              "direction": pl.Int8}
 
 
 def read_messages(path: Path) -> pl.DataFrame:
-    """The raw message file, checked: six columns, known types, sides ±1, sizes > 0,
-    times non-decreasing. Errors name the file and the first bad row (1-based)."""
+    """The raw message file, checked: six columns of numbers, known types, sides ±1, finite
+    sizes (> 0 for types 1-5, >= 0 otherwise), prices > 0 for types 1-6 and a halt state
+    (-1, 0, 1) for type 7, times non-decreasing. Errors name the file and the first bad
+    line (the file has no header: row k is line k)."""
     path = Path(path)
     try:
-        raw = pl.read_csv(path, has_header=False, new_columns=_MSG_COLS,
-                          schema_overrides={"time": pl.String, "type": pl.Int8,
-                                            "order_id": pl.Int64, "size": pl.Float64,
-                                            "price": pl.Int64, "direction": pl.Int8})
+        text = pl.read_csv(path, has_header=False, new_columns=_MSG_COLS, infer_schema=False)
     except (pl.exceptions.PolarsError, OSError) as err:
         raise DataError(f"{path}: not a LOBSTER message file "
                         f"(expected 6 numeric columns {_MSG_COLS}): {err}") from None
+    if text.width != len(_MSG_COLS):
+        raise DataError(f"{path}: not a LOBSTER message file ({text.width} columns, "
+                        f"expected 6: {_MSG_COLS})")
+    raw = text.select(pl.col(c).str.strip_chars() for c in _MSG_COLS)
+    for col, dtype in _MSG_TYPES.items():
+        typed = raw[col].cast(dtype, strict=False)
+        bad = typed.is_null()
+        if bad.any():
+            r = int(bad.arg_max())
+            what = "an integer" if dtype.is_integer() else "a number"
+            raise DataError(f"{path}: line {r + 1}: {col} {raw[col][r]!r} is not {what} "
+                            f"that fits {dtype}")
+        raw = raw.with_columns(typed.alias(col))
     parts = raw["time"].str.split_exact(".", 1)
     secs = parts.struct.field("field_0").cast(pl.Int64, strict=False)
     frac = (parts.struct.field("field_1").fill_null("").str.pad_end(9, "0")
             .cast(pl.Int64, strict=False))
     raw = raw.with_columns(time_ns=secs * 1_000_000_000 + frac)  # exact: no float rounding
+    book_type = pl.col("type").is_between(1, 6)
     checks = [
         (pl.col("time_ns").is_null(), "Time must be seconds after midnight"),
         (~pl.col("type").is_between(1, 7), "Type must be 1..7"),
         (~pl.col("direction").is_in([1, -1]), "Direction must be 1 or -1"),
+        (~pl.col("size").is_finite(), "Size must be a finite number"),
         ((pl.col("size") <= 0) & pl.col("type").is_between(1, 5), "Size must be > 0"),
+        (pl.col("size") < 0, "Size must be >= 0"),
+        (book_type & (pl.col("price") <= 0), "Price must be > 0 for types 1-6"),
+        ((pl.col("type") == 7) & ~pl.col("price").is_in([-1, 0, 1]),
+         "Price of a halt (type 7) must be -1, 0 or 1"),
         (pl.col("time_ns").diff() < 0, "Time goes backwards"),
     ]
     for cond, what in checks:
         bad = raw.with_row_index("row").filter(cond)
         if bad.height:
             r = bad.row(0, named=True)
-            raise DataError(f"{path}: row {r['row'] + 1}: {what} "
+            raise DataError(f"{path}: line {r['row'] + 1}: {what} "
                             f"(got {', '.join(f'{c}={r[c]}' for c in _MSG_COLS)})")
     return raw
 

@@ -75,12 +75,12 @@ def generate_symbol(mkt: SyntheticMarket, symbol: str) -> tuple[np.ndarray, ...]
     """Raw arrays for one symbol: (t_ts, t_px, t_sz, t_ex, q_ts, q_bid, q_bsz, q_ask, q_asz)."""
     c = mkt.config
     p0, beta, idio = symbol_profile(symbol)
-    logc, volr, count = K.minute_plan(
+    logc, volr, count, open_lp = K.minute_plan(
         _sym_seed(c.seed, symbol, 1), mkt.opens, mkt.n_min, mkt.f_ret, mkt.f_var, mkt.f_gap,
         beta, p0, c.idio_sigma_min * idio, c.gap_sigma * 0.6, c.jump_prob, c.jump_sigma,
         c.trades_per_day)
     return K.fill_ticks(_sym_seed(c.seed, symbol, 2), mkt.opens, mkt.n_min, logc, volr, count,
-                        np.log(p0), c.spread_bps, c.quotes_per_trade)
+                        open_lp, c.spread_bps, c.quotes_per_trade)
 
 
 def to_frames(arrays: tuple[np.ndarray, ...]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -145,7 +145,7 @@ def ingest_synthetic(lake: Lake, config: SyntheticConfig, bars_from_trades: Bars
         daily = daily_from_minute(bars)
         for ds, frame in (("trades", trades), ("quotes", quotes), ("bars_1m", bars),
                           ("bars_1d", daily)):
-            lake.write(ds, sym, frame, "synthetic")
+            lake.write(ds, sym, frame, "synthetic", whole_days=True)  # whole sessions
             rows[ds] += frame.height
         if progress:
             progress(sym)

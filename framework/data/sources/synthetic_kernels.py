@@ -5,7 +5,8 @@ plus rare market jumps); symbol return r = beta * f + sqrt(h) * e (+ idiosyncrat
 h GARCH(1,1). Trades per minute ~ Poisson(lam * U(m) * (0.5 + 0.5 * vol ratio)) with a
 U-shaped U; trade times are uniform order statistics inside the minute; the mid follows a
 Brownian bridge between minute closes; the spread widens with the vol ratio; trades print
-at the bid or the ask. Overnight: a factor gap and an idiosyncratic gap.
+at the bid or the ask. Overnight: a factor gap and an idiosyncratic gap, applied before the
+open (the first minute bridges from the gapped level, not from the previous close).
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def _u_shape(m, n):
 @numba.njit(cache=True)
 def minute_plan(seed, opens, n_min, f_ret, f_var, f_gap, beta, p0, idio_sigma, gap_sigma,
                 jump_prob, jump_sigma, trades_per_day):
-    """First pass for one symbol: per-minute log close, vol ratio and trade count."""
+    """First pass for one symbol: per-minute log close, vol ratio and trade count, and the
+    log price each session opens at (after its overnight gap)."""
     np.random.seed(seed)
     n_days = opens.shape[0]
     total = 0
@@ -65,6 +67,7 @@ def minute_plan(seed, opens, n_min, f_ret, f_var, f_gap, beta, p0, idio_sigma, g
     logc = np.empty(total)
     volr = np.empty(total)
     count = np.empty(total, np.int64)
+    open_lp = np.empty(n_days)
     base_f = f_var[0, 0] if n_days > 0 else 0.0
     base = idio_sigma * idio_sigma
     alpha, beta_g = 0.06, 0.92
@@ -76,6 +79,7 @@ def minute_plan(seed, opens, n_min, f_ret, f_var, f_gap, beta, p0, idio_sigma, g
         n = n_min[d]
         if d > 0:
             lp += beta * f_gap[d] + gap_sigma * np.random.standard_normal()
+        open_lp[d] = lp
         wsum = 0.0
         for m in range(n):
             wsum += _u_shape(m, n)
@@ -92,7 +96,7 @@ def minute_plan(seed, opens, n_min, f_ret, f_var, f_gap, beta, p0, idio_sigma, g
             count[k] = max(1, np.random.poisson(lam * _u_shape(m, n) * (0.5 + 0.5 * vr)))
             h = omega + alpha * e * e + beta_g * h
             k += 1
-    return logc, volr, count
+    return logc, volr, count, open_lp
 
 
 @numba.njit(cache=True)
@@ -120,8 +124,10 @@ def _norm_ppf(p):
 
 
 @numba.njit(cache=True)
-def fill_ticks(seed, opens, n_min, logc, volr, count, log_p0, spread_bps, quotes_per_trade):
-    """Second pass: trades (ts, price, size, exchange code) and NBBO quotes for one symbol."""
+def fill_ticks(seed, opens, n_min, logc, volr, count, open_lp, spread_bps, quotes_per_trade):
+    """Second pass: trades (ts, price, size, exchange code) and NBBO quotes for one symbol.
+    Each session's first minute bridges from its opening level ``open_lp[d]`` (the gap
+    happened overnight, so no trade prints at the previous close)."""
     np.random.seed(seed)
     n_tr = 0
     for k in range(count.shape[0]):
@@ -142,8 +148,9 @@ def fill_ticks(seed, opens, n_min, logc, volr, count, log_p0, spread_bps, quotes
     i = 0
     j = 0
     k = 0
-    prev_lc = log_p0
+    prev_lc = 0.0
     for d in range(opens.shape[0]):
+        prev_lc = open_lp[d]
         for m in range(n_min[d]):
             n = count[k]
             t0 = opens[d] + m * NS_MIN

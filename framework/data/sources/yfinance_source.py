@@ -2,22 +2,28 @@
 
 yfinance hard-codes Yahoo's hosts but accepts a caller's ``requests.Session``; with a
 ``base_url`` configured we hand it ``HostRewriteSession``, which sends every Yahoo request
-(chart API, cookie, crumb) to that base URL instead. Everything else - yfinance's request
-building, JSON parsing, time-zone and corporate-action handling - is the real code path.
+(chart API, cookie, crumb) to that base URL instead, with ``ratelimit.PoliteAdapter``
+mounted (timeouts, retries within a budget, rate limit). Against Yahoo itself yfinance
+uses its own curl_cffi session (browser TLS fingerprint, which an adapter cannot
+mount on): it gets our read timeout per request and no retries. Everything else -
+yfinance's request building, JSON parsing, time-zone and corporate-action handling -
+is the real code path. Failures surface as one-line ``SourceError``s.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from urllib.parse import urlsplit, urlunsplit
 
 import polars as pl
 import requests
 
-from framework.data.calendar import sessions
+from framework.data.calendar import daily_bars_at_open
 from framework.data.lake import Lake
 from framework.data.schemas import DataError
 from framework.data.settings import YFinanceConfig
+from framework.data.sources.ratelimit import SourceError, polite_session
 
 
 class HostRewriteSession(requests.Session):
@@ -36,18 +42,33 @@ class HostRewriteSession(requests.Session):
 
 
 def history(symbol: str, start: dt.date, end: dt.date, interval: str,
-            base_url: str | None = None) -> pl.DataFrame:
+            cfg: YFinanceConfig | None = None) -> pl.DataFrame:
     """Raw (unadjusted) bars for session dates [start, end] in the lake schema of
-    ``bars_1d`` (interval "1d") or ``bars_1m`` (interval "1m")."""
+    ``bars_1d`` (interval "1d") or ``bars_1m`` (interval "1m"), fetched per ``cfg``."""
     import yfinance as yf
 
+    cfg = cfg or YFinanceConfig()
     if interval not in ("1d", "1m"):
         raise DataError(f"yfinance: interval '{interval}' not supported (1d, 1m)")
-    session = HostRewriteSession(base_url) if base_url else None
+    session = None
+    if cfg.base_url:
+        session = HostRewriteSession(cfg.base_url)
+        polite_session(session, cfg, "yfinance")
     tk = yf.Ticker(symbol, session=session)
-    pdf = tk.history(start=start.isoformat(), end=(end + dt.timedelta(days=1)).isoformat(),
-                     interval=interval, auto_adjust=False, actions=True, prepost=False,
-                     repair=False, raise_errors=True)
+    yf_log = logging.getLogger("yfinance")
+    level = yf_log.level
+    yf_log.setLevel(logging.CRITICAL)  # yfinance logs the error we raise once, below
+    try:
+        pdf = tk.history(start=start.isoformat(), end=(end + dt.timedelta(days=1)).isoformat(),
+                         interval=interval, auto_adjust=False, actions=True, prepost=False,
+                         repair=False, raise_errors=True, timeout=cfg.read_timeout_s)
+    except SourceError:
+        raise
+    except Exception as err:  # yfinance's own errors (no data, rate limit, HTTP, network)
+        text = " ".join(str(err).split())[:240]
+        raise SourceError(f"yfinance:{symbol}: {type(err).__name__}: {text}") from None
+    finally:
+        yf_log.setLevel(level)
     if pdf is None or len(pdf) == 0:
         return pl.DataFrame()
     idx = pdf.index.tz_convert("UTC")
@@ -59,15 +80,9 @@ def history(symbol: str, start: dt.date, end: dt.date, interval: str,
     }).with_columns(vwap=pl.col("close"), n=pl.lit(0, pl.Int64))
     if interval == "1m":
         return frame
-    local_dates = [d.date() for d in pdf.index]
-    dates, opens, _ = sessions(min(local_dates), max(local_dates))
-    by_date = dict(zip(dates, opens.tolist(), strict=True))
-    missing = [d for d in local_dates if d not in by_date]
-    if missing:
-        raise DataError(f"yfinance:{symbol}: bars on non-session dates {missing[:3]}")
+    frame = daily_bars_at_open(frame, f"yfinance:{symbol}")
     splits = pdf["Stock Splits"].to_numpy() if "Stock Splits" in pdf else 0.0
     return frame.with_columns(
-        ts=pl.Series([by_date[d] for d in local_dates], dtype=pl.Int64),
         split_factor=pl.Series(splits, dtype=pl.Float64).replace(0.0, 1.0)
         if "Stock Splits" in pdf else pl.lit(1.0),
         dividend=pl.Series(pdf["Dividends"].to_numpy(), dtype=pl.Float64)
@@ -85,7 +100,7 @@ def ingest_yfinance(lake: Lake, cfg: YFinanceConfig, symbols: list[str], start: 
     dataset = f"bars_{interval}"
     rows = 0
     for sym in symbols:
-        frame = history(sym, start, end, interval, cfg.base_url)
+        frame = history(sym, start, end, interval, cfg)
         if frame.height:
             lake.write(dataset, sym, frame, "yfinance")
             rows += frame.height

@@ -26,9 +26,9 @@ class BookLevels(NamedTuple):
     ask_px: np.ndarray
     ask_sz: np.ndarray
 
-    def head(self, n: int) -> BookLevels:
-        """The first ``n`` instants."""
-        return BookLevels(*(a[:n] for a in self))
+    def rows(self, start: int, stop: int) -> BookLevels:
+        """Instants ``start .. stop-1`` (views)."""
+        return BookLevels(*(a[start:stop] for a in self))
 
 
 class BookSampler:

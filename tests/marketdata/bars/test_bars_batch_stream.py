@@ -208,3 +208,65 @@ def test_chunked_batch_equals_single_call(rows, spec_i):
     finally:
         B._CHUNK = old
     assert chunked.bars.tobytes() == whole.bars.tobytes() and chunked.counts == whole.counts
+
+
+def _reference_tick_imbalance(trades: np.ndarray, et0: float, span_t: float, span_b: float,
+                              min_imb: float, lo: float, hi: float) -> list[tuple]:
+    """Plain Python, from the documented rule (``tick_imbalance_bars``): tick rule b,
+    |sum b| >= E[T] * max(|E[b]|, min_imbalance), bars reset at the session change."""
+    a_t, a_b = 2.0 / (span_t + 1.0), 2.0 / (span_b + 1.0)
+    last: dict[int, int] = {}
+    st: dict[int, dict] = {}
+    out = []
+
+    def emit(s, b):
+        out.append((b["first"], s, b["o"], b["h"], b["l"], b["c"], b["v"], b["pv"] / b["v"],
+                    b["n"], b["first"], b["last"]))
+
+    for t, s, p, z in trades.tolist():
+        if not (z > 0 and p > 0) or t < last.get(s, -(2**62)):
+            continue
+        d = next((i for i, (o, c) in enumerate(zip(SESSIONS.opens, SESSIONS.closes,
+                                                   strict=True)) if o <= t < c), None)
+        if d is None:
+            continue
+        last[s] = t
+        x = st.setdefault(s, {"et": et0, "eb": 0.0, "prev": None, "pb": 0.0, "bar": None})
+        if x["bar"] is not None and x["bar"]["d"] != d:
+            emit(s, x["bar"])
+            x["bar"] = None
+        if x["bar"] is None:
+            x["bar"] = {"d": d, "first": t, "o": p, "h": p, "l": p, "v": 0.0, "pv": 0.0, "n": 0,
+                        "cum": 0.0}
+        b = x["bar"]
+        b.update(h=max(b["h"], p), l=min(b["l"], p), c=p, v=b["v"] + z, pv=b["pv"] + p * z,
+                 n=b["n"] + 1, last=t)
+        sign = x["pb"]
+        if x["prev"] is not None and p != x["prev"]:
+            sign = 1.0 if p > x["prev"] else -1.0
+        x["prev"], x["pb"] = p, sign
+        b["cum"] += sign
+        thr = x["et"] * max(abs(x["eb"]), min_imb)
+        x["eb"] += a_b * (sign - x["eb"])
+        if abs(b["cum"]) >= thr:
+            x["et"] = min(max(x["et"] + a_t * (b["n"] - x["et"]), lo), hi)
+            emit(s, b)
+            x["bar"] = None
+    for s in sorted(st):
+        if st[s]["bar"] is not None:
+            emit(s, st[s]["bar"])
+    return sorted(out, key=lambda r: (r[0], r[1]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(_trade, max_size=60), shuffle_some=st.booleans())
+def test_tick_imbalance_bars_match_python_reference(rows, shuffle_some):
+    trades = _trades(_mostly_sorted(rows, shuffle_some))
+    spec = BarSpec.tick_imbalance(4.0, bars_span=3.0, imbalance_span=5.0)
+    got = build_bars(trades, spec, sessions=SESSIONS).bars
+    ref = _reference_tick_imbalance(trades, 4.0, 3.0, 5.0, spec.min_imbalance,
+                                    *spec.ticks_bounds)
+    assert len(got) == len(ref)
+    for g, r in zip(got.tolist(), ref, strict=True):
+        assert g[:2] == r[:2] and g[8:] == r[8:]
+        np.testing.assert_allclose(g[2:8], r[2:8], rtol=1e-12)

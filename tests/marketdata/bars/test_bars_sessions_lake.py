@@ -45,7 +45,7 @@ def test_ffill_and_rejections():
                  price=np.array([10.0, 11.0, 12.0, -1.0]), size=np.array([1.0, 3.0, 0.0, 1.0]))
     b = build_bars(tr, BarSpec.time(NS_MIN))
     assert b.counts == {"accepted": 2, "bad": 2, "out_of_order": 0, "out_of_session": 0,
-                        "bars": 1, "filled_bars": 0}
+                        "bars": 1, "filled_bars": 0, "excluded": 0}
     assert b.bars[0]["vwap"] == pytest.approx((10 + 33) / 4)
     f = time_bars(tr, NS_MIN, ffill=True)
     assert len(f) == 390 and np.all(np.diff(f["ts"]) == NS_MIN)

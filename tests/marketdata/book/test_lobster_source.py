@@ -49,10 +49,10 @@ def test_orderbook_file_levels(shared_data: Path) -> None:
 def test_bad_message_file_names_file_and_row(tmp_path: Path) -> None:
     bad = tmp_path / "m.csv"
     bad.write_text("34200.1,1,5,100,2238100,1\n34200.2,9,6,100,2238100,1\n")
-    with pytest.raises(DataError, match=r"m\.csv: row 2: Type must be 1\.\.7"):
+    with pytest.raises(DataError, match=r"m\.csv: line 2: Type must be 1\.\.7"):
         load_lobster(bad, None, "AMZN", dt.date(2012, 6, 21))
     bad.write_text("34200.3,1,5,100,2238100,1\n34200.2,1,6,100,2238100,1\n")
-    with pytest.raises(DataError, match="row 2: Time goes backwards"):
+    with pytest.raises(DataError, match="line 2: Time goes backwards"):
         load_lobster(bad, None, "AMZN", dt.date(2012, 6, 21))
     bad.write_text("34200.1,1,5,100\n")
     with pytest.raises(DataError, match="not a LOBSTER message file"):

@@ -1,0 +1,134 @@
+"""A walk-forward meta-label model applied to a strategy's primary signal on bar panels.
+
+What a strategy with a ``[model]`` table calls from its hooks (see ``strategies/ml_mr.py``)::
+
+    def prepare(self, lake, config):            # load the registered model
+        self.meta = MetaLabel.load(lake, config, self.context.config_path)
+
+    def signals(self, panel):                   # size (0 = filtered out) of each entry
+        size = self.meta.sizes(panel, entry, self.params)
+
+    def train(self, lake, config):              # label, fit walk-forward, register
+        return MetaLabel(config, self.context.config_path).train(lake, config, self.primary,
+                                                                 self.params)
+
+The array-level parts (labels, refit bounds, fitting, registration) are
+``framework.ml.meta_label``; this class adds the panel, the feature set and the registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from framework.config import ConfigError, validate_mapping
+from framework.config.search import find_file
+from framework.data import Lake
+from framework.features.featureset import FeatureSetSpec, load_feature_set
+from framework.ml.meta_label import (
+    MetaLabelParams,
+    WalkForwardKnobs,
+    event_rows,
+    event_sizes,
+    fit_and_register,
+    meta_label_set,
+    walk_forward_bounds,
+)
+from framework.ml.models import make_model
+from framework.ml.registry import RegisteredModel, check_feature_set, load_registered
+from framework.strategy.panel import BarPanel, load_panel
+from framework.strategy.panel_features import panel_features
+
+if TYPE_CHECKING:  # the engine's config type, for annotations only: engine imports strategy
+    from framework.engine.run_config import StrategyConfig
+
+
+class MetaLabel:
+    """The ``[model]`` table of a strategy TOML at ``source``: its feature set, and once
+    loaded (:meth:`load`) the registered walk-forward model that scores entries."""
+
+    def __init__(self, config: StrategyConfig, source: str | Path):
+        if config.model is None or config.model.feature_set is None:
+            raise ConfigError(str(source), [
+                f"key 'model.feature_set': strategy '{config.name}' needs a [model] table "
+                "naming a feature-set TOML"])
+        self.model_ref = config.model
+        self.source = Path(source)
+        self.spec: FeatureSetSpec = load_feature_set(
+            find_file(config.model.feature_set, source, "model.feature_set"))
+        self.registered: RegisteredModel | None = None
+
+    @classmethod
+    def load(cls, lake: Lake, config: StrategyConfig, source: str | Path) -> MetaLabel:
+        """The version ``[model]`` names from ``lake``'s registry; ``RegistryError`` if it
+        is missing or was trained on another feature set."""
+        meta = cls(config, source)
+        reg = load_registered(lake.root, meta.model_ref.name, meta.model_ref.version)
+        check_feature_set(reg, meta.spec)
+        meta.registered = reg
+        return meta
+
+    @property
+    def seq_len(self) -> int:
+        """Feature rows per model input (0: one row; > 0: a window, sequence models)."""
+        return self.registered.model.models[0].seq_len if self.registered else 0
+
+    def lookback_bars(self, signal_lookback: int) -> int:
+        """Warm-up of the model's inputs behind a primary signal needing
+        ``signal_lookback`` bars: the longer of the two, plus the model's window."""
+        return max(signal_lookback, self.spec.lookback()) + self.seq_len
+
+    def sizes(self, panel: BarPanel, entry: np.ndarray, params: MetaLabelParams) -> np.ndarray:
+        """``[T, S]`` size of each entry of the primary signal ``entry`` (+1/-1/0): the
+        model's bet size ``max_size × (2 N(z) − 1)`` from the refit valid at the bar's
+        decision time, 0 below ``threshold``, where inputs are incomplete, and off entries.
+        Causal: row t uses features and the model valid up to t."""
+        if self.registered is None:
+            raise ConfigError(str(self.source), [
+                f"model '{self.model_ref.name}' is not loaded: the strategy's prepare() "
+                "must call MetaLabel.load (after `fw train`)"])
+        X = panel_features(self.spec, panel)
+        t, s, _, rows = event_rows(entry, X, self.seq_len)
+        size = np.zeros(entry.shape)
+        if t.shape[0]:
+            size[t, s] = event_sizes(self.registered.model, rows, panel.decision_ts()[t],
+                                     params)
+        return size
+
+    def train(self, lake: Lake, config: StrategyConfig,
+              primary: Callable[[BarPanel], np.ndarray], params: MetaLabelParams) -> dict:
+        """``fw train``: load the configured bars, label every entry of ``primary(panel)``
+        (the ``[T, S]`` +1/-1/0 primary signal) by the triple barrier, fit walk-forward per
+        ``[model] train`` and register the next version. Returns what the terminal shows."""
+        knobs = validate_mapping(self.model_ref.train, WalkForwardKnobs, str(self.source),
+                                 "model.train")
+        panel = load_panel(lake, config.symbols, config.data.start, config.data.end,
+                           config.data.timeframe, config.data.session)
+        seq_len = make_model(self.model_ref.kind, config.seed, knobs.params).seq_len
+        X = panel_features(self.spec, panel)
+        data = meta_label_set(panel.close, panel.session, panel.decision_ts(),
+                              event_rows(primary(panel), X, seq_len), params)
+        bounds = walk_forward_bounds(panel.session_open, int(panel.ts[-1]), knobs, self.source)
+        fingerprint = lake.fingerprint("bars_" + config.data.timeframe, list(config.symbols),
+                                       config.data.start, config.data.end)
+        return fit_and_register(lake.root, self.model_ref.name, self.model_ref.kind, data,
+                                bounds, knobs, config.seed, {
+                                    "strategy": config.name, "symbols": list(config.symbols),
+                                    "timeframe": config.data.timeframe,
+                                    "feature_set": self.spec.model_dump(mode="json"),
+                                    "feature_columns": self.spec.columns(),
+                                    "train_fingerprint": fingerprint,
+                                    "label": params.model_dump(mode="json")})
+
+    def manifest(self) -> dict[str, Any]:
+        """The run manifest's record of the model used (name, version, path, kind, and
+        ``oos_start_ns``, where the out-of-sample span starts)."""
+        if self.registered is None:
+            return {}
+        meta = self.registered.meta
+        return {"model": meta["name"], "model_version": meta["version"],
+                "model_path": str(self.registered.path), "model_kind": meta["kind"],
+                "oos_start_ns": meta["oos_start_ns"]}
