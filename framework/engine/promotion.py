@@ -104,7 +104,8 @@ def promote(path: Path, run_dir: Path, *, lake_root: Path | None = None) -> dict
         raise PromotionError(f"fw promote: run {run_dir.name} was made with another config "
                              f"than {path} has now (--set overrides or an edit): rerun it")
     metrics = json.loads(met_path.read_text())
-    head = metrics.get("out_of_sample") or metrics.get("full") or metrics
+    periods = metrics.get("periods", {})
+    head = periods.get("out_of_sample") or periods.get("full") or {}
     failed = _thresholds(cfg.promotion, head)
     if failed:
         raise PromotionError(f"fw promote: {cfg.name} on run {run_dir.name}: "
