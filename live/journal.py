@@ -15,10 +15,11 @@ What it holds, and the rule each table keeps:
   the orders it closed on its own, each with the bar whose step booked it;
 * ``meta``: the run's settings (strategy hashes, venue, session).
 
-Writes gather in one transaction until ``commit()``; the session commits before it sends
-a row's orders (so every intent is on disk before its POST) and when a row of bars
-closes (bars, broker events, outcomes): two fsyncs per row, not one per message. What a
-crash loses from an open transaction the broker still has; reconciliation reads it back.
+Writes gather in one transaction until ``commit()``; the session commits once per row of
+bars: after the loop decided and before the row's first POST (the row's bars, the broker
+events it booked, every intent), or at the row's end when it sends nothing. One fsync per
+row, not one per message. What a crash loses from an open transaction is what the broker
+still has (its events, read back by reconciliation) or a row not yet acted on.
 
 Units: ns UTC, shares, USD.
 """

@@ -214,12 +214,12 @@ class LiveSession:
         if self.driver.pending_ts is None:
             return
         self._t_row = time.perf_counter_ns()
-        self.journal.commit()  # the row's bars and the broker events it books
         self._hand_inbox()
         self.driver.flush()
         self._t_decided = time.perf_counter_ns()
         self._row_bars = 0
-        self.dispatch()
+        self.dispatch()  # commits before its first POST: the row's bars, events, intents
+        self.journal.commit()
 
     def _hand_inbox(self) -> None:
         """Hand the loop the queued events from before the open row's decision instant;
