@@ -186,12 +186,13 @@ class ScrambledPanel:
 
 
 
-def first_change(ref: dict[str, np.ndarray], got: Signals, cut: int
+def first_change(ref: dict[str, np.ndarray], got: Signals, cut: int, n_bars: int
                  ) -> tuple[str, int, int, object, object] | None:
     """The earliest difference before bar ``cut`` between the reference run's signal
-    fields ``ref`` and ``got``: ``(field, bar, symbol index, reference value, got value)``,
-    or None (a field missing from ``got`` counts at bar 0)."""
-    mine = signal_fields(got, got.entry.shape[0])
+    fields ``ref`` and ``got`` (signals over ``n_bars`` bars): ``(field, bar, symbol
+    index, reference value, got value)``, or None (a field missing from ``got`` counts at
+    bar 0)."""
+    mine = signal_fields(got, n_bars)
     best = None
     for name, arr in ref.items():
         if name not in mine:
@@ -244,7 +245,7 @@ def guard(strategy: Strategy, panel: BarPanel, full: Signals, source: str, *,
         for how, view in (("truncated", panel.rows(a, cut)),
                           ("perturbed", scrambled.at(cut).rows(a, b))):
             got = _signals(strategy, view, source, f"{where}, bars from there {how}")
-            diff = first_change(ref, got, cut - a)
+            diff = first_change(ref, got, cut - a, view.n_bars)
             if diff is not None:
                 name, t, s, was, now = diff
                 rep.problems.append(
@@ -264,9 +265,10 @@ def _decided(orders, horizon: int):
     the quantity only where it was fixed at the decision (not for a USD amount)."""
     import polars as pl
 
-    # bracket legs are born at the next bar's open, which a run cut there never sees
+    # bracket legs and rebalance orders toward a target are born at the next fill
+    # opportunity (the next bar's open), which a run cut there never sees
     known = (pl.col("ts") < horizon) | ((pl.col("ts") == horizon)
-                                        & (pl.col("role") != "bracket_leg"))
+                                        & ~pl.col("role").is_in(["bracket_leg", "target"]))
     qty = pl.when(pl.col("amount").is_nan()).then(pl.col("qty"))
     return orders.filter(known).with_columns(qty=qty).select(DECISION_COLUMNS)
 

@@ -23,8 +23,6 @@ from framework.types.jit import kernel
 
 EITHER = np.int64(0)  # rebalance_symbol: trade whichever side the difference needs
 
-EITHER = 0  # rebalance_symbol: trade whichever side the difference needs
-
 
 @kernel
 def set_target(s, want, lot, active_ns, wk) -> None:

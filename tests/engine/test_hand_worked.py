@@ -49,7 +49,7 @@ def test_borrow_is_charged_per_session_over_252_and_reconciles_with_trade_pnl():
     res = _run(panel, _signals(panel, {0: -1}, (3,)), allow_short=True,
                costs=CostConfig(model="custom", slippage_bps=0.0, borrow_rate=0.252))
     assert res.fills["price"].to_list() == [100.0, 60.0]
-    assert float(res.state.book[0]["borrow"]) == pytest.approx(3.5, abs=1e-12)
+    assert res.borrow == pytest.approx(3.5, abs=1e-12)
     equity = res.equity["equity"].to_list()
     assert equity[-1] == pytest.approx(100_000 + 10 * (100 - 60) - 3.5, abs=1e-9)
     trades, _ = round_trips(res.fills)
