@@ -18,6 +18,7 @@ from framework.cli import (
     backtest_cmd,
     data_cmd,
     demo_cmd,
+    live_cmd,
     monitor_cmd,
     new_cmd,
     sweep_cmd,
@@ -43,6 +44,8 @@ app.command("demo")(demo_cmd.demo)
 app.add_typer(new_cmd.app, name="new")
 app.command("venue")(venue_cmd.venue)
 app.add_typer(monitor_cmd.app, name="monitor")
+app.add_typer(live_cmd.app, name="live")
+app.command("promote")(live_cmd.promote)
 
 
 @app.callback()

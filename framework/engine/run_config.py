@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from framework.config import ConfigError, FrozenModel, load_toml, validate_mapping
 from framework.config.search import describe_roots, search_roots
 from framework.data import Lake
+from framework.engine.promotion import PromotionConfig
 from framework.execution.config import ExecutionConfig
 from framework.execution.costs import CostConfig
 from framework.ml.model_ref import ModelRef
@@ -73,6 +74,7 @@ class StrategyConfig(FrozenModel):
     backtest: BacktestConfig = BacktestConfig()
     model: ModelRef | None = None
     sweep: dict = Field(default_factory=dict)  # fw sweep's table, validated by framework.sweep
+    promotion: PromotionConfig = PromotionConfig()
     seed: int = 42
 
     @field_validator("strategy")

@@ -10,17 +10,19 @@ from pydantic import Field
 
 from framework.config import FrozenModel
 from framework.execution.fill_models import FillModel
-from framework.execution.state import N_EXEC, X_PARTICIPATION
+from framework.execution.state import N_EXEC, X_PARTICIPATION, X_TICK
 
 
 class ExecutionConfig(FrozenModel):
-    """``[execution]``: fill model, participation cap, latency."""
+    """``[execution]``: fill model, participation cap, latency, prices on the tick
+    (``framework.execution.ticks``)."""
 
     fill_model: Literal["bar", "quote", "book"] = "bar"  # OHLC bars, NBBO quotes, L3 book
     participation: float = Field(default=0.0, ge=0.0, le=1.0)  # of bar volume; 0 = no cap
     latency_ms: float = Field(default=0.0, ge=0.0)  # order entry, constant part
     latency_jitter_ms: float = Field(default=0.0, ge=0.0)  # mean of an exponential draw
     seed: int = 7
+    tick_prices: bool = False  # limit / stop prices on the $0.01 ($0.0001 < $1) tick
 
     @property
     def model(self) -> FillModel:
@@ -39,4 +41,5 @@ class ExecutionConfig(FrozenModel):
         """The kernels' execution vector (``framework.execution.state.X_*``)."""
         x = np.zeros(N_EXEC)
         x[X_PARTICIPATION] = self.participation
+        x[X_TICK] = float(self.tick_prices)
         return x

@@ -22,6 +22,7 @@ from framework.execution.orders import (
     submit,
 )
 from framework.execution.sizing import SIZE_SHARES, affordable, cash_floor, whole_shares
+from framework.execution.ticks import on_tick
 from framework.risk.dtypes import RiskAction
 from framework.risk.hooks import on_mark, on_order_resized, set_trailing
 from framework.strategy import decision as D
@@ -49,6 +50,9 @@ def place(od, rk, par, sym, side, otype, tif, qty, limit_px, stop_px, ref_px, ts
     venue at ``ts_ns + latency_ns``.
     Returns its id, -1 if not recorded (a REJECTED row keeps its reason). ``ref_px``
     prices the pre-trade check (USD)."""
+    if par.exe[X.X_TICK] > 0.0:
+        limit_px = on_tick(limit_px, side, False)
+        stop_px = on_tick(stop_px, side, True)
     i = submit(od.orders, od.tally, rk.limits, rk.sym_limits, rk.rstate, rk.rsym, sym, side,
                otype, tif, qty, limit_px, stop_px, ref_px, ts_ns, latency_ns)
     if i >= 0:
@@ -86,17 +90,24 @@ def size_at_fill(i, ref_px, ts_ns, od, rk, par, wk) -> bool:
     p = od.plan[i]
     if p.size_mode == SIZE_SHARES:
         return True
-    o = od.orders[i]
-    q = whole_shares(p.amount / ref_px, par.dec[D.D_WHOLE_SHARES] > 0.0)
+    return sized(i, whole_shares(p.amount / ref_px, par.dec[D.D_WHOLE_SHARES] > 0.0), ts_ns,
+                 od, rk, wk)
+
+
+@kernel
+def sized(i, q, ts_ns, od, rk, wk) -> bool:
+    """Order ``i`` (for a USD amount) is ``q`` shares from now on (``size_at_fill``'s, or
+    the broker's, who sized it at its fill); no share at all cancels it and is counted."""
     if not (q > 0.0):
         wk.ignored[Ignored.ZERO_QUANTITY.value] += 1
         close_order(od.orders, rk.limits, rk.sym_limits, rk.rstate, rk.rsym, i,
                     OrderStatus.CANCELED.value, RejectReason.NONE.value, ts_ns)
         return False
+    o = od.orders[i]
     on_order_resized(rk.limits, rk.sym_limits, rk.rstate, rk.rsym, o.sym, o.side, q - o.qty,
                      ts_ns)
     o.qty = q
-    p.size_mode = SIZE_SHARES  # sized: the amount stays as the decision's record
+    od.plan[i].size_mode = SIZE_SHARES  # sized: the amount stays as the decision's record
     return True
 
 
@@ -184,6 +195,10 @@ def legs(i, ts_ns, od, par) -> None:
         n0 = od.tally[0].n_orders
         add_bracket_legs(od.orders, od.tally, i, stop, take, ts_ns)
         for k in range(n0, od.tally[0].n_orders):
+            if par.exe[X.X_TICK] > 0.0:
+                leg = od.orders[k]
+                leg.limit_price = on_tick(leg.limit_price, leg.side, False)
+                leg.stop_price = on_tick(leg.stop_price, leg.side, True)
             od.plan[k].role = X.ROLE_LEG
             od.plan[k].size_mode = SIZE_SHARES
             od.plan[k].amount = np.nan

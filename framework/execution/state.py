@@ -155,7 +155,8 @@ class Curves(NamedTuple):
 
 
 X_PARTICIPATION = 0  # Params.exe: fraction of bar volume an order may take (0 = off)
-N_EXEC = 1
+X_TICK = 1  # Params.exe: 1 = limit / stop prices on the tick (``execution.ticks``)
+N_EXEC = 2
 
 
 def new_orders(n_symbols: int, capacity: int) -> Orders:

@@ -78,6 +78,7 @@ class RejectReason(IntEnum):
     STALE_DATA = 16
     INVALID_ORDER = 17
     FOK_UNFILLABLE = 18
+    BROKER = 19  # live: the broker refused the order (403/422 on create)
 
 
 class SizeMode(IntEnum):

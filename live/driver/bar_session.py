@@ -28,6 +28,7 @@ from framework.engine.event.engine import (
 from framework.engine.event.on_bar import OnBarRunner
 from framework.engine.event.quotes import QuoteTape
 from framework.engine.run_config import StrategyConfig
+from framework.execution.fill_models.broker import BROKER_EVENT_DTYPE, BrokerFeed
 from framework.execution.state import Curves
 from framework.features.incremental import Incremental
 from framework.marketdata.book.sampler import BookLevels, BookSampler
@@ -64,7 +65,11 @@ class BarSession:
     into ``config.symbols``) in time order; a row of bars is processed once a later bar
     start arrives (or at ``flush``)."""
 
-    def __init__(self, config: StrategyConfig, strategy: Strategy, capacity: int = 1024):
+    def __init__(self, config: StrategyConfig, strategy: Strategy, capacity: int = 1024,
+                 broker: bool = False):
+        """``broker``: fills are a broker's (``framework.execution.fill_models.broker``),
+        handed in by ``on_broker`` before the row they belong to closes; else the
+        strategy's simulated fill model fills."""
         self.config = config
         self.strategy = strategy
         self.symbols = tuple(config.symbols)
@@ -91,6 +96,8 @@ class BarSession:
                                     for _ in range(4)))
         self._hook = OnBarRunner(strategy) if strategy.event_driven else None
         self._incremental = Incremental()
+        self._broker = broker
+        self._inbox: list[np.ndarray] = []
         self.state: EngineState = new_state(
             self.symbols, capacity, decision=config.decision, costs=config.costs,
             risk=config.risk, execution=config.execution, init_cash=config.backtest.initial_cash)
@@ -164,6 +171,21 @@ class BarSession:
             elif kind[lo] == EventKind.BOOK:
                 self.on_book(batch.book[rows])
 
+    @property
+    def pending_ts(self) -> int | None:
+        """Start (ns UTC) of the row of bars still open, None when none is."""
+        return self._pending_ts
+
+    def decision_ts(self, start_ns: int) -> int:
+        """When the row of bars starting at ``start_ns`` is decided (ns UTC): its end, or
+        the session's close when that comes first (``BarPanel.decision_ts``)."""
+        return min(start_ns + self.bar_ns, int(session_bounds(np.array([start_ns]))[1][0]))
+
+    def on_broker(self, events: np.ndarray) -> None:
+        """Hand in broker events (``BROKER_EVENT_DTYPE``; ``bar`` is set here): the step of
+        the next row that closes books them."""
+        self._inbox.append(events)
+
     def quotes(self) -> QuoteTape:
         """The NBBO quotes received so far (views)."""
         return self._quotes.tape()
@@ -202,9 +224,16 @@ class BarSession:
         q_ts = self._quotes.tape().ts
         self._q_lo[t] = np.searchsorted(q_ts, start, side="left")
         self._q_hi[t] = np.searchsorted(q_ts, start + self.bar_ns, side="left")
+        broker = None
+        if self._broker:
+            events = (np.concatenate(self._inbox) if self._inbox
+                      else np.zeros(0, BROKER_EVENT_DTYPE))
+            events["bar"] = t
+            self._inbox = []
+            broker = BrokerFeed(events)
         advance(self.state, window, self._sig, t, t + 1, self.quotes(),
                 (self._q_lo[: self.n], self._q_hi[: self.n]), tape, self._b_hi[: self.n],
-                hook=self._hook)
+                hook=self._hook, broker=broker)
 
     def _signal_row(self, t: int, panel: BarPanel) -> None:
         """Row ``t`` of the strategy's signals: from the last ``live_bars()`` bars, with

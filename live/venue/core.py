@@ -141,7 +141,8 @@ class VenueCore:
             if not px > 0:
                 self.close(od, "rejected", ts)
                 return
-            od.work_qty = np.floor(od.notional / px * 1e9) / 1e9
+            od.work_qty = np.floor(od.notional / px * 1e9) / 1e9  # until its first fill
+            od.sized = False
         od.status = "new"
         od.ts_active = ts + self.latency_ns
         od.updated_at = ts

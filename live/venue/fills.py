@@ -27,6 +27,7 @@ import numpy as np
 from framework.execution.fill_models.bar import bar_fill_price
 from framework.execution.fill_models.book import passive_fill, resting_depth, take_depth
 from framework.execution.fill_models.quote import quote_fill
+from framework.execution.lifecycle import reference_price
 from framework.marketdata.book import kernels as BK
 from framework.marketdata.book import order_map
 from framework.marketdata.book.book import PRICE_UNITS, OrderBooks
@@ -70,6 +71,20 @@ def _capped_fill(venue, od: VenueOrder, px: float, cap: float, ts: int, maker: b
     return cap
 
 
+def size_notional(od: VenueOrder, touch: float) -> None:
+    """A notional order not yet sized gets its shares now, at its first fill: the
+    notional over the price it fills at before slippage (``touch``: the bar's open or
+    the quote it takes), the event engine's rule for an order for a USD amount
+    (``framework.execution.lifecycle.size_at_fill``) and Alpaca's (a notional order's
+    quantity follows from its execution price)."""
+    if od.sized or not touch > 0.0:
+        return
+    od.work_qty = od.notional / reference_price(od.work_type, od.side_sign,
+                                                _px(od.limit_price), _px(od.stop_price),
+                                                touch)
+    od.sized = True
+
+
 class FillModel:
     """Interface: ``on_batch`` (events in stream order), ``on_arrival`` (an order starts
     working at ``now``), ``warm`` (events skipped by a restart: rebuild derived state)."""
@@ -109,6 +124,7 @@ class BarFills(FillModel):
         for od in orders:
             if not od.is_open or od.ts_active > start:
                 continue
+            size_notional(od, o)
             remaining = od.remaining
             px, trig, maker = bar_fill_price(od.work_type, od.side_sign, _px(od.limit_price),
                                              _px(od.stop_price), False, remaining, o, h, lo,
@@ -122,7 +138,7 @@ class BarFills(FillModel):
 
 
 class QuoteFills(FillModel):
-    """``fill_models.quote`` on each NBBO update; an order's arrival quote is the first at or
+    """``fills_quote`` on each NBBO update; an order's arrival quote is the first at or
     after the instant it started working (the quote at that very instant included)."""
 
     name = "quote"
@@ -156,6 +172,7 @@ class QuoteFills(FillModel):
     def _match(self, venue, od: VenueOrder, s: int, arrival: bool) -> None:
         ts, bid, bsz, ask, asz = self.last[s]
         ts = int(ts)
+        size_notional(od, ask if od.side_sign > 0 else bid)
         remaining = od.remaining
         px, size, trig, maker = quote_fill(od.work_type, od.side_sign, _px(od.limit_price),
                                            _px(od.stop_price), arrival, bid, bsz, ask, asz,
@@ -167,7 +184,7 @@ class QuoteFills(FillModel):
 
 
 class BookFills(FillModel):
-    """``fill_models.book`` on the replayed L3 book (``OrderBooks``): takers walk the depth,
+    """``fills_book`` on the replayed L3 book (``OrderBooks``): takers walk the depth,
     resting limits keep a queue position. The historical book is not altered by our
     orders."""
 

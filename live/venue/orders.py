@@ -65,7 +65,8 @@ class VenueOrder:
     replaces: str | None = None
     replaced_by: str | None = None
     ts_active: int = 0  # when it started working at the venue
-    work_qty: float = 0.0  # shares to fill (a notional order's, set when it starts working)
+    work_qty: float = 0.0  # shares to fill (a notional order's: an estimate until sized)
+    sized: bool = True  # a notional order gets its shares at its first fill
     work_type: int = 0  # framework.types.codes.OrderType; a triggered stop changes it
     arrived: bool = False  # has met its arrival quote / book event
     queue_ahead: float = 0.0  # book model: shares ahead of it at its price

@@ -21,6 +21,7 @@ from framework.execution.costs import CostConfig
 from framework.execution.fill_models import FillModel
 from framework.execution.fill_models.bar import BarFeed
 from framework.execution.fill_models.book import BookFeed
+from framework.execution.fill_models.broker import BrokerFeed
 from framework.execution.fill_models.quote import QuoteFeed
 from framework.marketdata.book import kernels as BK
 from framework.marketdata.book.book import OrderBooks
@@ -126,16 +127,20 @@ def market_of(panel: BarPanel) -> X.Market:
 def advance(state: EngineState, panel: BarPanel, signals: Signals, t0: int, t1: int,
             quotes: QuoteTape | None = None, windows: tuple | None = None,
             book_tape: BookTape | None = None, book_ends: np.ndarray | None = None,
-            hook=None) -> None:
+            hook=None, broker: BrokerFeed | None = None) -> None:
     """Run bars ``t0 .. t1-1`` of ``panel`` (rows of ``signals`` aligned with it);
     ``quotes`` (and their per-bar ``windows``) for the quote fill model, ``book_tape``
     (and its per-bar ``book_ends``, see ``BookTape.ends``) for the book fill model;
-    ``hook``: an on_bar strategy's runner (``framework.engine.event.on_bar``)."""
+    ``hook``: an on_bar strategy's runner (``framework.engine.event.on_bar``);
+    ``broker``: live trading, fills are a broker's executions instead of the model's
+    (``framework.execution.fill_models.broker``)."""
     st = state
     mkt = market_of(panel)
     sig = signals.arrays()
     feed = BarFeed(int(FillModel.BAR))
-    if st.model == FillModel.QUOTE:
+    if broker is not None:
+        feed = broker
+    elif st.model == FillModel.QUOTE:
         q = quotes or QuoteTape.empty()
         lo, hi = windows if windows is not None else q.windows(panel)
         feed = QuoteFeed(lo, hi, q.ts, q.sym, q.bid, q.bid_size, q.ask, q.ask_size)
@@ -146,7 +151,7 @@ def advance(state: EngineState, panel: BarPanel, signals: Signals, t0: int, t1: 
     callback = None if hook is None else hook.callback
     t = t0
     while t < t1:
-        if st.model == FillModel.BOOK:  # rebuilt per call: growing replaces these arrays
+        if st.model == FillModel.BOOK and broker is None:  # growing replaces these arrays
             feed = BookFeed(b_hi, bt.ts, bt.sym, bt.kind, bt.side, bt.order_id, bt.price,
                             bt.size, bt.new_order_id, st.books.state, st.book_cur, *lvl)
         t = K.run_bars(t, t1, feed, mkt, sig, st.params, st.orders, st.risk, st.work,

@@ -9,7 +9,9 @@ compiles only its own model's code.
 
 * ``bar`` (:mod:`.bar`): OHLCV bars, conservative touch/through rules;
 * ``quote`` (:mod:`.quote`): the NBBO stream, displayed size;
-* ``book`` (:mod:`.book`): the replayed L3 book, depth walk and queue position.
+* ``book`` (:mod:`.book`): the replayed L3 book, depth walk and queue position;
+* ``broker`` (:mod:`.broker`): a live broker's executions, booked as they come back
+  (the live driver's; never a strategy's ``[execution] fill_model``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from enum import IntEnum
 
 from numba.extending import overload
 
-from framework.execution.fill_models import bar, book, quote
+from framework.execution.fill_models import bar, book, broker, quote
 
 
 class FillModel(IntEnum):
@@ -27,11 +29,13 @@ class FillModel(IntEnum):
     BAR = 0
     QUOTE = 1
     BOOK = 2
+    BROKER = 3
 
 
 FEEDS = {FillModel.BAR: bar.BarFeed, FillModel.QUOTE: quote.QuoteFeed,
-         FillModel.BOOK: book.BookFeed}
-_STEPS = {bar.BarFeed: bar.step, quote.QuoteFeed: quote.step, book.BookFeed: book.step}
+         FillModel.BOOK: book.BookFeed, FillModel.BROKER: broker.BrokerFeed}
+_STEPS = {bar.BarFeed: bar.step, quote.QuoteFeed: quote.step, book.BookFeed: book.step,
+          broker.BrokerFeed: broker.step}
 
 
 def fill_step(t, feed, mkt, od, rk, par, wk) -> int:

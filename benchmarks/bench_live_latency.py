@@ -1,0 +1,150 @@
+"""Live adapter: decision latency and order throughput on the local venue.
+
+1. A lake session through ``fw live``'s session on a lockstep local venue (bar fills),
+   for sma_cross (1-minute, fast windows) and ml_mr: per row that sent orders, the time
+   from the last bar message received to the first order's POST, split into the phases
+   the adapter owns -- decide (the broker events booked, the strategy's signals, one
+   step of the compiled loop), journal (every intent fsync'd), send (the body built and
+   handed to alpaca-py) -- and the lockstep wait (reading the step's other messages,
+   which a streaming session does not have). Network excluded: the POST round trip is
+   not in any phase.
+2. Orders per second through the gateway (journal, alpaca-py ``TradingClient``, the
+   venue's REST on loopback): unthrottled, and under a 200-per-window rate limit (the
+   token bucket fed by the venue's headers waits instead of drawing 429s).
+
+    python benchmarks/bench_live_latency.py [--lake DIR] [--skip-ml]
+
+``--lake``: a lake with the small synthetic universe (and, for ml_mr, its trained
+model); default: a fresh synthetic lake of 4 sessions in a temp folder (ml_mr's model
+trained on it first, a few minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from framework.data import Lake
+from framework.data.settings import load_data_config
+from framework.data.sources.synthetic import ingest_synthetic
+from framework.engine.run_config import load_strategy
+from framework.marketdata.bars import time_bars
+from live.adapter.clients import Endpoint, trading_client
+from live.adapter.gateway import Gateway
+from live.adapter.ratelimit import TokenBucket
+from live.journal import Journal
+from live.runner import run_live, venue_config
+from live.venue import Venue
+
+ROOT = Path(__file__).resolve().parents[1]
+DAY = dt.date(2024, 1, 8)
+ML_SMALL = {"model.train.initial_sessions": 2, "model.train.folds": 2}
+CASES = {"sma_cross": {"params.fast": 1, "params.slow": 2, "data.timeframe": "1m",
+                       "decision.size": 0.15},
+         "ml_mr": ML_SMALL}
+
+
+def make_lake(root: Path, train: bool) -> None:
+    """The small synthetic lake (4 sessions) and, with ``train``, ml_mr's model."""
+    cfg = load_data_config(None).synthetic.model_copy(
+        update={"start": dt.date(2024, 1, 2), "end": DAY, "trades_per_day": 4000.0})
+    ingest_synthetic(Lake(root), cfg, time_bars)
+    if train:
+        from framework.engine.training import train_strategy
+
+        train_strategy(ROOT / "strategies" / "ml_mr.toml",
+                       {"data.start": None, "data.end": None, **ML_SMALL}, lake_root=root)
+
+
+def pct(a: np.ndarray) -> str:
+    return f"p50 {np.percentile(a, 50):8.0f}  p99 {np.percentile(a, 99):8.0f}"
+
+
+def latency(name: str, lake: Path, out: Path) -> None:
+    ov = {**CASES[name], "data.start": DAY.isoformat(), "data.end": DAY.isoformat(),
+          "backtest.reports": str(out)}
+    path = ROOT / "strategies" / f"{name}.toml"
+    cfg, _ = load_strategy(path, {**ov, "execution.tick_prices": True}, lake, prepare=False)
+    venue = Venue(venue_config(cfg, lake, DAY, rate_limit=100_000))
+    venue.start()
+    try:
+        t0 = time.perf_counter()
+        run = run_live(path, ov, lake=lake, venue_url=venue.urls.trading,
+                       force_reason="benchmark")
+        wall = time.perf_counter() - t0
+    finally:
+        venue.stop()
+    ph = np.asarray(run.session.stats.phases_ns, dtype=np.float64) / 1e3  # us
+    st = run.session.stats
+    print(f"{name}: {st.bars} bars, {st.submitted} orders, {len(ph)} deciding rows, "
+          f"{wall:.1f} s wall (lockstep replay of {DAY})")
+    if not len(ph):
+        return
+    decide, journal, send = ph[:, 2] - ph[:, 1], ph[:, 3] - ph[:, 2], ph[:, 4] - ph[:, 3]
+    print(f"  decide                 {pct(decide)} us")
+    print(f"  journal (fsync)        {pct(journal)} us")
+    print(f"  send (body -> POST)    {pct(send)} us")
+    print(f"  bar -> order sent      {pct(ph[:, 4] - ph[:, 1])} us  (streaming: no "
+          "lockstep wait)")
+    print(f"  lockstep wait          {pct(ph[:, 1] - ph[:, 0])} us  (venue step read)")
+    print(f"  same, no fsync         {pct(decide + send)} us")
+
+
+def throughput(lake: Path, out: Path, n: int, limit: int, window_s: float) -> None:
+    cfg, _ = load_strategy(ROOT / "strategies" / "sma_cross.toml",
+                           CASES["sma_cross"], lake, prepare=False)
+    for lim, win in ((100_000, 60.0), (limit, window_s)):
+        venue = Venue(venue_config(cfg, lake, DAY, rate_limit=lim, rate_window_s=win,
+                                   cash=1e9))
+        u = venue.start()
+        venue.advance(until=venue.timeline.hours.open + 60_000_000_000)
+        ep = Endpoint(u.trading, u.trading_stream, u.data_stream, venue.cfg.key_id,
+                      venue.cfg.secret_key, u.control)
+        bucket = TokenBucket(limit=lim, window_s=win)
+        gw = Gateway(trading_client(ep, bucket), bucket,
+                     Journal(out / f"bench-{lim}.sqlite"), "bench")
+        t0 = time.perf_counter()
+        outcomes = {}
+        for k in range(n):
+            body = {"symbol": "SPY", "side": "buy" if k % 2 else "sell", "type": "limit",
+                    "limit_price": 1.0 if k % 2 else 100_000.0, "time_in_force": "day",
+                    "qty": 1.0, "client_order_id": f"bench-{lim}-{k}"}
+            gw.prepare(k, body, 0)
+            gw.journal.commit()
+            o = gw.send(body).outcome
+            outcomes[o] = outcomes.get(o, 0) + 1
+        dt_s = time.perf_counter() - t0
+        what = "unthrottled" if lim == 100_000 else f"limit {lim}/{win:g} s"
+        print(f"  {what:<22} {n / dt_s:7.1f} orders/s  ({n} orders, {outcomes}, bucket "
+              f"waited {bucket.waited_s:.1f} s, 429 replies {gw.throttled})")
+        venue.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lake", type=Path)
+    ap.add_argument("--skip-ml", action="store_true")
+    ap.add_argument("--orders", type=int, default=300)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        lake = a.lake
+        if lake is None:
+            lake = out / "lake"
+            make_lake(lake, train=not a.skip_ml)
+        print("decision latency, us (per row that sent orders; network excluded)")
+        for name in CASES:
+            if name == "ml_mr" and a.skip_ml:
+                continue
+            latency(name, lake, out)
+        print(f"gateway throughput ({a.orders} orders, journal + alpaca-py + loopback REST)")
+        throughput(lake, out, a.orders, limit=200, window_s=10.0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Broker fill model: the fills are a broker's executions, not a simulation.
+
+Live trading runs the backtest's compiled loop unchanged; only the venue differs. The
+live driver sends the orders the loop placed to the broker and writes what the broker
+reported back (its executions, and the orders it closed on its own: cancelled, expired,
+refused) into an inbox; this model's step books that inbox into the same state with the
+same rules as every other model (``framework.execution.lifecycle``: the fill, the trade
+bookkeeping, bracket legs, OCO, per-trade stops), at the bar the driver hands it to.
+
+Differences from the simulated models, each because the fill already happened:
+
+* no buying-power cap at the fill (the broker checked it when it accepted the order);
+* an order for a USD amount gets the shares the broker sized it to (``order_qty``);
+* a fill of an order the loop had already closed (a cancel that lost the race) is still
+  booked: the position is what the broker says it is;
+* ``maker`` is inferred (Alpaca does not say): a limit order filled at its own price
+  while the bar opened beyond it rested, as the bar model decides.
+
+An order is NEW once it may work at the bar's start (as in the bar model), so the order
+tables of a live run and a backtest read alike.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from framework.execution.lifecycle import after_fill, sized
+from framework.execution.orders import close_order, record_fill
+from framework.execution.sizing import SIZE_SHARES
+from framework.types.codes import OrderStatus, OrderType
+from framework.types.jit import kernel
+
+EV_FILL = 0  # an execution: ``qty`` shares at ``price`` USD
+EV_CLOSE = 1  # the broker closed the order: ``status`` (CANCELED / EXPIRED / REJECTED)
+
+# One broker event for the loop: ``bar`` the bar whose step books it, ``order`` the
+# loop's order id, ``ts`` ns UTC of the execution / close, ``order_qty`` the order's
+# shares as the broker sized it (NaN when it did not), ``reason`` a RejectReason code;
+# ``maker`` is set by the step.
+BROKER_EVENT_DTYPE = np.dtype([
+    ("bar", "i8"), ("kind", "i8"), ("order", "i8"), ("ts", "i8"), ("qty", "f8"),
+    ("price", "f8"), ("order_qty", "f8"), ("maker", "i8"), ("status", "i8"),
+    ("reason", "i8"),
+])
+
+
+class BrokerFeed(NamedTuple):
+    """The inbox: ``events`` (``BROKER_EVENT_DTYPE`` rows, in the order received)."""
+
+    events: np.ndarray
+
+
+@kernel
+def _execution(t, i, qty, px, ts_ns, order_qty, maker, od, rk, par, wk) -> None:
+    """Book one execution of order ``i`` (``lifecycle``'s bookkeeping after it)."""
+    if od.plan[i].size_mode != SIZE_SHARES and np.isfinite(order_qty):
+        sized(i, order_qty, ts_ns, od, rk, wk)
+    before = rk.rsym[od.orders[i].sym].position
+    record_fill(od.orders, od.fills, od.tally, rk.limits, rk.sym_limits, rk.rstate, rk.rsym,
+                par.costs, i, qty, px, ts_ns, maker)
+    after_fill(t, i, ts_ns, before, od, rk, par)
+
+
+@kernel(inline="always")
+def _maker(o, px, bar_open) -> int:
+    """1 when a limit order filled at its own price ``px`` after the bar opened beyond it
+    (it rested: passive), else 0."""
+    if o.type != OrderType.LIMIT.value or px != o.limit_price:
+        return 0
+    return 1 if (bar_open > px if o.side > 0 else bar_open < px) else 0
+
+
+@kernel(inline="always")
+def step(t, feed, mkt, od, rk, par, wk) -> int:
+    """Book the inbox rows of bar ``t`` (see the module docstring); returns OK (0)."""
+    bar_start = mkt.ts[t]
+    b = od.tally[0]
+    for i in range(b.first_open, b.n_orders):
+        o = od.orders[i]
+        if o.status == OrderStatus.PENDING.value and o.ts_active <= bar_start:
+            o.status = OrderStatus.NEW.value
+    ev = feed.events
+    for k in range(ev.shape[0]):
+        e = ev[k]
+        i = e.order
+        if e.bar != t or not 0 <= i < b.n_orders:
+            continue
+        if e.kind == EV_FILL:
+            _execution(t, i, e.qty, e.price, e.ts, e.order_qty,
+                       _maker(od.orders[i], e.price, mkt.open[t, od.orders[i].sym]),
+                       od, rk, par, wk)
+        else:
+            close_order(od.orders, rk.limits, rk.sym_limits, rk.rstate, rk.rsym, i,
+                        e.status, e.reason, e.ts)
+    return 0

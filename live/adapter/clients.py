@@ -1,0 +1,118 @@
+"""alpaca-py's own clients, pointed at Alpaca paper or at any Alpaca-compatible base (the
+local venue), with the adapter's defences around them:
+
+* REST: no silent retry (alpaca-py resends a 429/504 three times, 3 s apart: for a POST
+  that is a blind resend; the gateway decides instead), a timeout on every request (the
+  SDK sets none), the token bucket fed by every reply's rate-limit headers;
+* streams: reconnect with alpaca-py's exponential back-off and jitter, from 0.5 s up to 30 s, and a
+  hook run after every (re)connect so the session reconciles before it trusts the
+  stream again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from alpaca.data.enums import DataFeed
+from alpaca.data.live.stock import StockDataStream
+from alpaca.trading.client import TradingClient
+from alpaca.trading.stream import TradingStream
+from requests.adapters import HTTPAdapter
+
+from live.adapter.ratelimit import TokenBucket
+
+PAPER_TRADING = "https://paper-api.alpaca.markets"
+RECONNECT_MIN_S = 0.5
+RECONNECT_MAX_S = 30.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the adapter trades: REST base (no trailing slash), the two stream URLs
+    (used verbatim; None: alpaca-py's paper defaults), the keys, and the local venue's
+    control API when there is one (lockstep replays)."""
+
+    trading: str
+    trading_stream: str | None
+    data_stream: str | None
+    key_id: str
+    secret_key: str
+    control: str | None = None
+
+    @classmethod
+    def alpaca_paper(cls) -> Endpoint:
+        """Alpaca's paper endpoint with the keys of ``APCA_API_KEY_ID`` /
+        ``APCA_API_SECRET_KEY`` (IEX market data)."""
+        return cls(PAPER_TRADING, None, None, os.environ["APCA_API_KEY_ID"],
+                   os.environ["APCA_API_SECRET_KEY"])
+
+    @property
+    def local(self) -> bool:
+        """A local venue (its control API is known)."""
+        return self.control is not None
+
+
+class _TimeoutAdapter(HTTPAdapter):
+    """requests' adapter with a default timeout (s) for every request."""
+
+    def __init__(self, timeout_s: float):
+        super().__init__()
+        self.timeout_s = timeout_s
+
+    def send(self, request, **kw):
+        if kw.get("timeout") is None:
+            kw["timeout"] = self.timeout_s
+        return super().send(request, **kw)
+
+
+def trading_client(ep: Endpoint, bucket: TokenBucket, timeout_s: float = 10.0
+                   ) -> TradingClient:
+    """A ``TradingClient`` (dict replies) with no SDK retry, a ``timeout_s`` per request
+    and ``bucket`` fed by the replies' headers; call ``bucket.acquire()`` before a
+    request."""
+    client = TradingClient(ep.key_id, ep.secret_key, paper=True, raw_data=True,
+                           url_override=None if ep.trading == PAPER_TRADING else ep.trading)
+    client._retry = 0  # the gateway decides what may be resent (never a POST blindly)
+    session = client._session
+    adapter = _TimeoutAdapter(timeout_s)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.hooks["response"].append(lambda r, *a, **k: bucket.update(r.headers))
+    return client
+
+
+class _Hooked:
+    """Mixin: back-off from 0.5 s and a callback after every (re)connect."""
+
+    on_connect: Callable[[], None] | None = None
+    connects = 0
+
+    def _tune(self) -> None:
+        self._reconnect_min_backoff = RECONNECT_MIN_S
+        self._reconnect_max_backoff = RECONNECT_MAX_S
+
+    async def _start_ws(self):
+        await super()._start_ws()
+        self.connects += 1
+        if self.on_connect is not None:
+            self.on_connect()
+
+
+class HookedTradingStream(_Hooked, TradingStream):
+    """``TradingStream`` (dict messages) that reports each (re)connect."""
+
+    def __init__(self, ep: Endpoint):
+        super().__init__(ep.key_id, ep.secret_key, paper=True, raw_data=True,
+                         url_override=ep.trading_stream)
+        self._tune()
+
+
+class HookedDataStream(_Hooked, StockDataStream):
+    """``StockDataStream`` (IEX, dict messages) that reports each (re)connect."""
+
+    def __init__(self, ep: Endpoint):
+        super().__init__(ep.key_id, ep.secret_key, raw_data=True, feed=DataFeed.IEX,
+                         url_override=ep.data_stream)
+        self._tune()

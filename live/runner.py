@@ -1,0 +1,210 @@
+"""``fw live --paper`` at run time: where to trade, the run folder, signals, the session,
+the results in the backtest's layout.
+
+Where: ``--venue URL`` (any Alpaca-compatible base; a local venue's control API is found
+at ``URL/_venue``), else Alpaca paper when ``APCA_API_KEY_ID`` / ``APCA_API_SECRET_KEY``
+are set, else a local venue started in this process on a free loopback port over a lake
+session (lockstep: the replay is deterministic and as fast as the loop keeps up).
+
+The run folder (``<reports>/<run id>/``) holds the backtest's files (orders, fills,
+equity, positions, risk events as Parquet, ``manifest.json``, ``risk.json``), the journal
+(``journal.sqlite``), ``live.json`` (outcomes, reconciliations, latency, stop) and
+``pid`` while running; ``fw live stop`` writes ``stop.json`` there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import os
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import requests
+
+from framework.config import load_toml
+from framework.engine.backtest import code_version, package_versions, write_results
+from framework.engine.event.engine import EventResult
+from framework.engine.promotion import check_promoted
+from framework.engine.run_config import StrategyConfig, build_strategy
+from live.adapter.clients import Endpoint
+from live.journal import Journal
+from live.session import LiveError, LiveSession, Stop
+
+LIVE_OVERRIDES = {"execution.tick_prices": True}  # the broker takes prices on the tick
+
+
+@dataclass(frozen=True)
+class LiveRun:
+    """A finished (or stopped) live run."""
+
+    run_id: str
+    out_dir: Path
+    result: EventResult
+    session: LiveSession
+    manifest: dict
+
+
+def _venue_endpoint(url: str, key: str, secret: str) -> tuple[Endpoint, bool]:
+    """An endpoint for ``url`` and whether it is a lockstep local venue."""
+    url = url.rstrip("/")
+    ws = "ws" + url[4:] if url.startswith("http") else url
+    control, lockstep = None, False
+    try:
+        r = requests.get(f"{url}/_venue/state", timeout=5)
+        if r.status_code == 200:
+            control, lockstep = f"{url}/_venue", bool(r.json().get("step"))
+    except requests.RequestException as err:
+        raise LiveError(f"fw live: venue {url} is not reachable: {err}") from None
+    return Endpoint(url, f"{ws}/stream", f"{ws}/v2/iex", key, secret, control), lockstep
+
+
+def venue_config(cfg: StrategyConfig, lake: Path | None, session: dt.date | None, **kw):
+    """The local venue ``fw live`` starts for ``cfg``: lockstep over ``session`` of the
+    lake, the strategy's symbols, costs, fill model, participation, latency and cash
+    (``kw``: other ``VenueConfig`` fields)."""
+    from live.venue import VenueConfig
+
+    ex = cfg.execution
+    return VenueConfig(**{
+        "lake": lake, "session": session, "symbols": tuple(cfg.symbols), "step": True,
+        "fills": ex.fill_model, "costs": cfg.costs, "participation": ex.participation,
+        "latency_ms": ex.latency_ms, "cash": cfg.backtest.initial_cash, **kw})
+
+
+def _local_venue(cfg: StrategyConfig, lake: Path | None, session: dt.date | None):
+    from live.venue import Venue
+
+    venue = Venue(venue_config(cfg, lake, session))
+    return venue, venue.start()
+
+
+def _run_id(cfg: StrategyConfig) -> str:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    digest = hashlib.sha256(cfg.model_dump_json().encode()).hexdigest()[:6]
+    return f"{cfg.name}-live-{stamp}-{digest}"
+
+
+def _check_supported(cfg: StrategyConfig, source: str) -> None:
+    if cfg.data.timeframe != "1m":
+        raise LiveError(f"fw live: {source}: [data] timeframe = {cfg.data.timeframe!r}; live "
+                        "trading runs on the stream's 1-minute bars (timeframe \"1m\")")
+    if cfg.decision.mode == "target":
+        raise LiveError(f"fw live: {source}: [decision] mode = \"target\" is not supported "
+                        "live yet (targets trade inside the simulated fill step)")
+    if cfg.data.book_levels > 0:
+        raise LiveError(f"fw live: {source}: [data] book_levels > 0 needs an L3 book, which "
+                        "Alpaca does not stream for equities")
+
+
+def run_live(path: str | Path, overrides: dict | None = None, *, lake: Path | None = None,
+             out_root: Path | None = None, venue_url: str | None = None,
+             session: dt.date | None = None, resume: str | None = None,
+             force_reason: str | None = None, max_steps: int | None = None,
+             on_start=None, request_timeout_s: float = 10.0) -> LiveRun:
+    """Trade the strategy at ``path`` (see the module docstring). ``resume``: a run id
+    under the reports root to continue from its journal; ``max_steps``: stop after that
+    many lockstep steps without a kill (tests: a crash at a known point); ``on_start``:
+    called with the session once it is built; ``request_timeout_s`` per REST call."""
+    ov = {**(overrides or {}), **LIVE_OVERRIDES}
+    cfg = load_toml(path, StrategyConfig, ov)
+    _check_supported(cfg, str(path))
+    promotion = check_promoted(Path(path), cfg, force_reason, lake)
+    strategy = build_strategy(cfg, path, lake)
+    root = out_root or cfg.backtest.reports
+    run_id = resume or _run_id(cfg)
+    out_dir = Path(root) / run_id
+    if resume and not (out_dir / "journal.sqlite").is_file():
+        raise LiveError(f"fw live --resume {resume}: no journal at {out_dir / 'journal.sqlite'}")
+    journal = Journal(out_dir / "journal.sqlite")
+    venue = None
+    try:
+        if venue_url:
+            from live.venue.config import VenueConfig
+
+            d = VenueConfig()
+            ep, lockstep = _venue_endpoint(venue_url, os.environ.get("APCA_API_KEY_ID", d.key_id),
+                                           os.environ.get("APCA_API_SECRET_KEY", d.secret_key))
+        elif os.environ.get("APCA_API_KEY_ID") and os.environ.get("APCA_API_SECRET_KEY"):
+            ep, lockstep = Endpoint.alpaca_paper(), False
+        else:
+            venue, urls = _local_venue(cfg, lake, session)
+            ep = Endpoint(urls.trading, urls.trading_stream, urls.data_stream,
+                          venue.cfg.key_id, venue.cfg.secret_key, urls.control)
+            lockstep = True
+        live = LiveSession(cfg, strategy, ep, journal, run_id,
+                           request_timeout_s=request_timeout_s, stop_file=out_dir / "stop.json")
+        if resume:
+            live.replay_journal()
+        journal.set_meta(run_id=run_id, strategy=cfg.name, config_file=str(path),
+                         venue=ep.trading, lockstep=lockstep)
+        (out_dir / "pid").write_text(str(os.getpid()))
+        if on_start is not None:
+            on_start(live)
+        _run(live, lockstep, max_steps)
+        if live.stop_request is not None:
+            live.apply_stop()
+        result = live.result()
+        manifest = _manifest(cfg, str(path), run_id, ep, lockstep, resume, promotion, venue)
+        write_results(out_dir, result, manifest)
+        (out_dir / "live.json").write_text(json.dumps(_summary(live), indent=2, default=str))
+        return LiveRun(run_id, out_dir, result, live, manifest)
+    finally:
+        (out_dir / "pid").unlink(missing_ok=True)
+        journal.close()
+        if venue is not None:
+            venue.stop()
+
+
+def _run(live: LiveSession, lockstep: bool, max_steps: int | None) -> None:
+    """The session on a fresh event loop; SIGINT / SIGTERM stop it with the kill switch."""
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, live.request_stop,
+                                        Stop(kill=True, reason=f"signal {sig.name}"))
+            except (ValueError, RuntimeError):  # not the main thread (tests)
+                pass
+        try:  # fw live stop: read its stop.json now
+            loop.add_signal_handler(signal.SIGUSR1, live._poll_stop_file)
+        except (ValueError, RuntimeError):
+            pass
+        await live.run(lockstep=lockstep, max_steps=max_steps)
+
+    asyncio.run(main())
+
+
+def _manifest(cfg: StrategyConfig, source: str, run_id: str, ep: Endpoint, lockstep: bool,
+              resume: str | None, promotion: dict, venue) -> dict:
+    return {
+        "strategy": cfg.name, "config_file": source, "config": json.loads(cfg.model_dump_json()),
+        "symbols": list(cfg.symbols), "run_id": run_id, "mode": "live-paper",
+        "venue": ep.trading, "local_venue": None if venue is None else {
+            "session": venue.timeline.hours.date.isoformat(), "fills": venue.cfg.fills,
+            "lake": str(venue.cfg.lake)},
+        "lockstep": lockstep, "resumed": resume is not None, "promotion": promotion,
+        "code_version": code_version(), "packages": package_versions(), "seed": cfg.seed,
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _summary(live: LiveSession) -> dict:
+    st = live.stats
+    lat = np.asarray(st.latency_ns, dtype=np.float64) / 1e3
+    return {
+        "bars": st.bars, "trade_updates": st.updates, "duplicate_fills": st.duplicates,
+        "ignored_after_terminal": st.ignored_after_terminal,
+        "foreign_updates": st.foreign_updates, "submitted": st.submitted,
+        "cancels": st.cancels, "outcomes": st.outcomes,
+        "reconciliations": st.reconciliations, "reconnects": st.reconnects,
+        "stale_alarms": st.stale_alarms, "stopped": st.stopped,
+        "decision_latency_us": None if not lat.size else {
+            "p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
+            "n": int(lat.size)},
+        "rate_limit_waited_s": live.bucket.waited_s,
+    }

@@ -1,0 +1,541 @@
+"""One live run: market data in, the backtest's compiled loop deciding, orders out to the
+broker, the broker's executions back into the same loop.
+
+The parts, each from its own module: ``live.driver.bar_session.BarSession`` (the
+strategy and the event loop, fills booked by ``framework.execution.fill_models.broker``),
+``live.adapter`` (alpaca-py's clients, the gateway with its four outcomes, the bucket),
+``live.journal`` (every bar, intent and broker event, durable) and ``live.reconcile``.
+
+Flow per row of bars (every symbol's bar of one minute):
+
+1. bars arrive on the market-data stream; fills and closes on ``trade_updates`` are
+   journalled (fills once per ``execution_id``; nothing after a terminal state but a
+   late fill) and queued for the loop;
+2. the row closes (lockstep: the venue's step is fully read; streaming: a later bar,
+   every symbol reported, or ``ROW_GRACE_S``): the queued broker events are booked in
+   the loop's fill step, then the strategy decides, exactly as in a backtest;
+3. the loop's new orders are journalled and sent, the orders it closed are cancelled at
+   the broker.
+
+With a local venue in lockstep (``Endpoint.control`` and the venue's ``step``) the
+session moves the venue's clock itself, one step at a time, and reads every message of a
+step before the next: the replay is deterministic and gives the backtest's orders and
+fills. Against Alpaca the clock is the market's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+
+from framework.engine.event.engine import EventResult, result_of
+from framework.engine.run_config import StrategyConfig
+from framework.execution.fill_models.broker import BROKER_EVENT_DTYPE, EV_CLOSE, EV_FILL
+from framework.execution.orders import is_open
+from framework.strategy import Strategy
+from framework.types.codes import OrderStatus, RejectReason
+from framework.types.errors import FwError
+from live.adapter.clients import Endpoint, HookedDataStream, HookedTradingStream, trading_client
+from live.adapter.gateway import Gateway, order_body
+from live.adapter.messages import TradeEvent, bar_row
+from live.adapter.ratelimit import TokenBucket
+from live.driver.bar_session import BarSession
+from live.journal import TERMINAL, Journal
+from live.reconcile import Report, reconcile
+
+ROW_GRACE_S = 2.0  # streaming: a row of bars closes this long after its first bar
+STEP_TIMEOUT_S = 30.0  # lockstep: a step's messages must all arrive within this
+STALE_S = 90.0  # streaming, market hours: no bar for this long is an alarm + reconnect
+CLOSES = {"canceled": OrderStatus.CANCELED, "expired": OrderStatus.EXPIRED,
+          "rejected": OrderStatus.REJECTED, "done_for_day": OrderStatus.EXPIRED}
+
+
+class LiveError(FwError):
+    """The live session cannot go on (venue unreachable, a step never completed)."""
+
+
+@dataclass
+class Stop:
+    """A request to stop: ``kill`` blocks new orders and cancels every open one,
+    ``flatten`` also closes every position; ``reason`` is recorded."""
+
+    kill: bool = False
+    flatten: bool = False
+    reason: str = "stopped"
+
+
+@dataclass
+class Stats:
+    """Counters and figures of the run (written to ``live.json``)."""
+
+    bars: int = 0
+    updates: int = 0
+    duplicates: int = 0
+    ignored_after_terminal: int = 0
+    foreign_updates: int = 0
+    submitted: int = 0
+    cancels: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    reconciliations: list[dict] = field(default_factory=list)
+    latency_ns: list[int] = field(default_factory=list)  # per row: last bar in -> 1st POST
+    # per row that sent orders, perf_counter_ns at: last bar received, row close started
+    # (lockstep: after the step's other messages were read), decided, intents on disk,
+    # first POST started
+    phases_ns: list[tuple[int, int, int, int, int]] = field(default_factory=list)
+    reconnects: int = 0
+    stale_alarms: int = 0
+    stopped: dict | None = None
+
+
+class LiveSession:
+    """A strategy trading through ``ep`` (see the module docstring)."""
+
+    def __init__(self, cfg: StrategyConfig, strategy: Strategy, ep: Endpoint,
+                 journal: Journal, run_id: str, *, request_timeout_s: float = 10.0,
+                 stop_file: Path | None = None):
+        """``stop_file``: ``fw live stop`` writes a ``Stop`` there as JSON."""
+        self.cfg = cfg
+        self.stop_file = stop_file
+        self.ep = ep
+        self.journal = journal
+        self.run_id = run_id
+        self.symbols = tuple(cfg.symbols)
+        self.index = {s: i for i, s in enumerate(self.symbols)}
+        self.driver = BarSession(cfg, strategy, broker=True)
+        self.bucket = TokenBucket()
+        self.client = trading_client(ep, self.bucket, request_timeout_s)
+        self.gw = Gateway(self.client, self.bucket, journal, run_id)
+        self.stats = Stats()
+        self.cid_of: dict[int, str] = {}  # loop order id -> client order id
+        self.order_of: dict[str, int] = {}  # client order id -> loop order id
+        self.working: set[int] = set()  # sent, not known closed at the broker
+        self.done: set[str] = set()  # client order ids in a terminal state at the broker
+        self.seen = 0  # loop orders already dispatched (index into the order table)
+        self.inbox: list[np.ndarray] = []  # broker events not yet handed to the loop
+        self.stop_request: Stop | None = None
+        self._row_bars = 0  # bars in the open row
+        self._row_t0 = 0.0  # monotonic s of the open row's first bar
+        self._bar_recv_ns = 0  # perf_counter_ns when the last bar arrived
+        self._md_received = 0  # market-data messages on the current connection
+        self._tu_received = 0  # trade updates on the current connection
+        self._last_bar_s = time.monotonic()
+        self._reconcile_due = True
+        self._t_row = self._t_decided = 0
+        self.step_hooks: list = []  # lockstep: called with the step count after each
+
+    # ------------------------------------------------------------------ broker events
+    def _event_row(self, kind: int, cid: str, ts: int, qty: float = 0.0,
+                   price: float = np.nan, order_qty: float = np.nan,
+                   status: int = 0) -> None:
+        i = self.order_of[cid]
+        row = np.zeros(1, BROKER_EVENT_DTYPE)
+        r = row[0]
+        r["kind"], r["order"], r["ts"], r["qty"], r["price"] = kind, i, ts, qty, price
+        r["order_qty"], r["status"] = order_qty, status
+        r["reason"] = int(RejectReason.BROKER) if status == OrderStatus.REJECTED else 0
+        self.inbox.append(row)
+
+    def book_fill(self, cid: str, execution_id: str, ts: int, qty: float, price: float,
+                  order_qty: float) -> bool:
+        """Journal and queue one execution; False for a known ``execution_id``."""
+        if cid not in self.order_of:
+            return False
+        if not self.journal.add_event(execution_id, cid, "fill", ts, self.driver.n, qty,
+                                      price, order_qty):
+            self.stats.duplicates += 1
+            return False
+        self._event_row(EV_FILL, cid, ts, qty, price, order_qty)
+        return True
+
+    def book_close(self, cid: str, status: str, ts: int) -> bool:
+        """Journal and queue the broker closing an order (once per order)."""
+        if cid not in self.order_of or status not in CLOSES:
+            return False
+        self.done.add(cid)
+        self.working.discard(self.order_of[cid])
+        if not self.journal.add_event(f"close:{cid}", cid, "close", ts, self.driver.n,
+                                      status=status):
+            return False
+        self._event_row(EV_CLOSE, cid, ts, status=int(CLOSES[status]))
+        return True
+
+    async def on_trade_update(self, msg: dict) -> None:
+        """A ``trade_updates`` message (alpaca-py handler, raw dict)."""
+        self._tu_received += 1
+        self.stats.updates += 1
+        ev = TradeEvent.parse(msg)
+        if ev.cid not in self.order_of:
+            self.stats.foreign_updates += 1
+            return
+        if ev.is_fill:  # a late fill still lands; a duplicate one is ignored
+            self.book_fill(ev.cid, ev.execution_id, ev.ts, ev.qty, ev.price, ev.order_qty)
+            if ev.event == "fill":
+                self.done.add(ev.cid)
+                self.working.discard(self.order_of[ev.cid])
+            self.journal.set_status(ev.cid, ev.status)
+            return
+        if ev.cid in self.done:
+            self.stats.ignored_after_terminal += 1
+            return
+        if ev.event in CLOSES:
+            self.book_close(ev.cid, ev.event, ev.ts)
+        self.journal.set_status(ev.cid, ev.status)
+
+    # ------------------------------------------------------------------ bars
+    async def on_bar(self, msg: dict) -> None:
+        """A market-data bar (alpaca-py handler, raw dict)."""
+        self._md_received += 1
+        self._bar_recv_ns = time.perf_counter_ns()
+        self._last_bar_s = time.monotonic()
+        s = self.index.get(msg.get("S"))
+        if s is None:
+            return
+        row = bar_row(msg, s)
+        pending = self.driver.pending_ts
+        if pending is not None and int(row["ts"][0]) > pending:
+            self.close_row()
+        self.journal.add_bars(row)
+        self.driver.on_bars(row)
+        self.stats.bars += 1
+        if self._row_bars == 0:
+            self._row_t0 = time.monotonic()
+        self._row_bars += 1
+        if not self.lockstep and self._row_bars == len(self.symbols):
+            self.close_row()
+
+    def close_row(self) -> None:
+        """Book the queued broker events, let the loop decide on the open row, send."""
+        if self.driver.pending_ts is None:
+            return
+        self._t_row = time.perf_counter_ns()
+        self._hand_inbox()
+        self.driver.flush()
+        self._t_decided = time.perf_counter_ns()
+        self._row_bars = 0
+        self.dispatch()  # commits before its first POST: the row's bars, events, intents
+        self.journal.commit()
+
+    def _hand_inbox(self) -> None:
+        """Hand the loop the queued events from before the open row's decision instant;
+        later ones (an expiry at the close, a fill at the decision's own instant) belong
+        to the next row, as in the backtest's fill models."""
+        if not self.inbox:
+            return
+        rows = np.concatenate(self.inbox)
+        early = rows["ts"] < self.driver.decision_ts(self.driver.pending_ts)
+        now = rows[early]
+        # the fill models' order: by time, then by order id (a venue may report the
+        # executions of one instant in another order; cash is summed in this one)
+        self.driver.on_broker(now[np.lexsort((now["order"], now["ts"]))])
+        self.inbox = [rows[~early]] if not early.all() else []
+
+    # ------------------------------------------------------------------ orders
+    def _register(self, i: int) -> str:
+        st = self.driver.state
+        o = st.orders.orders[i]
+        cid = self.gw.cid(int(o["ts_created"]), self.symbols[o["sym"]], i)
+        self.cid_of[i] = cid
+        self.order_of[cid] = i
+        return cid
+
+    def dispatch(self) -> None:
+        """Send the loop's new orders and cancel at the broker what the loop closed."""
+        st = self.driver.state
+        od, plan = st.orders.orders, st.orders.plan
+        for i in list(self.working):  # cancels first: they free buying power
+            if not is_open(od[i]["status"]) and self.cid_of[i] not in self.done:
+                self.working.discard(i)
+                if self.gw.cancel(self.cid_of[i]):
+                    self.stats.cancels += 1
+        n = int(st.tally["n_orders"])
+        sends = []
+        for i in range(self.seen, n):
+            cid = self._register(i)
+            o = od[i]
+            if o["status"] == OrderStatus.REJECTED:  # the risk stage refused it here
+                if self.journal.intend(cid, i, "submit", {"symbol": self.symbols[o["sym"]]},
+                                       int(o["ts_created"])):
+                    self.journal.resolve(cid, "denied", detail=RejectReason(
+                        int(o["reject_reason"])).name.lower())
+                self._count("denied")
+                continue
+            if not is_open(o["status"]):
+                continue  # placed and closed in one step (never at the venue)
+            body = order_body(o, plan[i], self.symbols[o["sym"]], cid)
+            if self.gw.prepare(i, body, int(o["ts_created"])):
+                sends.append((i, body))
+                continue
+            it = self.journal.intent(cid)  # journalled by the run this one resumes
+            if it.status not in TERMINAL:
+                self.working.add(i)
+            else:
+                self.done.add(cid)
+        self.seen = n
+        self.journal.commit()  # every intent on disk before its POST
+        t_journal = time.perf_counter_ns()
+        for k, (i, body) in enumerate(sends):
+            out = self.gw.send(body)
+            if k == 0 and out.outcome != "denied" and self._bar_recv_ns:
+                # the row's decision latency: its last bar received -> its first POST
+                self.stats.latency_ns.append(self.gw.sent_ns[-1] - self._bar_recv_ns)
+                self.stats.phases_ns.append((self._bar_recv_ns, self._t_row, self._t_decided,
+                                             t_journal, self.gw.sent_ns[-1]))
+            self.stats.submitted += 1
+            self._count(out.outcome)
+            if out.outcome == "confirmed":
+                self.working.add(i)
+            elif out.outcome == "rejected":
+                self.book_close(body["client_order_id"], "rejected",
+                                int(od[i]["ts_created"]))
+
+    def _count(self, outcome: str) -> None:
+        self.stats.outcomes[outcome] = self.stats.outcomes.get(outcome, 0) + 1
+
+    # ------------------------------------------------------------------ reconcile
+    def expected_positions(self) -> dict[str, float]:
+        """The loop's shares per symbol plus the queued fills (signed)."""
+        rsym = self.driver.state.risk.rsym
+        pos = {s: float(rsym[k]["position"]) for k, s in enumerate(self.symbols)}
+        od = self.driver.state.orders.orders
+        for rows in self.inbox:
+            for r in rows:
+                if r["kind"] == EV_FILL:
+                    pos[self.symbols[od[r["order"]]["sym"]]] += od[r["order"]]["side"] * r["qty"]
+        return pos
+
+    def reconcile(self) -> Report:
+        """Reconcile now; new orders are blocked while it fails."""
+        rep = reconcile(self.gw, self.expected_positions, self.book_fill, self.book_close)
+        self.stats.reconciliations.append({"ok": rep.ok, "problems": rep.problems,
+                                           "orders": rep.orders,
+                                           "fills_added": rep.fills_added,
+                                           "closes_added": rep.closes_added,
+                                           "foreign": len(rep.foreign)})
+        if self.stop_request is None or not self.stop_request.kill:
+            self.gw.blocked = None if rep.ok else "reconciliation: " + "; ".join(rep.problems)
+        self._reconcile_due = False
+        return rep
+
+    def _on_connect(self) -> None:
+        self._tu_received = 0  # the venue counts per connection
+        self.stats.reconnects += 1
+        self._reconcile_due = True
+
+    def _on_data_connect(self) -> None:
+        self._md_received = 0
+        self.stats.reconnects += 1
+        self._reconcile_due = True
+
+    # ------------------------------------------------------------------ resume
+    def replay_journal(self) -> int:
+        """Rebuild the loop's state from the journal: its bars, row by row, with the
+        broker events at the rows that booked them; the orders the loop places again
+        get the ids they were journalled under. Returns the rows replayed."""
+        bars = self.journal.bars()
+        intents = {it.cid: it for it in self.journal.intents("submit")}
+        events = self.journal.events()
+        for cid, it in intents.items():
+            self.order_of[cid] = it.order_id
+            self.cid_of[it.order_id] = cid
+        closed = {e[1] for e in events if e[2] == "close"}
+        by_bar: dict[int, list[tuple]] = {}
+        for e in events:
+            by_bar.setdefault(int(e[8]), []).append(e)
+        starts = np.flatnonzero(np.r_[True, np.diff(bars["ts"]) != 0]) if len(bars) else []
+        ends = list(starts[1:]) + [len(bars)]
+        for lo, hi in zip(starts, ends, strict=True):
+            self._queue_journal(by_bar.get(self.driver.n, []))
+            self.driver.on_bars(bars[lo:hi])
+            self._hand_inbox()
+            self.driver.flush()
+            n = int(self.driver.state.tally["n_orders"])
+            for i in range(self.seen, n):
+                cid = self._register(i)
+                it = intents.get(cid)
+                if it is None:  # decided before the crash, never journalled: too late
+                    self._abandon(i, cid)  # to send now; the loop hears it was cancelled
+                    continue
+                if it.status in TERMINAL or cid in closed:
+                    self.done.add(cid)
+                elif it.outcome in ("confirmed", "pending", "unresolved"):
+                    self.working.add(i)
+            self.seen = n
+        self._queue_journal(by_bar.get(self.driver.n, []))
+        self.stats.bars = len(bars)
+        return self.driver.n
+
+    def _abandon(self, i: int, cid: str) -> None:
+        o = self.driver.state.orders.orders[i]
+        if not is_open(o["status"]):
+            return
+        ts = int(o["ts_created"])
+        self.journal.intend(cid, i, "submit", {"symbol": self.symbols[o["sym"]]}, ts)
+        self.journal.resolve(cid, "denied", detail="decided before a crash, never sent")
+        self.done.add(cid)
+        self._event_row(EV_CLOSE, cid, ts, status=int(OrderStatus.CANCELED))
+
+    def _queue_journal(self, events: list[tuple]) -> None:
+        for _key, cid, kind, ts, qty, price, order_qty, status, _bar in events:
+            if kind == "fill":
+                self._event_row(EV_FILL, cid, ts, qty, price,
+                                np.nan if order_qty is None else order_qty)
+            else:
+                self.done.add(cid)
+                self._event_row(EV_CLOSE, cid, ts, status=int(CLOSES[status]))
+
+    # ------------------------------------------------------------------ running
+    @property
+    def lockstep(self) -> bool:
+        return self._lockstep
+
+    async def _control(self, http: aiohttp.ClientSession, method: str, path: str,
+                       body: dict | None = None) -> dict:
+        async with http.request(method, f"{self.ep.control}{path}", json=body) as r:
+            if r.status != 200:
+                raise LiveError(f"venue control {path}: HTTP {r.status}: {await r.text()}")
+            return await r.json()
+
+    async def _wait_subscribed(self, http: aiohttp.ClientSession, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            st = await self._control(http, "GET", "/state")
+            tu = st["streams"]["trade_updates"]
+            md = st["streams"]["market_data"].get("iex")
+            if tu and tu["listening"] and md and md["subscriptions"].get("bars"):
+                return
+            await asyncio.sleep(0.02)
+        raise LiveError(f"venue {self.ep.trading}: the streams did not subscribe in time")
+
+    async def _drain(self, st: dict) -> None:
+        """Wait until every message the venue says it sent has been read."""
+        deadline = time.monotonic() + STEP_TIMEOUT_S
+        while True:
+            tu = st["streams"]["trade_updates"]
+            md = st["streams"]["market_data"].get("iex")
+            want_tu = tu["sent"] if tu else 0
+            want_md = md["sent"] if md else 0
+            if (tu and tu["listening"] and self._tu_received >= want_tu and md
+                    and self._md_received >= want_md):
+                return
+            if not (tu and tu["listening"]):  # reconnecting: what it missed is read back
+                await asyncio.sleep(0.05)
+                st = await self._control(self._http, "GET", "/state")
+                continue
+            if time.monotonic() > deadline:
+                raise LiveError(f"venue step {st['steps_done']}: messages missing "
+                                f"(trade updates {self._tu_received}/{want_tu}, market "
+                                f"data {self._md_received}/{want_md})")
+            await asyncio.sleep(0.0005)
+
+    async def _lockstep_loop(self, http: aiohttp.ClientSession,
+                             max_steps: int | None) -> None:
+        """Move the venue minute by minute: every event before the next bar instant T,
+        then one step (the bars available at T, which come before T's quotes), then the
+        row closes and its orders go out, so they reach the venue at T as in the
+        backtest (where a decision at T precedes the fills of T's quotes)."""
+        bar_ns = self.driver.bar_ns
+        st = await self._control(http, "GET", "/state")
+        steps = 0
+        while self.stop_request is None:
+            self._poll_stop_file()
+            if self._reconcile_due:
+                self.reconcile()
+            t_next = (int(st["clock"]) // bar_ns + 1) * bar_ns
+            await self._control(http, "POST", "/advance", {"until": t_next - 1})
+            st = await self._control(http, "POST", "/advance", {"steps": 1})
+            await self._drain(st)
+            if self._reconcile_due:  # a reconnect: missed fills before the row closes
+                self.reconcile()
+            if self._row_bars:
+                self.close_row()
+            steps += 1
+            for hook in self.step_hooks:
+                hook(steps)
+            if st["ended"] or (max_steps is not None and steps >= max_steps):
+                return
+
+    async def _streaming_loop(self, http: aiohttp.ClientSession | None) -> None:
+        while self.stop_request is None:
+            await asyncio.sleep(0.05)
+            self._poll_stop_file()
+            if self._reconcile_due:
+                self.reconcile()
+            if self._row_bars and time.monotonic() - self._row_t0 > ROW_GRACE_S:
+                self.close_row()
+            if time.monotonic() - self._last_bar_s > STALE_S and self._market_open():
+                self.stats.stale_alarms += 1
+                self._last_bar_s = time.monotonic()
+                await self.data_stream.close()  # alpaca-py reconnects with back-off
+            if http is not None and (await self._control(http, "GET", "/state"))["ended"]:
+                return
+
+    def _market_open(self) -> bool:
+        try:
+            return bool(self.gw._call(self.client.get, "/clock")["is_open"])
+        except Exception:  # noqa: BLE001 - an unreachable clock is not a reason to stop
+            return False
+
+    async def run(self, *, lockstep: bool, max_steps: int | None = None) -> None:
+        """Connect both streams, reconcile, trade until the session (or the replay)
+        ends, ``max_steps`` lockstep steps pass, or a stop is requested."""
+        self._lockstep = lockstep
+        self.trade_stream = HookedTradingStream(self.ep)
+        self.trade_stream.on_connect = self._on_connect
+        self.trade_stream.subscribe_trade_updates(self.on_trade_update)
+        self.data_stream = HookedDataStream(self.ep)
+        self.data_stream.on_connect = self._on_data_connect
+        self.data_stream.subscribe_bars(self.on_bar, *self.symbols)
+        tasks = [asyncio.create_task(self.trade_stream._run_forever()),
+                 asyncio.create_task(self.data_stream._run_forever())]
+        http = aiohttp.ClientSession() if self.ep.control else None
+        self._http = http
+        try:
+            if http is not None:
+                await self._wait_subscribed(http, time.monotonic() + STEP_TIMEOUT_S)
+            if lockstep:
+                await self._lockstep_loop(http, max_steps)
+            else:
+                await self._streaming_loop(http)
+            if self.stop_request is None and max_steps is None:
+                self.close_row()
+        finally:
+            await self.trade_stream.stop_ws()
+            await self.data_stream.stop_ws()
+            await asyncio.wait(tasks, timeout=10)
+            if http is not None:
+                await http.close()
+
+    def _poll_stop_file(self) -> None:
+        if self.stop_file is not None and self.stop_file.is_file():
+            try:
+                self.request_stop(Stop(**json.loads(self.stop_file.read_text())))
+            except (ValueError, TypeError):
+                self.request_stop(Stop(kill=True, reason=f"unreadable {self.stop_file}"))
+
+    def request_stop(self, stop: Stop) -> None:
+        """Stop at the next step (any thread-safe caller on the session's loop)."""
+        self.stop_request = stop
+
+    def apply_stop(self) -> dict:
+        """Obey a stop request: a kill blocks new orders and cancels every open one at
+        the broker; ``flatten`` closes every position. Returns what was done."""
+        stop = self.stop_request or Stop()
+        done = {"reason": stop.reason, "kill": stop.kill, "flatten": stop.flatten,
+                "canceled": 0, "flattened": 0, "at_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                      time.gmtime())}
+        if stop.kill:
+            self.gw.blocked = f"kill switch: {stop.reason}"
+            done["canceled"] = self.gw.cancel_all()
+            if stop.flatten:
+                done["flattened"] = self.gw.flatten()
+        self.stats.stopped = done
+        return done
+
+    def result(self) -> EventResult:
+        """The run's frames so far (the backtest's layout)."""
+        return result_of(self.driver.state, self.driver.panel(), self.driver.n)
