@@ -108,7 +108,8 @@ def heatmap_figures(data: SweepReportData, max_pairs: int = 3) -> list[str]:
                                    colorbar={"title": data.objective}))
         fig.update_xaxes(title=a)
         fig.update_yaxes(title=b)
-        out.append(_figure(fig, f"{data.objective} by {a} x {b} (mean per cell)", 380))
+        out.append(_figure(fig, f"{data.objective} by {a} x {b} (mean per cell)",
+                           f"heatmap-{len(out)}", 380))
     return out
 
 
@@ -121,7 +122,7 @@ def parallel_figure(data: SweepReportData) -> str:
     fig = go.Figure(go.Parcoords(line={"color": done["value"].to_list(),
                                        "colorscale": "Viridis", "showscale": True},
                                  dimensions=dims))
-    return _figure(fig, "Parallel coordinates (complete trials)", 380)
+    return _figure(fig, "Parallel coordinates (complete trials)", "parallel", 380)
 
 
 def importance_figure(data: SweepReportData) -> str:
@@ -129,7 +130,7 @@ def importance_figure(data: SweepReportData) -> str:
     keys = list(data.importances)
     fig = go.Figure(go.Bar(x=[data.importances[k] for k in keys], y=keys, orientation="h"))
     return _figure(fig, "Parameter importance (fANOVA, share of objective variance)",
-                   120 + 30 * len(keys))
+                   "importance", 120 + 30 * len(keys))
 
 
 def is_oos_figure(data: SweepReportData) -> str:
@@ -141,7 +142,7 @@ def is_oos_figure(data: SweepReportData) -> str:
                                name="trials"))
     fig.update_xaxes(title=f"in-sample {data.objective}")
     fig.update_yaxes(title=f"out-of-sample {data.objective}")
-    return _figure(fig, "In-sample vs out-of-sample", 380)
+    return _figure(fig, "In-sample vs out-of-sample", "is-oos", 380)
 
 
 def sharpe_figure(data: SweepReportData) -> str:
@@ -154,7 +155,7 @@ def sharpe_figure(data: SweepReportData) -> str:
         fig.add_vline(x=sr0, line_dash="dash", line_color="#c0392b",
                       annotation_text="expected max of worthless trials")
     fig.update_xaxes(title="Sharpe ratio per session (search window)")
-    return _figure(fig, "Distribution of trial Sharpe ratios", 320)
+    return _figure(fig, "Distribution of trial Sharpe ratios", "sharpes", 320)
 
 
 def pbo_figure(pbo: PBOResult) -> str:
@@ -163,7 +164,7 @@ def pbo_figure(pbo: PBOResult) -> str:
     fig.add_vline(x=0.0, line_color="#c0392b")
     fig.update_xaxes(title="logit of the in-sample winner's out-of-sample rank")
     return _figure(fig, f"CSCV: PBO = {pbo.pbo:.1%} ({pbo.logits.shape[0]:,} splits, "
-                        f"{pbo.blocks} blocks)", 320)
+                        f"{pbo.blocks} blocks)", "pbo", 320)
 
 
 def degradation_figure(pbo: PBOResult) -> str:
@@ -177,7 +178,8 @@ def degradation_figure(pbo: PBOResult) -> str:
                                  name=f"fit: slope {pbo.slope:.2f}"))
     fig.update_xaxes(title="in-sample Sharpe (per session)")
     fig.update_yaxes(title="out-of-sample Sharpe")
-    return _figure(fig, "Performance degradation of the in-sample winners", 320)
+    return _figure(fig, "Performance degradation of the in-sample winners", "degradation",
+                   320)
 
 
 def walk_forward_figure(data: SweepReportData) -> str:
@@ -189,7 +191,7 @@ def walk_forward_figure(data: SweepReportData) -> str:
         fig.add_trace(go.Scatter(x=part["date"].to_list(), y=part["equity"].to_list(),
                                  name=f"fold {fold}: trial {trial}", mode="lines"))
     return _figure(fig, "Walk-forward out-of-sample equity (growth of 1, each fold's "
-                        "in-sample winner)", 340)
+                        "in-sample winner)", "walk-forward", 340)
 
 
 def stats_table(summary: dict) -> str:

@@ -28,7 +28,7 @@ def _symbols(raw: list[str] | None) -> list[str]:
     return out
 
 
-_FILE_SOURCES = ("csv", "lobster", "itch")
+_FILE_SOURCES = ("csv", "lobster", "itch", "lean")
 # sources that download in windows, commit each window and checkpoint it (resumable): one
 # commit for the whole ingest would let a checkpoint claim windows that were never committed
 _RESUMABLE = ("polygon",)

@@ -214,20 +214,27 @@ def check_frame(dataset: str, frame: pl.DataFrame, origin: str, calendar_gaps: b
     return rep
 
 
+HALT_PRICE_SCALE = 10_000  # a halt's state code is stored as price x 1e4 (LOBSTER, ITCH)
+
+
 def _book_event_checks(frame: pl.DataFrame, flag) -> None:
     """Kinds must be ``BookEvent`` codes; prices finite; an add, replace, trade or level
-    carries a price > 0; a halt carries LOBSTER's state code (-1, 0, 1); every other kind
-    a price >= 0 (0 = "the book knows it")."""
+    carries a price > 0; a halt carries LOBSTER's state code (-1, 0, 1) in the price
+    field's 1e-4 USD units, as both L3 sources store it (-0.0001, 0, 0.0001 USD); every
+    other kind a price >= 0 (0 = "the book knows it")."""
     kind, price = frame["kind"], frame["price"]
     flag("unknown_kind", "hard", ~kind.is_in([int(k) for k in BookEvent]), "kind",
          f"kind is not a BookEvent code {[int(k) for k in BookEvent]}")
     priced = kind.is_in(_PRICED_KINDS)
     halt = kind == int(BookEvent.HALT)
-    bad = ((priced & (price <= 0)) | (halt & ~price.is_in([-1.0, 0.0, 1.0]))
+    state = (price * HALT_PRICE_SCALE).round(0)
+    bad = ((priced & (price <= 0))
+           | (halt & (~state.is_in([-1.0, 0.0, 1.0])
+                      | ((price * HALT_PRICE_SCALE - state).abs() > 1e-6)))
            | (~priced & ~halt & (price < 0)))
     flag("non_positive_price", "hard", bad & price.is_finite(), "price",
-         "price not allowed for this event kind (add/replace/trade/level > 0, halt -1/0/1, "
-         "others >= 0)")
+         "price not allowed for this event kind (add/replace/trade/level > 0, halt "
+         "-0.0001/0/0.0001 i.e. state -1/0/1, others >= 0)")
 
 
 def _outliers(rep: QualityReport, dataset: str, frame: pl.DataFrame) -> None:

@@ -58,13 +58,13 @@ def test_new_strategy_runs_as_written(tmp_path: Path, small_lake: Path) -> None:
 def test_new_strategy_refuses_to_overwrite_or_to_be_hidden(tmp_path: Path,
                                                             monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    written = write_strategy("mean_rev", Path("research"))
+    written = write_strategy("mean_rev", Path("labstrats"))
     assert [p.name for p in written] == ["mean_rev.py", "mean_rev.toml", "test_mean_rev.py"]
     assert "class MeanRev(Strategy)" in written[0].read_text()
-    assert "fw backtest research/mean_rev.toml" in written[0].read_text()
+    assert "fw backtest labstrats/mean_rev.toml" in written[0].read_text()
     before = written[0].read_text()
     with pytest.raises(NewStrategyError, match=r"not overwriting .*mean_rev\.py"):
-        write_strategy("mean_rev", Path("research"))
+        write_strategy("mean_rev", Path("labstrats"))
     assert written[0].read_text() == before
     with pytest.raises(NewStrategyError, match="'strategies' is already an importable "
                                                "package"):
@@ -72,4 +72,4 @@ def test_new_strategy_refuses_to_overwrite_or_to_be_hidden(tmp_path: Path,
     with pytest.raises(NewStrategyError, match="not a Python package name"):
         write_strategy("x", Path("my-strats"))
     with pytest.raises(NewStrategyError, match="strategy name 'Bad'"):
-        write_strategy("Bad", Path("research"))
+        write_strategy("Bad", Path("labstrats"))

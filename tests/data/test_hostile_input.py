@@ -137,6 +137,24 @@ def test_book_events_hard_checks_cover_every_book_source(lake):
     assert lake.symbols("book_events") == ["AMZN"]
 
 
+def test_a_halt_keeps_its_state_code_in_1e4_usd_units(lake):
+    """Both L3 sources store a halt's state (-1 halted, 0 quoting, 1 trading) as price
+    x 1e-4 USD (the book replays ``rint(price * 1e4)``): those three are accepted, a halt
+    with any other price is refused (the ITCH sample's trading-resumed halt was refused
+    when the check read the code in USD)."""
+    ts = 1_340_285_400_000_000_000 + np.arange(3, dtype=np.int64)
+    ev = pl.DataFrame({"ts": ts, "local_ts": ts, "kind": np.array([7, 7, 7], np.int8),
+                       "side": np.zeros(3, np.int8), "order_id": [0, 0, 0],
+                       "price": [-0.0001, 0.0, 0.0001], "size": [0.0, 0.0, 0.0],
+                       "new_order_id": 0})
+    assert lake.write("book_events", "AMZN", ev, "t").rows == 3
+    for value in (1.0, 0.0002, -0.5):
+        bad = ev.with_columns(pl.when(pl.int_range(3) == 1).then(value)
+                              .otherwise(pl.col("price")).alias("price"))
+        with pytest.raises(DataError, match="non_positive_price: row 1"):
+            lake.write("book_events", "BAD", bad, "t")
+
+
 def test_itch_add_at_price_zero_writes_nothing(lake):
     from tests.marketdata.book.test_itch import STOCK, VECTORS, frame, header
 
