@@ -36,10 +36,11 @@ from framework.strategy.panel import panel_from_frame
 
 
 def minute_panel(n_bars: int, seed: int = 0):
-    """``n_bars`` one-minute bars of one random-walk symbol on XNYS sessions."""
-    _, opens, _ = sessions(dt.date(2015, 1, 2), dt.date(2026, 12, 31))
-    per = 390
-    ts = (opens[: n_bars // per + 1, None] + np.arange(per) * 60_000_000_000).ravel()[:n_bars]
+    """``n_bars`` one-minute bars of one random-walk symbol on XNYS sessions (half days
+    end at their early close)."""
+    _, opens, closes = sessions(dt.date(2015, 1, 2), dt.date(2026, 12, 31))
+    grid = opens[:, None] + np.arange(390) * 60_000_000_000
+    ts = grid[grid < closes[:, None]][:n_bars]
     rng = np.random.default_rng(seed)
     c = 100 * np.exp(np.cumsum(rng.normal(0, 5e-4, n_bars)))
     o = np.r_[c[0], c[:-1]] * np.exp(rng.normal(0, 1e-4, n_bars))
