@@ -84,7 +84,8 @@ def lookahead(
     config: Path = typer.Argument(..., help="Strategy TOML."),  # noqa: B008
     max_cuts: int = typer.Option(None, help="Cuts at (and just before) bars where a signal "  # noqa: B008
                                  "changes; past this many the change bars are sampled "
-                                 "[default: framework.engine.lookahead.MAX_CUTS]."),
+                                 "[default: MAX_CUTS, 200; MAX_CUTS_ON_BAR, 40, for an "
+                                 "on_bar strategy]."),
     random_cuts: int = typer.Option(None, help="Extra cuts at random bars "  # noqa: B008
                                     "[default: framework.engine.lookahead.N_RANDOM]."),
     window: int = typer.Option(None, help="Bars of history before a change-driven cut; 0 "  # noqa: B008
@@ -98,7 +99,7 @@ def lookahead(
     from framework.engine import lookahead as la
 
     n_random = la.N_RANDOM if random_cuts is None else random_cuts
-    rep = la.check_lookahead(config, max_cuts=la.MAX_CUTS if max_cuts is None else max_cuts,
+    rep = la.check_lookahead(config, max_cuts=max_cuts,
                              n_random=n_random, seed=seed,
                              window=la.WINDOW if window is None else window, lake_root=lake)
     for p in rep.problems:

@@ -324,20 +324,25 @@ def guard_on_bar(strategy: Strategy, panel: BarPanel, config: StrategyConfig, so
     return rep
 
 
-def check_lookahead(path: str | Path, *, max_cuts: int = MAX_CUTS, n_random: int = N_RANDOM,
+def check_lookahead(path: str | Path, *, max_cuts: int | None = None, n_random: int = N_RANDOM,
                     seed: int = 0, window: int = WINDOW, lake_root: Path | None = None,
                     overrides: dict | None = None) -> LookaheadReport:
-    """Run the guard on the strategy file at ``path`` over its lake data (see :func:`guard`)."""
+    """Run the guard on the strategy file at ``path`` over its lake data (see :func:`guard`;
+    an event-driven strategy: :func:`guard_on_bar`). ``max_cuts`` None: ``MAX_CUTS`` for
+    signals, ``MAX_CUTS_ON_BAR`` for an event-driven strategy (each of its cuts re-runs
+    the engine)."""
     cfg = load_toml(path, StrategyConfig, overrides)
     strategy = build_strategy(cfg, path, lake_root)
     panel, quotes, tape = market_data(Lake(strategy.context.lake_root), cfg)
     if strategy.event_driven:
         rep = guard_on_bar(strategy, panel, cfg, str(path), quotes=quotes, book_tape=tape,
-                           max_cuts=min(max_cuts, MAX_CUTS_ON_BAR), n_random=n_random,
+                           max_cuts=MAX_CUTS_ON_BAR if max_cuts is None else max_cuts,
+                           n_random=n_random,
                            seed=seed)
     else:
         full = strategy_signals(strategy, panel, str(path))
-        rep = guard(strategy, panel, full, str(path), max_cuts=max_cuts, n_random=n_random,
+        rep = guard(strategy, panel, full, str(path),
+                    max_cuts=MAX_CUTS if max_cuts is None else max_cuts, n_random=n_random,
                     seed=seed, window=window)
     rep.strategy = cfg.name  # as the TOML names it (the class may serve several files)
     return rep
