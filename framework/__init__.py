@@ -7,7 +7,3 @@ and from ``framework.types`` / ``framework.config``.
 """
 
 __version__ = "0.1.0"
-
-from framework.types import jit_cache as _jit_cache  # noqa: E402  (before any kernel exists)
-
-_jit_cache.install()

@@ -29,7 +29,6 @@ from typing import Literal
 
 import numpy as np
 import polars as pl
-from numba import njit
 from pydantic import model_validator
 
 from framework.config import FrozenModel, load_toml
@@ -38,6 +37,7 @@ from framework.features import kernels_oscillators as ko
 from framework.features import kernels_stats as ks
 from framework.features import kernels_trend as kt
 from framework.features.indicators import FeatureError
+from framework.types.jit import njit
 
 Kind = Literal[
     "sma",

@@ -10,7 +10,6 @@ volumes in shares; trade signs are +1 (buyer-initiated), -1 (seller), 0 (unknown
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from framework.features.kernels_trend import (
     place,
@@ -19,7 +18,7 @@ from framework.features.kernels_trend import (
     vwap_state,
     vwap_update,
 )
-from framework.types.jit import builder
+from framework.types.jit import builder, njit
 
 NAN = np.nan
 

@@ -9,10 +9,9 @@ Arithmetic order and seeding follow TA-Lib's C code (unstable period 0).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from framework.features.kernels_trend import sma_step
-from framework.types.jit import builder
+from framework.types.jit import builder, njit
 
 NAN = np.nan
 _EPS = 1e-8  # TA-Lib's TA_IS_ZERO threshold

@@ -8,10 +8,9 @@ and in units of log return.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from framework.features.kernels_trend import sma_state, sma_update
-from framework.types.jit import builder
+from framework.types.jit import builder, njit
 
 NAN = np.nan
 _LN2 = np.log(2.0)

@@ -23,9 +23,8 @@ The arithmetic order copies TA-Lib's C code so results match it to round-off.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from framework.types.jit import builder
+from framework.types.jit import builder, njit
 
 NAN = np.nan
 

@@ -24,10 +24,10 @@ trades count; ``slot_off[d]`` is the global index of session d's first time-bar 
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from framework.marketdata.sale_conditions import first_close_after
+from framework.types.jit import njit
 
 # bar kinds (params int row P_KIND)
 TIME = 0
@@ -65,7 +65,7 @@ NF = 12
 INT64_MIN = np.iinfo(np.int64).min
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def init_state(n_sym, pf):
     """Fresh per-symbol state for ``n_sym`` symbols."""
     st_i = np.zeros((n_sym, NI), np.int64)
@@ -78,7 +78,7 @@ def init_state(n_sym, pf):
     return st_i, st_f
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def slot_offsets(opens, closes, interval):
     """Global index of each session's first time-bar slot (length n_sessions + 1)."""
     n = opens.shape[0]
@@ -88,7 +88,7 @@ def slot_offsets(opens, closes, interval):
     return off
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _write(out, j, ts, sym, o, h, lo, c, v, vwap, n, first, last):
     r = out[j]
     r["ts"] = ts
@@ -105,7 +105,7 @@ def _write(out, j, ts, sym, o, h, lo, c, v, vwap, n, first, last):
     return j + 1
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _emit(s, label, st_i, st_f, out, j, cnt):
     """Write symbol ``s``'s open bar (label ``label`` ns) and mark it closed.
 
@@ -137,7 +137,7 @@ def _emit(s, label, st_i, st_f, out, j, cnt):
     return j
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _fill(s, hi_slot, opens, slot_off, interval, st_i, st_f, out, j, cnt):
     """Forward-filled time bars for symbol ``s`` on slots (LASTKEY, hi_slot): price = last
     close, volume 0, n 0, first_ts = last_ts = 0. Nothing before the symbol's first bar."""
@@ -161,7 +161,7 @@ def _fill(s, hi_slot, opens, slot_off, interval, st_i, st_f, out, j, cnt):
     return j
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _session_of(ts, cur, opens, closes):
     """Index of the session holding ``ts`` searching forward from ``cur``; -1 if none.
     Also returns the advanced cursor (first session whose close is after ts)."""
@@ -173,7 +173,7 @@ def _session_of(ts, cur, opens, closes):
     return -1, cur
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _open_bar(s, ts, st_i, st_f):
     st_i[s, S_OPEN] = 1
     st_i[s, S_N] = 0
@@ -184,7 +184,7 @@ def _open_bar(s, ts, st_i, st_f):
     st_f[s, F_CUM] = 0.0
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _add_role(s, ts, price, size, role, st_i, st_f):
     """Add a trade to the open bar: the fields its role lets it update (a bar's first
     high/low or last-sale price replaces the placeholders ``_open_bar`` left)."""
@@ -212,7 +212,7 @@ def _add_role(s, ts, price, size, role, st_i, st_f):
     st_i[s, S_WATER] = ts
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _add(s, ts, price, size, st_i, st_f):
     """Fast form of ``_add_role`` for a regular trade on a bar that already has prices."""
     if price > st_f[s, F_H]:
@@ -227,7 +227,7 @@ def _add(s, ts, price, size, st_i, st_f):
     st_i[s, S_WATER] = ts
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _step_fast(ts, s, price, size, role, pi, pf, st_i, st_f, cnt):
     """The common case of ``step``, kept small so LLVM inlines it into loops: a valid,
     in-order regular trade (role ``FULL``) before ``S_END`` (time bars: the open bar's
@@ -257,7 +257,7 @@ def _step_fast(ts, s, price, size, role, pi, pf, st_i, st_f, cnt):
     return True
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def step(ts, s, price, size, role, pi, pf, opens, closes, slot_off, open_slot, st_i, st_f,
          out, j, cnt):
     """Consume one trade (ts ns UTC, symbol index s, price USD, size shares, ``role`` from
@@ -278,7 +278,7 @@ def step(ts, s, price, size, role, pi, pf, opens, closes, slot_off, open_slot, s
                       st_i, st_f, out, j, cnt)
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _step_full(ts, s, price, size, role, pi, pf, opens, closes, slot_off, open_slot, st_i,
                st_f, out, j, cnt):
     """``step`` for every case but the in-bar fast path (see ``step``)."""
@@ -359,7 +359,7 @@ def _step_full(ts, s, price, size, role, pi, pf, opens, closes, slot_off, open_s
     return j
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def ended_slots(now, opens, closes, slot_off, interval):
     """Number of global time-bar slots whose end is <= ``now`` (ns UTC)."""
     n = opens.shape[0]
@@ -373,7 +373,7 @@ def ended_slots(now, opens, closes, slot_off, interval):
     return slot_off[d] + (now - opens[d]) // interval
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def advance(now, pi, opens, closes, slot_off, st_i, st_f, out, j, cnt):
     """Clock tick at ``now`` ns UTC: emit every bar whose end is <= now (time bars: the
     slot end; other kinds: the session close when they reset per session) and, with
@@ -395,7 +395,7 @@ def advance(now, pi, opens, closes, slot_off, st_i, st_f, out, j, cnt):
     return j
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def flush(pi, opens, slot_off, st_i, st_f, out, j, cnt):
     """End of data: emit every open bar (symbol order) and, with ffill, fill each symbol's
     time-bar slots to the end of the session table."""
@@ -410,7 +410,7 @@ def flush(pi, opens, slot_off, st_i, st_f, out, j, cnt):
     return j
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def run_batch(ts, sym, price, size, role, pi, pf, opens, closes, slot_off, open_slot, st_i,
               st_f, out, cnt, do_flush):
     """Batch form: ``step`` over every trade in array order, then ``flush`` if asked.
@@ -429,7 +429,7 @@ def run_batch(ts, sym, price, size, role, pi, pf, opens, closes, slot_off, open_
     return j
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def stream_push(ts, s, price, size, role, pi, pf, opens, closes, slot_off, open_slot, st_i,
                 st_f, out, cnt):
     """Streaming form: one trade through ``step``; returns how many bars it completed."""
@@ -437,7 +437,7 @@ def stream_push(ts, s, price, size, role, pi, pf, opens, closes, slot_off, open_
                 st_f, out, 0, cnt)
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def close_window_of(ts, reg_closes, window, d=0):
     """Index of the regular session whose close-auction window [close, close + window)
     holds ``ts`` (ns UTC), else -1; and the first session closing after ``ts`` (pass it
@@ -448,7 +448,7 @@ def close_window_of(ts, reg_closes, window, d=0):
     return -1, d
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def release_order(role, ts, close):
     """A buffered close-auction window, in the order ``step`` consumes it: the listing
     market's closing prints first (restamped to ``close - 1`` ns, the session's last
@@ -467,7 +467,7 @@ def release_order(role, ts, close):
     return order, new_ts
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def auction_order(ts, role, reg_closes, window):
     """Batch form of the streaming buffer (``BarAggregator``): trades stamped in a close
     window (role ``R_HELD``) are held until the first trade at or past the window's end
@@ -514,7 +514,7 @@ def auction_order(ts, role, reg_closes, window):
     return order, new_ts, moved
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def sym_range(sym):
     """(min, max) of the symbol column in one pass ((0, -1) when empty)."""
     if sym.shape[0] == 0:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from framework.types.jit import njit
 
-@numba.njit(cache=True)
+
+@njit(cache=True)
 def sorted_by_ts_sym(ts, sym):
     """True when rows are already in (ts, sym) order (the lake's usual order per dataset)."""
     for i in range(1, ts.shape[0]):
@@ -15,7 +16,7 @@ def sorted_by_ts_sym(ts, sym):
     return True
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def merge_streams(ts_all, bounds):
     """K-way merge of streams stored back to back in ``ts_all`` (stream k is
     ``ts_all[bounds[k]:bounds[k + 1]]``, each sorted by time) into one order by

@@ -30,11 +30,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import numba
 import numpy as np
 import polars as pl
 
 from framework.types.errors import FwError
+from framework.types.jit import njit
 
 
 class ConditionError(FwError, ValueError):
@@ -160,7 +160,7 @@ def masks(rules: str = "sip") -> np.ndarray:
     return out
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def role_of(flags, listing, regular, close_window, m):
     """What one trade updates (role bits, see module doc).
 
@@ -190,7 +190,7 @@ def role_of(flags, listing, regular, close_window, m):
     return role
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def first_close_after(t, d, reg_closes):
     """Index of the first session closing after ``t`` (ns UTC), searching forward from the
     previous answer ``d`` (trades come in time order) and anew when ``t`` went back."""
@@ -202,7 +202,7 @@ def first_close_after(t, d, reg_closes):
     return d
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def roles_batch(ts, flags, listing, reg_opens, reg_closes, window, m):
     """``role_of`` for every trade (ts ns UTC, any order); sessions sorted."""
     out = np.empty(ts.shape[0], np.int8)

@@ -13,9 +13,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
-from numba import njit
 
 from framework.types.errors import FwError
+from framework.types.jit import njit
 
 
 @dataclass(frozen=True)

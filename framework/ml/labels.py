@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from framework.types.jit import njit
 
 
 @njit(cache=True)

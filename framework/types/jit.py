@@ -1,5 +1,8 @@
-"""``kernel``: the numba decorator of hot loops that allocate nothing; ``builder``: small
-allocating helpers that run as plain Python unless a kernel calls them.
+"""``kernel``: the numba decorator of hot loops that allocate nothing; ``njit``: numba's,
+for kernels that allocate; ``builder``: small allocating helpers that run as plain Python
+unless a kernel calls them. fw's code decorates with these, not numba's directly: the
+first decoration installs fw's cache keying (``framework.types.numba_compat``), so that
+importing ``framework`` alone changes nothing in numba.
 
 ``@kernel`` is ``numba.njit(cache=True, _nrt=False)``. Without the runtime (NRT) numba
 stops reference-counting the arrays a kernel passes around: every array pulled out of
@@ -10,8 +13,7 @@ engine's per-bar cost halved). The price is that such a kernel may not create ar
 Python caller allocated. Callers compiled with the runtime may call these freely.
 
 ``_nrt`` is an option of numba's dispatcher used by numba's own test-suite rather than
-documented API; should a numba release drop it, removing it here keeps every kernel
-correct, only slower.
+documented API (``numba_compat.NO_RUNTIME``).
 """
 
 from __future__ import annotations
@@ -23,11 +25,18 @@ from typing import Any
 import numba
 from numba.extending import overload
 
+from framework.types.numba_compat import NO_RUNTIME, install_cache_keying
+
+
+def njit(fn: Callable | None = None, **options: Any) -> Any:
+    """``@njit(cache=True)`` and friends: ``numba.njit`` after installing fw's cache keying."""
+    install_cache_keying()
+    return numba.njit(**options) if fn is None else numba.njit(fn, **options)
+
 
 def kernel(fn: Callable | None = None, **options: Any) -> Any:
     """``@kernel`` or ``@kernel(inline="always")``: a cached, runtime-free ``njit``."""
-    jit = numba.njit(cache=True, _nrt=False, **options)
-    return jit if fn is None else jit(fn)
+    return njit(fn, cache=True, **NO_RUNTIME, **options)
 
 
 def builder(fn: Callable) -> Callable:
@@ -40,5 +49,6 @@ def builder(fn: Callable) -> Callable:
     def typer(*args: Any) -> Callable:
         return fn
 
+    install_cache_keying()
     overload(fn, jit_options={"cache": True})(typer)
     return fn

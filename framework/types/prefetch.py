@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from llvmlite import ir
 from numba import types
-from numba.core import cgutils
 from numba.extending import intrinsic
+
+from framework.types.numba_compat import cgutils
 
 
 @intrinsic

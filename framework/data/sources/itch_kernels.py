@@ -13,6 +13,7 @@ import numba
 import numpy as np
 
 from framework.types.codes import BookEvent
+from framework.types.jit import njit
 
 # Message types this module decodes into rows, and their full lengths in bytes.
 DECODED = {b"A": 36, b"F": 40, b"E": 31, b"C": 36, b"X": 23, b"D": 19, b"U": 35,
@@ -45,7 +46,7 @@ ITCH_DTYPE = np.dtype([
 ])
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _u(buf, i, n):
     v = np.int64(0)
     for k in range(n):
@@ -53,7 +54,7 @@ def _u(buf, i, n):
     return v
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def scan(buf, lengths, counts):
     """First pass: count frames per type into ``counts[256]``; returns (frames, rows to
     decode, rare frames, malformed frames, bytes left over after the last whole frame).
@@ -80,7 +81,7 @@ def scan(buf, lengths, counts):
     return frames, rows, rare, bad, n - i
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def decode(buf, lengths, out, rare_off):
     """Second pass: decode every well-formed row type into ``out`` (``ITCH_DTYPE``) and
     record the byte offset of each rare frame (S, R) for the Python layer."""
@@ -110,7 +111,7 @@ def decode(buf, lengths, out, rare_off):
     return r, q
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _body(buf, m, t, row):
     b = m + 11  # first byte after the common header
     if t == ord("A") or t == ord("F"):
@@ -155,7 +156,7 @@ def _body(buf, m, t, row):
         row.reason = _u(buf, b + 10, 4)
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def to_book_events(msgs, locate, ts, kind, side, order_id, price, size, new_order_id) -> int:
     """Map the decoded rows of stock ``locate`` to ``framework.types.BookEvent`` columns
     (``ts`` ns since midnight; prices 1e-4 USD units; executions, cancels and deletes
@@ -197,7 +198,7 @@ def to_book_events(msgs, locate, ts, kind, side, order_id, price, size, new_orde
 
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def to_prints(msgs, locate, ts, price, size) -> tuple[int, int]:
     """The trades stock ``locate``'s messages print, packed from row 0 (``ts`` ns since
     midnight, ``price`` 1e-4 USD, ``size`` shares): an execution (E) at the price of the

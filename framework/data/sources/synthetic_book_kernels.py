@@ -11,7 +11,8 @@ here knows about the engine's book: the events are plain LOBSTER-style messages.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from framework.types.jit import njit
 
 ADD, CANCEL, DELETE, EXEC = 1, 2, 3, 4
 # float parameter vector

@@ -11,14 +11,15 @@ open (the first minute bridges from the gapped level, not from the previous clos
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from framework.types.jit import njit
 
 NS_MIN = 60_000_000_000
 TICK = 0.01
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def factor_paths(seed, n_min, sigma_min, gap_sigma, jump_prob, jump_sigma):
     """Market factor: per-minute log returns ``ret[d, m]``, conditional variance ``var[d, m]``
     and overnight gaps ``gap[d]`` (applied before session d). ``n_min[d]`` minutes per session."""
@@ -47,14 +48,14 @@ def factor_paths(seed, n_min, sigma_min, gap_sigma, jump_prob, jump_sigma):
     return ret, var, gap
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _u_shape(m, n):
     """Intraday activity weight: ~3.4 at the open/close, 0.6 at midday (mean ~1.5)."""
     x = (m + 0.5) / n - 0.5
     return 0.6 + 11.2 * x * x
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def minute_plan(seed, opens, n_min, f_ret, f_var, f_gap, beta, p0, idio_sigma, gap_sigma,
                 jump_prob, jump_sigma, trades_per_day):
     """First pass for one symbol: per-minute log close, vol ratio and trade count, and the
@@ -99,7 +100,7 @@ def minute_plan(seed, opens, n_min, f_ret, f_var, f_gap, beta, p0, idio_sigma, g
     return logc, volr, count, open_lp
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _norm_ppf(p):
     """Standard normal quantile (Acklam's rational approximation, |error| < 1.2e-9)."""
     a = (-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.3577518672690,
@@ -123,7 +124,7 @@ def _norm_ppf(p):
         (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0)
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def fill_ticks(seed, opens, n_min, logc, volr, count, open_lp, spread_bps, quotes_per_trade):
     """Second pass: trades (ts, price, size, exchange code) and NBBO quotes for one symbol.
     Each session's first minute bridges from its opening level ``open_lp[d]`` (the gap

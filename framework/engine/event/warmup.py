@@ -33,6 +33,7 @@ import numpy as np
 
 from framework.engine.event import kernels as K
 from framework.execution.fill_models.bar import BarFeed
+from framework.types.numba_compat import cached_arg_types
 
 # run_bars' arguments that tell a bar-model run without an on_bar hook from the others
 _PARAMS = list(inspect.signature(K.run_bars.py_func).parameters)
@@ -42,12 +43,11 @@ FEED, HOOK = _PARAMS.index("feed"), _PARAMS.index("hook")
 def bar_loop_cached() -> bool:
     """True when numba's disk cache holds a bar-model compile of ``run_bars`` (no on_bar
     hook) for the current source (numba drops the index when the source changed)."""
-    try:
-        index = K.run_bars._cache._cache_file._load_index()
-    except (AttributeError, OSError):  # numba internals moved: behave as if cached
+    cached = cached_arg_types(K.run_bars)
+    if cached is None:  # numba internals moved: behave as if cached
         return True
-    return any(str(key[0][FEED]).startswith(BarFeed.__name__) and str(key[0][HOOK]) == "none"
-               for key in index)
+    return any(str(args[FEED]).startswith(BarFeed.__name__) and str(args[HOOK]) == "none"
+               for args in cached)
 
 
 def start(fill_model: str) -> subprocess.Popen | None:

@@ -22,7 +22,7 @@ when long; an entry and an exit on the same bar cancel (vectorbt's default
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from framework.execution.costs import commission, slipped_price, trade_fee
 from framework.execution.sizing import (
@@ -33,6 +33,7 @@ from framework.execution.sizing import (
     target_lot,
     whole_shares,
 )
+from framework.types.jit import njit
 
 NONE = 0
 ENTER = 1
