@@ -1,48 +1,73 @@
-"""Event-driven engine throughput vs the vectorized engine and vectorbt, same signals.
+"""Event-driven engine vs the vectorized engine and vectorbt (numba and Rust), same run.
 
-Run: ``python benchmarks/bench_engine.py`` (~60 s). A [T x S] panel of 1-minute bars on
-real XNYS sessions (seeded random walk), random entry/exit signals (5 % per bar),
-fixed share size, bps fees and slippage. Each engine runs the same signals; the figures
-are warm (the first call, JIT compile or cache load, is printed separately) and single
-threaded. The three engines' trade counts are printed so the comparison is like for
-like (event == vectorized is a test; vectorbt is run with the same next-open fills).
-The event engine runs with risk checks on (``RISK_ON``: every order pre-trade checked,
-every bar marked, stops and breakers armed, at limits loose enough that none binds, so
-the trades stay those of the other engines). Nothing is asserted.
+Run: ``python benchmarks/bench_engine.py`` (~3-5 min warm on 2 busy cores). Two
+workloads, each on 1 symbol x 2,564 sessions (1.0 M one-minute bars), 8 x 250 and
+100 x 20 (0.78 M bar events each), on real XNYS sessions (seeded random walks):
+
+* random signals: entries and exits each 5 % of bars;
+* SMA-cross pipeline: SMA 10 / SMA 50 crossings computed from the closes, then the
+  engine; the indicator and signal time is inside every figure (fw: ``sma_batch`` +
+  ``crossover``/``crossunder``; vectorbt: ``MA.run`` + ``ma_crossed_above/below``).
+
+Like for like: fw's whole ``run_event`` (state allocation, loop, order and fill frames)
+against vectorbt's whole ``Portfolio.from_signals`` call (``engine="numba"`` and
+``engine="rust"``), fixed 10-share orders, 1 bp fees and slippage, fills at the next
+bar's open on both sides (vectorbt gets the next opens as its price). fw's loop alone
+(``advance`` on preallocated state) is a separate row, labelled. Every figure is the
+median of ``REPEAT`` warm calls with the range (slowest-fastest), after one untimed call
+(JIT compile or cache load); one thread on every side (``NUMBA_NUM_THREADS`` and
+``RAYON_NUM_THREADS`` set to 1 before anything imports numba). Fill counts are printed
+so the runs can be checked to trade alike. The event engine runs with risk checks on
+(``RISK_ON``: every order pre-trade checked, every bar marked, stops and breakers armed
+at limits loose enough that none binds). Nothing is asserted.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import time
+import os
 
-import numpy as np
-import polars as pl
+if __name__ == "__main__":  # equal threads on every side, before numba or Rust start
+    for _var in ("NUMBA_NUM_THREADS", "RAYON_NUM_THREADS", "OMP_NUM_THREADS"):
+        os.environ[_var] = "1"
 
-from framework.data.calendar import sessions
-from framework.engine.event.engine import (
+import datetime as dt  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+
+from framework.data.calendar import sessions  # noqa: E402
+from framework.engine.event.engine import (  # noqa: E402
     advance,
     new_state,
     order_capacity,
     run_event,
 )
-from framework.engine.vector import CostSpec, run_signals
-from framework.execution.config import ExecutionConfig
-from framework.execution.costs import CostConfig
-from framework.risk import RiskConfig
-from framework.strategy import DecisionConfig, Signals
-from framework.strategy.panel import panel_from_frame
+from framework.engine.vector import CostSpec, run_signals  # noqa: E402
+from framework.execution.config import ExecutionConfig  # noqa: E402
+from framework.execution.costs import CostConfig  # noqa: E402
+from framework.features.kernels_trend import sma_batch  # noqa: E402
+from framework.risk import RiskConfig  # noqa: E402
+from framework.strategy import DecisionConfig, Signals  # noqa: E402
+from framework.strategy.causal import crossover, crossunder  # noqa: E402
+from framework.strategy.panel import panel_from_frame  # noqa: E402
 
-N_SESSIONS = 250
-SYMBOLS = [f"S{i:02d}" for i in range(8)]
+REPEAT = 5
+SHAPES = ((1, 2564), (8, 250), (100, 20))  # (symbols, sessions)
+FAST, SLOW = 10, 50
 RISK_ON = RiskConfig(max_order_notional=1e6, max_position_shares=1_000,
                      max_position_notional=1e6, max_gross_exposure=1e8, max_daily_loss=1e7,
                      max_drawdown=0.5, stop_loss_pct=0.5, max_orders_per_min=100,
                      price_collar=0.2)
+DECISION = DecisionConfig(size_mode="shares", size=10, tif="gtc")
+COSTS = CostConfig(model="custom", fee_bps=1.0, slippage_bps=1.0)
 
 
-def panel_and_signals(seed: int = 0, symbols: list[str] = SYMBOLS,
-                      n_sessions: int = N_SESSIONS):
+def panel_and_signals(seed: int = 0, symbols: list[str] | None = None,
+                      n_sessions: int = 250):
+    """A [T x S] panel of one-minute bars and random entry/exit masks (5 % each)."""
+    symbols = symbols or [f"S{i:02d}" for i in range(8)]
     _, opens, closes = sessions(dt.date(2000, 1, 3), dt.date(2024, 12, 31))
     ts = np.concatenate([np.arange(o, c, 60_000_000_000) for o, c in
                          zip(opens[-n_sessions:], closes[-n_sessions:], strict=True)])
@@ -60,99 +85,118 @@ def panel_and_signals(seed: int = 0, symbols: list[str] = SYMBOLS,
     return panel, entries, exits
 
 
-def timed(fn, repeat: int = 3) -> tuple[float, float, object]:
+def timed(fn, repeat: int = REPEAT) -> tuple[float, list[float], object]:
+    """(first call s, ``repeat`` warm call times s, last result)."""
     t0 = time.perf_counter()
     out = fn()
     first = time.perf_counter() - t0
-    best = float("inf")
+    warm = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return first, best, out
+        warm.append(time.perf_counter() - t0)
+    return first, warm, out
 
 
-def main() -> None:
-    panel, entries, exits = panel_and_signals()
-    T, S = panel.close.shape
-    events = T * S
-    print(f"panel: {T:,} one-minute bars x {S} symbols = {events:,} bar events, "
-          f"{(entries.sum() + exits.sum()):,} signals")
-    sig = Signals.of(entries.astype(np.int8), exits)
-    dec = DecisionConfig(size_mode="shares", size=10, tif="gtc")
-    costs = CostConfig(model="custom", fee_bps=1.0, slippage_bps=1.0)
+def fw_signals(panel) -> tuple[np.ndarray, np.ndarray]:
+    """SMA-cross entries/exits from the panel's closes, fw's kernels."""
+    cols = range(len(panel.symbols))
+    fast = np.column_stack([sma_batch(panel.close[:, j], FAST) for j in cols])
+    slow = np.column_stack([sma_batch(panel.close[:, j], SLOW) for j in cols])
+    return crossover(fast, slow), crossunder(fast, slow)
+
+
+def vbt_signals(close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SMA-cross entries/exits, vectorbt's idiomatic way (one ``MA.run`` per window)."""
+    import vectorbt as vbt
+
+    fast = vbt.MA.run(close, FAST, short_name="fast")
+    slow = vbt.MA.run(close, SLOW, short_name="slow")
+    return fast.ma_crossed_above(slow).values, fast.ma_crossed_below(slow).values
+
+
+def engine_table(title: str, panel, entries, exits, pipeline: bool) -> None:
+    """Print one table: fw's run_event, its loop alone, the vectorized engine, vectorbt
+    numba and Rust, on ``panel`` with the given masks (or, for ``pipeline``, masks each
+    side computes from the closes inside the timed call)."""
+    events = panel.n_bars * len(panel.symbols)
+    kw = dict(decision=DECISION, costs=COSTS, risk=RISK_ON, execution=ExecutionConfig(),
+              init_cash=1e8)
+
+    def signals():
+        en, ex = fw_signals(panel) if pipeline else (entries, exits)
+        return en, ex, Signals.of(en.astype(np.int8), ex)
 
     def event():
-        return run_event(panel, sig, decision=dec, costs=costs, risk=RISK_ON,
-                         execution=ExecutionConfig(), init_cash=1e8)
+        return run_event(panel, signals()[2], **kw).fills.height
 
-    def vector():
-        return run_signals(panel.open, panel.close, entries, exits, init_cash=1e8,
-                           size_mode="shares", size=10, costs=CostSpec(fee_bps=1.0,
-                                                                      slippage_bps=1.0))
-
-    f_ev, w_ev, r_ev = timed(event)
-    f_vec, w_vec, r_vec = timed(vector)
-    rows = [("fw event engine (orders, risk checks, fills)", f_ev, w_ev, r_ev.fills.height),
-            ("fw vectorized engine", f_vec, w_vec, r_vec.fills.height)]
-    rows += vectorbt_row(panel, entries, exits)
-    table(rows, events)
-    print(f"event / vectorized warm time: {w_ev / w_vec:.2f}x")
-    one_symbol()
-    quote_level()
-    book_level()
-
-
-def vectorbt_row(panel, entries, exits) -> list[tuple]:
-    """vectorbt on the same signals with next-bar-open fills (if installed)."""
-    try:
-        import vectorbt as vbt
-    except ImportError:
-        return []
-
-    def vbt_run():
-        # vectorbt fills at the given price on the signal bar: pass next-bar opens.
-        return vbt.Portfolio.from_signals(
-            panel.close, entries, exits, price=np.vstack([panel.open[1:], panel.open[-1:]]),
-            size=10, fees=1e-4, slippage=1e-4, init_cash=1e8, cash_sharing=True,
-            group_by=True, call_seq="default", freq="1min")
-
-    first, warm, res = timed(vbt_run, repeat=2)
-    return [("vectorbt Portfolio.from_signals", first, warm, int(res.orders.count().sum()))]
-
-
-def table(rows: list[tuple], events: int) -> None:
-    print(f"{'engine':<46} {'first call s':>12} {'warm s':>9} {'M events/s':>11} {'fills':>7}")
-    for name, first, warm, n in rows:
-        print(f"{name:<46} {first:>12.3f} {warm:>9.4f} {events / warm / 1e6:>11.1f} {n:>7,}")
-
-
-def one_symbol(n_sessions: int = 2564) -> None:
-    """Issue 5's headline: one symbol, ~1 M one-minute bars, risk checks on. The engine
-    loop alone (state allocated before the clock starts, ``advance``) and the whole
-    ``run_event`` (allocation, loop, order and fill frames) are timed apart."""
-    panel, entries, exits = panel_and_signals(3, ["S00"], n_sessions)
-    sig = Signals.of(entries.astype(np.int8), exits)
-    kw = dict(decision=DecisionConfig(size_mode="shares", size=10, tif="gtc"),
-              costs=CostConfig(model="custom", fee_bps=1.0, slippage_bps=1.0), risk=RISK_ON,
-              execution=ExecutionConfig(), init_cash=1e8)
+    fixed = signals()  # the loop-only row times the engine loop, signals precomputed
     fills = []
 
     def loop():
         state = new_state(panel.symbols, panel.n_bars, **kw,
-                          capacity=order_capacity(panel, sig, kw["decision"]))
+                          capacity=order_capacity(panel, fixed[2], kw["decision"]))
         t0 = time.perf_counter()
-        advance(state, panel, sig, 0, panel.n_bars)
+        advance(state, panel, fixed[2], 0, panel.n_bars)
         fills.append(int(state.tally["n_fills"]))
         return time.perf_counter() - t0
 
+    def vector():
+        en, ex, _ = signals()
+        return run_signals(panel.open, panel.close, en, ex, init_cash=1e8, size_mode="shares",
+                           size=10, costs=CostSpec(fee_bps=1.0, slippage_bps=1.0)).fills.height
+
+    rows = [("fw run_event (signals, state, loop, frames)",) + timed(event)]
     first = loop()
-    warm = min(loop() for _ in range(3))
-    f_run, w_run, r_run = timed(lambda: run_event(panel, sig, **kw))
-    print(f"\none symbol, {panel.n_bars:,} one-minute bars, risk checks on")
-    rows = [("fw event engine loop (advance)", first, warm, fills[-1]),
-            ("fw run_event (loop + state + frames)", f_run, w_run, r_run.fills.height)]
-    table(rows + vectorbt_row(panel, entries, exits), panel.n_bars)
+    rows.append(("fw loop only (advance; not like for like)", first,
+                 [loop() for _ in range(REPEAT)], fills[-1]))
+    rows.append(("fw vectorized engine",) + timed(vector))
+    rows += vectorbt_rows(panel, entries, exits, pipeline)
+    print(f"\n{title}: {len(panel.symbols)} symbol(s) x {panel.n_bars:,} one-minute bars = "
+          f"{events:,} bar events; median of {REPEAT} warm calls (range), 1 thread each")
+    print(f"{'engine':<48} {'first s':>8} {'median s':>9} {'M bars/s (range)':>22} {'fills':>8}")
+    rates = {}
+    for name, first, warm, n in rows:
+        med = statistics.median(warm)
+        rates[name] = events / med / 1e6
+        rng = f"{events / max(warm) / 1e6:.1f}-{events / min(warm) / 1e6:.1f}"
+        print(f"{name:<48} {first:>8.2f} {med:>9.4f} {rates[name]:>9.1f} ({rng:>10}) {n:>8,}")
+    fw = rates[rows[0][0]]
+    for name in rates:
+        if name.startswith("vectorbt"):
+            print(f"  fw run_event / {name}: {fw / rates[name]:.2f}x")
+
+
+def vectorbt_rows(panel, entries, exits, pipeline: bool) -> list[tuple]:
+    """vectorbt's whole ``from_signals`` (plus, for ``pipeline``, its MA and crossing
+    calls) with next-bar-open fills, on its numba and its Rust engine."""
+    import vectorbt as vbt
+
+    price = np.vstack([panel.open[1:], panel.open[-1:]])  # a signal at t fills at t+1's open
+    rows = []
+    for engine in ("numba", "rust"):
+        def run(engine=engine):
+            en, ex = vbt_signals(panel.close) if pipeline else (entries, exits)
+            pf = vbt.Portfolio.from_signals(
+                panel.close, en, ex, price=price, size=10, fees=1e-4, slippage=1e-4,
+                init_cash=1e8, cash_sharing=True, group_by=True, call_seq="default",
+                freq="1min", engine=engine)
+            return int(pf.orders.count().sum())
+
+        rows.append((f"vectorbt from_signals, engine={engine}",) + timed(run))
+    return rows
+
+
+def main() -> None:
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cpus; "
+          "threads: 1 for fw (numba) and vectorbt (numba, Rust)")
+    for n_sym, n_sessions in SHAPES:
+        panel, entries, exits = panel_and_signals(3, [f"S{i:02d}" for i in range(n_sym)],
+                                                  n_sessions)
+        engine_table("random signals", panel, entries, exits, pipeline=False)
+        engine_table(f"SMA {FAST}/{SLOW} cross pipeline", panel, entries, exits, pipeline=True)
+    quote_level()
+    book_level()
 
 
 def quote_level(n_sessions: int = 40, n_sym: int = 10, per_min: int = 20) -> None:

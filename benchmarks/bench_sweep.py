@@ -1,15 +1,18 @@
-"""Vectorized SMA-cross sweep: fw vs vectorbt on the same 1 M-bar series, same run.
+"""Vectorized SMA-cross sweep: fw vs vectorbt (numba and Rust) on the full grid, same run.
 
-Run: ``python benchmarks/bench_sweep.py`` (~60-90 s on 2 cores for part 1; part 2, a
+Run: ``python benchmarks/bench_sweep.py`` (part 1 ~5-10 min on 2 busy cores; part 2, a
 non-crossover strategy's 500-trial sweep, takes minutes: ``BENCH_SWEEP_PART=1`` or ``2``
-runs one part). Grid: fast 5..50 step 1,
-slow 10..200 step 5, fast < slow -> 1,605 combos, over 1,000,000 bars of a seeded random
-walk. fw runs the whole grid (numba prange over combos, all cores numba sees); vectorbt
-runs the idiomatic pipeline (``MA.run`` + ``ma_crossed_above/below`` +
-``Portfolio.from_signals`` with fills at the next open) on a subset of combos and its
-combos/s is extrapolated to the grid (labelled). Warm timings; first-call (JIT compile
-or cache load) printed separately. Peak memory of the fw sweep from tracemalloc (NumPy
-allocations) and ru_maxrss. Nothing is asserted.
+runs one part). Grid: fast 5..50 step 1, slow 10..200 step 5, fast < slow -> 1,605
+combos, over 1,000,000 bars of a seeded random walk. fw runs the whole grid
+(``sweep_crossover``: numba prange over combos) on one thread and on every thread numba
+sees, both printed. vectorbt runs the whole grid too, sharing its moving averages as
+``MA.run`` does with a parameter list: each of the grid's distinct windows is computed
+once (one ``MA.run``), then, ``VBT_CHUNK`` combos at a time (memory), its crossing
+kernel and ``Portfolio.from_signals`` with fills at the next open, once with
+``engine="numba"`` and once with ``engine="rust"``, one thread (the MA and crossing time
+is inside its figure). Warm timings; first calls (JIT compile or cache load) printed
+separately. Peak memory of the fw sweep from tracemalloc (NumPy allocations) and
+ru_maxrss. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from framework.sweep import crossover_grid, sweep_crossover
 N_BARS = 1_000_000
 FAST = np.arange(5, 51)
 SLOW = np.arange(10, 201, 5)
-VBT_SUBSET = 12  # combos vectorbt runs; its rate is extrapolated to the full grid
+VBT_CHUNK = 64  # combos per vectorbt call (~1 GB of its arrays at 1 M bars)
 COSTS = CostSpec(fee_bps=1.0, slippage_bps=1.0)
 
 
@@ -44,22 +47,32 @@ def fw_sweep(open_, close, pairs):
     return sweep_crossover(open_, close, pairs, costs=COSTS, periods_per_year=252 * 390)
 
 
-def vbt_sweep(open_, close, pairs):
+def vbt_sweep(open_, close, pairs, engine: str = "numba") -> np.ndarray:
+    """Final values of the SMA-cross grid ``pairs`` in vectorbt: one ``MA.run`` over the
+    grid's distinct windows, then crossings and ``from_signals`` per chunk of combos."""
     import vectorbt as vbt
+    from vectorbt.generic.nb import crossed_above_nb
 
-    fast = vbt.MA.run(close, window=list(pairs[:, 0]), short_name="fast")
-    slow = vbt.MA.run(close, window=list(pairs[:, 1]), short_name="slow")
-    en = fast.ma_crossed_above(slow).values
-    ex = fast.ma_crossed_below(slow).values
-    # Signal at t's close fills at t+1's open: shift signals, price = open (fw's bar fill).
-    en_s, ex_s = np.zeros_like(en), np.zeros_like(ex)
-    en_s[1:], ex_s[1:] = en[:-1], ex[:-1]
-    pf = vbt.Portfolio.from_signals(
-        close=close[:, None], entries=en_s, exits=ex_s, price=open_[:, None],
-        size=np.inf, direction="longonly", fees=COSTS.fee_bps * 1e-4,
-        slippage=COSTS.slippage_bps * 1e-4, init_cash=100_000.0, freq="1min",
-    )  # fmt: skip
-    return np.asarray(pf.final_value())
+    windows = np.unique(pairs)
+    ma = vbt.MA.run(close, window=list(windows)).ma.to_numpy()
+    col = {int(w): j for j, w in enumerate(windows)}
+    out = []
+    for lo in range(0, len(pairs), VBT_CHUNK):
+        chunk = pairs[lo:lo + VBT_CHUNK]
+        fast = ma[:, [col[int(w)] for w in chunk[:, 0]]]
+        slow = ma[:, [col[int(w)] for w in chunk[:, 1]]]
+        en, ex = crossed_above_nb(fast, slow), crossed_above_nb(slow, fast)
+        # Signal at t's close fills at t+1's open: shift signals, price = open (fw's bar fill).
+        en_s, ex_s = np.zeros_like(en), np.zeros_like(ex)
+        en_s[1:], ex_s[1:] = en[:-1], ex[:-1]
+        pf = vbt.Portfolio.from_signals(
+            close=close[:, None], entries=en_s, exits=ex_s, price=open_[:, None],
+            size=np.inf, direction="longonly", fees=COSTS.fee_bps * 1e-4,
+            slippage=COSTS.slippage_bps * 1e-4, init_cash=100_000.0, freq="1min",
+            engine=engine,
+        )  # fmt: skip
+        out.append(np.asarray(pf.final_value()))
+    return np.concatenate(out)
 
 
 def main() -> None:
@@ -83,10 +96,14 @@ def main() -> None:
     fw_s = time.perf_counter() - t0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    fw_cps = n / fw_s
-    print(
-        f"fw sweep warm: {fw_s:.2f} s -> {fw_cps:,.0f} combos/s, {fw_cps * N_BARS / 1e6:,.0f} M bar*combos/s"
-    )
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    t0 = time.perf_counter()
+    fw_sweep(open_, close, pairs)
+    fw_s1 = time.perf_counter() - t0
+    numba.set_num_threads(threads)
+    rates = {f"fw sweep_crossover, {threads} threads": n / fw_s,
+             "fw sweep_crossover, 1 thread": n / fw_s1}
     print(f"fw peak traced memory during sweep: {peak / 2**20:.1f} MiB "
           f"(inputs {2 * close.nbytes / 2**20:.0f} MiB; one equity curve per combo would be "
           f"{n * close.nbytes / 2**30:.1f} GiB)")  # fmt: skip
@@ -104,27 +121,34 @@ def main() -> None:
         worst = max(worst, abs(r.equity[-1] / df["final_equity"][i] - 1.0))
     print(f"sweep vs single-run engine, 3 combos: max rel diff of final equity {worst:.1e}")
 
-    sub = pairs[np.linspace(0, n - 1, VBT_SUBSET).astype(int)]
-    t0 = time.perf_counter()
-    vbt_sweep(open_[:2000], close[:2000], sub[:2])
-    print(f"vectorbt first call (JIT/cache, tiny input): {time.perf_counter() - t0:.2f} s")
-    t0 = time.perf_counter()
-    vbt_final = vbt_sweep(open_, close, sub)
-    vbt_s = time.perf_counter() - t0
-    vbt_cps = VBT_SUBSET / vbt_s
-    print(f"vectorbt warm: {VBT_SUBSET} combos in {vbt_s:.2f} s -> {vbt_cps:,.1f} combos/s, "
-          f"{vbt_cps * N_BARS / 1e6:,.0f} M bar*combos/s; full grid EXTRAPOLATED {n / vbt_cps:,.0f} s")  # fmt: skip
-    idx = [int(np.flatnonzero((pairs[:, 0] == a) & (pairs[:, 1] == b))[0]) for a, b in sub]
-    ours = df["final_equity"].to_numpy()[idx]
-    rel_diff = np.abs(ours / vbt_final - 1.0)
-    print(
-        f"final equity fw vs vectorbt on the subset: {(rel_diff <= 1e-9).sum()}/{len(sub)} equal to 1e-9, "
-        f"max rel diff {rel_diff.max():.1e} "
-        "(vectorbt's rolling mean differs from fw's SMA at round-off; a tie can flip a cross)"
-    )
-    print(
-        f"speed-up fw / vectorbt (combos/s): {fw_cps / vbt_cps:,.0f}x  (targets: >= 20x, >= 100 M bar*combos/s)"
-    )
+    ours = df["final_equity"].to_numpy()
+    numba.set_num_threads(1)  # vectorbt's side: one thread, as its Rust engine
+    for engine in ("numba", "rust"):
+        t0 = time.perf_counter()
+        vbt_sweep(open_[:2000], close[:2000], pairs[:2], engine)
+        print(f"vectorbt {engine} first call (JIT/cache, tiny input): "
+              f"{time.perf_counter() - t0:.2f} s")
+        t0 = time.perf_counter()
+        vbt_final = vbt_sweep(open_, close, pairs, engine)
+        rates[f"vectorbt MA.run + from_signals, engine={engine}, 1 thread"] = \
+            n / (time.perf_counter() - t0)
+        rel_diff = np.abs(ours / vbt_final - 1.0)
+        print(f"final equity fw vs vectorbt {engine}, {n} combos: "
+              f"{(rel_diff <= 1e-9).sum()} equal to 1e-9, max rel diff {rel_diff.max():.1e} "
+              "(vectorbt's rolling mean differs from fw's SMA at round-off; a tie can flip "
+              "a cross)")
+    numba.set_num_threads(threads)
+    print(f"\nfull grid, {n} combos x {N_BARS:,} bars, one run each "
+          f"(load average {os.getloadavg()[0]:.2f})")
+    for name, cps in rates.items():
+        print(f"  {name:<58} {n / cps:8.1f} s {cps:9.1f} combos/s "
+              f"{cps * N_BARS / 1e6:8.0f} M bar*combos/s")
+    for threads_label in (f"{threads} threads", "1 thread"):
+        fw_cps = rates[f"fw sweep_crossover, {threads_label}"]
+        for engine in ("numba", "rust"):
+            vbt_cps = rates[f"vectorbt MA.run + from_signals, engine={engine}, 1 thread"]
+            print(f"  fw ({threads_label}) / vectorbt {engine} (1 thread): "
+                  f"{fw_cps / vbt_cps:.1f}x")
 
 
 if __name__ == "__main__" and os.environ.get("BENCH_SWEEP_PART", "all") in ("all", "1"):

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from types import CodeType
 
@@ -45,7 +46,10 @@ _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+(\([^)]*\)|
                      r"|import[ \t]+([^\n#;]*))", re.M)
 # what `optimize=2` drops besides docstrings: kept in the digest as text
 _DEBUG_ONLY = re.compile(rb"^[ \t]*(?:assert\b|if[ \t]+(?:not[ \t]+)?__debug__).*$", re.M)
-_MEMO = PACKAGE / "__pycache__" / "jit_digests.json"
+# beside Python's bytecode, so that emptying that (or pointing PYTHONPYCACHEPREFIX
+# elsewhere) empties this too
+_MEMO = (Path(sys.pycache_prefix + str(PACKAGE)) if sys.pycache_prefix
+         else PACKAGE / "__pycache__") / "jit_digests.json"
 
 
 def _resolve(name: str) -> Path | None:
@@ -126,7 +130,7 @@ class _Memo:
         """Write the memo atomically (a read-only install simply keeps none)."""
         tmp = _MEMO.with_name(f"{_MEMO.name}.{os.getpid()}")
         try:
-            _MEMO.parent.mkdir(exist_ok=True)
+            _MEMO.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_text(json.dumps(self.entries))
             os.replace(tmp, _MEMO)
         except OSError:

@@ -50,10 +50,18 @@ def bar_loop_cached() -> bool:
                for args in cached)
 
 
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity, e.g. under ``taskset``), not the box's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this platform
+        return os.cpu_count() or 1
+
+
 def start(fill_model: str) -> subprocess.Popen | None:
     """Begin compiling the bar loop in a child process if it would help, and compile this
     process's share of it (~3 s) before returning (see module)."""
-    if fill_model != "bar" or (os.cpu_count() or 1) < 2 or bar_loop_cached():
+    if fill_model != "bar" or _usable_cpus() < 2 or bar_loop_cached():
         return None
     # A fresh interpreter, not multiprocessing: a spawned child would re-import the
     # caller's __main__ (a user's script), and a forked one inherit numba's LLVM state.
