@@ -236,11 +236,11 @@ def quote_level(n_sessions: int = 40, n_sym: int = 10, per_min: int = 20) -> Non
                          execution=ExecutionConfig(fill_model="quote", latency_ms=5.0),
                          init_cash=1e8, quotes=tape)
 
-    first, warm, res = timed(run, repeat=2)
+    first, warm, res = timed(run)
     events = qts.size + panel.close.size
-    print(f"quote fill model: {n_sym} symbols, {qts.size:,} quotes + {panel.close.size:,} "
-          f"bars; first call {first:.2f} s, warm {warm:.3f} s = "
-          f"{events / warm / 1e6:.1f} M events/s, {res.fills.height:,} fills")
+    print(f"\nquote fill model: {n_sym} symbols, {qts.size:,} quotes + {panel.close.size:,} "
+          f"bars; first call {first:.2f} s; {_rate(events, warm)} M events/s, "
+          f"{res.fills.height:,} fills")
 
 
 
@@ -276,11 +276,17 @@ def book_level(n_sym: int = 10, minutes: int = 60) -> None:
             execution=ExecutionConfig(fill_model="book", latency_ms=1.0), init_cash=1e8,
             book_tape=tape)
 
-    first, warm, res = timed(run, repeat=2)
+    first, warm, res = timed(run)
     n = len(tape) + panel.close.size
     print(f"book fill model: {n_sym} symbols, {len(tape):,} L3 events + {panel.close.size:,} "
-          f"bars; first call {first:.2f} s, warm {warm:.3f} s = {n / warm / 1e6:.1f} M "
-          f"events/s, {res.fills.height:,} fills ({int(res.fills['maker'].sum()):,} maker)")
+          f"bars; first call {first:.2f} s; {_rate(n, warm)} M events/s, "
+          f"{res.fills.height:,} fills ({int(res.fills['maker'].sum()):,} maker)")
+
+
+def _rate(n: int, secs: list[float]) -> str:
+    """``n`` items over the runs ``secs``: median rate in millions/s, range, run count."""
+    return (f"{n / statistics.median(secs) / 1e6:.1f} (range {n / max(secs) / 1e6:.1f}-"
+            f"{n / min(secs) / 1e6:.1f}, median of {len(secs)})")
 
 
 if __name__ == "__main__":
