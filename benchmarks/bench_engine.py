@@ -26,7 +26,7 @@ from framework.engine.event.engine import (
     order_capacity,
     run_event,
 )
-from framework.engine.vector import CostSpec, run_signals
+from framework.engine.vector import run_signals
 from framework.execution.config import ExecutionConfig
 from framework.execution.costs import CostConfig
 from framework.risk import RiskConfig
@@ -87,9 +87,9 @@ def main() -> None:
                          execution=ExecutionConfig(), init_cash=1e8)
 
     def vector():
+        costs = CostConfig(model="custom", fee_bps=1.0, slippage_bps=1.0)
         return run_signals(panel.open, panel.close, entries, exits, init_cash=1e8,
-                           size_mode="shares", size=10, costs=CostSpec(fee_bps=1.0,
-                                                                      slippage_bps=1.0))
+                           size_mode="shares", size=10, costs=costs)
 
     f_ev, w_ev, r_ev = timed(event)
     f_vec, w_vec, r_vec = timed(vector)

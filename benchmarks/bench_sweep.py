@@ -22,7 +22,8 @@ import tracemalloc
 import numba
 import numpy as np
 
-from framework.engine.vector import CostSpec, run_signals
+from framework.engine.vector import run_signals
+from framework.execution.costs import CostConfig
 from framework.features.kernels_trend import sma_batch
 from framework.sweep import crossover_grid, sweep_crossover
 
@@ -30,7 +31,7 @@ N_BARS = 1_000_000
 FAST = np.arange(5, 51)
 SLOW = np.arange(10, 201, 5)
 VBT_SUBSET = 12  # combos vectorbt runs; its rate is extrapolated to the full grid
-COSTS = CostSpec(fee_bps=1.0, slippage_bps=1.0)
+COSTS = CostConfig(model="custom", fee_bps=1.0, slippage_bps=1.0)
 
 
 def series(n: int, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
