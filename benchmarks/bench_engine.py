@@ -44,7 +44,7 @@ from framework.engine.event.engine import (  # noqa: E402
     order_capacity,
     run_event,
 )
-from framework.engine.vector import CostSpec, run_signals  # noqa: E402
+from framework.engine.vector import run_signals  # noqa: E402
 from framework.execution.config import ExecutionConfig  # noqa: E402
 from framework.execution.costs import CostConfig  # noqa: E402
 from framework.features.kernels_trend import sma_batch  # noqa: E402
@@ -144,7 +144,7 @@ def engine_table(title: str, panel, entries, exits, pipeline: bool) -> None:
     def vector():
         en, ex, _ = signals()
         return run_signals(panel.open, panel.close, en, ex, init_cash=1e8, size_mode="shares",
-                           size=10, costs=CostSpec(fee_bps=1.0, slippage_bps=1.0)).fills.height
+                           size=10, costs=COSTS).fills.height
 
     rows = [("fw run_event (signals, state, loop, frames)",) + timed(event)]
     first = loop()

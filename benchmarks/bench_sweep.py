@@ -25,7 +25,8 @@ import tracemalloc
 import numba
 import numpy as np
 
-from framework.engine.vector import CostSpec, run_signals
+from framework.engine.vector import run_signals
+from framework.execution.costs import CostConfig
 from framework.features.kernels_trend import sma_batch
 from framework.sweep import crossover_grid, sweep_crossover
 
@@ -33,7 +34,7 @@ N_BARS = 1_000_000
 FAST = np.arange(5, 51)
 SLOW = np.arange(10, 201, 5)
 VBT_CHUNK = 64  # combos per vectorbt call (~1 GB of its arrays at 1 M bars)
-COSTS = CostSpec(fee_bps=1.0, slippage_bps=1.0)
+COSTS = CostConfig(model="custom", fee_bps=1.0, slippage_bps=1.0)
 
 
 def series(n: int, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:

@@ -20,8 +20,7 @@ import polars as pl
 
 from framework.analytics.overfitting import probabilistic_sharpe_ratio
 from framework.data.calendar import session_date_expr
-
-SESSIONS_PER_YEAR = 252
+from framework.types.annual import SESSIONS_PER_YEAR, annualised_sharpe
 
 
 def session_equity(equity: pl.DataFrame) -> pl.DataFrame:
@@ -107,7 +106,7 @@ def performance_metrics(returns: np.ndarray, benchmark: np.ndarray | None = None
         "total_return": total,
         "cagr": cagr,
         "volatility": float(sd * annual),
-        "sharpe": float(r.mean() / sd * annual) if sd and sd > 0 else math.nan,
+        "sharpe": float(annualised_sharpe(r.mean(), sd)),
         "sortino": float(r.mean() * SESSIONS_PER_YEAR / downside) if downside > 0 else math.nan,
         "calmar": cagr / -mdd if mdd < 0 else math.nan,
         "max_drawdown": mdd,
@@ -123,9 +122,7 @@ def rolling_sharpe_vol(returns: np.ndarray, window: int) -> tuple[np.ndarray, np
     s = pl.Series(returns)
     mean = s.rolling_mean(window).to_numpy()
     sd = s.rolling_std(window).to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sharpe = np.where(sd > 0, mean / sd * math.sqrt(SESSIONS_PER_YEAR), np.nan)
-    return sharpe, sd * math.sqrt(SESSIONS_PER_YEAR)
+    return annualised_sharpe(mean, sd), sd * math.sqrt(SESSIONS_PER_YEAR)
 
 
 def worst_drawdowns(returns: np.ndarray, top: int = 5) -> list[dict]:

@@ -1,6 +1,6 @@
 """The HTML tearsheet of a backtest: one self-contained file (plotly.js inlined once).
 
-Drawn from :class:`~framework.analytics.run_report.ReportData` with Polars and NumPy
+Drawn from :class:`~framework.analytics.report_data.ReportData` with Polars and NumPy
 only — no pandas in the path, so a pandas upgrade cannot break a report. Every figure
 here is computed in ``framework.analytics``; this module only lays them out.
 """
@@ -19,14 +19,10 @@ import plotly.io as pio
 import polars as pl
 from plotly.offline import get_plotlyjs
 
-from framework.analytics.metrics import (
-    SESSIONS_PER_YEAR,
-    drawdown,
-    rolling_beta,
-    rolling_sharpe_vol,
-)
-from framework.analytics.run_report import ReportData
+from framework.analytics.metrics import drawdown, rolling_beta, rolling_sharpe_vol
+from framework.analytics.report_data import ReportData
 from framework.data.calendar import NY
+from framework.types.annual import SESSIONS_PER_YEAR
 from framework.types.nytime import iso_ny
 
 _CSS = """
@@ -342,8 +338,9 @@ def render_tearsheet(data: ReportData) -> str:
         f"{html.escape(str(man.get('code_version')))} · seed {man.get('seed')}</p>",
         scope,
         "<h2>Metrics</h2>", metrics_table(data),
-        "<p class='note'>Returns are session-close to session-close (252 sessions a "
-        "year), whatever the bar size. Max drawdown is from the starting capital.</p>",
+        "<p class='note'>Returns are session-close to session-close "
+        f"({SESSIONS_PER_YEAR} sessions a year), whatever the bar size. Max drawdown is "
+        "from the starting capital.</p>",
         "<h2>Equity</h2>", equity_figure(data), drawdown_figure(data),
         "<h3>Worst drawdowns</h3>", drawdowns_table(data),
         "<div class='grid'>", rolling_figure(data), beta_figure(data), "</div>",

@@ -58,7 +58,7 @@ from framework.engine.event.on_bar import OnBarRunner, blank_signals
 from framework.engine.event.quotes import QuoteTape
 from framework.engine.run_config import StrategyConfig, build_strategy
 from framework.marketdata.book.sampler import BookLevels
-from framework.strategy import BarPanel, Signals, Strategy
+from framework.strategy import BarPanel, LookAheadError, Signals, Strategy
 from framework.strategy.panel import FIELDS
 from framework.types.errors import FwError
 from framework.types.nytime import iso_ny
@@ -68,9 +68,6 @@ N_RANDOM = 5  # extra cuts at random bars, tested on the whole data
 WINDOW = 1000  # bars of history before a change-driven cut (at least 4 lookbacks)
 MAX_PROBLEMS = 10  # the guard stops after this many problems (the first says enough)
 
-
-class LookaheadError(FwError):
-    """The strategy failed on the data cut short or perturbed; names the cut."""
 
 # order columns fixed at decision time (fills and final status may depend on later bars;
 # so does the quantity of an order for a USD ``amount``, which is sized at its fill)
@@ -210,7 +207,7 @@ def _signals(strategy: Strategy, view: BarPanel, source: str, where: str) -> Sig
     try:
         return strategy_signals(strategy, view, source)
     except FwError as err:
-        raise LookaheadError(f"{where}: {err}") from err
+        raise LookAheadError(f"{where}: {err}") from err
 
 
 def guard(strategy: Strategy, panel: BarPanel, full: Signals, source: str, *,
@@ -294,7 +291,7 @@ def guard_on_bar(strategy: Strategy, panel: BarPanel, config: StrategyConfig, so
                              init_cash=config.backtest.initial_cash, quotes=quotes,
                              book_tape=book_tape, hook=OnBarRunner(strategy)).orders
         except FwError as err:
-            raise LookaheadError(f"{where}: {err}") from err
+            raise LookAheadError(f"{where}: {err}") from err
 
     full = orders(panel, "the full run")
     dec_ts = panel.decision_ts()

@@ -11,7 +11,8 @@ The model is a float64 array ``costs`` (layout below, built by :class:`CostConfi
   ``IMPACT_COEF * sigma * sqrt(qty / bar_volume)`` with sigma the bar's log range;
 * ``SEC_RATE`` SEC Section 31 fee on sell notional (fraction, e.g. 27.8e-6);
 * ``TAF_PER_SHARE`` / ``TAF_MAX`` FINRA trading activity fee on sold shares, USD;
-* ``BORROW_RATE`` annual borrow fee on short notional (fraction per 252 sessions).
+* ``BORROW_RATE`` annual borrow fee on short notional (fraction per ``SESSIONS_PER_YEAR``
+  sessions).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 from pydantic import Field
 
 from framework.config import FrozenModel
+from framework.types.annual import SESSIONS_PER_YEAR
 from framework.types.jit import kernel
 
 PER_SHARE = 0
@@ -70,6 +72,10 @@ class CostConfig(FrozenModel):
                           slippage_bps=self.slippage_bps, slip_model=_SLIP_MODELS[self.slippage],
                           impact_coef=self.impact_coef, sec_rate=sec, taf_per_share=taf,
                           taf_max=taf_max, borrow_rate=self.borrow_rate)
+
+
+# No commission, fee or slippage: the vector engine's and the sweeps' default.
+NO_COSTS = CostConfig(model="custom", slippage_bps=0.0)
 
 
 def cost_array(*, per_share: float = 0.0, min_fee: float = 0.0, fee_bps: float = 0.0,
@@ -134,7 +140,7 @@ def trade_fee(side: int, qty: float, fill_px: float, costs: np.ndarray) -> float
 @kernel(inline="always")
 def borrow_fee(short_notional: float, costs: np.ndarray) -> float:
     """One session's borrow fee in USD on ``short_notional`` (USD, >= 0)."""
-    return short_notional * costs[BORROW_RATE] / 252.0
+    return short_notional * costs[BORROW_RATE] / SESSIONS_PER_YEAR
 
 
 @kernel(inline="always")

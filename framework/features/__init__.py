@@ -52,16 +52,7 @@ Column names are stable: ``rsi_14``, ``macd_12_26_9``, ``macd_signal_12_26_9``,
 ``bb_upper_20_2``, ``stoch_k_5_3_3``... (``spec.columns()`` lists them).
 """
 
-from framework.features.featureset import (
-    FeatureSetSpec,
-    FeatureSpec,
-    StreamingFeatureSet,
-    compile_plan,
-    compute_features,
-    featureset_run,
-    featureset_step,
-    load_feature_set,
-)
+from framework.features.featureset import StreamingFeatureSet, compute_features
 from framework.features.indicators import (
     FeatureError,
     adx,
@@ -100,6 +91,8 @@ from framework.features.indicators import (
     wma,
     zscore,
 )
+from framework.features.plan import compile_plan, featureset_run, featureset_step
+from framework.features.spec import FeatureSetSpec, FeatureSpec, load_feature_set
 
 __all__ = [
     "FeatureError",

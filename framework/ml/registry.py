@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from framework.features.featureset import FeatureSetSpec
+from framework.features.spec import FeatureSetSpec
 from framework.ml.models import Model, load_model
 from framework.types.errors import FwError
 

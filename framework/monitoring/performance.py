@@ -10,7 +10,9 @@ from collections import deque
 
 import numpy as np
 
-TRADING_SECONDS_PER_YEAR = 252 * 6.5 * 3600  # XNYS regular hours, 252 sessions
+from framework.types.annual import SESSIONS_PER_YEAR, annualised_sharpe
+
+TRADING_SECONDS_PER_YEAR = SESSIONS_PER_YEAR * 6.5 * 3600  # XNYS regular hours
 
 
 class RollingSharpe:
@@ -19,7 +21,7 @@ class RollingSharpe:
 
     The equity at the end of each period (the last mark before its boundary) is one
     sample; return k = sample_k / sample_{k-1} - 1. Sharpe = mean / sample std (ddof=1)
-    x sqrt(periods per year), periods per year = 252 x 6.5 h / ``period_s`` -- the
+    x sqrt(periods per year), periods per year = SESSIONS_PER_YEAR x 6.5 h / ``period_s`` -- the
     streaming form of ``framework.analytics.metrics.rolling_sharpe_vol`` on these
     returns, annualised on intraday periods (which overstates it when returns are
     autocorrelated; ``docs/analytics.md`` explains why reports use daily returns).
@@ -29,7 +31,7 @@ class RollingSharpe:
         if period_s <= 0 or window < 2:
             raise ValueError("RollingSharpe: period_s must be > 0 and window >= 2")
         self.period_ns = int(period_s * 1e9)
-        self.scale = math.sqrt(TRADING_SECONDS_PER_YEAR / period_s)
+        self.periods_per_year = TRADING_SECONDS_PER_YEAR / period_s
         self.returns: deque[float] = deque(maxlen=window)
         self._bucket: int | None = None  # period index of the current (open) period
         self._last_eq = math.nan  # last equity marked in the open period
@@ -52,7 +54,7 @@ class RollingSharpe:
             if len(self.returns) >= 2:
                 r = np.fromiter(self.returns, float, len(self.returns))
                 sd = float(r.std(ddof=1))
-                self.value = float(r.mean()) / sd * self.scale if sd > 0 else math.nan
+                self.value = float(annualised_sharpe(float(r.mean()), sd, self.periods_per_year))
         self._prev_sample = self._last_eq
 
 

@@ -22,7 +22,9 @@ from framework.types.errors import FwError
 
 
 class LookAheadError(FwError):
-    """A helper was asked for something that reads the future (a negative shift)."""
+    """Something reads the future: a helper was asked for a negative shift, or the
+    look-ahead check (``framework.engine.lookahead``) found a strategy that fails on its
+    data cut short or perturbed (the message names the cut)."""
 
 
 def _pair(a: np.ndarray | float, b: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:

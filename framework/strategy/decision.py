@@ -61,7 +61,7 @@ ENTER = 1
 EXIT = 2
 CANCEL_ENTRY = 3
 
-_SIZE_MODES = {"shares": SizeMode.SHARES.value, "value": SizeMode.VALUE.value,
+SIZE_MODES = {"shares": SizeMode.SHARES.value, "value": SizeMode.VALUE.value,
                "equity_fraction": SizeMode.EQUITY.value}
 _TIFS = {"day": TimeInForce.DAY.value, "gtc": TimeInForce.GTC.value,
          "ioc": TimeInForce.IOC.value, "fok": TimeInForce.FOK.value}
@@ -93,7 +93,7 @@ class DecisionConfig(FrozenModel):
     def as_array(self) -> np.ndarray:
         """The kernels' float64[N_DECISION] vector."""
         d = np.zeros(N_DECISION)
-        d[D_SIZE_MODE] = _SIZE_MODES[self.size_mode]
+        d[D_SIZE_MODE] = SIZE_MODES[self.size_mode]
         d[D_SIZE] = self.size
         d[D_ORDER_TYPE] = _TYPES[self.order_type]
         d[D_LIMIT_OFFSET_BPS] = self.limit_offset_bps
@@ -118,16 +118,24 @@ class DecisionConfig(FrozenModel):
 def decide(entry: int, exit_: bool, pos: float, entry_open: bool, exit_open: bool,
            entry_age: int, bars_in_trade: int, hold: int, bars_since_exit: int,
            closing: bool, paused: bool, dec: np.ndarray) -> tuple[int, int]:
-    """One symbol, one bar close: ``(action, ignored)`` with action NONE, ENTER, EXIT or
-    CANCEL_ENTRY and ``ignored`` the ``framework.types.codes.Ignored`` reason an entry
-    signal was not acted on (-1 when there was none to ignore).
+    """What to do for one symbol at one bar close.
 
-    ``entry``/``exit_``: this bar's signals; ``pos`` shares held; ``entry_open``/
-    ``exit_open``: an entry / exit order is working (``entry_age`` bars old);
-    ``bars_in_trade`` since the position opened and ``hold`` its limit (0 = none);
-    ``bars_since_exit`` since it last closed (large if never); ``closing``: the next bar
-    is the session's last; ``paused``: a circuit breaker or the kill switch refuses entries.
-    An entry and an exit signal on the same bar cancel each other (vectorbt's rule).
+    Returns ``(action, ignored)``: ``action`` is NONE, ENTER, EXIT or CANCEL_ENTRY;
+    ``ignored`` is the ``framework.types.codes.Ignored`` reason an entry signal was not
+    acted on, -1 when there was none to ignore. An entry and an exit signal on the same
+    bar cancel each other (vectorbt's rule).
+
+    - ``entry``: this bar's entry signal (+1 long, -1 short, 0 none).
+    - ``exit_``: this bar's exit signal.
+    - ``pos``: shares held (signed).
+    - ``entry_open``, ``exit_open``: an entry / exit order is working.
+    - ``entry_age``: bars the working entry order has waited.
+    - ``bars_in_trade``: bars since the position opened.
+    - ``hold``: the most bars to hold a position (0 = no limit).
+    - ``bars_since_exit``: bars since the position last closed (large if never).
+    - ``closing``: the next bar is the session's last.
+    - ``paused``: a circuit breaker or the kill switch refuses entries.
+    - ``dec``: the decision vector (``DecisionConfig.as_array``, ``D_*`` layout).
     """
     conflict = entry != 0 and exit_
     if pos != 0.0:

@@ -27,7 +27,7 @@ import numpy as np
 from framework.config import ConfigError, validate_mapping
 from framework.config.search import find_file
 from framework.data import Lake
-from framework.features.featureset import FeatureSetSpec, load_feature_set
+from framework.features.spec import FeatureSetSpec, load_feature_set
 from framework.ml.cv import purged_kfold
 from framework.ml.meta_label import (
     MetaLabelParams,

@@ -33,12 +33,24 @@ class PanelError(FwError):
 
 @dataclass(frozen=True)
 class BarPanel:
-    """Aligned bars: ``ts[T]`` bar start ns UTC; ``open``..``vwap`` float64 ``[T, S]`` (USD,
-    shares); ``session[T]`` session id (its open, ns UTC); ``session_open``/``session_close[T]`` ns UTC;
-    ``bar_ns`` the bar length in ns (decisions are taken at ``ts + bar_ns``); ``book``
-    the top levels of each symbol's L3 book at each decision time (``[T, S, N]``) when
-    the strategy asks for them (``[data] book_levels``), else None; ``decision`` the
-    decision times when the caller keeps them already (the live driver), else derived."""
+    """Aligned bars of a universe: ``T`` bar times (rows) by ``S`` symbols (columns).
+
+    - ``symbols``: the ``S`` symbols, in column order.
+    - ``timeframe``: the bar size, ``"1s"``, ``"1m"`` or ``"1d"``.
+    - ``bar_ns``: the bar length in ns; a bar's decision is taken at its close,
+      ``ts + bar_ns`` capped at the session close (``decision_ts``).
+    - ``ts``: ``[T]`` int64 bar start, ns UTC.
+    - ``open``, ``high``, ``low``, ``close``, ``vwap``: ``[T, S]`` float64 prices, USD
+      (NaN where a symbol has no bar).
+    - ``volume``: ``[T, S]`` float64 shares.
+    - ``session``: ``[T]`` int64 session id (the session's open, ns UTC).
+    - ``session_open``, ``session_close``: ``[T]`` int64 the bar's session open and close,
+      ns UTC.
+    - ``book``: the top levels of each symbol's L3 book at each decision time
+      (``[T, S, N]``) when the strategy asks for them (``[data] book_levels``), else None.
+    - ``decision``: ``[T]`` int64 decision times (ns UTC) when the caller keeps them
+      already (the live driver), else None (``decision_ts`` derives them).
+    """
 
     symbols: tuple[str, ...]
     timeframe: str

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from framework.features import incremental
-from framework.features.featureset import FeatureSetSpec, compile_plan, featureset_run
+from framework.features.plan import compile_plan, featureset_run
+from framework.features.spec import FeatureSetSpec
 from framework.strategy.panel import BarPanel
 
 _OHLCV = ("open", "high", "low", "close", "volume")

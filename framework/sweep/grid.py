@@ -15,15 +15,15 @@ import polars as pl
 
 from framework.engine.vector import kernels as k
 from framework.engine.vector.engine import (
-    NO_COSTS,
-    CostSpec,
     VectorEngineError,
     as_2d,
     forward_fill,
     metrics_from_acc,
     size_mode_code,
 )
+from framework.execution.costs import NO_COSTS, CostConfig
 from framework.features.kernels_trend import sma_run, sma_state
+from framework.types.annual import SESSIONS_PER_YEAR
 
 Indicator = Callable[[np.ndarray, int], np.ndarray]
 
@@ -88,8 +88,8 @@ def sweep_crossover(
     size_mode: str = "equity_fraction",
     size: float = 1.0,
     whole_shares: bool = False,
-    costs: CostSpec = NO_COSTS,
-    periods_per_year: float = 252.0,
+    costs: CostConfig = NO_COSTS,
+    periods_per_year: float = SESSIONS_PER_YEAR,
     block_bars: int | None = None,
 ) -> pl.DataFrame:
     """Sweep a long-only crossover strategy over parameter ``pairs`` [C x 2] = (fast, slow).
@@ -99,9 +99,9 @@ def sweep_crossover(
     bar's open (bar fill model), shared cash over the [T x S] symbols. ``indicator`` is
     ``f(close_1d, window) -> float64[T]`` (causal; NaN during warm-up); ``None`` means
     ``framework.features`` SMA, streamed block by block. Prices USD, costs per
-    :class:`CostSpec` (bps = 1e-4). One row per combo: fast, slow, final_equity (USD),
-    total_return, sharpe (annualised with ``periods_per_year``), max_drawdown (fraction),
-    n_fills, n_entries, exposure (fraction of bars), fees (USD).
+    :class:`~framework.execution.costs.CostConfig` (bps = 1e-4). One row per combo: fast,
+    slow, final_equity (USD), total_return, sharpe (annualised with ``periods_per_year``),
+    max_drawdown (fraction), n_fills, n_entries, exposure (fraction of bars), fees (USD).
     ``block_bars`` (default: what keeps the [windows x block x symbols] table near 64 MiB)
     only changes memory and speed, never results. A custom ``indicator`` is evaluated over
     the whole series once per window, so that path holds O(windows x T x S) floats.

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import optuna
 
-from framework.engine.vector.engine import NO_COSTS, CostSpec, VectorEngineError
+from framework.engine.vector.engine import VectorEngineError
+from framework.execution.costs import NO_COSTS, CostConfig
 from framework.sweep.grid import sweep_crossover
+from framework.types.annual import SESSIONS_PER_YEAR
 
 METRICS_MAXIMISE = {
     "sharpe": True,
@@ -46,8 +48,8 @@ def optimize_crossover(
     seed: int = 0,
     storage: str | None = None,
     study_name: str = "fw-crossover",
-    costs: CostSpec = NO_COSTS,
-    periods_per_year: float = 252.0,
+    costs: CostConfig = NO_COSTS,
+    periods_per_year: float = SESSIONS_PER_YEAR,
     **sweep_kwargs,
 ) -> optuna.Study:
     """Run ``n_trials`` TPE trials (seeded) maximising (or, for drawdown, minimising) ``metric``.

@@ -13,7 +13,8 @@ import polars as pl
 import pytest
 from plotly.offline import get_plotlyjs
 
-from framework.analytics.run_report import report_backtest, report_data
+from framework.analytics.report_data import report_data
+from framework.analytics.run_report import report_backtest
 from framework.engine.backtest import run_backtest
 from tests.analytics.browser import visit
 from tests.system_packages import ensure_debian_package

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from framework.engine.event.engine import run_event
-from framework.engine.vector import CostSpec, run_signals
+from framework.engine.vector import run_signals
 from framework.execution.config import ExecutionConfig
 from framework.execution.costs import CostConfig
 from framework.risk import RiskConfig
@@ -27,14 +27,15 @@ def test_same_trades_and_equity(seed, n_sym, per_share, min_fee, fee_bps, slip_b
     rng = np.random.default_rng(seed + 1)
     shape = panel.close.shape
     entries, exits = rng.random(shape) < p, rng.random(shape) < p
+    costs = CostConfig(model="custom", per_share=per_share, min_fee=min_fee, fee_bps=fee_bps,
+                       slippage_bps=slip_bps)
     ev = run_event(panel, Signals.of(entries.astype(np.int8), exits),
                    decision=DecisionConfig(size_mode="shares", size=25, tif="gtc"),
-                   costs=CostConfig(model="custom", per_share=per_share, min_fee=min_fee,
-                                    fee_bps=fee_bps, slippage_bps=slip_bps),
+                   costs=costs,
                    risk=RiskConfig(), execution=ExecutionConfig(), init_cash=1e7)
     vec = run_signals(panel.open, panel.close, entries, exits, init_cash=1e7,
                       size_mode="shares", size=25,
-                      costs=CostSpec(per_share, min_fee, fee_bps, slip_bps))
+                      costs=costs)
     f_ev, f_vec = ev.fills, vec.fills
     assert f_ev.height == f_vec.height
     bar_of_fill = np.searchsorted(panel.ts, f_ev["ts"].to_numpy())

@@ -10,8 +10,9 @@ import pytest
 from engine_testkit import hand_panel
 
 from framework.analytics.trades import round_trips
-from framework.engine.event.engine import ExecutionConfig, run_event
-from framework.engine.vector import CostSpec, run_signals
+from framework.engine.event.engine import run_event
+from framework.engine.vector import run_signals
+from framework.execution.config import ExecutionConfig
 from framework.execution.costs import CostConfig
 from framework.risk import RiskConfig
 from framework.strategy import DecisionConfig, Signals
@@ -101,10 +102,11 @@ def test_event_and_vector_engines_charge_the_fees_worked_out_by_hand():
                         (55, 56, 54, 55, FLAT), (60, 61, 59, 60, FLAT),
                         (60, 61, 59, 60, FLAT)])
     sig = _signals(panel, {0: 1}, (2,))
-    ev = _run(panel, sig, size=100, costs=CostConfig(
-        model="custom", per_share=0.005, min_fee=1.0, fee_bps=2.0, slippage_bps=10.0))
+    costs = CostConfig(model="custom", per_share=0.005, min_fee=1.0, fee_bps=2.0,
+                       slippage_bps=10.0)
+    ev = _run(panel, sig, size=100, costs=costs)
     vec = run_signals(panel.open, panel.close, sig.entry > 0, sig.exit, init_cash=100_000.0,
-                      size_mode="shares", size=100, costs=CostSpec(0.005, 1.0, 2.0, 10.0))
+                      size_mode="shares", size=100, costs=costs)
     final = 100_000 - 5005.0 - 2.001 + 5994.0 - 2.1988
     for prices, fees, equity in ((ev.fills["price"], ev.fills["fee"], ev.equity["equity"][-1]),
                                  (vec.fills["price"], vec.fills["fee"], vec.equity[-1])):

@@ -21,7 +21,7 @@ from framework.data import Lake
 from framework.data.settings import load_data_config
 from framework.data.sources.csv_source import read_csv
 from framework.engine.lookahead import (
-    LookaheadError,
+    LookAheadError,
     ScrambledPanel,
     check_lookahead,
     cut_points,
@@ -180,5 +180,5 @@ def test_a_strategy_that_fails_on_the_cut_data_names_the_cut():
 
     panel = daily_panel(300, ["A"], seed=7)
     strat = NeedsAYear(NeedsAYear.Params(), StrategyContext(Path("."), Path("y.toml")))
-    with pytest.raises(LookaheadError, match=r"cut at bar \d+ .*truncated: NeedsAYear \(y"):
+    with pytest.raises(LookAheadError, match=r"cut at bar \d+ .*truncated: NeedsAYear \(y"):
         guard(strat, panel, strat.signals(panel), "y.toml")

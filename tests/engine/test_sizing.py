@@ -17,14 +17,13 @@ from framework.data.settings import load_data_config
 from framework.data.sources.csv_source import read_csv
 from framework.engine.backtest import run_backtest
 from framework.engine.event.engine import run_event
-from framework.engine.vector import CostSpec, run_signals
+from framework.engine.vector import run_signals
 from framework.execution.config import ExecutionConfig
-from framework.execution.costs import CostConfig
+from framework.execution.costs import NO_COSTS, CostConfig
 from framework.risk import RiskConfig
 from framework.strategy import DecisionConfig, Signals
 
 ROOT = Path(__file__).resolve().parents[2]
-NO_COSTS = CostConfig(model="custom", slippage_bps=0.0)
 
 
 def _gap_panel(opens, closes):
@@ -154,15 +153,16 @@ def test_event_equals_vector_in_every_sizing_mode(seed, n_sym, mode, whole, per_
     shape = panel.close.shape
     entries, exits = rng.random(shape) < p, rng.random(shape) < p
     size = {"equity_fraction": 0.4, "value": 40_000.0, "shares": 700.0}[mode]
+    costs = CostConfig(model="custom", per_share=per_share, min_fee=min_fee, fee_bps=fee_bps,
+                       slippage_bps=slip_bps)
     ev = run_event(panel, Signals.of(entries.astype(np.int8), exits),
                    decision=DecisionConfig(size_mode=mode, size=size, tif="gtc",
                                            whole_shares=whole),
-                   costs=CostConfig(model="custom", per_share=per_share, min_fee=min_fee,
-                                    fee_bps=fee_bps, slippage_bps=slip_bps),
+                   costs=costs,
                    risk=RiskConfig(), execution=ExecutionConfig(), init_cash=1e5)
     vec = run_signals(panel.open, panel.close, entries, exits, init_cash=1e5, size_mode=mode,
                       size=size, whole_shares=whole,
-                      costs=CostSpec(per_share, min_fee, fee_bps, slip_bps))
+                      costs=costs)
     f_ev, f_vec = ev.fills, vec.fills
     assert f_ev.height == f_vec.height
     np.testing.assert_array_equal(np.searchsorted(panel.ts, f_ev["ts"].to_numpy()),

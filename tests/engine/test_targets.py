@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from framework.engine.event.engine import run_event
-from framework.engine.vector import CostSpec, run_targets
+from framework.engine.vector import run_targets
 from framework.execution.config import ExecutionConfig
 from framework.execution.costs import CostConfig
 from framework.risk import RiskConfig
@@ -51,16 +51,14 @@ def test_target_mode_equals_the_vector_engine(seed, n_sym, unit, shorts, whole, 
     scale = {"weight": 1.0 / n_sym, "shares": 400.0, "value": 20_000.0}[unit]
     tg = rng.uniform(-1.0 if shorts else 0.0, 1.0, shape) * scale
     tg[rng.random(shape) < 0.6] = np.nan  # most bars: no change
+    costs = CostConfig(model="custom", per_share=per_share, fee_bps=fee_bps, slippage_bps=slip_bps)
     ev = run_event(panel, CONSTRUCTORS[unit](tg),
                    decision=DecisionConfig(mode="target", whole_shares=whole,
                                            rebalance_band=band, min_order_value=min_value),
-                   costs=CostConfig(model="custom", per_share=per_share, fee_bps=fee_bps,
-                                    slippage_bps=slip_bps),
-                   risk=RiskConfig(), execution=ExecutionConfig(), init_cash=1e5)
+                   costs=costs, risk=RiskConfig(), execution=ExecutionConfig(), init_cash=1e5)
     eq, pos, metrics = run_targets(panel.open, panel.close, tg, unit=unit, init_cash=1e5,
                                    rebalance_band=band, min_order_value=min_value,
-                                   whole_shares=whole,
-                                   costs=CostSpec(per_share, 0.0, fee_bps, slip_bps))
+                                   whole_shares=whole, costs=costs)
     np.testing.assert_allclose(ev.positions.drop("ts").to_numpy(), pos, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(ev.equity["equity"].to_numpy(), eq, rtol=1e-9)
     assert ev.fills.height == metrics["n_fills"]

@@ -12,11 +12,9 @@ from engine_testkit import path_panel
 
 from framework.engine.event.engine import run_event
 from framework.execution.config import ExecutionConfig
-from framework.execution.costs import CostConfig
+from framework.execution.costs import NO_COSTS
 from framework.risk import RiskConfig
 from framework.strategy import DecisionConfig, Signals
-
-NO_COSTS = CostConfig(model="custom", slippage_bps=0.0)
 
 
 def _run(panel, entry_bars, **sig_kw):

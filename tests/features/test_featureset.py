@@ -12,6 +12,7 @@ from numba import njit
 
 import framework.features as F
 from framework.config import ConfigError
+from framework.features.registry import KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "config" / "features").glob("*.toml"))
@@ -136,6 +137,11 @@ def _separate(b: pl.DataFrame) -> dict[str, np.ndarray]:
         "kurt_20": F.rolling_kurt(c, 20),
         "amihud_20": F.amihud(c, v, 20),
     }
+
+
+def test_the_all_kinds_set_covers_the_registry(spec):
+    # The equality tests below run ALL_KINDS: it must name every registered kind.
+    assert [f.kind for f in spec.features] == list(KINDS)
 
 
 def test_fused_pass_equals_separate_indicators(spec, bars):

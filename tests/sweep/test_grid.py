@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from framework.engine.vector import CostSpec, VectorEngineError, run_signals
+from framework.engine.vector import VectorEngineError, run_signals
+from framework.execution.costs import CostConfig
 from framework.features.kernels_trend import ema_batch, sma_batch
 from framework.sweep import crossover_grid, sweep_crossover, sweep_sma_cross
 
@@ -37,7 +38,7 @@ def test_grid_count_matches_issue():
 @pytest.mark.parametrize("block", [64, 1000, 1 << 16])
 def test_sweep_equals_single_runs(block):
     o, c = walk(11, 1500, 3)
-    costs = CostSpec(per_share=0.002, min_fee=0.5, fee_bps=3.0, slippage_bps=2.0)
+    costs = CostConfig(model="custom", per_share=0.002, min_fee=0.5, fee_bps=3.0, slippage_bps=2.0)
     df = sweep_sma_cross(c, [3, 8, 13], [10, 21, 34], open_=o, costs=costs, size_mode="value", size=25_000.0,
                          block_bars=block, periods_per_year=252.0)  # fmt: skip
     assert df.height == 8  # (13, 10) dropped: fast must be < slow

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
-from framework.engine.vector import CostSpec, VectorEngineError, run_signals, run_target_weights
+from framework.engine.vector import VectorEngineError, run_signals, run_target_weights
+from framework.execution.costs import CostConfig
 
 
 def test_round_trip_accounting_by_hand():
@@ -13,7 +15,8 @@ def test_round_trip_accounting_by_hand():
     c = np.array([10.5, 11.5, 12.5, 13.5])
     en = np.array([True, False, False, False])
     ex = np.array([False, True, False, False])
-    costs = CostSpec(per_share=0.01, min_fee=1.0, fee_bps=10.0, slippage_bps=100.0)
+    costs = CostConfig(model="custom", per_share=0.01, min_fee=1.0, fee_bps=10.0,
+                       slippage_bps=100.0)
     r = run_signals(o, c, en, ex, init_cash=10_000.0, size_mode="shares", size=200.0, costs=costs)
     buy_px = 11.0 * 1.01  # signal at bar 0's close, filled at bar 1's open plus 1% slippage
     buy_fee = max(200 * 0.01, 1.0) + 200 * buy_px * 1e-3
@@ -32,7 +35,7 @@ def test_round_trip_accounting_by_hand():
 def test_min_fee_binds_and_all_in_spends_all_cash():
     o = np.full(3, 50.0)
     c = np.full(3, 50.0)
-    costs = CostSpec(per_share=0.001, min_fee=5.0)
+    costs = CostConfig(model="custom", per_share=0.001, min_fee=5.0, slippage_bps=0.0)
     r = run_signals(
         o, c, np.array([True, False, False]), np.zeros(3, bool), init_cash=1000.0, costs=costs
     )
@@ -69,7 +72,8 @@ def test_target_weights_buy_and_hold_and_rebalance():
     np.testing.assert_allclose(eq[1:], 1e5 / o[1, 0] * c[1:, 0], rtol=1e-12)
     assert m["n_fills"] == 1
     w2 = np.full((T, 2), 0.5)
-    eq2, pos2, m2 = run_target_weights(o, c, w2, init_cash=1e5, costs=CostSpec(fee_bps=5.0))
+    costs = CostConfig(model="custom", fee_bps=5.0, slippage_bps=0.0)
+    eq2, pos2, m2 = run_target_weights(o, c, w2, init_cash=1e5, costs=costs)
     # Each rebalance sets both legs to half of the equity at the decision close, in shares
     # at that close's prices (less fees on the buys): the legs are worth the same there.
     val = pos2[100] * c[99]
@@ -77,12 +81,17 @@ def test_target_weights_buy_and_hold_and_rebalance():
     assert m2["fees"] > 0 and m2["n_fills"] > 2
 
 
+def test_negative_cost_is_refused_naming_the_key():
+    # The vector engine takes the strategy TOML's [costs] model: its checks are CostConfig's.
+    with pytest.raises(ValidationError, match="fee_bps"):
+        CostConfig(model="custom", fee_bps=-1.0)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "msg"),
     [
         ({"size_mode": "lots"}, "size_mode"),
         ({"size": float("inf")}, "size"),
-        ({"costs": CostSpec(fee_bps=-1.0)}, "cost"),
         ({"init_cash": 0.0}, "init_cash"),
     ],
 )

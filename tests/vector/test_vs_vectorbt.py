@@ -17,7 +17,8 @@ import pytest
 
 vbt = pytest.importorskip("vectorbt")
 
-from framework.engine.vector import CostSpec, run_signals  # noqa: E402
+from framework.engine.vector import run_signals  # noqa: E402
+from framework.execution.costs import NO_COSTS, CostConfig  # noqa: E402
 from framework.features.kernels_trend import sma_batch  # noqa: E402
 from framework.sweep import sweep_crossover  # noqa: E402
 
@@ -41,7 +42,7 @@ def cross_signals(close: np.ndarray, fast: int, slow: int) -> tuple[np.ndarray, 
     return en, ex
 
 
-def vbt_run(open_, close, en, ex, *, init_cash, costs: CostSpec, size_mode, size, fixed_fees):
+def vbt_run(open_, close, en, ex, *, init_cash, costs: CostConfig, size_mode, size, fixed_fees):
     """vectorbt with fw's assumptions: signals shifted one bar, filled at the open."""
     o, c = np.atleast_2d(open_.T).T, np.atleast_2d(close.T).T
     en_s = np.zeros_like(en)
@@ -61,7 +62,7 @@ def vbt_run(open_, close, en, ex, *, init_cash, costs: CostSpec, size_mode, size
 
 def assert_same(open_, close, en, ex, *, init_cash=100_000.0, costs=None, size_mode="equity_fraction",
                 size=1.0, fixed_fees=0.0):  # fmt: skip
-    costs = costs or CostSpec()
+    costs = costs or NO_COSTS
     ours = run_signals(
         open_, close, en, ex, init_cash=init_cash, costs=costs, size_mode=size_mode, size=size
     )
@@ -94,9 +95,11 @@ def load_daily(path) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize(
     ("costs", "size_mode", "size", "fixed_fees"),
     [
-        (CostSpec(), "equity_fraction", 1.0, 0.0),
-        (CostSpec(fee_bps=10.0, slippage_bps=5.0, min_fee=1.0), "equity_fraction", 1.0, 1.0),
-        (CostSpec(per_share=0.005, slippage_bps=3.0), "shares", 300.0, 300 * 0.005),
+        (NO_COSTS, "equity_fraction", 1.0, 0.0),
+        (CostConfig(model="custom", fee_bps=10.0, slippage_bps=5.0, min_fee=1.0),
+                    "equity_fraction", 1.0, 1.0),
+        (CostConfig(model="custom", per_share=0.005, slippage_bps=3.0), "shares", 300.0,
+                    300 * 0.005),
     ],
 )
 def test_sma_cross_real_daily(shared_data, name, costs, size_mode, size, fixed_fees):
@@ -120,7 +123,8 @@ def test_sma_cross_random_walk_multi_symbol(seed):
     c = 50 * np.exp(np.cumsum(rng.normal(0, 0.015, (T, S)), axis=0))
     o = c * np.exp(rng.normal(0, 0.003, (T, S)))
     en, ex = cross_signals(c, 7, 25)
-    costs = CostSpec(fee_bps=float(rng.uniform(0, 20)), slippage_bps=float(rng.uniform(0, 10)))
+    costs = CostConfig(model="custom", fee_bps=float(rng.uniform(0, 20)),
+                       slippage_bps=float(rng.uniform(0, 10)))
     # USD notional per entry so symbols share the cash without one taking all of it.
     ours = assert_same(o, c, en, ex, costs=costs, size_mode="value", size=30_000.0)
     df = sweep_crossover(
@@ -138,5 +142,6 @@ def test_random_signals_all_in_with_costs():
         rng.random(T) < 0.05,
         rng.random(T) < 0.05,
     )  # conflicts included: both sides ignore them
-    assert_same(o, c, en[:, None], ex[:, None], costs=CostSpec(fee_bps=7.5, slippage_bps=4.0, min_fee=0.5),
+    assert_same(o, c, en[:, None], ex[:, None], costs=CostConfig(model="custom", fee_bps=7.5,
+                                                                 slippage_bps=4.0, min_fee=0.5),
                 fixed_fees=0.5)  # fmt: skip

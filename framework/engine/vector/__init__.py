@@ -6,7 +6,6 @@ across symbols (a cash account). Parameter sweeps live in :mod:`framework.sweep`
 """
 
 from framework.engine.vector.engine import (
-    CostSpec,
     VectorEngineError,
     VectorResult,
     run_signals,
@@ -14,5 +13,4 @@ from framework.engine.vector.engine import (
     run_targets,
 )
 
-__all__ = ["CostSpec", "VectorEngineError", "VectorResult", "run_signals", "run_target_weights",
-           "run_targets"]
+__all__ = ["VectorEngineError", "VectorResult", "run_signals", "run_target_weights", "run_targets"]

@@ -8,46 +8,15 @@ import numpy as np
 import polars as pl
 
 from framework.engine.vector import kernels as k
-from framework.execution.costs import cost_array
-from framework.types.codes import SizeMode
+from framework.execution.costs import NO_COSTS, CostConfig
+from framework.strategy.decision import SIZE_MODES
+from framework.strategy.signals import TARGET_UNITS
+from framework.types.annual import SESSIONS_PER_YEAR, annualised_sharpe
 from framework.types.errors import FwError
-
-SIZE_MODES = {  # the names of [decision] size_mode, the same rule as the event engine's
-    "equity_fraction": SizeMode.EQUITY.value,
-    "shares": SizeMode.SHARES.value,
-    "value": SizeMode.VALUE.value,
-}
-TARGET_UNITS = {"weight": SizeMode.EQUITY.value, "shares": SizeMode.SHARES.value,
-                "value": SizeMode.VALUE.value}
 
 
 class VectorEngineError(FwError):
-    """Bad input to the vectorized engine (shape, dtype, sizing or cost parameter)."""
-
-
-@dataclass(frozen=True)
-class CostSpec:
-    """Commission and slippage of a bar fill.
-
-    ``per_share`` USD/share, ``min_fee`` USD/order (floor of the per-share part),
-    ``fee_bps`` bps of notional, ``slippage_bps`` bps of price against the trader.
-    """
-
-    per_share: float = 0.0
-    min_fee: float = 0.0
-    fee_bps: float = 0.0
-    slippage_bps: float = 0.0
-
-    def as_array(self) -> np.ndarray:
-        """The kernels' cost vector (layout in ``framework.execution.costs``)."""
-        try:
-            return cost_array(per_share=self.per_share, min_fee=self.min_fee,
-                              fee_bps=self.fee_bps, slippage_bps=self.slippage_bps)
-        except ValueError as err:
-            raise VectorEngineError(str(err)) from None
-
-
-NO_COSTS = CostSpec()
+    """Bad input to the vectorized engine (shape, dtype or sizing parameter)."""
 
 
 @dataclass(frozen=True)
@@ -92,13 +61,16 @@ def metrics_from_acc(
 ) -> dict:
     """Summary metrics from a kernel accumulator row (see ``kernels.A_*``).
 
-    Sharpe is per-bar simple returns of closing equity (first bar's close onwards), mean over sample std (ddof=1),
-    times sqrt(periods_per_year), zero risk-free rate. ``max_drawdown`` is a fraction.
+    Sharpe is ``framework.types.annual.annualised_sharpe`` of the per-bar simple returns
+    of closing equity (first bar's close onwards) with ``periods_per_year`` (the report's
+    per-session Sharpe on daily bars). ``max_drawdown`` is a fraction.
     """
     n_r = acc[k.A_N_R]
     mean = acc[k.A_SUM_R] / n_r if n_r > 0 else np.nan
     var = (acc[k.A_SUM_R2] - n_r * mean * mean) / (n_r - 1) if n_r > 1 else np.nan
-    sharpe = mean / np.sqrt(var) * np.sqrt(periods_per_year) if n_r > 1 and var > 0 else np.nan
+    with np.errstate(invalid="ignore"):  # var < 0 by rounding: no spread
+        sd = np.sqrt(var)
+    sharpe = annualised_sharpe(mean, sd, periods_per_year)
     return {
         "final_equity": float(acc[k.A_EQ]),
         "total_return": float(acc[k.A_EQ] / init_cash - 1.0),
@@ -121,8 +93,8 @@ def run_signals(
     size_mode: str = "equity_fraction",
     size: float = 1.0,
     whole_shares: bool = False,
-    costs: CostSpec = NO_COSTS,
-    periods_per_year: float = 252.0,
+    costs: CostConfig = NO_COSTS,
+    periods_per_year: float = SESSIONS_PER_YEAR,
 ) -> VectorResult:
     """Simulate long-only entry/exit signals with bar fills and shared cash.
 
@@ -163,8 +135,8 @@ def run_targets(
     rebalance_band: float = 0.0,
     min_order_value: float = 0.0,
     whole_shares: bool = False,
-    costs: CostSpec = NO_COSTS,
-    periods_per_year: float = 252.0,
+    costs: CostConfig = NO_COSTS,
+    periods_per_year: float = SESSIONS_PER_YEAR,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Rebalance toward targets (``unit``: ``weight`` = fraction of equity, ``shares``,
     ``value`` USD; negative = short; NaN = no change), the event engine's target mode.
