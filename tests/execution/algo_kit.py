@@ -48,6 +48,6 @@ def run_algo(panel, entry_rows: list[int], shares: float, algo_inputs=None, *,
     entry[entry_rows, 0] = 1
     sig = Signals.of(entry, np.zeros(panel.close.shape, bool))
     return run_event(panel, sig, decision=DecisionConfig(size_mode="shares", size=shares),
-                     costs=CostConfig(), risk=risk or RiskConfig(),
+                     costs=CostConfig(slippage_bps=0.0), risk=risk or RiskConfig(),
                      execution=ExecutionConfig(**execution), init_cash=cash,
                      algo_inputs=algo_inputs)

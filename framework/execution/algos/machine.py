@@ -130,8 +130,11 @@ def _advance(k, t, mkt, od, rk, par) -> None:
     a = par.algo
     kind = int(a[A.A_KIND])
     if kind == A.Algo.POV.value and mkt.ts[t] >= p.t0:  # the bar traded after the decision
-        p.mvol += max(mkt.volume[t, s] - (filled - p.seen), 0.0)
-        p.seen = filled
+        # the bars' volume never holds the run's own fills (simulated fills and Alpaca
+        # paper fills do not print), so it is the others' volume as it stands
+        v = mkt.volume[t, s]
+        if np.isfinite(v):
+            p.mvol += v
     if ts >= p.t_end:
         res = int(a[A.A_RESIDUAL])
         if res == A.Residual.CARRY.value:

@@ -72,7 +72,6 @@ PARENT_DTYPE = np.dtype([
     ("done_qty", "f8"),  # shares filled by children already closed
     ("done_cost", "f8"),  # USD, sum of qty * price of those fills
     ("mvol", "f8"),  # POV: market volume since the start, own fills excluded, shares
-    ("seen", "f8"),  # POV: shares filled when the volume was last counted
     ("px_dec", "f8"),  # USD, the last close when the parent was decided
     ("limit", "f8"),  # USD, the parent's limit price (NaN = none)
     ("n_child", "i8"),  # children sent

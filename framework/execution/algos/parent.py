@@ -60,4 +60,3 @@ def start_schedule(p, qty, base, ts_ns, algo) -> None:
     p.t_end = ts_ns + np.int64(algo[A.A_HORIZON_NS])
     p.sent = -1
     p.mvol = 0.0
-    p.seen = base
