@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -51,3 +52,23 @@ def run_algo(panel, entry_rows: list[int], shares: float, algo_inputs=None, *,
                      costs=CostConfig(slippage_bps=0.0), risk=risk or RiskConfig(),
                      execution=ExecutionConfig(**execution), init_cash=cash,
                      algo_inputs=algo_inputs)
+
+
+def sessions_of(panel, keys):
+    """The rows of ``panel`` in the sessions ``keys`` (a panel of its own)."""
+    rows = np.flatnonzero(np.isin(panel.session, keys))
+    lo, hi = rows[0], rows[-1] + 1
+    cut = {k: getattr(panel, k)[lo:hi] for k in (
+        "ts", "open", "high", "low", "close", "volume", "vwap", "session", "session_open",
+        "session_close")}
+    return dataclasses.replace(panel, **cut)
+
+
+def window_vwap(panel, fills):
+    """Market VWAP (USD, bar vwap x volume) over the bars from the first fill to the last,
+    and the market volume there (shares)."""
+    first = np.searchsorted(panel.ts, fills["ts"][0])
+    last = np.searchsorted(panel.ts, fills["ts"][-1])
+    w = slice(first, last + 1)
+    v = panel.volume[w, 0]
+    return float((panel.vwap[w, 0] * v).sum() / v.sum()), float(v.sum())
