@@ -24,6 +24,7 @@ from framework.analytics.metrics import (
     worst_drawdowns,
     yearly_returns,
 )
+from framework.analytics.tca import parent_tca, tca_summary
 from framework.analytics.trades import (
     pnl_by_symbol,
     round_trips,
@@ -62,6 +63,7 @@ class ReportData:
     drawdowns: list[dict]  # worst drawdown episodes (metrics.worst_drawdowns), by date
     yearly: pl.DataFrame  # year, strategy, benchmark (compounded fractions)
     by_symbol: pl.DataFrame  # trades.pnl_by_symbol
+    tca: pl.DataFrame | None = None  # analytics.tca.parent_tca: one row per algo parent
 
 
 def session_close_returns(panel: BarPanel) -> pl.DataFrame:
@@ -174,7 +176,7 @@ def report_data(run) -> ReportData:
         risk_events=res.risk_events.filter(~pl.col("kind").is_in(ROUTINE_RISK_KINDS)),
         open_positions=still_open, benchmark=bench_name, oos_start_ns=oos,
         timeframe=cfg.data.timeframe, drawdowns=drawdowns, yearly=yearly_returns(daily),
-        by_symbol=pnl_by_symbol(trades))
+        by_symbol=pnl_by_symbol(trades), tca=parent_tca(res.state, run.panel))
 
 
 def _session_open(day) -> int:
@@ -217,6 +219,9 @@ def report_backtest(run) -> tuple[Path | None, dict]:
     doc = {"benchmark": data.benchmark, "oos_start_ns": data.oos_start_ns,
            "periods": data.periods, "costs_usd": data.costs,
            "open_positions": data.open_positions, "ignored": run.result.ignored}
+    if data.tca is not None and data.tca.height:
+        doc["tca"] = tca_summary(data.tca)
+        data.tca.write_parquet(run.out_dir / "tca.parquet", statistics=False)
     (run.out_dir / "metrics.json").write_text(json.dumps(_json_safe(doc), indent=2))
     page = run.out_dir / "tearsheet.html"
     page.write_text(render_tearsheet(data), encoding="utf-8")

@@ -10,8 +10,8 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from framework.config import FrozenModel
-from framework.execution.fill_models import FillModel
 from framework.execution.algos import params as A
+from framework.execution.fill_models import FillModel
 from framework.execution.state import N_EXEC, X_PARTICIPATION, X_TICK
 
 MIN_NS = 60_000_000_000

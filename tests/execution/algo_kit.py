@@ -42,14 +42,15 @@ def spy_month(shared_data):
 
 
 def run_algo(panel, entry_rows: list[int], shares: float, algo_inputs=None, *,
-             risk: RiskConfig | None = None, cash: float = 1e9, **execution):
+             risk: RiskConfig | None = None, costs: CostConfig | None = None,
+             cash: float = 1e9, **execution):
     """Buy ``shares`` by the decision rule at each of ``entry_rows`` under ``[execution]``
-    keys ``execution``; no costs."""
+    keys ``execution``; no costs unless ``costs``."""
     entry = np.zeros(panel.close.shape)
     entry[entry_rows, 0] = 1
     sig = Signals.of(entry, np.zeros(panel.close.shape, bool))
     return run_event(panel, sig, decision=DecisionConfig(size_mode="shares", size=shares),
-                     costs=CostConfig(slippage_bps=0.0), risk=risk or RiskConfig(),
+                     costs=costs or CostConfig(slippage_bps=0.0), risk=risk or RiskConfig(),
                      execution=ExecutionConfig(**execution), init_cash=cash,
                      algo_inputs=algo_inputs)
 

@@ -90,12 +90,13 @@ def test_almgren_chriss_tends_to_twap():
     sigma, eta, gamma = 0.006, 0.06, 2.5e-7
     linear = X * (1 - np.arange(n + 1) / n)
     gaps = []
-    for lam in (1e-4, 1e-6, 1e-8, 0.0):
+    for lam in (1e-4, 1e-6, 1e-8, 1e-10, 0.0):
         kappa = S.ac_kappa(lam, sigma, eta, gamma, tau)
         x = np.array([S.ac_holding(k, n, X, kappa, tau) for k in range(n + 1)])
         gaps.append(np.abs(x - linear).max())
-    assert gaps[0] > gaps[1] > gaps[2] and gaps[3] / X < 1e-12
-    assert gaps[2] / X < 1e-6
+    assert gaps[0] > gaps[1] > gaps[2] > gaps[3] and gaps[4] / X < 1e-12
+    # kappa^2 is proportional to lambda: so is the gap to TWAP, for small lambda
+    assert gaps[2] / gaps[3] == pytest.approx(100.0, rel=1e-3) and gaps[3] / X < 1e-7
     # more risk aversion trades earlier: the first slice is larger than TWAP's
     k1 = S.ac_kappa(1e-4, sigma, eta, gamma, tau)
     assert X - S.ac_holding(1, n, X, k1, tau) > X / n
