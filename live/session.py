@@ -265,8 +265,9 @@ class LiveSession:
                         int(o["reject_reason"])).name.lower())
                 self._count("denied")
                 continue
-            if not is_open(o["status"]):
-                continue  # placed and closed in one step (never at the venue)
+            if not is_open(o["status"]) or plan[i]["algo"] > 0:
+                continue  # placed and closed in one step, or an algo parent (its
+                # children are sent, never the parent itself)
             body = order_body(o, plan[i], self.symbols[o["sym"]], cid)
             if self.gw.prepare(i, body, int(o["ts_created"])):
                 sends.append((i, body))

@@ -24,6 +24,7 @@ from framework.analytics.metrics import (
     worst_drawdowns,
     yearly_returns,
 )
+from framework.analytics.tca import parent_tca
 from framework.analytics.trades import (
     pnl_by_symbol,
     round_trips,
@@ -59,6 +60,7 @@ class ReportData:
     drawdowns: list[dict]  # worst drawdown episodes (metrics.worst_drawdowns), by date
     yearly: pl.DataFrame  # year, strategy, benchmark (compounded fractions)
     by_symbol: pl.DataFrame  # trades.pnl_by_symbol
+    tca: pl.DataFrame | None = None  # analytics.tca.parent_tca: one row per algo parent
 
 
 def session_close_returns(panel: BarPanel) -> pl.DataFrame:
@@ -171,7 +173,7 @@ def report_data(run) -> ReportData:
         risk_events=res.risk_events.filter(~pl.col("kind").is_in(ROUTINE_RISK_KINDS)),
         open_positions=still_open, benchmark=bench_name, oos_start_ns=oos,
         timeframe=cfg.data.timeframe, drawdowns=drawdowns, yearly=yearly_returns(daily),
-        by_symbol=pnl_by_symbol(trades))
+        by_symbol=pnl_by_symbol(trades), tca=parent_tca(res.state, run.panel))
 
 
 def _session_open(day) -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from framework.analytics.report_data import ReportData, report_data
+from framework.analytics.tca import tca_summary
 from framework.analytics.tearsheet import render_tearsheet
 
 HEADLINE = ("total_return", "cagr", "volatility", "sharpe", "sortino", "calmar",
@@ -55,6 +56,9 @@ def report_backtest(run) -> tuple[Path | None, dict]:
     doc = {"benchmark": data.benchmark, "oos_start_ns": data.oos_start_ns,
            "periods": data.periods, "costs_usd": data.costs,
            "open_positions": data.open_positions, "ignored": run.result.ignored}
+    if data.tca is not None and data.tca.height:
+        doc["tca"] = tca_summary(data.tca)
+        data.tca.write_parquet(run.out_dir / "tca.parquet", statistics=False)
     (run.out_dir / "metrics.json").write_text(json.dumps(_json_safe(doc), indent=2))
     page = run.out_dir / "tearsheet.html"
     page.write_text(render_tearsheet(data), encoding="utf-8")

@@ -21,6 +21,7 @@ from plotly.offline import get_plotlyjs
 
 from framework.analytics.metrics import drawdown, rolling_beta, rolling_sharpe_vol
 from framework.analytics.report_data import ReportData
+from framework.analytics.tca import tca_summary
 from framework.data.calendar import NY
 from framework.types.annual import SESSIONS_PER_YEAR
 from framework.types.nytime import iso_ny
@@ -313,6 +314,25 @@ def trade_list(data: ReportData, limit: int = 1000) -> str:
          "exit price", "fees", "P&L", "return", held, "sample"], rows) + "</div>" + more)
 
 
+def tca_section(data: ReportData) -> list[str]:
+    """The TCA section: the parents' summary and one row per parent (none without
+    ``[execution] algo``)."""
+    if data.tca is None or data.tca.height == 0:
+        return []
+    summary = tca_summary(data.tca)
+    cols = ["order_id", "symbol", "algo", "side", "qty", "filled", "arrival_px", "avg_px",
+            "is_bps", "delay_bps", "trading_bps", "opportunity_bps", "fees_bps",
+            "vs_vwap_bps", "participation", "children"]
+    return ["<h2>Transaction costs (algo parents)</h2>",
+            _table(["measure", "value"], [[k, _fmt(k, v)] for k, v in summary.items()]),
+            "<p class='note'>Implementation shortfall per parent (Perold): delay (decision "
+            "to arrival), trading (fills vs arrival), opportunity (unfilled shares vs the "
+            "end price) and fees sum to the total; bps of intended shares times the "
+            "decision price, quantity-weighted. Slippage vs the interval VWAP of the bars "
+            "from arrival to end. Simulated fills (the run's fill model).</p>",
+            _frame_table(data.tca.select(cols))]
+
+
 def render_tearsheet(data: ReportData) -> str:
     """The whole page as one HTML string (UTF-8, no external requests)."""
     man = data.manifest
@@ -355,6 +375,7 @@ def render_tearsheet(data: ReportData) -> str:
         "paid against the open of the bar they filled in (bar fill model).</p>",
         "<h3>Trade list</h3>", trade_list(data) if data.trades.height
         else "<p class='note'>no closed trades</p>",
+        *tca_section(data),
         "<h2>Orders</h2>", _frame_table(data.order_status),
         "<h3>Rejected orders by reason</h3>",
         _frame_table(data.rejections) if data.rejections.height

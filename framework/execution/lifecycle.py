@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from framework.execution import state as X
+from framework.execution.algos.params import A_KIND
+from framework.execution.algos.parent import TABLE_FULL, open_parent
 from framework.execution.orders import (
     add_bracket_legs,
     cancel_oco,
@@ -49,12 +51,22 @@ def place(od, rk, par, sym, side, otype, tif, qty, limit_px, stop_px, ref_px, ts
     VALUE: ``amount`` USD becomes shares at the first fill) with its plan; it reaches the
     venue at ``ts_ns + latency_ns``.
     Returns its id, -1 if not recorded (a REJECTED row keeps its reason). ``ref_px``
-    prices the pre-trade check (USD)."""
+    prices the pre-trade check (USD).
+
+    Under an ``[execution] algo`` an entry (or an on_bar order) without a stop price
+    becomes an algo parent (``framework.execution.algos.parent``) whose children are
+    placed here later, each through the pre-trade check; its shares are fixed now."""
     if par.exe[X.X_TICK] > 0.0:
         limit_px = on_tick(limit_px, side, False)
         stop_px = on_tick(stop_px, side, True)
-    i = submit(od.orders, od.tally, rk.limits, rk.sym_limits, rk.rstate, rk.rsym, sym, side,
-               otype, tif, qty, limit_px, stop_px, ref_px, ts_ns, latency_ns)
+    i = TABLE_FULL
+    if (par.algo[A_KIND] > 0.0 and (role == X.ROLE_ENTRY or role == X.ROLE_ORDER)
+            and np.isnan(stop_px) and qty > 0.0 and side != 0):
+        i = open_parent(od, par, sym, side, otype, tif, qty, limit_px, ref_px, ts_ns)
+        size_mode = SIZE_SHARES
+    if i == TABLE_FULL:
+        i = submit(od.orders, od.tally, rk.limits, rk.sym_limits, rk.rstate, rk.rsym, sym,
+                   side, otype, tif, qty, limit_px, stop_px, ref_px, ts_ns, latency_ns)
     if i >= 0:
         p = od.plan[i]
         p.role = role
@@ -158,7 +170,7 @@ def after_fill(t, i, ts_ns, before, od, rk, par) -> None:
         od.slot[s, X.SLOT_OPENED] = t
         hold = p.max_hold if p.max_hold > 0 else int(dec[D.D_MAX_HOLD])
         od.slot[s, X.SLOT_HOLD] = hold
-        if p.role == X.ROLE_ENTRY or p.role == X.ROLE_ORDER:
+        if p.role == X.ROLE_ENTRY or p.role == X.ROLE_ORDER or p.role == X.ROLE_CHILD:
             set_trailing(rk.rsym, s, _or(p.trail_pct, dec[D.D_TRAIL_PCT]),
                          _or(p.trail_atr, dec[D.D_TRAIL_ATR]))
     if after == 0.0 and before != 0.0:

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from framework.execution.algos.params import N_PCOUNT, PARENT_DTYPE
 from framework.strategy.intents import INTENT_CAP, INTENT_DTYPE
 from framework.types import FILL_DTYPE, ORDER_DTYPE
 from framework.types.codes import Ignored
@@ -46,6 +47,8 @@ PLAN_DTYPE = np.dtype([
     ("trail_pct", "f8"),  # trailing stop of the trade, fraction off the best mark
     ("trail_atr", "f8"),  # trailing stop of the trade, multiples of the ATR
     ("max_hold", "i8"),  # bars in the trade before a forced exit (0 = none)
+    ("algo", "i1"),  # an algo parent: its ``execution.algos.params.Algo`` code (0 = none)
+    ("algo_parent", "i8"),  # an algo child: 1 + its parent's order id (0 = none)
 ])
 
 # numpy integers, not Python ints: numba compiles a callee once per *literal* argument
@@ -55,8 +58,10 @@ ROLE_EXIT = np.int64(1)  # flattens a symbol
 ROLE_LEG = np.int64(2)  # a bracket leg (stop-loss or take-profit of an entry)
 ROLE_TARGET = np.int64(3)  # part of a rebalance toward a target
 ROLE_ORDER = np.int64(4)  # an on_bar order without exits attached
+ROLE_CHILD = np.int64(5)  # a child of an algo parent (``framework.execution.algos``)
 ROLE_NAMES = {int(ROLE_ENTRY): "entry", int(ROLE_EXIT): "exit", int(ROLE_LEG): "bracket_leg",
-              int(ROLE_TARGET): "target", int(ROLE_ORDER): "order"}
+              int(ROLE_TARGET): "target", int(ROLE_ORDER): "order",
+              int(ROLE_CHILD): "algo_child"}
 
 # Orders.slot[s, k]: per-symbol bookkeeping of the decision rule
 SLOT_ENTRY = 0  # working entry order id (-1 none)
@@ -95,7 +100,9 @@ class Market(NamedTuple):
 class Orders(NamedTuple):
     """Order and fill tables (``ORDER_DTYPE``/``FILL_DTYPE`` rows), their ``tally``, each
     order's ``plan`` (``PLAN_DTYPE``), per-symbol ``slot`` ``[S, N_SLOTS]``, and for the
-    book fill model each order's queue ahead (shares) and queue sequence."""
+    book fill model each order's queue ahead (shares) and queue sequence; the algo
+    ``parents`` table (``algos.params.PARENT_DTYPE``) and its counters ``pcount``
+    (``algos.params.PC_*``)."""
 
     orders: np.ndarray
     fills: np.ndarray
@@ -104,17 +111,25 @@ class Orders(NamedTuple):
     slot: np.ndarray
     queue_ahead: np.ndarray
     queue_seq: np.ndarray
+    parents: np.ndarray
+    pcount: np.ndarray
 
 
 class Params(NamedTuple):
     """``dec`` (``strategy.decision`` layout), ``exe`` (X_* below), ``costs``
     (``execution.costs``), ``lat`` per-order entry latencies ns (order k uses
-    ``lat[k % len]``)."""
+    ``lat[k % len]``); the parent-order algorithm (``framework.execution.algos``):
+    ``algo`` its parameters (``algos.params.A_*``), ``algo_sym`` ``[S, N_ASYM]`` its
+    per-symbol estimates (sigma, eta, gamma, ADV), ``vprof`` ``[2, buckets]`` the
+    intraday volume profile of full and half days."""
 
     dec: np.ndarray
     exe: np.ndarray
     costs: np.ndarray
     lat: np.ndarray
+    algo: np.ndarray
+    algo_sym: np.ndarray
+    vprof: np.ndarray
 
 
 class Risk(NamedTuple):
@@ -159,13 +174,15 @@ X_TICK = 1  # Params.exe: 1 = limit / stop prices on the tick (``execution.ticks
 N_EXEC = 2
 
 
-def new_orders(n_symbols: int, capacity: int) -> Orders:
-    """Empty order/fill tables for ``capacity`` orders (``2 * capacity`` fills)."""
+def new_orders(n_symbols: int, capacity: int, parents: int = 1024) -> Orders:
+    """Empty order/fill tables for ``capacity`` orders (``2 * capacity`` fills) and up
+    to ``parents`` algo parents."""
     slot = np.full((n_symbols, N_SLOTS), -1, np.int64)
     slot[:, SLOT_HOLD] = 0
     return Orders(np.zeros(capacity, ORDER_DTYPE), np.zeros(2 * capacity, FILL_DTYPE),
                   np.zeros(1, TALLY_DTYPE), np.zeros(capacity, PLAN_DTYPE), slot,
-                  np.zeros(capacity), np.zeros(capacity, np.int64))
+                  np.zeros(capacity), np.zeros(capacity, np.int64),
+                  np.zeros(max(parents, 1), PARENT_DTYPE), np.zeros(N_PCOUNT, np.int64))
 
 
 def grown(o: Orders) -> Orders:
@@ -178,7 +195,7 @@ def grown(o: Orders) -> Orders:
         b[: a.shape[0]] = a
         parts.append(b)
     orders, fills, plan, qa, qs = parts
-    return Orders(orders, fills, o.tally, plan, o.slot, qa, qs)
+    return Orders(orders, fills, o.tally, plan, o.slot, qa, qs, o.parents, o.pcount)
 
 
 def new_work(n_symbols: int) -> Work:

@@ -104,3 +104,4 @@ class Ignored(IntEnum):
     CASH_CAPPED_FILLS = 7  # fills cut by the buying-power rule at the fill
     TARGET_IN_BAND = 8  # a target inside the no-trade band or below the minimum order
     ENTRY_EXIT_CONFLICT = 9  # entry and exit on the same bar cancelled each other
+    ALGO_TABLE_FULL = 10  # an algo parent did not fit its table: the order went direct

@@ -16,6 +16,7 @@ from framework.engine.event import kernels as K
 from framework.engine.event.book_tape import BookTape
 from framework.engine.event.quotes import QuoteTape
 from framework.execution import state as X
+from framework.execution.algos.calibrate import AlgoInputs
 from framework.execution.config import ExecutionConfig
 from framework.execution.costs import CostConfig
 from framework.execution.fill_models import FillModel
@@ -68,13 +69,18 @@ class EngineState:
 
 def new_state(symbols: tuple[str, ...], n_bars: int, *, decision: DecisionConfig,
               costs: CostConfig, risk: RiskConfig, execution: ExecutionConfig,
-              init_cash: float, capacity: int | None = None) -> EngineState:
-    """Fresh state for ``n_bars`` bars of ``symbols`` with ``init_cash`` USD."""
+              init_cash: float, capacity: int | None = None,
+              algo_inputs: AlgoInputs | None = None) -> EngineState:
+    """Fresh state for ``n_bars`` bars of ``symbols`` with ``init_cash`` USD;
+    ``algo_inputs``: the algo's profile and estimates (``framework.execution.algos.
+    calibrate``; default: a flat profile, no impact estimates)."""
     S = len(symbols)
+    ai = algo_inputs or AlgoInputs.flat(S, execution.vwap_bucket_min)
     params = X.Params(decision.as_array(), execution.as_array(), costs.as_array(),
-                      execution.latencies(4096))
+                      execution.latencies(4096), execution.algo_array(), ai.algo_sym,
+                      ai.vprof)
     return EngineState(symbols, execution.model, params,
-                       X.new_orders(S, capacity or 4096),
+                       X.new_orders(S, capacity or 4096, execution.max_parents),
                        X.Risk(*make_risk(risk, S, init_cash, list(symbols))), X.new_work(S),
                        X.new_curves(n_bars, S), float(init_cash),
                        OrderBooks(max(S, 1), max_orders=1 << 10), np.zeros(2, np.int64))
@@ -244,10 +250,12 @@ def result_of(state: EngineState, panel: BarPanel, n: int | None = None) -> Even
 def run_event(panel: BarPanel, signals: Signals, *, decision: DecisionConfig,
               costs: CostConfig, risk: RiskConfig, execution: ExecutionConfig,
               init_cash: float = 100_000.0, quotes: QuoteTape | None = None,
-              book_tape: BookTape | None = None, hook=None) -> EventResult:
+              book_tape: BookTape | None = None, hook=None,
+              algo_inputs: AlgoInputs | None = None) -> EventResult:
     """Backtest ``signals`` over ``panel`` in one numba call; ``init_cash`` USD.
     ``quotes`` is required by ``execution.fill_model == "quote"``, ``book_tape`` by
-    ``"book"``; ``hook`` runs an on_bar strategy (``framework.engine.event.on_bar``)."""
+    ``"book"``; ``hook`` runs an on_bar strategy (``framework.engine.event.on_bar``);
+    ``algo_inputs`` see :func:`new_state`."""
     signals.check(panel)
     if execution.fill_model == "quote" and (quotes is None or quotes.ts.shape[0] == 0):
         raise EngineError("fill_model 'quote' needs a QuoteTape (the lake's quotes)")
@@ -255,7 +263,8 @@ def run_event(panel: BarPanel, signals: Signals, *, decision: DecisionConfig,
         raise EngineError("fill_model 'book' needs a BookTape (the lake's book_events)")
     state = new_state(panel.symbols, panel.n_bars, decision=decision, costs=costs, risk=risk,
                       execution=execution, init_cash=init_cash,
-                      capacity=order_capacity(panel, signals, decision))
+                      capacity=order_capacity(panel, signals, decision),
+                      algo_inputs=algo_inputs)
     bind_signals(state, signals, decision)
     if hook is not None:
         hook.bind(state, panel)

@@ -13,7 +13,8 @@ the same compiled code, fed the same arrays. Per bar, in this order:
    (``framework.strategy.decision.decide``) on its signals, its targets recorded for
    the next fill opportunity, or its ``on_bar`` hook called and the intents it wrote
    placed;
-5. equity, cash, gross exposure and positions at the close (at the last closes).
+5. the algo parents (``framework.execution.algos.machine``) send their children;
+6. equity, cash, gross exposure and positions at the close (at the last closes).
 
 State is the groups of ``framework.execution.state``; ``feed`` is the fill model's.
 """
@@ -23,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from framework.execution import state as X
+from framework.execution.algos.machine import algo_step
+from framework.execution.algos.params import PC_FIRST, PC_USED
 from framework.execution.costs import borrow_fee
 from framework.execution.fill_models import fill_step
 from framework.execution.lifecycle import exit_position, latency, legs, place
@@ -303,7 +306,8 @@ def run_bars(t0, t1, feed, mkt, sig, par, od, rk, wk, cur, hook) -> int:
                 prefetch(sig.size, ahead, s)
                 prefetch(sig.limit, ahead, s)
         b = od.tally[0]
-        if (b.n_orders + room > od.orders.shape[0]
+        parents = od.pcount[PC_USED] - od.pcount[PC_FIRST]  # each sends <= 1 child a bar
+        if (b.n_orders + room + parents > od.orders.shape[0]
                 or b.n_fills + (b.n_orders - b.first_open) + room > od.fills.shape[0]):
             return t
         if mkt.session[t] != wk.clock[0]:
@@ -323,6 +327,8 @@ def run_bars(t0, t1, feed, mkt, sig, par, od, rk, wk, cur, hook) -> int:
             _targets(t, mkt, sig, od, rk, par, wk)
         else:
             _decide(t, mkt, sig, od, rk, par, wk)
+        if od.pcount[PC_USED] > od.pcount[PC_FIRST]:
+            algo_step(t, mkt, od, rk, par)
         advance_first_open(od.orders, od.tally)
         eq = rk.rstate[0].cash
         gr = 0.0
