@@ -24,9 +24,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
-from framework.types.jit import kernel
+from framework.types.jit import kernel, njit
 
 
 @kernel
