@@ -38,11 +38,19 @@ from framework.engine.event.engine import EventResult, result_of
 from framework.engine.run_config import StrategyConfig
 from framework.execution.fill_models.broker import BROKER_EVENT_DTYPE, EV_CLOSE, EV_FILL
 from framework.execution.orders import is_open
+from framework.monitoring import SessionMetrics
+from framework.risk.dtypes import BREAKER_NAMES
 from framework.strategy import Strategy
 from framework.types.codes import OrderStatus, RejectReason
 from framework.types.errors import FwError
-from live.adapter.clients import Endpoint, HookedDataStream, HookedTradingStream, trading_client
-from live.adapter.gateway import Gateway, order_body
+from live.adapter.clients import (
+    Endpoint,
+    HookedDataStream,
+    HookedTradingStream,
+    endpoint_of,
+    trading_client,
+)
+from live.adapter.gateway import TYPES, Gateway, order_body
 from live.adapter.messages import TradeEvent, bar_row
 from live.adapter.ratelimit import TokenBucket
 from live.driver.bar_session import BarSession
@@ -54,6 +62,8 @@ STEP_TIMEOUT_S = 30.0  # lockstep: a step's messages must all arrive within this
 STALE_S = 90.0  # streaming, market hours: no bar for this long is an alarm + reconnect
 CLOSES = {"canceled": OrderStatus.CANCELED, "expired": OrderStatus.EXPIRED,
           "rejected": OrderStatus.REJECTED, "done_for_day": OrderStatus.EXPIRED}
+# the broker's close -> the metrics' final status (a rejection is counted as a reject)
+CLOSED_AS = {"canceled": "canceled", "expired": "expired", "done_for_day": "expired"}
 
 
 class LiveError(FwError):
@@ -75,6 +85,7 @@ class Stats:
     """Counters and figures of the run (written to ``live.json``)."""
 
     bars: int = 0
+    fills: int = 0  # executions booked (each execution_id once)
     updates: int = 0
     duplicates: int = 0
     ignored_after_terminal: int = 0
@@ -98,8 +109,10 @@ class LiveSession:
 
     def __init__(self, cfg: StrategyConfig, strategy: Strategy, ep: Endpoint,
                  journal: Journal, run_id: str, *, request_timeout_s: float = 10.0,
-                 stop_file: Path | None = None):
-        """``stop_file``: ``fw live stop`` writes a ``Stop`` there as JSON."""
+                 stop_file: Path | None = None, metrics: SessionMetrics | None = None):
+        """``stop_file``: ``fw live stop`` writes a ``Stop`` there as JSON; ``metrics``:
+        where the session reports (``docs/monitoring.md``; default one of its own, no
+        event log)."""
         self.cfg = cfg
         self.stop_file = stop_file
         self.ep = ep
@@ -109,7 +122,9 @@ class LiveSession:
         self.index = {s: i for i, s in enumerate(self.symbols)}
         self.driver = BarSession(cfg, strategy, broker=True)
         self.bucket = TokenBucket()
-        self.client = trading_client(ep, self.bucket, request_timeout_s)
+        self.m = metrics or SessionMetrics(run_id, strategy=cfg.name, mode="paper",
+                                           drawdown_limit=cfg.risk.max_drawdown)
+        self.client = trading_client(ep, self.bucket, request_timeout_s, self._on_http)
         self.gw = Gateway(self.client, self.bucket, journal, run_id)
         self.stats = Stats()
         self.cid_of: dict[int, str] = {}  # loop order id -> client order id
@@ -128,6 +143,10 @@ class LiveSession:
         self._reconcile_due = True
         self._t_row = self._t_decided = 0
         self.step_hooks: list = []  # lockstep: called with the step count after each
+        self.panel = None  # a live.panel.Panel: the terminal line, refreshed from the loops
+        self._md_rx_ns = 0  # wall ns when the last bar arrived (the metrics' clock)
+        self._risk_seen = (0, False)  # breakers bitmask, kill: last reported to metrics
+        self._connects = dict.fromkeys(("market_data", "trade_updates"), 0)
 
     # ------------------------------------------------------------------ broker events
     def _event_row(self, kind: int, cid: str, ts: int, qty: float = 0.0,
@@ -142,8 +161,9 @@ class LiveSession:
         self.inbox.append(row)
 
     def book_fill(self, cid: str, execution_id: str, ts: int, qty: float, price: float,
-                  order_qty: float) -> bool:
-        """Journal and queue one execution; False for a known ``execution_id``."""
+                  order_qty: float, final: bool | None = None) -> bool:
+        """Journal and queue one execution; False for a known ``execution_id``.
+        ``final``: the order is now completely filled (None: judged by quantity)."""
         if cid not in self.order_of:
             return False
         if not self.journal.add_event(execution_id, cid, "fill", ts, self.driver.n, qty,
@@ -151,6 +171,8 @@ class LiveSession:
             self.stats.duplicates += 1
             return False
         self._event_row(EV_FILL, cid, ts, qty, price, order_qty)
+        self.stats.fills += 1
+        self.m.fill(cid, qty, price, final=final)
         return True
 
     def book_close(self, cid: str, status: str, ts: int) -> bool:
@@ -163,6 +185,10 @@ class LiveSession:
                                       status=status):
             return False
         self._event_row(EV_CLOSE, cid, ts, status=int(CLOSES[status]))
+        if status in CLOSED_AS:
+            self.m.order_closed(cid, CLOSED_AS[status])
+        elif cid in self.m.orders:  # rejected after it was acknowledged
+            self.m.order_rejected(cid, "broker")
         return True
 
     async def on_trade_update(self, msg: dict) -> None:
@@ -174,7 +200,8 @@ class LiveSession:
             self.stats.foreign_updates += 1
             return
         if ev.is_fill:  # a late fill still lands; a duplicate one is ignored
-            self.book_fill(ev.cid, ev.execution_id, ev.ts, ev.qty, ev.price, ev.order_qty)
+            self.book_fill(ev.cid, ev.execution_id, ev.ts, ev.qty, ev.price, ev.order_qty,
+                           final=ev.event == "fill")
             if ev.event == "fill":
                 self.done.add(ev.cid)
                 self.working.discard(self.order_of[ev.cid])
@@ -197,6 +224,7 @@ class LiveSession:
         if s is None:
             return
         row = bar_row(msg, s)
+        self._md_rx_ns = self.m.market_data("bar", event_ns=int(row["ts"][0]))
         pending = self.driver.pending_ts
         if pending is not None and int(row["ts"][0]) > pending:
             self.close_row()
@@ -214,19 +242,47 @@ class LiveSession:
         if self.driver.pending_ts is None:
             return
         self._t_row = time.perf_counter_ns()
-        self._hand_inbox()
+        booked = self._hand_inbox()
         self.driver.flush()
         self._t_decided = time.perf_counter_ns()
+        decided_ns = self.m.decision(self._md_rx_ns) if self._md_rx_ns else None
         self._row_bars = 0
-        self.dispatch()  # commits before its first POST: the row's bars, events, intents
+        self.dispatch(decided_ns)  # commits before its 1st POST: the row's bars, events, intents
         self.journal.commit()
+        self._report_row(booked)
 
-    def _hand_inbox(self) -> None:
+    def _report_row(self, booked: bool) -> None:
+        """The row's account, positions (when fills were booked), market hours and risk
+        state to the metrics: a few microseconds, after the row's orders went out."""
+        d, t = self.driver, self.driver.n - 1
+        cur = d.state.curves
+        self.m.mark(float(cur.equity[t]), cash=float(cur.cash[t]),
+                    ts_ns=int(d._ts[t]) + d.bar_ns)
+        if booked:
+            self.m.positions(self.positions())
+        self.m.market_open(bool(d._so[t] <= d._ts[t] < d._sc[t]))
+        self._report_risk()
+
+    def _report_risk(self) -> None:
+        st = self.driver.state.risk.rstate[0]
+        now = (int(st["breakers"]), bool(st["kill"]) or bool(self.gw.blocked and
+                                                           self.gw.blocked.startswith("kill")))
+        if now != self._risk_seen:
+            self._risk_seen = now
+            self.m.risk_state(breakers=[n for b, n in BREAKER_NAMES.items() if now[0] & 1 << b],
+                              kill_switch=now[1])
+
+    def positions(self) -> dict[str, float]:
+        """The loop's position per symbol, shares (signed)."""
+        rsym = self.driver.state.risk.rsym
+        return {s: float(rsym[k]["position"]) for k, s in enumerate(self.symbols)}
+
+    def _hand_inbox(self) -> bool:
         """Hand the loop the queued events from before the open row's decision instant;
         later ones (an expiry at the close, a fill at the decision's own instant) belong
-        to the next row, as in the backtest's fill models."""
+        to the next row, as in the backtest's fill models. True when any was handed."""
         if not self.inbox:
-            return
+            return False
         rows = np.concatenate(self.inbox)
         early = rows["ts"] < self.driver.decision_ts(self.driver.pending_ts)
         now = rows[early]
@@ -234,6 +290,7 @@ class LiveSession:
         # executions of one instant in another order; cash is summed in this one)
         self.driver.on_broker(now[np.lexsort((now["order"], now["ts"]))])
         self.inbox = [rows[~early]] if not early.all() else []
+        return bool(len(now))
 
     # ------------------------------------------------------------------ orders
     def _register(self, i: int) -> str:
@@ -244,8 +301,9 @@ class LiveSession:
         self.order_of[cid] = i
         return cid
 
-    def dispatch(self) -> None:
-        """Send the loop's new orders and cancel at the broker what the loop closed."""
+    def dispatch(self, decided_ns: int | None = None) -> None:
+        """Send the loop's new orders and cancel at the broker what the loop closed;
+        ``decided_ns``: wall ns of the decision (the metrics' send latency)."""
         st = self.driver.state
         od, plan = st.orders.orders, st.orders.plan
         for i in list(self.working):  # cancels first: they free buying power
@@ -261,8 +319,9 @@ class LiveSession:
             if o["status"] == OrderStatus.REJECTED:  # the risk stage refused it here
                 if self.journal.intend(cid, i, "submit", {"symbol": self.symbols[o["sym"]]},
                                        int(o["ts_created"])):
-                    self.journal.resolve(cid, "denied", detail=RejectReason(
-                        int(o["reject_reason"])).name.lower())
+                    reason = RejectReason(int(o["reject_reason"])).name.lower()
+                    self.journal.resolve(cid, "denied", detail=reason)
+                    self.m.order_rejected(None, reason, symbol=self.symbols[o["sym"]])
                 self._count("denied")
                 continue
             if not is_open(o["status"]):
@@ -279,7 +338,10 @@ class LiveSession:
         self.seen = n
         self.journal.commit()  # every intent on disk before its POST
         t_journal = time.perf_counter_ns()
+        px = self.driver._px["close"][self.driver.n - 1] if self.driver.n else None
         for k, (i, body) in enumerate(sends):
+            if not self.gw.blocked:
+                self._report_sent(body, od[i], px, decided_ns)
             out = self.gw.send(body)
             if k == 0 and out.outcome != "denied" and self._bar_recv_ns:
                 # the row's decision latency: its last bar received -> its first POST
@@ -288,11 +350,35 @@ class LiveSession:
                                              t_journal, self.gw.sent_ns[-1]))
             self.stats.submitted += 1
             self._count(out.outcome)
+            cid = body["client_order_id"]
             if out.outcome == "confirmed":
                 self.working.add(i)
+                self.m.order_acked(cid, broker_id=out.order["id"])
             elif out.outcome == "rejected":
-                self.book_close(body["client_order_id"], "rejected",
-                                int(od[i]["ts_created"]))
+                self.m.order_rejected(cid, "broker", detail=out.detail or "")
+                self.book_close(cid, "rejected", int(od[i]["ts_created"]))
+            elif out.outcome == "denied":  # blocked here: the kill switch, or a failed
+                # reconciliation (a session-level breaker)
+                self.m.order_rejected(None, "kill_switch" if self.gw.blocked.startswith(
+                    "kill") else "circuit_breaker", symbol=body["symbol"],
+                    detail=self.gw.blocked)
+
+    def _report_sent(self, body: dict, o, close_px, decided_ns: int | None) -> None:
+        """An order about to be POSTed, to the metrics: its shares (a USD order's
+        estimated at the row's close), arrival price = the row's close of its symbol."""
+        arrival = float(close_px[o["sym"]]) if close_px is not None else float("nan")
+        qty = body["qty"] if "qty" in body else body["notional"] / arrival
+        self.m.order_sent(body["client_order_id"], body["symbol"], body["side"], qty,
+                          type=TYPES[int(o["type"])], arrival_price=arrival,
+                          decided_ns=decided_ns)
+
+    def _on_http(self, r) -> None:
+        """Every broker REST reply (requests' response hook) to the metrics."""
+        h = r.headers
+        rem, lim = h.get("X-RateLimit-Remaining"), h.get("X-RateLimit-Limit")
+        self.m.http_response(r.request.method, endpoint_of(r.url), r.status_code,
+                             rate_limit_remaining=None if rem is None else int(rem),
+                             rate_limit_limit=None if lim is None else int(lim))
 
     def _count(self, outcome: str) -> None:
         self.stats.outcomes[outcome] = self.stats.outcomes.get(outcome, 0) + 1
@@ -300,8 +386,7 @@ class LiveSession:
     # ------------------------------------------------------------------ reconcile
     def expected_positions(self) -> dict[str, float]:
         """The loop's shares per symbol plus the queued fills (signed)."""
-        rsym = self.driver.state.risk.rsym
-        pos = {s: float(rsym[k]["position"]) for k, s in enumerate(self.symbols)}
+        pos = self.positions()
         od = self.driver.state.orders.orders
         for rows in self.inbox:
             for r in rows:
@@ -320,17 +405,27 @@ class LiveSession:
         if self.stop_request is None or not self.stop_request.kill:
             self.gw.blocked = None if rep.ok else "reconciliation: " + "; ".join(rep.problems)
         self._reconcile_due = False
+        if rep.cash is not None:  # the broker's positions were read (else nothing to compare)
+            self.m.positions(self.expected_positions())
+            self.m.reconcile(rep.positions)
         return rep
 
     def _on_connect(self) -> None:
         self._tu_received = 0  # the venue counts per connection
-        self.stats.reconnects += 1
-        self._reconcile_due = True
+        self._connected("trade_updates")
 
     def _on_data_connect(self) -> None:
         self._md_received = 0
+        self._connected("market_data")
+
+    def _connected(self, stream: str) -> None:
         self.stats.reconnects += 1
         self._reconcile_due = True
+        self._connects[stream] += 1
+        if self._connects[stream] == 1:
+            self.m.stream_state(stream, True)
+        else:
+            self.m.reconnect(stream)
 
     # ------------------------------------------------------------------ resume
     def replay_journal(self) -> int:
@@ -456,6 +551,8 @@ class LiveSession:
             steps += 1
             for hook in self.step_hooks:
                 hook(steps)
+            if self.panel is not None:
+                self.panel.tick(self)
             if st["ended"] or (max_steps is not None and steps >= max_steps):
                 return
 
@@ -471,6 +568,8 @@ class LiveSession:
                 self.stats.stale_alarms += 1
                 self._last_bar_s = time.monotonic()
                 await self.data_stream.close()  # alpaca-py reconnects with back-off
+            if self.panel is not None:
+                self.panel.tick(self)
             if http is not None and (await self._control(http, "GET", "/state"))["ended"]:
                 return
 
@@ -486,9 +585,11 @@ class LiveSession:
         self._lockstep = lockstep
         self.trade_stream = HookedTradingStream(self.ep)
         self.trade_stream.on_connect = self._on_connect
+        self.trade_stream.on_disconnect = lambda: self.m.stream_state("trade_updates", False)
         self.trade_stream.subscribe_trade_updates(self.on_trade_update)
         self.data_stream = HookedDataStream(self.ep)
         self.data_stream.on_connect = self._on_data_connect
+        self.data_stream.on_disconnect = lambda: self.m.stream_state("market_data", False)
         self.data_stream.subscribe_bars(self.on_bar, *self.symbols)
         tasks = [asyncio.create_task(self.trade_stream._run_forever()),
                  asyncio.create_task(self.data_stream._run_forever())]
@@ -530,6 +631,7 @@ class LiveSession:
                                                                       time.gmtime())}
         if stop.kill:
             self.gw.blocked = f"kill switch: {stop.reason}"
+            self._report_risk()
             done["canceled"] = self.gw.cancel_all()
             if stop.flatten:
                 done["flattened"] = self.gw.flatten()
