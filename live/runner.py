@@ -244,7 +244,10 @@ def _summary(live: LiveSession) -> dict:
     st = live.stats
     lat = np.asarray(st.latency_ns, dtype=np.float64) / 1e3
     return {
-        "bars": st.bars, "trade_updates": st.updates, "duplicate_fills": st.duplicates,
+        "bars": st.bars, "backfilled_bars": st.backfilled_bars,
+        "duplicate_bars": st.duplicate_bars, "late_bars": st.late_bars,
+        "backfill_errors": st.backfill_errors,
+        "trade_updates": st.updates, "duplicate_fills": st.duplicates,
         "ignored_after_terminal": st.ignored_after_terminal,
         "foreign_updates": st.foreign_updates, "submitted": st.submitted,
         "cancels": st.cancels, "outcomes": st.outcomes,

@@ -26,6 +26,7 @@ fills. Against Alpaca the clock is the market's.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import time
 from dataclasses import dataclass, field
@@ -33,6 +34,11 @@ from pathlib import Path
 
 import aiohttp
 import numpy as np
+import requests
+from alpaca.common.exceptions import APIError
+from alpaca.data.enums import DataFeed
+from alpaca.data.requests import StockBarsRequest
+from alpaca.data.timeframe import TimeFrame
 
 from framework.engine.event.engine import EventResult, result_of
 from framework.engine.run_config import StrategyConfig
@@ -47,11 +53,12 @@ from live.adapter.clients import (
     Endpoint,
     HookedDataStream,
     HookedTradingStream,
+    data_client,
     endpoint_of,
     trading_client,
 )
 from live.adapter.gateway import TYPES, Gateway, order_body
-from live.adapter.messages import TradeEvent, bar_row
+from live.adapter.messages import TradeEvent, bar_row, ns_of
 from live.adapter.ratelimit import TokenBucket
 from live.driver.bar_session import BarSession
 from live.journal import TERMINAL, Journal
@@ -85,6 +92,10 @@ class Stats:
     """Counters and figures of the run (written to ``live.json``)."""
 
     bars: int = 0
+    backfilled_bars: int = 0  # bars fetched by REST after a market-data reconnect
+    duplicate_bars: int = 0  # bars already seen (a backfilled bar streamed again)
+    late_bars: int = 0  # bars whose row had closed without them (streaming only)
+    backfill_errors: int = 0  # bar fetches that failed (tried again at the next tick)
     fills: int = 0  # executions booked (each execution_id once)
     updates: int = 0
     duplicates: int = 0
@@ -125,6 +136,7 @@ class LiveSession:
         self.m = metrics or SessionMetrics(run_id, strategy=cfg.name, mode="paper",
                                            drawdown_limit=cfg.risk.max_drawdown)
         self.client = trading_client(ep, self.bucket, request_timeout_s, self._on_http)
+        self.data = data_client(ep, request_timeout_s)
         self.gw = Gateway(self.client, self.bucket, journal, run_id)
         self.stats = Stats()
         self.cid_of: dict[int, str] = {}  # loop order id -> client order id
@@ -147,6 +159,9 @@ class LiveSession:
         self._md_rx_ns = 0  # wall ns when the last bar arrived (the metrics' clock)
         self._risk_seen = (0, False)  # breakers bitmask, kill: last reported to metrics
         self._connects = dict.fromkeys(("market_data", "trade_updates"), 0)
+        self._seen_ts = np.full(len(self.symbols), -1, np.int64)  # last bar start per symbol
+        self._backfill_due = False  # a market-data reconnect: fetch what it missed first
+        self._held: list[dict] = []  # bars streamed while the backfill is due
 
     # ------------------------------------------------------------------ broker events
     def _event_row(self, kind: int, cid: str, ts: int, qty: float = 0.0,
@@ -220,13 +235,29 @@ class LiveSession:
         self._md_received += 1
         self._bar_recv_ns = time.perf_counter_ns()
         self._last_bar_s = time.monotonic()
+        if self._backfill_due:  # the bars missed across a reconnect go first
+            self._held.append(msg)
+            return
+        self._take_bar(msg)
+
+    def _take_bar(self, msg: dict) -> None:
+        """One bar into the open row (a later one closes it first); a bar already seen
+        for its symbol is dropped, one whose row has closed is counted late."""
         s = self.index.get(msg.get("S"))
         if s is None:
             return
         row = bar_row(msg, s)
-        self._md_rx_ns = self.m.market_data("bar", event_ns=int(row["ts"][0]))
-        pending = self.driver.pending_ts
-        if pending is not None and int(row["ts"][0]) > pending:
+        ts = int(row["ts"][0])
+        if ts <= self._seen_ts[s]:
+            self.stats.duplicate_bars += 1
+            return
+        pending, d = self.driver.pending_ts, self.driver
+        if (ts < pending) if pending is not None else (d.n and ts <= d._ts[d.n - 1]):
+            self.stats.late_bars += 1
+            return
+        self._seen_ts[s] = ts
+        self._md_rx_ns = self.m.market_data("bar", event_ns=ts)
+        if pending is not None and ts > pending:
             self.close_row()
         self.journal.add_bars(row)
         self.driver.on_bars(row)
@@ -236,6 +267,33 @@ class LiveSession:
         self._row_bars += 1
         if not self.lockstep and self._row_bars == len(self.symbols):
             self.close_row()
+
+    def backfill(self) -> int:
+        """After a market-data reconnect: fetch every bar after the last one seen (per
+        symbol) from the broker's bars endpoint (Alpaca's data API, or ``fw venue``'s
+        ``/v2/stocks/bars``), then take them and the bars streamed meanwhile in time
+        order; returns the bars fetched. A failed fetch leaves it due (next tick)."""
+        seen = self._seen_ts[self._seen_ts >= 0]
+        fetched: list[dict] = []
+        if seen.size:
+            start = dt.datetime.fromtimestamp((int(seen.min()) + self.driver.bar_ns) / 1e9,
+                                              dt.UTC)
+            try:
+                raw = self.data.get_stock_bars(StockBarsRequest(
+                    symbol_or_symbols=list(self.symbols), timeframe=TimeFrame.Minute,
+                    start=start, feed=DataFeed.IEX))
+            except (APIError, requests.RequestException):
+                self.stats.backfill_errors += 1
+                return 0
+            fetched = [{"S": sym, **b} for sym, bars in (raw or {}).items() for b in bars]
+        rest = {id(m) for m in fetched}
+        msgs, self._held, self._backfill_due = fetched + self._held, [], False
+        msgs.sort(key=lambda m: (ns_of(m["t"]), self.index.get(m.get("S"), -1)))
+        for m in msgs:
+            before = self.stats.bars
+            self._take_bar(m)
+            self.stats.backfilled_bars += id(m) in rest and self.stats.bars > before
+        return len(fetched)
 
     def close_row(self) -> None:
         """Book the queued broker events, let the loop decide on the open row, send."""
@@ -416,6 +474,7 @@ class LiveSession:
 
     def _on_data_connect(self) -> None:
         self._md_received = 0
+        self._backfill_due = self._connects["market_data"] > 0  # a reconnect: bars missed
         self._connected("market_data")
 
     def _connected(self, stream: str) -> None:
@@ -463,6 +522,9 @@ class LiveSession:
             self.seen = n
         self._queue_journal(by_bar.get(self.driver.n, []))
         self.stats.bars = len(bars)
+        for k in range(len(self.symbols)):  # a bar the stream sends again is not taken twice
+            mine = bars["ts"][bars["sym"] == k]
+            self._seen_ts[k] = mine.max() if mine.size else -1
         return self.driver.n
 
     def _abandon(self, i: int, cid: str) -> None:
@@ -517,7 +579,8 @@ class LiveSession:
             if (tu and tu["listening"] and self._tu_received >= want_tu and md
                     and self._md_received >= want_md):
                 return
-            if not (tu and tu["listening"]):  # reconnecting: what it missed is read back
+            if not (tu and tu["listening"] and md and md["subscriptions"].get("bars")):
+                # reconnecting: what it missed is read back (reconciliation, backfill)
                 await asyncio.sleep(0.05)
                 st = await self._control(self._http, "GET", "/state")
                 continue
@@ -546,6 +609,8 @@ class LiveSession:
             await self._drain(st)
             if self._reconcile_due:  # a reconnect: missed fills before the row closes
                 self.reconcile()
+            if self._backfill_due:  # and missed bars
+                self.backfill()
             if self._row_bars:
                 self.close_row()
             steps += 1
@@ -562,6 +627,9 @@ class LiveSession:
             self._poll_stop_file()
             if self._reconcile_due:
                 self.reconcile()
+            if self._backfill_due and self._connects["market_data"] and \
+                    self.data_stream._running:
+                self.backfill()
             if self._row_bars and time.monotonic() - self._row_t0 > ROW_GRACE_S:
                 self.close_row()
             if time.monotonic() - self._last_bar_s > STALE_S and self._market_open():

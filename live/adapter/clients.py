@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from alpaca.data.enums import DataFeed
+from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.live.stock import StockDataStream
 from alpaca.trading.client import TradingClient
 from alpaca.trading.stream import TradingStream
@@ -93,6 +94,20 @@ def trading_client(ep: Endpoint, bucket: TokenBucket, timeout_s: float = 10.0,
     session.hooks["response"].append(lambda r, *a, **k: bucket.update(r.headers))
     if on_response is not None:
         session.hooks["response"].append(lambda r, *a, **k: on_response(r))
+    return client
+
+
+def data_client(ep: Endpoint, timeout_s: float = 10.0) -> StockHistoricalDataClient:
+    """alpaca-py's historical data client (dict replies) for ``ep``: Alpaca's data API
+    for Alpaca paper, else the venue's own base (``fw venue`` serves ``/v2/stocks/bars``);
+    no SDK retry (the caller tries again at its next tick), ``timeout_s`` per request."""
+    client = StockHistoricalDataClient(
+        ep.key_id, ep.secret_key, raw_data=True,
+        url_override=None if ep.trading == PAPER_TRADING else ep.trading)
+    client._retry = 0
+    adapter = _TimeoutAdapter(timeout_s)
+    client._session.mount("http://", adapter)
+    client._session.mount("https://", adapter)
     return client
 
 
