@@ -121,7 +121,7 @@ def run_live(path: str | Path, overrides: dict | None = None, *, lake: Path | No
              force_reason: str | None = None, max_steps: int | None = None,
              on_start=None, request_timeout_s: float = 10.0, metrics_port: int | None = None,
              metrics_linger_s: float = 0.0, log_stderr: bool = False,
-             panel: Panel | None = None, on_end=None) -> LiveRun:
+             panel: Panel | None = None, on_end=None, journal_sync: str = "full") -> LiveRun:
     """Trade the strategy at ``path`` (see the module docstring). ``resume``: a run id
     under the reports root to continue from its journal; ``max_steps``: stop after that
     many lockstep steps without a kill (tests: a crash at a known point); ``on_start``:
@@ -131,7 +131,8 @@ def run_live(path: str | Path, overrides: dict | None = None, *, lake: Path | No
     ``metrics_linger_s`` seconds after the session ends; ``log_stderr``: the event log
     on stderr too (it always goes to ``events.jsonl``); ``panel``: the terminal line;
     ``on_end``: called with the session after the results are written, while the
-    metrics are still served."""
+    metrics are still served; ``journal_sync``: ``"full"`` (every intent fsync'd before
+    its POST) or ``"normal"`` (no fsync; see ``live.journal``)."""
     ov = {**(overrides or {}), **LIVE_OVERRIDES}
     cfg = load_toml(path, StrategyConfig, ov)
     _check_supported(cfg, str(path))
@@ -142,7 +143,7 @@ def run_live(path: str | Path, overrides: dict | None = None, *, lake: Path | No
     out_dir = Path(root) / run_id
     if resume and not (out_dir / "journal.sqlite").is_file():
         raise LiveError(f"fw live --resume {resume}: no journal at {out_dir / 'journal.sqlite'}")
-    journal = Journal(out_dir / "journal.sqlite")
+    journal = Journal(out_dir / "journal.sqlite", sync=journal_sync)
     log = EventLog("live", run_id, out_dir, stderr=log_stderr)
     metrics = SessionMetrics(run_id, strategy=cfg.name, mode="paper",
                              drawdown_limit=cfg.risk.max_drawdown, log=log)

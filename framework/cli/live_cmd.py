@@ -33,6 +33,7 @@ def live(
     metrics_linger: float = typer.Option(0.0, "--metrics-linger", help="Seconds to keep serving the metrics after the session ends."),
     log_stderr: bool = typer.Option(True, "--log-stderr/--no-log-stderr", help="JSON event lines on stderr too (always in the run folder's events.jsonl)."),
     panel: float = typer.Option(1.0, "--panel", help="Seconds between the terminal panel's lines (0: no panel)."),
+    journal_sync: str = typer.Option("full", "--journal-sync", help="full: every order intent fsync'd before it is sent; normal: no fsync (survives a crash of fw live, not of the machine)."),
 ) -> None:
     """Trade a strategy on paper: Alpaca paper with APCA_API_KEY_ID/APCA_API_SECRET_KEY
     set, else a local venue replaying a lake session (or --venue URL)."""
@@ -58,7 +59,7 @@ def live(
                    venue_url=venue, session=day, resume=resume, force_reason=force,
                    metrics_port=metrics_port, metrics_linger_s=metrics_linger,
                    log_stderr=log_stderr, panel=Panel(every_s=panel) if panel > 0 else None,
-                   on_start=started)
+                   on_start=started, journal_sync=journal_sync)
     summary = json.loads((run.out_dir / "live.json").read_text())
     fills = run.result.fills
     typer.echo(f"  venue        {run.manifest['venue']}")
