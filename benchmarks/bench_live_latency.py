@@ -93,7 +93,7 @@ def latency(name: str, lake: Path, out: Path, sync: str) -> None:
     print(f"  bar -> order sent      {pct(ph[:, 4] - ph[:, 1])} us  (streaming: no "
           "lockstep wait)")
     print(f"  lockstep wait          {pct(ph[:, 1] - ph[:, 0])} us  (venue step read)")
-    print(f"  same, no fsync         {pct(decide + send)} us")
+    print(f"  decide + send          {pct(decide + send)} us  (no journal commit)")
 
 
 def throughput(lake: Path, out: Path, n: int, limit: int, window_s: float) -> None:
