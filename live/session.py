@@ -136,7 +136,9 @@ class LiveSession:
         self.m = metrics or SessionMetrics(run_id, strategy=cfg.name, mode="paper",
                                            drawdown_limit=cfg.risk.max_drawdown)
         self.client = trading_client(ep, self.bucket, request_timeout_s, self._on_http)
-        self.data = data_client(ep, request_timeout_s)
+        self.data = data_client(  # the data API's own rate limit is not the trading one's
+            ep, request_timeout_s, lambda r: self.m.http_response(
+                r.request.method, endpoint_of(r.url), r.status_code))
         self.gw = Gateway(self.client, self.bucket, journal, run_id)
         self.stats = Stats()
         self.cid_of: dict[int, str] = {}  # loop order id -> client order id

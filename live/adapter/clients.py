@@ -97,10 +97,12 @@ def trading_client(ep: Endpoint, bucket: TokenBucket, timeout_s: float = 10.0,
     return client
 
 
-def data_client(ep: Endpoint, timeout_s: float = 10.0) -> StockHistoricalDataClient:
+def data_client(ep: Endpoint, timeout_s: float = 10.0,
+                on_response: Callable | None = None) -> StockHistoricalDataClient:
     """alpaca-py's historical data client (dict replies) for ``ep``: Alpaca's data API
     for Alpaca paper, else the venue's own base (``fw venue`` serves ``/v2/stocks/bars``);
-    no SDK retry (the caller tries again at its next tick), ``timeout_s`` per request."""
+    no SDK retry (the caller tries again at its next tick), ``timeout_s`` per request;
+    ``on_response(requests.Response)`` sees every reply."""
     client = StockHistoricalDataClient(
         ep.key_id, ep.secret_key, raw_data=True,
         url_override=None if ep.trading == PAPER_TRADING else ep.trading)
@@ -108,6 +110,8 @@ def data_client(ep: Endpoint, timeout_s: float = 10.0) -> StockHistoricalDataCli
     adapter = _TimeoutAdapter(timeout_s)
     client._session.mount("http://", adapter)
     client._session.mount("https://", adapter)
+    if on_response is not None:
+        client._session.hooks["response"].append(lambda r, *a, **k: on_response(r))
     return client
 
 
