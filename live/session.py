@@ -189,7 +189,8 @@ class LiveSession:
             return False
         self._event_row(EV_FILL, cid, ts, qty, price, order_qty)
         self.stats.fills += 1
-        self.m.fill(cid, qty, price, final=final)
+        self.m.fill(cid, qty, price, final=final,
+                    order_qty=order_qty if order_qty == order_qty else None)  # NaN: unknown
         return True
 
     def book_close(self, cid: str, status: str, ts: int) -> bool:
@@ -702,7 +703,12 @@ class LiveSession:
         if stop.kill:
             self.gw.blocked = f"kill switch: {stop.reason}"
             self._report_risk()
-            done["canceled"] = self.gw.cancel_all()
+            canceled = self.gw.cancel_all()
+            done["canceled"] = len(canceled)
+            by_id = {it.broker_id: it.cid for it in self.journal.intents("submit")}
+            for c in canceled:  # the session stops before their updates arrive
+                if c.get("status") == 200 and c.get("id") in by_id:
+                    self.m.order_closed(by_id[c["id"]], "canceled")
             if stop.flatten:
                 done["flattened"] = self.gw.flatten()
         self.stats.stopped = done
