@@ -74,6 +74,9 @@ def test_the_exporter_counts_what_the_venue_and_the_journal_hold(small_lake, liv
     # every order ended: filled, or closed at the broker (nothing left working)
     ended = _sum(m, "fw_orders_filled_total") + _sum(m, "fw_orders_closed_total")
     assert ended + _sum(m, "fw_working_orders") == summary["submitted"]
+    # USD orders are sent with shares estimated at the row's close; the broker's count at
+    # the fill replaces it, so a filled order counts exactly 1 in the ratio
+    assert 0.9 < _sum(m, "fw_fill_ratio") <= 1.0
     assert _sum(m, "fw_broker_rate_limited_total") == 2
     assert _sum(m, "fw_broker_http_responses_total", method="POST", endpoint="/v2/orders",
                 code="429") == 2
