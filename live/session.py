@@ -73,6 +73,14 @@ CLOSES = {"canceled": OrderStatus.CANCELED, "expired": OrderStatus.EXPIRED,
 CLOSED_AS = {"canceled": "canceled", "expired": "expired", "done_for_day": "expired"}
 
 
+def _int_header(r, name: str) -> int | None:
+    """Header ``name`` of reply ``r`` as an int; None when absent or not an integer."""
+    try:
+        return int(r.headers[name])
+    except (KeyError, ValueError):
+        return None
+
+
 class LiveError(FwError):
     """The live session cannot go on (venue unreachable, a step never completed)."""
 
@@ -434,12 +442,11 @@ class LiveSession:
                           decided_ns=decided_ns)
 
     def _on_http(self, r) -> None:
-        """Every broker REST reply (requests' response hook) to the metrics."""
-        h = r.headers
-        rem, lim = h.get("X-RateLimit-Remaining"), h.get("X-RateLimit-Limit")
+        """Every broker REST reply (requests' response hook) to the metrics; a header
+        that is not an integer is left out (monitoring never fails a request)."""
         self.m.http_response(r.request.method, endpoint_of(r.url), r.status_code,
-                             rate_limit_remaining=None if rem is None else int(rem),
-                             rate_limit_limit=None if lim is None else int(lim))
+                             rate_limit_remaining=_int_header(r, "X-RateLimit-Remaining"),
+                             rate_limit_limit=_int_header(r, "X-RateLimit-Limit"))
 
     def _count(self, outcome: str) -> None:
         self.stats.outcomes[outcome] = self.stats.outcomes.get(outcome, 0) + 1
