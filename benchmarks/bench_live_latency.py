@@ -4,7 +4,8 @@
    for sma_cross (1-minute, fast windows) and ml_mr: per row that sent orders, the time
    from the last bar message received to the first order's POST, split into the phases
    the adapter owns -- decide (the broker events booked, the strategy's signals, one
-   step of the compiled loop), journal (every intent fsync'd), send (the body built and
+   step of the compiled loop), journal (the commit of the row's intents: fsync'd with
+   ``--journal-sync full``, not with ``normal``), send (the body built and
    handed to alpaca-py) -- and the lockstep wait (reading the step's other messages,
    which a streaming session does not have). Network excluded: the POST round trip is
    not in any phase.
@@ -12,7 +13,7 @@
    venue's REST on loopback): unthrottled, and under a 200-per-window rate limit (the
    token bucket fed by the venue's headers waits instead of drawing 429s).
 
-    python benchmarks/bench_live_latency.py [--lake DIR] [--skip-ml]
+    python benchmarks/bench_live_latency.py [--lake DIR] [--skip-ml] [--journal-sync both]
 
 ``--lake``: a lake with the small synthetic universe (and, for ml_mr, its trained
 model); default: a fresh synthetic lake of 4 sessions in a temp folder (ml_mr's model
@@ -65,7 +66,7 @@ def pct(a: np.ndarray) -> str:
     return f"p50 {np.percentile(a, 50):8.0f}  p99 {np.percentile(a, 99):8.0f}"
 
 
-def latency(name: str, lake: Path, out: Path) -> None:
+def latency(name: str, lake: Path, out: Path, sync: str) -> None:
     ov = {**CASES[name], "data.start": DAY.isoformat(), "data.end": DAY.isoformat(),
           "backtest.reports": str(out)}
     path = ROOT / "strategies" / f"{name}.toml"
@@ -75,24 +76,24 @@ def latency(name: str, lake: Path, out: Path) -> None:
     try:
         t0 = time.perf_counter()
         run = run_live(path, ov, lake=lake, venue_url=venue.urls.trading,
-                       force_reason="benchmark")
+                       force_reason="benchmark", journal_sync=sync, panel=None)
         wall = time.perf_counter() - t0
     finally:
         venue.stop()
     ph = np.asarray(run.session.stats.phases_ns, dtype=np.float64) / 1e3  # us
     st = run.session.stats
-    print(f"{name}: {st.bars} bars, {st.submitted} orders, {len(ph)} deciding rows, "
-          f"{wall:.1f} s wall (lockstep replay of {DAY})")
+    print(f"{name}, journal sync {sync}: {st.bars} bars, {st.submitted} orders, {len(ph)} "
+          f"deciding rows, {wall:.1f} s wall (lockstep replay of {DAY})")
     if not len(ph):
         return
     decide, journal, send = ph[:, 2] - ph[:, 1], ph[:, 3] - ph[:, 2], ph[:, 4] - ph[:, 3]
     print(f"  decide                 {pct(decide)} us")
-    print(f"  journal (fsync)        {pct(journal)} us")
+    print(f"  journal commit         {pct(journal)} us")
     print(f"  send (body -> POST)    {pct(send)} us")
     print(f"  bar -> order sent      {pct(ph[:, 4] - ph[:, 1])} us  (streaming: no "
           "lockstep wait)")
     print(f"  lockstep wait          {pct(ph[:, 1] - ph[:, 0])} us  (venue step read)")
-    print(f"  same, no fsync         {pct(decide + send)} us")
+    print(f"  decide + send          {pct(decide + send)} us  (no journal commit)")
 
 
 def throughput(lake: Path, out: Path, n: int, limit: int, window_s: float) -> None:
@@ -130,6 +131,8 @@ def main() -> None:
     ap.add_argument("--lake", type=Path)
     ap.add_argument("--skip-ml", action="store_true")
     ap.add_argument("--orders", type=int, default=300)
+    ap.add_argument("--journal-sync", choices=("full", "normal", "both"), default="both",
+                    help="the journal's durability (live.journal); both: one run each")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
@@ -141,7 +144,9 @@ def main() -> None:
         for name in CASES:
             if name == "ml_mr" and a.skip_ml:
                 continue
-            latency(name, lake, out)
+            for sync in (("full", "normal") if a.journal_sync == "both"
+                         else (a.journal_sync,)):
+                latency(name, lake, out, sync)
         print(f"gateway throughput ({a.orders} orders, journal + alpaca-py + loopback REST)")
         throughput(lake, out, a.orders, limit=200, window_s=10.0)
 

@@ -1,6 +1,5 @@
-"""The live run's journal: one SQLite file in the run folder (WAL mode, ``synchronous =
-FULL``: every commit is fsync'd before it returns), the record a crashed run resumes
-from.
+"""The live run's journal: one SQLite file in the run folder (WAL mode), the record a
+crashed run resumes from.
 
 What it holds, and the rule each table keeps:
 
@@ -17,9 +16,20 @@ What it holds, and the rule each table keeps:
 
 Writes gather in one transaction until ``commit()``; the session commits once per row of
 bars: after the loop decided and before the row's first POST (the row's bars, the broker
-events it booked, every intent), or at the row's end when it sends nothing. One fsync per
-row, not one per message. What a crash loses from an open transaction is what the broker
-still has (its events, read back by reconciliation) or a row not yet acted on.
+events it booked, every intent), or at the row's end when it sends nothing. What a crash
+loses from an open transaction is what the broker still has (its events, read back by
+reconciliation) or a row not yet acted on.
+
+Durability (``sync``): ``"full"`` (the default) fsyncs every commit that holds an intent
+before it returns (``synchronous = FULL``), so an intent is on disk before its POST;
+commits without one (a row that sends nothing, outcomes, broker events) are written to
+the WAL without an fsync (``synchronous = NORMAL``: they survive a crash of the process
+at once, and an OS crash from the next intent's fsync on, which flushes the whole WAL).
+So one fsync per row that sends orders, none for the others. ``"normal"``: no fsync at
+all -- every commit survives a crash of ``fw live``, not of the OS or the machine (then
+the deterministic client order ids and reconciliation are what stop a duplicate: an
+order the broker has that the journal lost is found by its id, or blocks trading as
+foreign).
 
 Units: ns UTC, shares, USD.
 """
@@ -38,6 +48,7 @@ from framework.types import BAR_DTYPE
 from framework.types.errors import FwError
 
 OUTCOMES = ("pending", "confirmed", "rejected", "denied", "unresolved")
+SYNCS = ("full", "normal")
 TERMINAL = ("filled", "canceled", "expired", "rejected", "replaced", "done_for_day")
 
 _SCHEMA = """
@@ -83,15 +94,20 @@ class Intent:
 class Journal:
     """The journal of one run (``path``: ``<run folder>/journal.sqlite``)."""
 
-    def __init__(self, path: Path, *, create: bool = True):
+    def __init__(self, path: Path, *, create: bool = True, sync: str = "full"):
+        """``sync``: ``"full"`` or ``"normal"`` (see the module doc)."""
         path = Path(path)
+        if sync not in SYNCS:
+            raise JournalError(f"{path}: journal sync {sync!r} is not one of {SYNCS}")
         if not create and not path.is_file():
             raise JournalError(f"{path}: no journal to resume from")
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.sync = sync
+        self._full = False  # the open transaction commits with an fsync
         try:
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(_SCHEMA)
         except sqlite3.Error as err:
             raise JournalError(f"{path}: cannot open the journal: {err}") from err
@@ -103,13 +119,31 @@ class Journal:
             self.db.execute("BEGIN")
 
     def commit(self) -> None:
-        """Make every write so far durable (one fsync)."""
+        """Commit every write so far: fsync'd when it holds an intent (``sync="full"``),
+        which also makes every earlier commit durable."""
         if self.db.in_transaction:
             self.db.execute("COMMIT")
+        if self._full:
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self._full = False
+
+    def _durable(self) -> None:
+        """The open transaction must be fsync'd at its commit: the level cannot change
+        inside a transaction, so what it holds so far is committed first (no fsync; the
+        fsync to come flushes it too)."""
+        if self.sync != "full" or self._full:
+            return
+        if self.db.in_transaction:
+            self.db.execute("COMMIT")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self._full = True
 
     def close(self) -> None:
-        """Commit and close the file."""
+        """Commit and close the file; with ``sync="full"`` a checkpoint first (SQLite
+        fsyncs the WAL before it and the database after it)."""
         self.commit()
+        if self.sync == "full":
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.db.close()
 
     # ------------------------------------------------------------------ meta
@@ -143,6 +177,7 @@ class Journal:
     def intend(self, cid: str, order_id: int, kind: str, body: dict, decision_ts: int) -> bool:
         """Record an order command (``commit()`` before sending it); False if ``cid`` is
         already journalled (a resumed run re-deciding an order it sent before: not sent again)."""
+        self._durable()
         self._begin()
         cur = self.db.execute(
             "INSERT OR IGNORE INTO intents VALUES (?,?,?,?,?,?,NULL,NULL,NULL)",

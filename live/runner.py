@@ -8,8 +8,14 @@ session (lockstep: the replay is deterministic and as fast as the loop keeps up)
 
 The run folder (``<reports>/<run id>/``) holds the backtest's files (orders, fills,
 equity, positions, risk events as Parquet, ``manifest.json``, ``risk.json``), the journal
-(``journal.sqlite``), ``live.json`` (outcomes, reconciliations, latency, stop) and
-``pid`` while running; ``fw live stop`` writes ``stop.json`` there.
+(``journal.sqlite``), ``live.json`` (outcomes, reconciliations, latency, stop), the
+backtest's ``metrics.json`` / ``trades.parquet`` / ``tearsheet.html`` written at the end,
+``events.jsonl`` (the session's JSON-lines event log) and ``pid`` while running;
+``fw live stop`` writes ``stop.json`` there.
+
+Monitoring: the session reports to one ``SessionMetrics``; ``metrics_port`` serves it
+(``/metrics``, the status page) on loopback for the session's life plus
+``metrics_linger_s`` (so a scraper sees the final state, a kill switch included).
 """
 
 from __future__ import annotations
@@ -20,19 +26,24 @@ import hashlib
 import json
 import os
 import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import requests
 
+from framework.analytics.run_report import report_backtest
 from framework.config import load_toml
 from framework.engine.backtest import code_version, package_versions, write_results
 from framework.engine.event.engine import EventResult
 from framework.engine.promotion import check_promoted
 from framework.engine.run_config import StrategyConfig, build_strategy
+from framework.monitoring import EventLog, MetricsServer, SessionMetrics
+from framework.strategy import BarPanel, Strategy
 from live.adapter.clients import Endpoint
 from live.journal import Journal
+from live.panel import Panel
 from live.session import LiveError, LiveSession, Stop
 
 LIVE_OVERRIDES = {"execution.tick_prices": True}  # the broker takes prices on the tick
@@ -47,6 +58,9 @@ class LiveRun:
     result: EventResult
     session: LiveSession
     manifest: dict
+    config: StrategyConfig
+    strategy: Strategy
+    panel: BarPanel  # the bars the session traded on (the tearsheet's benchmark)
 
 
 def _venue_endpoint(url: str, key: str, secret: str) -> tuple[Endpoint, bool]:
@@ -105,11 +119,20 @@ def run_live(path: str | Path, overrides: dict | None = None, *, lake: Path | No
              out_root: Path | None = None, venue_url: str | None = None,
              session: dt.date | None = None, resume: str | None = None,
              force_reason: str | None = None, max_steps: int | None = None,
-             on_start=None, request_timeout_s: float = 10.0) -> LiveRun:
+             on_start=None, request_timeout_s: float = 10.0, metrics_port: int | None = None,
+             metrics_linger_s: float = 0.0, log_stderr: bool = False,
+             panel: Panel | None = None, on_end=None, journal_sync: str = "full") -> LiveRun:
     """Trade the strategy at ``path`` (see the module docstring). ``resume``: a run id
     under the reports root to continue from its journal; ``max_steps``: stop after that
     many lockstep steps without a kill (tests: a crash at a known point); ``on_start``:
-    called with the session once it is built; ``request_timeout_s`` per REST call."""
+    called with the session once it is built (its ``metrics_url`` set when served);
+    ``request_timeout_s`` per REST call; ``metrics_port``: serve the session's metrics
+    and status page on 127.0.0.1 (0: a free port; None: not served), kept up
+    ``metrics_linger_s`` seconds after the session ends; ``log_stderr``: the event log
+    on stderr too (it always goes to ``events.jsonl``); ``panel``: the terminal line;
+    ``on_end``: called with the session after the results are written, while the
+    metrics are still served; ``journal_sync``: ``"full"`` (every intent fsync'd before
+    its POST) or ``"normal"`` (no fsync; see ``live.journal``)."""
     ov = {**(overrides or {}), **LIVE_OVERRIDES}
     cfg = load_toml(path, StrategyConfig, ov)
     _check_supported(cfg, str(path))
@@ -120,8 +143,11 @@ def run_live(path: str | Path, overrides: dict | None = None, *, lake: Path | No
     out_dir = Path(root) / run_id
     if resume and not (out_dir / "journal.sqlite").is_file():
         raise LiveError(f"fw live --resume {resume}: no journal at {out_dir / 'journal.sqlite'}")
-    journal = Journal(out_dir / "journal.sqlite")
-    venue = None
+    journal = Journal(out_dir / "journal.sqlite", sync=journal_sync)
+    log = EventLog("live", run_id, out_dir, stderr=log_stderr)
+    metrics = SessionMetrics(run_id, strategy=cfg.name, mode="paper",
+                             drawdown_limit=cfg.risk.max_drawdown, log=log)
+    server = venue = None
     try:
         if venue_url:
             from live.venue.config import VenueConfig
@@ -137,7 +163,13 @@ def run_live(path: str | Path, overrides: dict | None = None, *, lake: Path | No
                           venue.cfg.key_id, venue.cfg.secret_key, urls.control)
             lockstep = True
         live = LiveSession(cfg, strategy, ep, journal, run_id,
-                           request_timeout_s=request_timeout_s, stop_file=out_dir / "stop.json")
+                           request_timeout_s=request_timeout_s, stop_file=out_dir / "stop.json",
+                           metrics=metrics)
+        live.panel = panel
+        live.metrics_url = None
+        if metrics_port is not None:
+            server = MetricsServer(metrics.registry, status=metrics.status)
+            live.metrics_url = server.start(metrics_port)
         if resume:
             live.replay_journal()
         journal.set_meta(run_id=run_id, strategy=cfg.name, config_file=str(path),
@@ -148,14 +180,29 @@ def run_live(path: str | Path, overrides: dict | None = None, *, lake: Path | No
         _run(live, lockstep, max_steps)
         if live.stop_request is not None:
             live.apply_stop()
+        metrics.market_open(False)
+        if panel is not None:
+            panel.tick(live, force=True)
         result = live.result()
-        manifest = _manifest(cfg, str(path), run_id, ep, lockstep, resume, promotion, venue)
+        manifest = _manifest(cfg, str(path), run_id, ep, lockstep, resume, promotion, venue,
+                             strategy.context.lake_root)
         write_results(out_dir, result, manifest)
         (out_dir / "live.json").write_text(json.dumps(_summary(live), indent=2, default=str))
-        return LiveRun(run_id, out_dir, result, live, manifest)
+        run = LiveRun(run_id, out_dir, result, live, manifest, cfg, strategy,
+                      live.driver.panel(0, live.driver.n))
+        if result.equity.height:
+            report_backtest(run)  # metrics.json, trades.parquet, tearsheet.html
+        if on_end is not None:
+            on_end(live)
+        if server is not None and metrics_linger_s > 0:
+            time.sleep(metrics_linger_s)
+        return run
     finally:
         (out_dir / "pid").unlink(missing_ok=True)
         journal.close()
+        if server is not None:
+            server.stop()
+        log.close()
         if venue is not None:
             venue.stop()
 
@@ -180,7 +227,7 @@ def _run(live: LiveSession, lockstep: bool, max_steps: int | None) -> None:
 
 
 def _manifest(cfg: StrategyConfig, source: str, run_id: str, ep: Endpoint, lockstep: bool,
-              resume: str | None, promotion: dict, venue) -> dict:
+              resume: str | None, promotion: dict, venue, lake: Path) -> dict:
     return {
         "strategy": cfg.name, "config_file": source, "config": json.loads(cfg.model_dump_json()),
         "symbols": list(cfg.symbols), "run_id": run_id, "mode": "live-paper",
@@ -188,6 +235,7 @@ def _manifest(cfg: StrategyConfig, source: str, run_id: str, ep: Endpoint, locks
             "session": venue.timeline.hours.date.isoformat(), "fills": venue.cfg.fills,
             "lake": str(venue.cfg.lake)},
         "lockstep": lockstep, "resumed": resume is not None, "promotion": promotion,
+        "lake": str(lake),
         "code_version": code_version(), "packages": package_versions(), "seed": cfg.seed,
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
@@ -197,7 +245,10 @@ def _summary(live: LiveSession) -> dict:
     st = live.stats
     lat = np.asarray(st.latency_ns, dtype=np.float64) / 1e3
     return {
-        "bars": st.bars, "trade_updates": st.updates, "duplicate_fills": st.duplicates,
+        "bars": st.bars, "backfilled_bars": st.backfilled_bars,
+        "duplicate_bars": st.duplicate_bars, "late_bars": st.late_bars,
+        "backfill_errors": st.backfill_errors,
+        "trade_updates": st.updates, "duplicate_fills": st.duplicates,
         "ignored_after_terminal": st.ignored_after_terminal,
         "foreign_updates": st.foreign_updates, "submitted": st.submitted,
         "cancels": st.cancels, "outcomes": st.outcomes,

@@ -26,6 +26,7 @@ fills. Against Alpaca the clock is the market's.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import time
 from dataclasses import dataclass, field
@@ -33,17 +34,31 @@ from pathlib import Path
 
 import aiohttp
 import numpy as np
+import requests
+from alpaca.common.exceptions import APIError
+from alpaca.data.enums import DataFeed
+from alpaca.data.requests import StockBarsRequest
+from alpaca.data.timeframe import TimeFrame
 
 from framework.engine.event.engine import EventResult, result_of
 from framework.engine.run_config import StrategyConfig
 from framework.execution.fill_models.broker import BROKER_EVENT_DTYPE, EV_CLOSE, EV_FILL
 from framework.execution.orders import is_open
+from framework.monitoring import SessionMetrics
+from framework.risk.dtypes import BREAKER_NAMES
 from framework.strategy import Strategy
 from framework.types.codes import OrderStatus, RejectReason
 from framework.types.errors import FwError
-from live.adapter.clients import Endpoint, HookedDataStream, HookedTradingStream, trading_client
-from live.adapter.gateway import Gateway, order_body
-from live.adapter.messages import TradeEvent, bar_row
+from live.adapter.clients import (
+    Endpoint,
+    HookedDataStream,
+    HookedTradingStream,
+    data_client,
+    endpoint_of,
+    trading_client,
+)
+from live.adapter.gateway import TYPES, Gateway, order_body
+from live.adapter.messages import TradeEvent, bar_row, ns_of
 from live.adapter.ratelimit import TokenBucket
 from live.driver.bar_session import BarSession
 from live.journal import TERMINAL, Journal
@@ -54,6 +69,16 @@ STEP_TIMEOUT_S = 30.0  # lockstep: a step's messages must all arrive within this
 STALE_S = 90.0  # streaming, market hours: no bar for this long is an alarm + reconnect
 CLOSES = {"canceled": OrderStatus.CANCELED, "expired": OrderStatus.EXPIRED,
           "rejected": OrderStatus.REJECTED, "done_for_day": OrderStatus.EXPIRED}
+# the broker's close -> the metrics' final status (a rejection is counted as a reject)
+CLOSED_AS = {"canceled": "canceled", "expired": "expired", "done_for_day": "expired"}
+
+
+def _int_header(r, name: str) -> int | None:
+    """Header ``name`` of reply ``r`` as an int; None when absent or not an integer."""
+    try:
+        return int(r.headers[name])
+    except (KeyError, ValueError):
+        return None
 
 
 class LiveError(FwError):
@@ -75,6 +100,11 @@ class Stats:
     """Counters and figures of the run (written to ``live.json``)."""
 
     bars: int = 0
+    backfilled_bars: int = 0  # bars fetched by REST after a market-data reconnect
+    duplicate_bars: int = 0  # bars already seen (a backfilled bar streamed again)
+    late_bars: int = 0  # bars whose row had closed without them (streaming only)
+    backfill_errors: int = 0  # bar fetches that failed (tried again at the next tick)
+    fills: int = 0  # executions booked (each execution_id once)
     updates: int = 0
     duplicates: int = 0
     ignored_after_terminal: int = 0
@@ -98,8 +128,10 @@ class LiveSession:
 
     def __init__(self, cfg: StrategyConfig, strategy: Strategy, ep: Endpoint,
                  journal: Journal, run_id: str, *, request_timeout_s: float = 10.0,
-                 stop_file: Path | None = None):
-        """``stop_file``: ``fw live stop`` writes a ``Stop`` there as JSON."""
+                 stop_file: Path | None = None, metrics: SessionMetrics | None = None):
+        """``stop_file``: ``fw live stop`` writes a ``Stop`` there as JSON; ``metrics``:
+        where the session reports (``docs/monitoring.md``; default one of its own, no
+        event log)."""
         self.cfg = cfg
         self.stop_file = stop_file
         self.ep = ep
@@ -109,7 +141,12 @@ class LiveSession:
         self.index = {s: i for i, s in enumerate(self.symbols)}
         self.driver = BarSession(cfg, strategy, broker=True)
         self.bucket = TokenBucket()
-        self.client = trading_client(ep, self.bucket, request_timeout_s)
+        self.m = metrics or SessionMetrics(run_id, strategy=cfg.name, mode="paper",
+                                           drawdown_limit=cfg.risk.max_drawdown)
+        self.client = trading_client(ep, self.bucket, request_timeout_s, self._on_http)
+        self.data = data_client(  # the data API's own rate limit is not the trading one's
+            ep, request_timeout_s, lambda r: self.m.http_response(
+                r.request.method, endpoint_of(r.url), r.status_code))
         self.gw = Gateway(self.client, self.bucket, journal, run_id)
         self.stats = Stats()
         self.cid_of: dict[int, str] = {}  # loop order id -> client order id
@@ -128,6 +165,13 @@ class LiveSession:
         self._reconcile_due = True
         self._t_row = self._t_decided = 0
         self.step_hooks: list = []  # lockstep: called with the step count after each
+        self.panel = None  # a live.panel.Panel: the terminal line, refreshed from the loops
+        self._md_rx_ns = 0  # wall ns when the last bar arrived (the metrics' clock)
+        self._risk_seen = (0, False)  # breakers bitmask, kill: last reported to metrics
+        self._connects = dict.fromkeys(("market_data", "trade_updates"), 0)
+        self._seen_ts = np.full(len(self.symbols), -1, np.int64)  # last bar start per symbol
+        self._backfill_due = False  # a market-data reconnect: fetch what it missed first
+        self._held: list[dict] = []  # bars streamed while the backfill is due
 
     # ------------------------------------------------------------------ broker events
     def _event_row(self, kind: int, cid: str, ts: int, qty: float = 0.0,
@@ -142,8 +186,9 @@ class LiveSession:
         self.inbox.append(row)
 
     def book_fill(self, cid: str, execution_id: str, ts: int, qty: float, price: float,
-                  order_qty: float) -> bool:
-        """Journal and queue one execution; False for a known ``execution_id``."""
+                  order_qty: float, final: bool | None = None) -> bool:
+        """Journal and queue one execution; False for a known ``execution_id``.
+        ``final``: the order is now completely filled (None: judged by quantity)."""
         if cid not in self.order_of:
             return False
         if not self.journal.add_event(execution_id, cid, "fill", ts, self.driver.n, qty,
@@ -151,6 +196,9 @@ class LiveSession:
             self.stats.duplicates += 1
             return False
         self._event_row(EV_FILL, cid, ts, qty, price, order_qty)
+        self.stats.fills += 1
+        self.m.fill(cid, qty, price, final=final,
+                    order_qty=order_qty if order_qty == order_qty else None)  # NaN: unknown
         return True
 
     def book_close(self, cid: str, status: str, ts: int) -> bool:
@@ -163,6 +211,10 @@ class LiveSession:
                                       status=status):
             return False
         self._event_row(EV_CLOSE, cid, ts, status=int(CLOSES[status]))
+        if status in CLOSED_AS:
+            self.m.order_closed(cid, CLOSED_AS[status])
+        elif cid in self.m.orders:  # rejected after it was acknowledged
+            self.m.order_rejected(cid, "broker")
         return True
 
     async def on_trade_update(self, msg: dict) -> None:
@@ -174,7 +226,8 @@ class LiveSession:
             self.stats.foreign_updates += 1
             return
         if ev.is_fill:  # a late fill still lands; a duplicate one is ignored
-            self.book_fill(ev.cid, ev.execution_id, ev.ts, ev.qty, ev.price, ev.order_qty)
+            self.book_fill(ev.cid, ev.execution_id, ev.ts, ev.qty, ev.price, ev.order_qty,
+                           final=ev.event == "fill")
             if ev.event == "fill":
                 self.done.add(ev.cid)
                 self.working.discard(self.order_of[ev.cid])
@@ -193,12 +246,29 @@ class LiveSession:
         self._md_received += 1
         self._bar_recv_ns = time.perf_counter_ns()
         self._last_bar_s = time.monotonic()
+        if self._backfill_due:  # the bars missed across a reconnect go first
+            self._held.append(msg)
+            return
+        self._take_bar(msg)
+
+    def _take_bar(self, msg: dict) -> None:
+        """One bar into the open row (a later one closes it first); a bar already seen
+        for its symbol is dropped, one whose row has closed is counted late."""
         s = self.index.get(msg.get("S"))
         if s is None:
             return
         row = bar_row(msg, s)
-        pending = self.driver.pending_ts
-        if pending is not None and int(row["ts"][0]) > pending:
+        ts = int(row["ts"][0])
+        if ts <= self._seen_ts[s]:
+            self.stats.duplicate_bars += 1
+            return
+        pending, d = self.driver.pending_ts, self.driver
+        if (ts < pending) if pending is not None else (d.n and ts <= d._ts[d.n - 1]):
+            self.stats.late_bars += 1
+            return
+        self._seen_ts[s] = ts
+        self._md_rx_ns = self.m.market_data("bar", event_ns=ts)
+        if pending is not None and ts > pending:
             self.close_row()
         self.journal.add_bars(row)
         self.driver.on_bars(row)
@@ -209,24 +279,79 @@ class LiveSession:
         if not self.lockstep and self._row_bars == len(self.symbols):
             self.close_row()
 
+    def backfill(self) -> int:
+        """After a market-data reconnect: fetch every bar after the last one seen (per
+        symbol) from the broker's bars endpoint (Alpaca's data API, or ``fw venue``'s
+        ``/v2/stocks/bars``), then take them and the bars streamed meanwhile in time
+        order; returns the bars fetched. A failed fetch leaves it due (next tick)."""
+        seen = self._seen_ts[self._seen_ts >= 0]
+        fetched: list[dict] = []
+        if seen.size:
+            start = dt.datetime.fromtimestamp((int(seen.min()) + self.driver.bar_ns) / 1e9,
+                                              dt.UTC)
+            try:
+                raw = self.data.get_stock_bars(StockBarsRequest(
+                    symbol_or_symbols=list(self.symbols), timeframe=TimeFrame.Minute,
+                    start=start, feed=DataFeed.IEX))
+            except (APIError, requests.RequestException):
+                self.stats.backfill_errors += 1
+                return 0
+            fetched = [{"S": sym, **b} for sym, bars in (raw or {}).items() for b in bars]
+        rest = {id(m) for m in fetched}
+        msgs, self._held, self._backfill_due = fetched + self._held, [], False
+        msgs.sort(key=lambda m: (ns_of(m["t"]), self.index.get(m.get("S"), -1)))
+        for m in msgs:
+            before = self.stats.bars
+            self._take_bar(m)
+            self.stats.backfilled_bars += id(m) in rest and self.stats.bars > before
+        return len(fetched)
+
     def close_row(self) -> None:
         """Book the queued broker events, let the loop decide on the open row, send."""
         if self.driver.pending_ts is None:
             return
         self._t_row = time.perf_counter_ns()
-        self._hand_inbox()
+        booked = self._hand_inbox()
         self.driver.flush()
         self._t_decided = time.perf_counter_ns()
+        decided_ns = self.m.decision(self._md_rx_ns) if self._md_rx_ns else None
         self._row_bars = 0
-        self.dispatch()  # commits before its first POST: the row's bars, events, intents
+        self.dispatch(decided_ns)  # commits before its 1st POST: the row's bars, events, intents
         self.journal.commit()
+        self._report_row(booked)
 
-    def _hand_inbox(self) -> None:
+    def _report_row(self, booked: bool) -> None:
+        """The row's account, positions (when fills were booked), market hours and risk
+        state to the metrics: a few microseconds, after the row's orders went out."""
+        d, t = self.driver, self.driver.n - 1
+        cur = d.state.curves
+        self.m.mark(float(cur.equity[t]), cash=float(cur.cash[t]),
+                    ts_ns=int(d._ts[t]) + d.bar_ns)
+        if booked:
+            self.m.positions(self.positions())
+        self.m.market_open(bool(d._so[t] <= d._ts[t] < d._sc[t]))
+        self._report_risk()
+
+    def _report_risk(self) -> None:
+        st = self.driver.state.risk.rstate[0]
+        now = (int(st["breakers"]), bool(st["kill"]) or bool(self.gw.blocked and
+                                                           self.gw.blocked.startswith("kill")))
+        if now != self._risk_seen:
+            self._risk_seen = now
+            self.m.risk_state(breakers=[n for b, n in BREAKER_NAMES.items() if now[0] & 1 << b],
+                              kill_switch=now[1])
+
+    def positions(self) -> dict[str, float]:
+        """The loop's position per symbol, shares (signed)."""
+        rsym = self.driver.state.risk.rsym
+        return {s: float(rsym[k]["position"]) for k, s in enumerate(self.symbols)}
+
+    def _hand_inbox(self) -> bool:
         """Hand the loop the queued events from before the open row's decision instant;
         later ones (an expiry at the close, a fill at the decision's own instant) belong
-        to the next row, as in the backtest's fill models."""
+        to the next row, as in the backtest's fill models. True when any was handed."""
         if not self.inbox:
-            return
+            return False
         rows = np.concatenate(self.inbox)
         early = rows["ts"] < self.driver.decision_ts(self.driver.pending_ts)
         now = rows[early]
@@ -234,6 +359,7 @@ class LiveSession:
         # executions of one instant in another order; cash is summed in this one)
         self.driver.on_broker(now[np.lexsort((now["order"], now["ts"]))])
         self.inbox = [rows[~early]] if not early.all() else []
+        return bool(len(now))
 
     # ------------------------------------------------------------------ orders
     def _register(self, i: int) -> str:
@@ -244,8 +370,9 @@ class LiveSession:
         self.order_of[cid] = i
         return cid
 
-    def dispatch(self) -> None:
-        """Send the loop's new orders and cancel at the broker what the loop closed."""
+    def dispatch(self, decided_ns: int | None = None) -> None:
+        """Send the loop's new orders and cancel at the broker what the loop closed;
+        ``decided_ns``: wall ns of the decision (the metrics' send latency)."""
         st = self.driver.state
         od, plan = st.orders.orders, st.orders.plan
         for i in list(self.working):  # cancels first: they free buying power
@@ -261,8 +388,9 @@ class LiveSession:
             if o["status"] == OrderStatus.REJECTED:  # the risk stage refused it here
                 if self.journal.intend(cid, i, "submit", {"symbol": self.symbols[o["sym"]]},
                                        int(o["ts_created"])):
-                    self.journal.resolve(cid, "denied", detail=RejectReason(
-                        int(o["reject_reason"])).name.lower())
+                    reason = RejectReason(int(o["reject_reason"])).name.lower()
+                    self.journal.resolve(cid, "denied", detail=reason)
+                    self.m.order_rejected(None, reason, symbol=self.symbols[o["sym"]])
                 self._count("denied")
                 continue
             if not is_open(o["status"]) or plan[i]["algo"] > 0:
@@ -280,7 +408,10 @@ class LiveSession:
         self.seen = n
         self.journal.commit()  # every intent on disk before its POST
         t_journal = time.perf_counter_ns()
+        px = self.driver._px["close"][self.driver.n - 1] if self.driver.n else None
         for k, (i, body) in enumerate(sends):
+            if not self.gw.blocked:
+                self._report_sent(body, od[i], px, decided_ns)
             out = self.gw.send(body)
             if k == 0 and out.outcome != "denied" and self._bar_recv_ns:
                 # the row's decision latency: its last bar received -> its first POST
@@ -289,11 +420,34 @@ class LiveSession:
                                              t_journal, self.gw.sent_ns[-1]))
             self.stats.submitted += 1
             self._count(out.outcome)
+            cid = body["client_order_id"]
             if out.outcome == "confirmed":
                 self.working.add(i)
+                self.m.order_acked(cid, broker_id=out.order["id"])
             elif out.outcome == "rejected":
-                self.book_close(body["client_order_id"], "rejected",
-                                int(od[i]["ts_created"]))
+                self.m.order_rejected(cid, "broker", detail=out.detail or "")
+                self.book_close(cid, "rejected", int(od[i]["ts_created"]))
+            elif out.outcome == "denied":  # blocked here: the kill switch, or a failed
+                # reconciliation (a session-level breaker)
+                self.m.order_rejected(None, "kill_switch" if self.gw.blocked.startswith(
+                    "kill") else "circuit_breaker", symbol=body["symbol"],
+                    detail=self.gw.blocked)
+
+    def _report_sent(self, body: dict, o, close_px, decided_ns: int | None) -> None:
+        """An order about to be POSTed, to the metrics: its shares (a USD order's
+        estimated at the row's close), arrival price = the row's close of its symbol."""
+        arrival = float(close_px[o["sym"]]) if close_px is not None else float("nan")
+        qty = body["qty"] if "qty" in body else body["notional"] / arrival
+        self.m.order_sent(body["client_order_id"], body["symbol"], body["side"], qty,
+                          type=TYPES[int(o["type"])], arrival_price=arrival,
+                          decided_ns=decided_ns)
+
+    def _on_http(self, r) -> None:
+        """Every broker REST reply (requests' response hook) to the metrics; a header
+        that is not an integer is left out (monitoring never fails a request)."""
+        self.m.http_response(r.request.method, endpoint_of(r.url), r.status_code,
+                             rate_limit_remaining=_int_header(r, "X-RateLimit-Remaining"),
+                             rate_limit_limit=_int_header(r, "X-RateLimit-Limit"))
 
     def _count(self, outcome: str) -> None:
         self.stats.outcomes[outcome] = self.stats.outcomes.get(outcome, 0) + 1
@@ -301,8 +455,7 @@ class LiveSession:
     # ------------------------------------------------------------------ reconcile
     def expected_positions(self) -> dict[str, float]:
         """The loop's shares per symbol plus the queued fills (signed)."""
-        rsym = self.driver.state.risk.rsym
-        pos = {s: float(rsym[k]["position"]) for k, s in enumerate(self.symbols)}
+        pos = self.positions()
         od = self.driver.state.orders.orders
         for rows in self.inbox:
             for r in rows:
@@ -321,17 +474,28 @@ class LiveSession:
         if self.stop_request is None or not self.stop_request.kill:
             self.gw.blocked = None if rep.ok else "reconciliation: " + "; ".join(rep.problems)
         self._reconcile_due = False
+        if rep.cash is not None:  # the broker's positions were read (else nothing to compare)
+            self.m.positions(self.expected_positions())
+            self.m.reconcile(rep.positions)
         return rep
 
     def _on_connect(self) -> None:
         self._tu_received = 0  # the venue counts per connection
-        self.stats.reconnects += 1
-        self._reconcile_due = True
+        self._connected("trade_updates")
 
     def _on_data_connect(self) -> None:
         self._md_received = 0
+        self._backfill_due = self._connects["market_data"] > 0  # a reconnect: bars missed
+        self._connected("market_data")
+
+    def _connected(self, stream: str) -> None:
         self.stats.reconnects += 1
         self._reconcile_due = True
+        self._connects[stream] += 1
+        if self._connects[stream] == 1:
+            self.m.stream_state(stream, True)
+        else:
+            self.m.reconnect(stream)
 
     # ------------------------------------------------------------------ resume
     def replay_journal(self) -> int:
@@ -369,6 +533,9 @@ class LiveSession:
             self.seen = n
         self._queue_journal(by_bar.get(self.driver.n, []))
         self.stats.bars = len(bars)
+        for k in range(len(self.symbols)):  # a bar the stream sends again is not taken twice
+            mine = bars["ts"][bars["sym"] == k]
+            self._seen_ts[k] = mine.max() if mine.size else -1
         return self.driver.n
 
     def _abandon(self, i: int, cid: str) -> None:
@@ -423,7 +590,8 @@ class LiveSession:
             if (tu and tu["listening"] and self._tu_received >= want_tu and md
                     and self._md_received >= want_md):
                 return
-            if not (tu and tu["listening"]):  # reconnecting: what it missed is read back
+            if not (tu and tu["listening"] and md and md["subscriptions"].get("bars")):
+                # reconnecting: what it missed is read back (reconciliation, backfill)
                 await asyncio.sleep(0.05)
                 st = await self._control(self._http, "GET", "/state")
                 continue
@@ -452,11 +620,15 @@ class LiveSession:
             await self._drain(st)
             if self._reconcile_due:  # a reconnect: missed fills before the row closes
                 self.reconcile()
+            if self._backfill_due:  # and missed bars
+                self.backfill()
             if self._row_bars:
                 self.close_row()
             steps += 1
             for hook in self.step_hooks:
                 hook(steps)
+            if self.panel is not None:
+                self.panel.tick(self)
             if st["ended"] or (max_steps is not None and steps >= max_steps):
                 return
 
@@ -466,12 +638,17 @@ class LiveSession:
             self._poll_stop_file()
             if self._reconcile_due:
                 self.reconcile()
+            if self._backfill_due and self._connects["market_data"] and \
+                    self.data_stream._running:
+                self.backfill()
             if self._row_bars and time.monotonic() - self._row_t0 > ROW_GRACE_S:
                 self.close_row()
             if time.monotonic() - self._last_bar_s > STALE_S and self._market_open():
                 self.stats.stale_alarms += 1
                 self._last_bar_s = time.monotonic()
                 await self.data_stream.close()  # alpaca-py reconnects with back-off
+            if self.panel is not None:
+                self.panel.tick(self)
             if http is not None and (await self._control(http, "GET", "/state"))["ended"]:
                 return
 
@@ -487,9 +664,11 @@ class LiveSession:
         self._lockstep = lockstep
         self.trade_stream = HookedTradingStream(self.ep)
         self.trade_stream.on_connect = self._on_connect
+        self.trade_stream.on_disconnect = lambda: self.m.stream_state("trade_updates", False)
         self.trade_stream.subscribe_trade_updates(self.on_trade_update)
         self.data_stream = HookedDataStream(self.ep)
         self.data_stream.on_connect = self._on_data_connect
+        self.data_stream.on_disconnect = lambda: self.m.stream_state("market_data", False)
         self.data_stream.subscribe_bars(self.on_bar, *self.symbols)
         tasks = [asyncio.create_task(self.trade_stream._run_forever()),
                  asyncio.create_task(self.data_stream._run_forever())]
@@ -531,7 +710,13 @@ class LiveSession:
                                                                       time.gmtime())}
         if stop.kill:
             self.gw.blocked = f"kill switch: {stop.reason}"
-            done["canceled"] = self.gw.cancel_all()
+            self._report_risk()
+            canceled = self.gw.cancel_all()
+            done["canceled"] = len(canceled)
+            by_id = {it.broker_id: it.cid for it in self.journal.intents("submit")}
+            for c in canceled:  # the session stops before their updates arrive
+                if c.get("status") == 200 and c.get("id") in by_id:
+                    self.m.order_closed(by_id[c["id"]], "canceled")
             if stop.flatten:
                 done["flattened"] = self.gw.flatten()
         self.stats.stopped = done

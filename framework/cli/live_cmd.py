@@ -29,6 +29,11 @@ def live(
     set_: list[str] = typer.Option(None, "--set", help="Override a key: params.fast=5 (repeat)."),  # noqa: B008
     resume: str = typer.Option(None, "--resume", help="Run id to resume from its journal."),
     force: str = typer.Option(None, "--force", help="Run an unpromoted/changed strategy; the reason is recorded."),
+    metrics_port: int = typer.Option(None, "--metrics-port", help="Serve Prometheus metrics and the status page on 127.0.0.1:PORT (0: a free port)."),
+    metrics_linger: float = typer.Option(0.0, "--metrics-linger", help="Seconds to keep serving the metrics after the session ends."),
+    log_stderr: bool = typer.Option(True, "--log-stderr/--no-log-stderr", help="JSON event lines on stderr too (always in the run folder's events.jsonl)."),
+    panel: float = typer.Option(1.0, "--panel", help="Seconds between the terminal panel's lines (0: no panel)."),
+    journal_sync: str = typer.Option("full", "--journal-sync", help="full: every order intent fsync'd before it is sent; normal: no fsync (survives a crash of fw live, not of the machine)."),
 ) -> None:
     """Trade a strategy on paper: Alpaca paper with APCA_API_KEY_ID/APCA_API_SECRET_KEY
     set, else a local venue replaying a lake session (or --venue URL)."""
@@ -37,14 +42,24 @@ def live(
     if paper is None:
         raise FwError("fw live: paper trading only: fw live --paper X.toml (or fw live stop)")
     from framework.config import parse_overrides
+    from live.panel import Panel
     from live.runner import run_live
 
     try:
         day = dt.date.fromisoformat(session) if session else None
     except ValueError:
         raise FwError(f"fw live: --session {session!r} is not YYYY-MM-DD") from None
+    def started(live) -> None:  # what a supervisor (or fw live stop) needs, up front
+        typer.echo(f"  run          {live.run_id}")
+        if live.metrics_url:
+            typer.echo(f"  metrics      {live.metrics_url}/metrics")
+            typer.echo(f"  status       {live.metrics_url}/")
+
     run = run_live(paper, parse_overrides(set_ or []), lake=lake, out_root=out,
-                   venue_url=venue, session=day, resume=resume, force_reason=force)
+                   venue_url=venue, session=day, resume=resume, force_reason=force,
+                   metrics_port=metrics_port, metrics_linger_s=metrics_linger,
+                   log_stderr=log_stderr, panel=Panel(every_s=panel) if panel > 0 else None,
+                   on_start=started, journal_sync=journal_sync)
     summary = json.loads((run.out_dir / "live.json").read_text())
     fills = run.result.fills
     typer.echo(f"  venue        {run.manifest['venue']}")

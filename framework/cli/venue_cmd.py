@@ -25,7 +25,8 @@ def venue(
     key: str = typer.Option(None, "--key", help="API key id clients must send (default fw-venue-key)."),
     secret: str = typer.Option(None, "--secret", help="API secret (default fw-venue-secret)."),
     cash: float = typer.Option(None, "--cash", help="Starting cash, USD (default 100000)."),
-    rate_limit: int = typer.Option(None, "--rate-limit", help="Requests per minute before 429 (default 200)."),
+    rate_limit: int = typer.Option(None, "--rate-limit", help="Requests per window before 429 (default 200)."),
+    rate_window: float = typer.Option(None, "--rate-window", help="Seconds of the rate-limit window (default 60, Alpaca's)."),
     state: Path = typer.Option(None, "--state", help="State file: restart from it, keep it up to date."),  # noqa: B008
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     port: int = typer.Option(0, "--port", help="Port (0: a free one, printed)."),
@@ -46,6 +47,6 @@ def venue(
         lake=lake, session=day, symbols=syms, speed=speed, step=step, autostart=autostart,
         fills=fills, slippage_bps=slippage_bps, participation=participation, latency_ms=latency_ms,
         partial_rate=partial_rate, seed=seed, key_id=key, secret_key=secret, cash=cash,
-        rate_limit=rate_limit, state_path=state, host=host, port=port, metrics_port=metrics_port,
+        rate_limit=rate_limit, rate_window_s=rate_window, state_path=state, host=host, port=port, metrics_port=metrics_port,
         log_dir=log_dir, log_stderr=log_stderr)
     run_venue(cfg)

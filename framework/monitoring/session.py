@@ -226,12 +226,16 @@ class SessionMetrics:
                            detail=detail)
 
     def fill(self, order_id: str, qty: float, price: float, *, filled_ns: int | None = None,
-             final: bool | None = None) -> None:
+             final: bool | None = None, order_qty: float | None = None) -> None:
         """``qty`` shares of ``order_id`` filled at ``price`` USD. ``final``: the order is
-        now complete (None: when its filled quantity reaches the order's)."""
+        now complete (None: when its filled quantity reaches the order's). ``order_qty``:
+        the order's shares as the broker states them now (a USD order's are fixed at its
+        fill; sent with an estimate), which the fill ratio then uses."""
         od = self.orders.get(order_id)
         if od is None:
             return
+        if order_qty is not None and order_qty > 0:
+            od.qty = order_qty
         now = self.clock() if filled_ns is None else filled_ns
         if od.filled_qty == 0.0 and od.acked_ns:
             self._lat["fill"].observe((now - od.acked_ns) * 1e-9)

@@ -12,10 +12,13 @@ local venue), with the adapter's defences around them:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from alpaca.data.enums import DataFeed
+from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.live.stock import StockDataStream
 from alpaca.trading.client import TradingClient
 from alpaca.trading.stream import TradingStream
@@ -26,6 +29,15 @@ from live.adapter.ratelimit import TokenBucket
 PAPER_TRADING = "https://paper-api.alpaca.markets"
 RECONNECT_MIN_S = 0.5
 RECONNECT_MAX_S = 30.0
+# an order id (Alpaca's UUIDs) or a symbol in a REST path -> the template a metric labels by
+_PATH_IDS = re.compile(r"(?<=/orders/)[0-9a-f]{8}-[0-9a-f-]{27,}|(?<=/positions/)[^/]+$")
+
+
+def endpoint_of(url: str) -> str:
+    """The path template of a REST request's ``url``: ``.../v2/orders/<uuid>`` ->
+    ``/v2/orders/{id}``, ``/v2/positions/SPY`` -> ``/v2/positions/{id}`` (bounded label
+    values for the metrics)."""
+    return _PATH_IDS.sub("{id}", urlsplit(url).path)
 
 
 @dataclass(frozen=True)
@@ -67,11 +79,11 @@ class _TimeoutAdapter(HTTPAdapter):
         return super().send(request, **kw)
 
 
-def trading_client(ep: Endpoint, bucket: TokenBucket, timeout_s: float = 10.0
-                   ) -> TradingClient:
+def trading_client(ep: Endpoint, bucket: TokenBucket, timeout_s: float = 10.0,
+                   on_response: Callable | None = None) -> TradingClient:
     """A ``TradingClient`` (dict replies) with no SDK retry, a ``timeout_s`` per request
     and ``bucket`` fed by the replies' headers; call ``bucket.acquire()`` before a
-    request."""
+    request. ``on_response(requests.Response)`` sees every reply (429s included)."""
     client = TradingClient(ep.key_id, ep.secret_key, paper=True, raw_data=True,
                            url_override=None if ep.trading == PAPER_TRADING else ep.trading)
     client._retry = 0  # the gateway decides what may be resent (never a POST blindly)
@@ -80,13 +92,35 @@ def trading_client(ep: Endpoint, bucket: TokenBucket, timeout_s: float = 10.0
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.hooks["response"].append(lambda r, *a, **k: bucket.update(r.headers))
+    if on_response is not None:
+        session.hooks["response"].append(lambda r, *a, **k: on_response(r))
+    return client
+
+
+def data_client(ep: Endpoint, timeout_s: float = 10.0,
+                on_response: Callable | None = None) -> StockHistoricalDataClient:
+    """alpaca-py's historical data client (dict replies) for ``ep``: Alpaca's data API
+    for Alpaca paper, else the venue's own base (``fw venue`` serves ``/v2/stocks/bars``);
+    no SDK retry (the caller tries again at its next tick), ``timeout_s`` per request;
+    ``on_response(requests.Response)`` sees every reply."""
+    client = StockHistoricalDataClient(
+        ep.key_id, ep.secret_key, raw_data=True,
+        url_override=None if ep.trading == PAPER_TRADING else ep.trading)
+    client._retry = 0
+    adapter = _TimeoutAdapter(timeout_s)
+    client._session.mount("http://", adapter)
+    client._session.mount("https://", adapter)
+    if on_response is not None:
+        client._session.hooks["response"].append(lambda r, *a, **k: on_response(r))
     return client
 
 
 class _Hooked:
-    """Mixin: back-off from 0.5 s and a callback after every (re)connect."""
+    """Mixin: back-off from 0.5 s, a callback after every (re)connect and one when the
+    socket is closed (alpaca-py closes it on a socket error before reconnecting)."""
 
     on_connect: Callable[[], None] | None = None
+    on_disconnect: Callable[[], None] | None = None
     connects = 0
 
     def _tune(self) -> None:
@@ -98,6 +132,12 @@ class _Hooked:
         self.connects += 1
         if self.on_connect is not None:
             self.on_connect()
+
+    async def close(self):
+        was_open = self._ws is not None
+        await super().close()
+        if was_open and self.on_disconnect is not None:
+            self.on_disconnect()
 
 
 class HookedTradingStream(_Hooked, TradingStream):

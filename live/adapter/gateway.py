@@ -150,9 +150,10 @@ class Gateway:
             return False  # 404 unknown / 422 not open: its update says what happened
         return True
 
-    def cancel_all(self) -> int:
-        """``DELETE /v2/orders``; returns how many orders the broker cancelled."""
-        return len(self._call(self.client.cancel_orders) or [])
+    def cancel_all(self) -> list[dict]:
+        """``DELETE /v2/orders``; returns the broker's answer per order (``id``,
+        ``status``: 200 when the cancel was accepted)."""
+        return self._call(self.client.cancel_orders) or []
 
     def flatten(self) -> int:
         """``DELETE /v2/positions?cancel_orders=true``; returns how many positions."""

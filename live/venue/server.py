@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from live.venue import statefile
+from live.venue.bars_rest import bar_routes
 from live.venue.clock import SimClock
 from live.venue.config import VenueConfig, VenueConfigError
 from live.venue.core import VenueCore
@@ -158,7 +159,7 @@ class Venue:
         app.add_routes([web.get("/stream", self._tracked("trade_updates", self.hub.trade_stream)),
                         web.get("/v2/{feed:iex|sip|delayed_sip|test}",
                                 self._tracked("market_data", self.hub.data_stream)),
-                        *routes(self), *control_routes(self)])
+                        *routes(self), *bar_routes(self), *control_routes(self)])
         return app
 
     async def serve(self) -> VenueUrls:

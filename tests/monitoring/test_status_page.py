@@ -1,23 +1,32 @@
-"""The built-in status page in real headless Chromium: it renders a scripted session
-trading on the local venue (equity, drawdown, positions, orders, latency, fill ratio,
-breakers, kill switch), keeps updating, shows the kill switch engaged after the page
-loaded, and logs no console error. ``FW_DOCS_SCREENSHOT=1`` also writes the screenshot
-used in docs/monitoring.md."""
+"""The built-in status page in real headless Chromium, served by ``fw live`` itself while
+it trades sma_cross on the local venue (streaming, a minute a second): it renders
+(equity, drawdown, positions, working orders, latency, fill ratio, breakers, streams),
+keeps updating, shows the kill switch engaged after the page loaded (pulled as
+``fw live stop --kill`` pulls it, with the drawdown breaker already tripped by a tight
+``risk.max_drawdown``), and logs no console error. ``FW_DOCS_SCREENSHOT=1`` also writes
+the screenshot used in docs/monitoring.md."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import threading
 
 from PIL import Image
 
-from framework.monitoring import MetricsServer, SessionMetrics
+from framework.engine.run_config import load_strategy
+from live.runner import run_live, venue_config
+from live.session import Stop
 from tests.analytics.browser import visit
 from tests.conftest import PROJECT_ROOT
-from tests.monitoring.session_driver import ScriptedSession
 from tests.system_packages import ensure_debian_package
 from tests.venue.venue_testkit import wait_for
+
+TOML = PROJECT_ROOT / "strategies" / "sma_cross.toml"
+DAY = dt.date(2024, 1, 8)
+OV = {"params.fast": 1, "params.slow": 2, "data.timeframe": "1m", "decision.size": 0.15,
+      "risk.max_drawdown": 0.0002, "data.start": DAY.isoformat(), "data.end": DAY.isoformat()}
 
 SCRIPT = """
 (async () => {
@@ -28,10 +37,13 @@ SCRIPT = """
     while (Date.now() - t0 < ms) { if (pred()) return true; await new Promise(r => setTimeout(r, 50)); }
     return false;
   };
+  const streams = () => [...document.querySelectorAll("#streams .badge")].map(b => b.textContent);
   const rendered = await until(() => updates() >= 1 && $("equity").textContent !== "-", 20000);
   const killBefore = $("kill-switch").textContent;
-  const engaged = await until(() => $("kill-switch").textContent === "ENGAGED", 30000);
-  const sawOrder = await until(() => /^drv-/.test($("orders").tBodies[0].rows[0].cells[0].textContent), 15000);
+  const sawOrder = await until(() => $("orders").tBodies[0].rows.length > 0 &&
+      /^fw-/.test($("orders").tBodies[0].rows[0].cells[0].textContent), 30000);
+  const streamsBefore = streams();
+  const engaged = await until(() => $("kill-switch").textContent === "ENGAGED", 120000);
   const n = updates();
   const kept = await until(() => updates() >= n + 3, 10000);
   await until(() => $("latency").tBodies[0].rows.length === 4 &&
@@ -43,50 +55,60 @@ SCRIPT = """
           orders: rows("orders"), latency: rows("latency"),
           points: Number($("equity-chart").dataset.points || 0),
           breakersOn: [...document.querySelectorAll("#breakers .badge.on")].map(b => b.textContent),
-          streams: [...document.querySelectorAll("#streams .badge")].map(b => b.textContent)};
+          streamsBefore, streams: streams()};
 })()
 """
 
 
-def test_status_page_renders_and_updates_in_chromium(make_venue, tmp_path):
+def test_status_page_of_fw_live_renders_and_updates_in_chromium(make_venue, small_lake,
+                                                                 tmp_path):
     chromium = ensure_debian_package("chromium", "chromium")
-    v = make_venue(step=False, speed=60.0, autostart=True, fills="quote", rate_limit=100_000)
-    m = SessionMetrics("page-run", strategy="scripted", drawdown_limit=0.05,
-                       sharpe_period_s=0.5, sharpe_window=30)
-    served = []
+    cfg, _ = load_strategy(TOML, {**OV, "execution.tick_prices": True}, small_lake,
+                           prepare=False)
+    v = make_venue(**venue_config(cfg, small_lake, DAY, step=False, speed=60.0, fills="bar",
+                                  rate_limit=100_000).model_dump())
+    started = threading.Event()
+    box: dict = {}
 
-    def status() -> dict:
-        served.append(1)
-        return m.status()
+    def on_start(session) -> None:
+        box["session"] = session
+        started.set()
 
-    srv = MetricsServer(m.registry, status=status, refresh_ms=250)
-    url = srv.start(0)
-    drv = ScriptedSession(m, v.urls.trading, v.urls.data_stream, v.urls.control,
-                          v.cfg.key_id, v.cfg.secret_key, tick_s=0.1).start()
+    def trade() -> None:
+        try:
+            box["run"] = run_live(TOML, {**OV, "backtest.reports": str(tmp_path)},
+                                  lake=small_lake, venue_url=v.urls.trading,
+                                  force_reason="page test", metrics_port=0,
+                                  metrics_linger_s=30.0, on_start=on_start)
+        except BaseException as err:  # noqa: BLE001 - reported by the test
+            box["error"] = err
+            started.set()
 
-    def engage_after_first_render() -> None:  # a change the page must pick up by itself
-        wait_for(lambda: len(served) >= 3 and m.orders or len(served) >= 40, timeout=60,
-                 what="the page polling")
-        m.risk_state(breakers=["drawdown"], kill_switch=True)
+    threading.Thread(target=trade, daemon=True).start()
+    assert started.wait(120) and "error" not in box, box.get("error")
+    live = box["session"]
 
-    trigger = threading.Thread(target=engage_after_first_render, daemon=True)
-    trigger.start()
-    try:
-        seen = visit(chromium, url + "/", SCRIPT, timeout_s=90)
-    finally:
-        drv.stop()
-        srv.stop()
-    assert not drv.errors, drv.errors
+    def kill_after_a_trip() -> None:  # a change the page must pick up by itself
+        wait_for(lambda: any(live.m.status()["breakers"].values()), timeout=90,
+                 what="the drawdown breaker")
+        wait_for(lambda: live.stats.fills >= 3, timeout=60, what="fills")
+        live.request_stop(Stop(kill=True, reason="page test"))
+
+    threading.Thread(target=kill_after_a_trip, daemon=True).start()
+    seen = visit(chromium, live.metrics_url + "/", SCRIPT, timeout_s=200)
+    assert "error" not in box, box.get("error")
     assert seen.errors == [], seen.errors
     r = seen.evaluated
     assert r["rendered"] and r["killBefore"] == "off" and r["engaged"] and r["kept"], r
-    assert r["equity"].startswith("$") and r["drawdown"].endswith("/ 5.00 %"), r
+    assert r["equity"].startswith("$") and r["drawdown"].endswith("/ 0.02 %"), r
     assert r["fill"].endswith(")") and "%" in r["fill"], r
     assert [row[0] for row in r["latency"]] == ["decision", "send", "ack", "fill"]
-    assert all(int(row[2]) > 0 for row in r["latency"][:3]), r["latency"]
-    assert r["sawOrder"] and r["positions"][0][0] == "SPY", r
-    assert r["breakersOn"] == ["drawdown"] and r["points"] > 5
-    assert sorted(r["streams"]) == ["market data up", "trade updates up"]
+    assert all(int(row[2]) > 0 for row in r["latency"]), r["latency"]
+    assert r["sawOrder"], r
+    assert {row[0] for row in r["positions"]} <= set(cfg.symbols), r["positions"]
+    assert "drawdown" in r["breakersOn"] and r["points"] > 5, r
+    assert sorted(r["streamsBefore"]) == ["market data up", "trade updates up"], r
+    assert sorted(r["streams"]) == ["market data down", "trade updates down"], r  # stopped
 
     img = Image.open(io.BytesIO(seen.screenshot_png)).convert("L")
     assert img.width >= 1000 and img.height >= 600
