@@ -162,12 +162,21 @@ if __name__ == "__main__" and os.environ.get("BENCH_SWEEP_PART", "all") in ("all
 # `window`-bar mean is <= -entry_z, sell once it is back >= 0), written as a user's
 # strategy file. Grid: window 10..59 x entry_z 0.5..2.75 step 0.25 = 500 combos, one
 # symbol, 2,000 sessions of a seeded mean-reverting walk, no costs, all-in, fills at the
-# next open in all three. fw runs `fw sweep`'s own path (Optuna grid sampler, journal
-# storage, every trial a full event-engine backtest, results written); backtesting.py
-# runs `Backtest.optimize` over the same grid; vectorbt broadcasts the grid in one
-# `Portfolio.from_signals`. backtesting.py buys whole shares (fw and vectorbt fractional),
-# so returns agree closely, not exactly.
+# next open in all three. Whole call against whole call, each repeated ZS_RUNS times
+# (median, range), same grid, same threads where the library allows it:
+# * fw: `run_sweep` as `fw sweep` runs it (Optuna grid sampler, journal storage, every
+#   trial scored on its sessions; the route sends it to the vector engine, z-scores
+#   shared across the thresholds of a window), then the HTML report timed separately;
+#   numba threads = the cores (2 here), and again with 1 thread;
+# * backtesting.py: `Backtest.optimize` over the same grid, its process pool of the
+#   cores (2 here);
+# * vectorbt: the z-score of each window computed once (shared across the thresholds,
+#   as `MA.run` does for MAs), broadcast to 500 columns, one `Portfolio.from_signals`
+#   (single-threaded in vectorbt 1.2: it has no parallel option).
+# backtesting.py buys whole shares (fw and vectorbt fractional), so its returns agree
+# closely, not exactly.
 
+ZS_RUNS = int(os.environ.get("BENCH_SWEEP_RUNS", "3"))
 ZS_WINDOWS = list(range(10, 60))
 ZS_ENTRY = [0.5 + 0.25 * k for k in range(10)]
 ZS_SESSIONS = 2000
@@ -247,8 +256,9 @@ def zs_lake(root) -> tuple[np.ndarray, np.ndarray]:
     return open_, close
 
 
-def zs_fw(folder, lake, workers: int) -> tuple[float, dict]:
-    """`fw sweep` of the grid; (seconds, (window, entry_z) -> total return)."""
+def zs_fw(folder, lake, threads: int, k: int, report: list[float]) -> tuple[float, dict]:
+    """`fw sweep` of the grid, on ``threads`` numba threads (one process); (seconds of
+    the sweep, (window, entry_z) -> total return); the report's seconds go to ``report``."""
     import polars as pl
 
     from framework.config import load_toml
@@ -257,14 +267,17 @@ def zs_fw(folder, lake, workers: int) -> tuple[float, dict]:
     from framework.sweep.spec import load_spec
     from framework.sweep.study import run_sweep
 
+    numba.set_num_threads(threads)
     toml = folder / "zrevert.toml"
     spec = load_spec(load_toml(toml, StrategyConfig).sweep, toml)
     t0 = time.perf_counter()
-    run = run_sweep(toml, spec, lake_root=lake, out_root=folder / f"reports{workers}",
-                    workers=workers)
-    write_report(run.study, run.out_dir, lake_root=lake, tearsheets=0)
+    run = run_sweep(toml, spec, lake_root=lake, out_root=folder / f"reports{threads}-{k}")
     secs = time.perf_counter() - t0
+    write_report(run.study, run.out_dir, lake_root=lake, tearsheets=0)
+    report.append(time.perf_counter() - t0 - secs)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     t = pl.read_parquet(run.out_dir / "trials.parquet")
+    assert set(t["engine"]) == {"vector"}, "the route should send this sweep to the vector engine"
     return secs, {(int(w), round(float(e), 2)): v for w, e, v in
                   t.select("params.window", "params.entry_z", "value").iter_rows()}
 
@@ -341,6 +354,7 @@ def zs_vectorbt(open_, close) -> tuple[float, dict]:
 
 def strategy_sweep() -> None:
     """Part 2: 500 trials of a non-crossover strategy in fw, backtesting.py, vectorbt."""
+    import statistics
     import tempfile
     from pathlib import Path
 
@@ -350,24 +364,43 @@ def strategy_sweep() -> None:
         (folder / "zrevert.toml").write_text(ZS_TOML)
         open_, close = zs_lake(folder / "lake")
         n = len(ZS_WINDOWS) * len(ZS_ENTRY)
+        cores = os.cpu_count() or 1
         print(f"\nz-score reversion, {n} combos (window 10..59 x entry_z 0.5..2.75), "
-              f"{ZS_SESSIONS} daily bars, one symbol")
+              f"{ZS_SESSIONS} daily bars, one symbol; median of {ZS_RUNS} whole calls "
+              f"(range), first call (JIT, pool start) not counted; load average "
+              f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        report: list[float] = []
+        runs = {f"fw sweep (vector route, {cores} numba threads)":
+                lambda k: zs_fw(folder, folder / "lake", cores, k, report),
+                "fw sweep (vector route, 1 numba thread)":
+                lambda k: zs_fw(folder, folder / "lake", 1, k, []),
+                f"backtesting.py Backtest.optimize ({cores} processes)":
+                lambda k: zs_backtesting(open_, close),
+                "vectorbt shared z-scores + from_signals (1 thread)":
+                lambda k: zs_vectorbt(open_, close)}
         results = {}
-        for label, fn in ((f"fw sweep (event engine, {os.cpu_count()} worker processes)",
-                           lambda: zs_fw(folder, folder / "lake", os.cpu_count() or 1)),
-                          ("backtesting.py Backtest.optimize", lambda: zs_backtesting(open_, close)),
-                          ("vectorbt broadcast from_signals", lambda: zs_vectorbt(open_, close))):
-            secs, res = fn()
+        for label, fn in runs.items():
+            fn(-1)  # warm-up: JIT compile or cache load, imports, pool start
+            secs = []
+            for k in range(ZS_RUNS):
+                s, res = fn(k)
+                secs.append(s)
             results[label] = res
-            print(f"  {label:<48} {secs:7.2f} s  {n / secs:8.1f} trials/s")
+            med = statistics.median(secs)
+            print(f"  {label:<52} {med:7.2f} s ({min(secs):.2f}-{max(secs):.2f})  "
+                  f"{n / med:8.1f} trials/s")
+        print(f"  fw sweep's HTML report afterwards (PBO, DSR, figures): median "
+              f"{statistics.median(report):.2f} s ({min(report):.2f}-{max(report):.2f})")
+        print(f"  load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         ref = results[next(iter(results))]
         for label, res in list(results.items())[1:]:
             keys = sorted(ref)
             a = np.array([ref[k] for k in keys])
             b = np.array([res[k] for k in keys])
-            print(f"  total return fw vs {label.split()[0]}: max |diff| {np.nanmax(np.abs(a - b)):.2e}, "
-                  f"correlation {np.corrcoef(a, b)[0, 1]:.4f}, best combo fw "
-                  f"{keys[int(np.nanargmax(a))]} / theirs {keys[int(np.nanargmax(b))]}")
+            print(f"  total return fw vs {label.split(' (')[0]}: max |diff| "
+                  f"{np.nanmax(np.abs(a - b)):.2e}, correlation {np.corrcoef(a, b)[0, 1]:.4f}, "
+                  f"best combo fw {keys[int(np.nanargmax(a))]} / theirs "
+                  f"{keys[int(np.nanargmax(b))]}")
 
 
 if __name__ == "__main__" and os.environ.get("BENCH_SWEEP_PART", "all") in ("all", "2"):

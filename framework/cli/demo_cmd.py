@@ -4,9 +4,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import typer
 
+from framework.data import Lake
+from framework.data.schemas import DataError
+from framework.data.settings import SyntheticConfig
+
 FLAGSHIP = Path("strategies/ml_mr.toml")
+
+
+def demo_universe(scfg: SyntheticConfig, null: bool) -> SyntheticConfig:
+    """The demo's synthetic market: ``scfg`` with its planted effect on (the default)
+    or the null control (``null``)."""
+    universe = "null" if null else "planted"
+    return scfg.model_copy(update={"effects": scfg.effects.model_copy(
+        update={"universe": universe})})
+
+
+def lake_universe(lake: Lake, symbols: list[str]) -> str | None:
+    """The source tag of the lake's 1-minute bars of ``symbols`` (``synthetic-planted``,
+    ``synthetic-null``, ...), or None when it does not hold them all."""
+    if not (lake.root / "catalog.duckdb").exists():
+        return None
+    rows = {r["symbol"]: r["source"] for r in lake.catalog().filter(
+        pl.col("dataset") == "bars_1m").iter_rows(named=True)}
+    if not set(symbols) <= set(rows):
+        return None
+    return rows[symbols[0]]
 
 
 def train(
@@ -28,17 +53,23 @@ def demo(
     strategy: Path = typer.Option(FLAGSHIP, help="Strategy TOML to train and backtest."),  # noqa: B008
     set_: list[str] = typer.Option(None, "--set", help="Override a key (repeat)."),  # noqa: B008
     out: Path = typer.Option(None, "--out", help="Reports root (default: [backtest] reports)."),  # noqa: B008
+    null: bool = typer.Option(False, "--null", help="The control: the same synthetic "
+                              "market with the planted effect switched off."),
 ) -> None:
-    """Fill the lake from the synthetic default if empty, train, backtest, report."""
+    """Fill the lake from the synthetic default if empty, train, backtest, report.
+
+    The synthetic market holds a planted effect (mean reversion after volume shocks in
+    AAPL, MSFT and NVDA, ``[synthetic.effects]`` of config/data.toml): a truth the
+    flagship should find. ``--null`` generates the control universe instead (the same
+    shocks, never reverting): there is nothing to find and promotion should reject."""
     from rich.progress import Progress
 
     from framework.analytics.run_report import report_backtest
     from framework.cli.backtest_cmd import warn_ignored
     from framework.cli.data_cmd import bars_from_trades_kernel
     from framework.config import parse_overrides
-    from framework.data import Lake
     from framework.data.settings import load_data_config
-    from framework.data.sources.synthetic import ingest_synthetic
+    from framework.data.sources.synthetic import ingest_synthetic, source_name
     from framework.engine.backtest import publish_run, run_backtest
     from framework.engine.run_config import load_strategy
     from framework.engine.training import train_strategy
@@ -46,9 +77,20 @@ def demo(
     overrides = parse_overrides(set_ or [])
     lk = Lake(lake)
     cfg, _ = load_strategy(strategy, overrides, lk.root, prepare=False)
-    have = set(lk.symbols("bars_1m")) if (lk.root / "catalog.duckdb").exists() else set()
-    if not set(cfg.symbols) <= have:
-        scfg = load_data_config(None).synthetic
+    scfg = demo_universe(load_data_config(None).synthetic, null)
+    fx = scfg.effects
+    typer.echo(
+        "universe: NULL control: liquidity shocks that never revert, nothing planted to "
+        "find" if null else
+        f"universe: PLANTED: {fx.revert:.0%} of each volume-shock push "
+        f"(p={fx.shock_prob:g}/min, sigma {fx.shock_sigma * 1e4:.0f} bps) reverts over "
+        f"{fx.revert_minutes} min in {', '.join(fx.symbols)} ({fx.regime} regime); "
+        "`fw demo --null` runs the control")
+    held = lake_universe(lk, cfg.symbols)
+    if held is not None and held != source_name(scfg):
+        raise DataError(f"lake {lk.root} holds the '{held}' bars, not "
+                        f"'{source_name(scfg)}': pass --lake with a fresh folder")
+    if held is None:
         typer.echo(f"[1/3] filling {lk.root} from the synthetic default "
                    f"({', '.join(scfg.symbols)}, {scfg.start} .. {scfg.end}, seed {scfg.seed})")
         with Progress() as prog, lk.transaction("fw demo: synthetic default"):

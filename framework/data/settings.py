@@ -14,6 +14,30 @@ from framework.config import FrozenModel, load_toml
 DEFAULT_UNIVERSE = ("SPY", "QQQ", "AAPL", "MSFT", "NVDA")
 
 
+class PlantedEffects(FrozenModel):
+    """``[synthetic.effects]``: an effect planted in the synthetic market, with a known
+    strength, so a study has a truth to find (``universe = "planted"``), and its control
+    (``"null"``: the same shocks, drawn from the same seeds, that never revert). ``"off"``
+    (the default for ``fw data ingest``): the plain generator, nothing planted.
+
+    In every minute, with probability ``shock_prob``, a liquidity shock pushes the price
+    by ``shock_sigma`` (log-return standard deviation) and multiplies that minute's
+    expected trade count by ``shock_volume``. In the planted universe, in the ``symbols``
+    listed and (``regime = "high_vol"``) only while the symbol's GARCH variance is above
+    its long-run level, a fraction ``revert`` of the push reverts linearly over the next
+    ``revert_minutes`` minutes (not past the close): short-horizon mean reversion after
+    volume shocks. Kernel: ``framework.data.sources.synthetic_kernels.minute_plan``."""
+
+    universe: Literal["off", "planted", "null"] = "off"
+    symbols: list[str] = Field(default_factory=lambda: list(DEFAULT_UNIVERSE))
+    shock_prob: float = Field(0.02, ge=0, le=1)  # per minute
+    shock_sigma: float = Field(0.008, ge=0)  # log return of the push
+    shock_volume: float = Field(5.0, ge=1)  # trade-count multiplier of a shock minute
+    revert: float = Field(0.8, ge=0, le=1)  # fraction of the push that reverts
+    revert_minutes: int = Field(10, ge=1)
+    regime: Literal["all", "high_vol"] = "all"
+
+
 class SyntheticConfig(FrozenModel):
     """Seeded synthetic market. Volatilities are per-minute log-return standard deviations."""
 
@@ -29,6 +53,7 @@ class SyntheticConfig(FrozenModel):
     gap_sigma: float = Field(0.006, ge=0)  # overnight gap stdev (log)
     jump_prob: float = Field(0.0005, ge=0, le=1)  # per minute
     jump_sigma: float = Field(0.004, ge=0)
+    effects: PlantedEffects = PlantedEffects()
 
 
 class SyntheticBookConfig(FrozenModel):

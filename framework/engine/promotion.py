@@ -106,7 +106,7 @@ def promote(path: Path, run_dir: Path, *, lake_root: Path | None = None) -> dict
     metrics = json.loads(met_path.read_text())
     periods = metrics.get("periods", {})
     head = periods.get("out_of_sample") or periods.get("full") or {}
-    failed = _thresholds(cfg.promotion, head)
+    failed = threshold_failures(cfg.promotion, head)
     if failed:
         raise PromotionError(f"fw promote: {cfg.name} on run {run_dir.name}: "
                              + "; ".join(failed) + f" ([promotion] of {path})")
@@ -126,7 +126,10 @@ def promote(path: Path, run_dir: Path, *, lake_root: Path | None = None) -> dict
     return rec
 
 
-def _thresholds(p: PromotionConfig, m: dict) -> list[str]:
+def threshold_failures(p: PromotionConfig, m: dict) -> list[str]:
+    """The ``[promotion]`` thresholds ``p`` that the metrics ``m`` (one period of a run's
+    ``metrics.json``: trades, psr, sharpe, max_drawdown) do not meet, one line each;
+    empty when the run qualifies."""
     failed = []
     if (m.get("trades") or 0) < p.min_trades:
         failed.append(f"trades {m.get('trades')} < min_trades {p.min_trades}")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from framework.features import incremental
+from framework.features import incremental, shared
 from framework.features import kernels_micro as km
 from framework.features import kernels_oscillators as ko
 from framework.features import kernels_stats as ks
@@ -56,6 +56,14 @@ def _run(kernel: Callable, xs: list[np.ndarray], params: tuple, n_out: int):
     if inc is not None:
         return inc.run_full((kernel.__name__, params),
                             lambda ins: _run(kernel, ins, params, n_out), xs, n_out)
+    memo = shared.current()
+    if memo is not None:  # a sweep: trials with the same parameters share the result
+        return memo.get(("run", kernel.__name__, params), xs,
+                        lambda: _columns(kernel, xs, params, n_out))
+    return _columns(kernel, xs, params, n_out)
+
+
+def _columns(kernel: Callable, xs: list[np.ndarray], params: tuple, n_out: int):
     if xs[0].ndim == 1:
         res = kernel(*[np.ascontiguousarray(x) for x in xs], *params)
         return res
@@ -83,6 +91,15 @@ def _run_state(run: Callable, state: Callable, xs: list[np.ndarray], n_out: int,
     if inc is not None:
         key = (run.__name__, state().tobytes(), extra)
         return inc.run_state(key, state, run, xs, n_out, extra)
+    memo = shared.current()
+    if memo is not None:  # a sweep: trials with the same parameters share the result
+        return memo.get(("state", run.__name__, state().tobytes(), extra), xs,
+                        lambda: _columns_state(run, state, xs, n_out, extra))
+    return _columns_state(run, state, xs, n_out, extra)
+
+
+def _columns_state(run: Callable, state: Callable, xs: list[np.ndarray], n_out: int,
+                   extra: tuple):
     if xs[0].ndim == 1:
         outs = [np.empty(xs[0].shape[0]) for _ in range(n_out)]
         run(state(), *[np.ascontiguousarray(x) for x in xs], *extra, *outs)

@@ -65,7 +65,8 @@ def finished(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
 def trials_frame(study: optuna.Study, params: list[str]) -> pl.DataFrame:
     """One row per finished trial: number, state, value (objective on the search window),
-    the swept keys, walk-forward scores, metrics, error and seconds."""
+    the swept keys, walk-forward scores, metrics, the engine that ran it ("vector" or
+    "event"; empty for a pruned trial), error and seconds."""
     rows = []
     for t in finished(study):
         ua = t.user_attrs
@@ -79,7 +80,8 @@ def trials_frame(study: optuna.Study, params: list[str]) -> pl.DataFrame:
         for k, v in enumerate(scores.get("oos", [])):
             row[f"oos_fold{k}"] = v
         row |= {k: metrics.get(k) for k in METRIC_COLUMNS if k in metrics}
-        row |= {"error": ua.get("error", ""), "seconds": ua.get("seconds", math.nan)}
+        row |= {"engine": ua.get("engine", ""), "error": ua.get("error", ""),
+                "seconds": ua.get("seconds", math.nan)}
         rows.append(row)
     frame = pl.DataFrame(rows, infer_schema_length=None, nan_to_null=False)
     return frame.with_columns(pl.col(pl.Float64).fill_null(math.nan))

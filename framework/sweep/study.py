@@ -41,6 +41,7 @@ from framework.sweep.results import json_safe
 from framework.sweep.route import engine_for
 from framework.sweep.spec import SweepSpec
 from framework.sweep.trial import SweepJob, TrialOutcome, evaluate
+from framework.sweep.vector_trials import evaluate_batch
 
 STATES = {"complete": optuna.trial.TrialState.COMPLETE,
           "fail": optuna.trial.TrialState.FAIL,
@@ -118,7 +119,8 @@ def sweep_context(config: str | Path, overrides: dict, lake_root: Path | None,
     days = [dt.datetime.fromtimestamp(int(o) / 1e9, dt.UTC).date().isoformat()
             for o in opens[first:]]
     job = SweepJob(str(config), overrides, str(lake_root) if lake_root else None,
-                   spec.objective, lay, first, False, spec.cv_splits, spec.embargo_sessions)
+                   spec.objective, lay, first, False, spec.cv_splits, spec.embargo_sessions,
+                   engine)
     return job, cfg, info | {"sessions": days, "first_session": first, "purge": purge,
                              "layout": asdict(lay)}
 
@@ -126,13 +128,25 @@ def sweep_context(config: str | Path, overrides: dict, lake_root: Path | None,
 Runner = Callable[[SweepJob, list[tuple[int, dict]]], list[TrialOutcome]]
 
 
+def _parts(items: list, n: int) -> list[list]:
+    """``items`` cut into at most ``n`` contiguous parts of near-equal size."""
+    n = max(1, min(n, len(items)))
+    bounds = np.linspace(0, len(items), n + 1).round().astype(int)
+    return [items[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
 def local_runner(workers: int) -> tuple[Runner, Callable[[], None]]:
-    """Trials in this process (``workers`` <= 1) or a pool of spawned processes."""
+    """Trials in this process (``workers`` <= 1) or a pool of spawned processes: event
+    trials one task each, vector trials in one batch per worker (one kernel call each)."""
     if workers <= 1:
-        return (lambda job, items: [evaluate(job, n, k) for n, k in items]), lambda: None
+        return evaluate_batch, lambda: None
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
 
     def run(job: SweepJob, items: list[tuple[int, dict]]) -> list[TrialOutcome]:
+        if job.engine == "vector":
+            parts = _parts(items, workers)
+            return [o for part in pool.map(evaluate_batch, itertools.repeat(job), parts)
+                    for o in part]
         return list(pool.map(evaluate, itertools.repeat(job), *zip(*items, strict=True)))
 
     return run, lambda: pool.shutdown(cancel_futures=True)
@@ -152,6 +166,11 @@ def dask_runner(address: str) -> tuple[Runner, Callable[[], None]]:
         raise ConfigError("--dask", [f"no Dask scheduler at {address}: {err}"]) from None
 
     def run(job: SweepJob, items: list[tuple[int, dict]]) -> list[TrialOutcome]:
+        if job.engine == "vector":
+            n = len(client.scheduler_info().get("workers", {})) or 1
+            parts = _parts(items, n)
+            futures = client.map(evaluate_batch, [job] * len(parts), parts, pure=False)
+            return [o for part in client.gather(futures) for o in part]
         futures = client.map(evaluate, [job] * len(items), [n for n, _ in items],
                              [k for _, k in items], pure=False)
         return client.gather(futures)
@@ -160,7 +179,7 @@ def dask_runner(address: str) -> tuple[Runner, Callable[[], None]]:
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, out: TrialOutcome) -> None:
-    for key in ("scores", "metrics", "returns", "error", "seconds"):
+    for key in ("scores", "metrics", "returns", "error", "seconds", "engine"):
         trial.set_user_attr(key, json_safe(getattr(out, key)))
     if out.state == "complete":
         study.tell(trial, out.value)
@@ -221,7 +240,7 @@ def run_sweep(config: str | Path, spec: SweepSpec, *, overrides: dict | None = N
             for trial in batch:
                 out = outcomes.get(trial.number) or TrialOutcome(
                     trial.number, dict(trial.params), "pruned",
-                    error=f"constraint '{spec.feasible(trial.params)}' not met")
+                    error=f"constraint '{spec.feasible(trial.params)}' not met", engine="")
                 _tell(study, trial, out)
             done += len(batch)
             if progress:

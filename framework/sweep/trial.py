@@ -46,6 +46,7 @@ class SweepJob:
     model_sweep: bool = False
     cv_splits: int = 5
     embargo_sessions: int = 1
+    engine: str = "event"  # "vector": trials go through framework.sweep.vector_trials
 
 
 @dataclass
@@ -64,9 +65,11 @@ class TrialOutcome:
     returns: list[float] = field(default_factory=list)
     error: str = ""
     seconds: float = 0.0
+    engine: str = "event"  # the engine that ran the backtest ("vector" or "event")
 
 
-def _market(cfg: StrategyConfig, lake_root: Path) -> tuple:
+def market(cfg: StrategyConfig, lake_root: Path) -> tuple:
+    """``market_data`` of this config, loaded once per process for every trial."""
     key = (str(lake_root), tuple(cfg.symbols), cfg.data.start, cfg.data.end,
            cfg.data.timeframe, cfg.execution.fill_model, cfg.data.book_levels)
     if key not in _MARKET:
@@ -80,8 +83,8 @@ def backtest_returns(job: SweepJob, keys: dict[str, Any]) -> tuple[np.ndarray, d
     session-close returns of every session (fractions) and run counts."""
     cfg = load_toml(job.config, StrategyConfig, {**job.overrides, **keys})
     strategy = build_strategy(cfg, job.config, Path(job.lake_root) if job.lake_root else None)
-    market = _market(cfg, strategy.context.lake_root)
-    run = run_strategy(cfg, strategy, job.config, write=False, market=market)
+    run = run_strategy(cfg, strategy, job.config, write=False,
+                       market=market(cfg, strategy.context.lake_root))
     daily = daily_returns(run.result.equity, cfg.backtest.initial_cash)
     counts = {"orders": run.result.orders.height, "fills": run.result.fills.height}
     return daily["ret"].to_numpy(), counts
@@ -98,9 +101,38 @@ def _model_scores(job: SweepJob, keys: dict[str, Any]) -> tuple[float, dict]:
     return float(cv[job.objective]), cv
 
 
+def score(job: SweepJob, out: TrialOutcome, rets: np.ndarray, counts: dict) -> None:
+    """Fill ``out`` from a backtest's session-close returns (fractions, every session)
+    and its run counts: the scored sessions, walk-forward scores, objective, metrics."""
+    rets = rets[job.first_session:]
+    out.returns = rets.tolist()
+    out.scores = fold_scores(rets, job.layout, job.objective)
+    out.value = out.scores["search"]
+    out.metrics = performance_metrics(rets) | counts
+
+
+def settle(job: SweepJob, out: TrialOutcome, err: BaseException | None,
+           t0: float) -> TrialOutcome:
+    """Close a trial started at ``t0`` (``time.perf_counter``): "complete" when its
+    objective is defined and nothing failed, else "fail" with a one-line message
+    (``err``: what the trial raised, if anything)."""
+    if isinstance(err, FwError):
+        out.error = str(err)
+    elif err is not None:  # a trial never takes the sweep down; the message is kept
+        tb = traceback.extract_tb(err.__traceback__)[-1]
+        out.error = f"{type(err).__name__}: {err} ({Path(tb.filename).name}:{tb.lineno})"
+    elif math.isfinite(out.value):
+        out.state = "complete"
+    else:
+        out.error = f"objective '{job.objective}' is undefined on the search window"
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
 def evaluate(job: SweepJob, number: int, keys: dict[str, Any]) -> TrialOutcome:
-    """Run and score one trial; any failure (bad parameters, the strategy's own code)
-    becomes a "fail" outcome carrying its one-line message, never an exception."""
+    """Run and score one trial on the event engine; any failure (bad parameters, the
+    strategy's own code) becomes a "fail" outcome carrying its one-line message, never
+    an exception."""
     t0 = time.perf_counter()
     out = TrialOutcome(number, dict(keys), "fail")
     try:
@@ -110,20 +142,7 @@ def evaluate(job: SweepJob, number: int, keys: dict[str, Any]) -> TrialOutcome:
                           "oos_all": out.metrics.get("oos_" + job.objective.removeprefix(
                               "cv_"), math.nan)}
         else:
-            rets, counts = backtest_returns(job, keys)
-            rets = rets[job.first_session:]
-            out.returns = rets.tolist()
-            out.scores = fold_scores(rets, job.layout, job.objective)
-            out.value = out.scores["search"]
-            out.metrics = performance_metrics(rets) | counts
-        if math.isfinite(out.value):
-            out.state = "complete"
-        else:
-            out.error = f"objective '{job.objective}' is undefined on the search window"
-    except FwError as err:
-        out.error = str(err)
-    except Exception as err:  # a trial never takes the sweep down; the message is kept
-        tb = traceback.extract_tb(err.__traceback__)[-1]
-        out.error = f"{type(err).__name__}: {err} ({Path(tb.filename).name}:{tb.lineno})"
-    out.seconds = time.perf_counter() - t0
-    return out
+            score(job, out, *backtest_returns(job, keys))
+    except Exception as err:
+        return settle(job, out, err, t0)
+    return settle(job, out, None, t0)

@@ -110,3 +110,28 @@ def test_demo_on_an_empty_lake(tmp_path: Path, monkeypatch) -> None:
     assert not diff, ("the demo's numbers moved (if on purpose, regenerate with `make "
                       "golden` and commit tests/cli/golden/demo.json):\n  "
                       + "\n  ".join(sorted(diff)[:40]))
+
+
+def test_demo_says_which_universe_and_refuses_a_lake_of_the_other(tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    """``fw demo --null`` on a lake that holds the planted universe stops before any
+    work, naming both; its first line says it is the null control."""
+    import datetime as dt
+
+    from framework.cli.demo_cmd import demo_universe
+    from framework.data.schemas import DataError
+    from framework.data.settings import load_data_config
+    from framework.data.sources.synthetic import ingest_synthetic
+    from framework.marketdata.bars import time_bars
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    day = dt.date(2024, 1, 2)
+    cfg = demo_universe(load_data_config(None).synthetic, False).model_copy(
+        update={"start": day, "end": day, "trades_per_day": 300.0})
+    ingest_synthetic(Lake(tmp_path / "lake"), cfg, time_bars)
+    res = CliRunner().invoke(app, ["demo", "--null", "--lake", str(tmp_path / "lake"),
+                                   "--out", str(tmp_path / "reports")])
+    assert res.output.startswith("universe: NULL control")
+    assert res.exit_code != 0 and isinstance(res.exception, DataError)
+    assert "holds the 'synthetic-planted' bars, not 'synthetic-null'" in str(res.exception)
+    assert not (tmp_path / "reports").exists()

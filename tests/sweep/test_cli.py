@@ -47,7 +47,8 @@ def test_user_strategy_sweep_writes_the_report(user_sweep: Path) -> None:
     assert trials["params.n"].is_between(2, 6).all()
     assert set(trials["params.sell_above"]) <= {55.0, 65.0, 75.0}
     summary = json.loads((user_sweep / "summary.json").read_text())
-    assert summary["engine"] == "event" and summary["trials"] == 10
+    assert summary["engine"] == "vector" and summary["trials"] == 10
+    assert set(trials["engine"]) == {"vector"}
     assert 0.0 <= summary["winner"]["dsr"] <= 1.0 and 0.0 <= summary["pbo"]["pbo"] <= 1.0
     page = (user_sweep / "report.html").read_text(encoding="utf-8")
     links = re.findall(r"<a class='tearsheet' href='([^']+)'>", page)
@@ -99,7 +100,8 @@ def test_bollinger_mr_sweep(small_lake: Path, tmp_path: Path) -> None:
                  "--set", "sweep.walk_forward.in_sample=0.6",
                  "--set", "sweep.tearsheets=1", "--set", "symbols=['SPY','QQQ']")
     assert "engine                   event (participation cap" in out
-    assert "limit entries; brackets, timed exits or flat-at-close; short entries" in out
+    assert ("limit entries; brackets, trailing or timed exits, or flat-at-close; short "
+            "entries") in out
     folder = _report_dir(out)
     trials = pl.read_parquet(folder / "trials.parquet")
     assert trials.height == 4 and (trials["state"] != "fail").all()

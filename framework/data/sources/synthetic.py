@@ -74,11 +74,15 @@ def market(config: SyntheticConfig) -> SyntheticMarket:
 def generate_symbol(mkt: SyntheticMarket, symbol: str) -> tuple[np.ndarray, ...]:
     """Raw arrays for one symbol: (t_ts, t_px, t_sz, t_ex, q_ts, q_bid, q_bsz, q_ask, q_asz)."""
     c = mkt.config
+    fx = c.effects
     p0, beta, idio = symbol_profile(symbol)
+    shocks = fx.universe != "off"
+    revert = fx.revert if fx.universe == "planted" and symbol in fx.symbols else 0.0
     logc, volr, count, open_lp = K.minute_plan(
         _sym_seed(c.seed, symbol, 1), mkt.opens, mkt.n_min, mkt.f_ret, mkt.f_var, mkt.f_gap,
         beta, p0, c.idio_sigma_min * idio, c.gap_sigma * 0.6, c.jump_prob, c.jump_sigma,
-        c.trades_per_day)
+        c.trades_per_day, fx.shock_prob if shocks else 0.0, fx.shock_sigma, fx.shock_volume,
+        revert, fx.revert_minutes, fx.regime == "high_vol")
     return K.fill_ticks(_sym_seed(c.seed, symbol, 2), mkt.opens, mkt.n_min, logc, volr, count,
                         open_lp, c.spread_bps, c.quotes_per_trade)
 
@@ -131,6 +135,13 @@ def daily_from_minute(bars_1m: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def source_name(config: SyntheticConfig) -> str:
+    """The lake's source tag of what ``config`` generates: ``synthetic``, or
+    ``synthetic-planted`` / ``synthetic-null`` with planted effects (the demo checks it)."""
+    u = config.effects.universe
+    return "synthetic" if u == "off" else f"synthetic-{u}"
+
+
 def ingest_synthetic(lake: Lake, config: SyntheticConfig, bars_from_trades: BarsFromTrades,
                      progress: Callable[[str], None] | None = None) -> dict[str, int]:
     """Generate and write trades, quotes, bars_1m and bars_1d for every configured symbol.
@@ -145,7 +156,7 @@ def ingest_synthetic(lake: Lake, config: SyntheticConfig, bars_from_trades: Bars
         daily = daily_from_minute(bars)
         for ds, frame in (("trades", trades), ("quotes", quotes), ("bars_1m", bars),
                           ("bars_1d", daily)):
-            lake.write(ds, sym, frame, "synthetic", whole_days=True)  # whole sessions
+            lake.write(ds, sym, frame, source_name(config), whole_days=True)  # whole sessions
             rows[ds] += frame.height
         if progress:
             progress(sym)

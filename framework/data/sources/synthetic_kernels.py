@@ -7,6 +7,16 @@ U-shaped U; trade times are uniform order statistics inside the minute; the mid 
 Brownian bridge between minute closes; the spread widens with the vol ratio; trades print
 at the bid or the ask. Overnight: a factor gap and an idiosyncratic gap, applied before the
 open (the first minute bridges from the gapped level, not from the previous close).
+
+Planted effect (optional, off unless ``shock_prob`` > 0; ``framework.data.settings.
+PlantedEffects``): in a minute with probability ``shock_prob`` a liquidity shock pushes the
+log price by ``shock_sigma * z`` and multiplies the minute's expected trade count by
+``shock_volume``; with ``revert`` > 0 (and, with ``high_vol_only``, only while the
+symbol's GARCH variance is above its long-run level) the next ``revert_minutes`` minutes
+add ``-revert * push / revert_minutes`` each, so a fraction ``revert`` of the push
+reverts, in expectation, by construction; never past the session's close. With
+``revert`` = 0 the shocks are permanent: the null universe, the same draws, nothing to
+find. With ``shock_prob`` = 0 no extra random number is drawn (the stream is unchanged).
 """
 
 from __future__ import annotations
@@ -57,9 +67,11 @@ def _u_shape(m, n):
 
 @njit(cache=True)
 def minute_plan(seed, opens, n_min, f_ret, f_var, f_gap, beta, p0, idio_sigma, gap_sigma,
-                jump_prob, jump_sigma, trades_per_day):
+                jump_prob, jump_sigma, trades_per_day, shock_prob, shock_sigma, shock_volume,
+                revert, revert_minutes, high_vol_only):
     """First pass for one symbol: per-minute log close, vol ratio and trade count, and the
-    log price each session opens at (after its overnight gap)."""
+    log price each session opens at (after its overnight gap); the shock arguments plant
+    the effect of the module docstring."""
     np.random.seed(seed)
     n_days = opens.shape[0]
     total = 0
@@ -85,16 +97,31 @@ def minute_plan(seed, opens, n_min, f_ret, f_var, f_gap, beta, p0, idio_sigma, g
         for m in range(n):
             wsum += _u_shape(m, n)
         lam = trades_per_day / wsum
+        left = 0  # minutes of reversion still to come (none across the close)
+        drift = 0.0
         for m in range(n):
             e = np.sqrt(h) * np.random.standard_normal()
             if np.random.random() < jump_prob:
                 e += jump_sigma * np.random.standard_normal()
-            lp += beta * f_ret[d, m] + e
+            push = 0.0
+            if left > 0:
+                push = drift
+                left -= 1
+            shocked = shock_prob > 0.0 and np.random.random() < shock_prob
+            if shocked:
+                jolt = shock_sigma * np.random.standard_normal()
+                push += jolt
+                left = 0
+                if revert > 0.0 and (not high_vol_only or h > base):
+                    drift = -revert * jolt / revert_minutes
+                    left = revert_minutes
+            lp += beta * f_ret[d, m] + e + push
             tot_var = h + beta * beta * f_var[d, m]
             vr = np.sqrt(tot_var / (base + beta * beta * base_f))
             logc[k] = lp
             volr[k] = vr
-            count[k] = max(1, np.random.poisson(lam * _u_shape(m, n) * (0.5 + 0.5 * vr)))
+            rate = lam * _u_shape(m, n) * (0.5 + 0.5 * vr)
+            count[k] = max(1, np.random.poisson(rate * shock_volume if shocked else rate))
             h = omega + alpha * e * e + beta_g * h
             k += 1
     return logc, volr, count, open_lp

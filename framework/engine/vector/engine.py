@@ -83,6 +83,27 @@ def metrics_from_acc(
     }
 
 
+def target_matrix(name: str, targets: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``targets`` as a ``[T, S]`` float64 array of the prices' ``shape``; inf refused
+    (NaN = no change)."""
+    w = as_2d(name, targets)
+    if w.shape != shape:
+        raise VectorEngineError(f"{name} shape {w.shape} differs from close shape {shape}")
+    if np.any(np.isinf(w)):
+        raise VectorEngineError(f"{name} must be finite (NaN = no change)")
+    return w
+
+
+def target_rules(unit: str, rebalance_band: float, min_order_value: float) -> int:
+    """Validate a target unit, no-trade band (fraction of equity) and minimum order
+    value (USD); return the unit's kernel code."""
+    if unit not in TARGET_UNITS:
+        raise VectorEngineError(f"unit must be one of {sorted(TARGET_UNITS)}, got {unit!r}")
+    if not (rebalance_band >= 0 and min_order_value >= 0):
+        raise VectorEngineError("rebalance_band and min_order_value must be >= 0")
+    return TARGET_UNITS[unit]
+
+
 def run_signals(
     open_: np.ndarray,
     close: np.ndarray,
@@ -148,17 +169,12 @@ def run_targets(
     """
     o = as_2d("open", open_)
     c = as_2d("close", close)
-    w = as_2d("targets", targets)
-    if o.shape != c.shape or w.shape != c.shape:
-        raise VectorEngineError(f"open {o.shape}, close {c.shape}, targets {w.shape} must match")
-    if unit not in TARGET_UNITS:
-        raise VectorEngineError(f"unit must be one of {sorted(TARGET_UNITS)}, got {unit!r}")
-    if np.any(np.isinf(w)):
-        raise VectorEngineError("targets must be finite (NaN = no change)")
-    if not (rebalance_band >= 0 and min_order_value >= 0):
-        raise VectorEngineError("rebalance_band and min_order_value must be >= 0")
+    if o.shape != c.shape:
+        raise VectorEngineError(f"open {o.shape} and close {c.shape} must match")
+    w = target_matrix("targets", targets, c.shape)
+    code = target_rules(unit, rebalance_band, min_order_value)
     eq, positions, acc = k.simulate_targets(
-        o, c, forward_fill(c), w, TARGET_UNITS[unit], float(init_cash), float(rebalance_band),
+        o, c, forward_fill(c), w, code, float(init_cash), float(rebalance_band),
         float(min_order_value), bool(whole_shares), costs.as_array()
     )
     return eq, positions, metrics_from_acc(acc, init_cash, c.shape[0], periods_per_year)

@@ -312,3 +312,35 @@ def simulate_targets(open_, close, value_px, targets, unit, init_cash, band, min
         equity[t] = eq
     acc[A_CASH] = cash
     return equity, positions, acc
+
+
+@njit(cache=True, parallel=True)
+def grid_signals(open_, close, value_px, entries, exits, init_cash, size_mode, size, whole,
+                 costs):
+    """:func:`simulate_signals` of every combo ``c`` of ``entries[c]``/``exits[c]``
+    (``[C, T, S]``), in parallel over combos. Returns ``(equity[C, T], acc[C, N_ACC])``."""
+    C = entries.shape[0]
+    equity = np.empty((C, close.shape[0]))
+    acc = np.empty((C, N_ACC))
+    for c in prange(C):
+        res = simulate_signals(open_, close, value_px, entries[c], exits[c], init_cash,
+                               size_mode, size, whole, costs)
+        equity[c] = res[0]
+        acc[c] = res[7]
+    return equity, acc
+
+
+@njit(cache=True, parallel=True)
+def grid_targets(open_, close, value_px, targets, unit, init_cash, band, min_value, whole,
+                 costs):
+    """:func:`simulate_targets` of every combo ``c`` of ``targets[c]`` (``[C, T, S]``),
+    in parallel over combos. Returns ``(equity[C, T], acc[C, N_ACC])``."""
+    C = targets.shape[0]
+    equity = np.empty((C, close.shape[0]))
+    acc = np.empty((C, N_ACC))
+    for c in prange(C):
+        eq, _, a = simulate_targets(open_, close, value_px, targets[c], unit, init_cash, band,
+                                    min_value, whole, costs)
+        equity[c] = eq
+        acc[c] = a
+    return equity, acc
