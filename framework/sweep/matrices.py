@@ -20,8 +20,6 @@ import polars as pl
 
 from framework.engine.vector import kernels as k
 from framework.engine.vector.engine import (
-    NO_COSTS,
-    CostSpec,
     VectorEngineError,
     as_2d,
     forward_fill,
@@ -30,6 +28,8 @@ from framework.engine.vector.engine import (
     target_matrix,
     target_rules,
 )
+from framework.execution.costs import NO_COSTS, CostConfig
+from framework.types.annual import SESSIONS_PER_YEAR
 
 STACK_BUDGET_BYTES = 64 << 20  # one chunk of stacked matrices, when chunk is None
 
@@ -44,10 +44,10 @@ class GridRun:
     equity: np.ndarray | None
 
 
-def _cost_vector(costs: CostSpec | np.ndarray) -> np.ndarray:
-    """A :class:`CostSpec`, or a full cost vector (``CostConfig.as_array()``: also the
-    SEC fee and FINRA TAF on sells) as the kernels take it."""
-    return costs.as_array() if isinstance(costs, CostSpec) else np.asarray(costs, np.float64)
+def _cost_vector(costs: CostConfig | np.ndarray) -> np.ndarray:
+    """A :class:`~framework.execution.costs.CostConfig`, or its full cost vector
+    (``CostConfig.as_array()``), as the kernels take it."""
+    return costs.as_array() if isinstance(costs, CostConfig) else np.asarray(costs, np.float64)
 
 
 def _matrices(name: str, items: np.ndarray | Iterable[np.ndarray]) -> Iterator[np.ndarray]:
@@ -82,7 +82,8 @@ def grid_targets(open_: np.ndarray, close: np.ndarray,
                  targets: np.ndarray | Iterable[np.ndarray], *, unit: str = "weight",
                  init_cash: float = 100_000.0, rebalance_band: float = 0.0,
                  min_order_value: float = 0.0, whole_shares: bool = False,
-                 costs: CostSpec | np.ndarray = NO_COSTS, periods_per_year: float = 252.0,
+                 costs: CostConfig | np.ndarray = NO_COSTS,
+                 periods_per_year: float = SESSIONS_PER_YEAR,
                  chunk: int | None = None, keep_equity: bool = False) -> GridRun:
     """Run :func:`framework.engine.vector.run_targets` on every target matrix of
     ``targets`` (``[C, T, S]`` or an iterable of ``[T, S]``; units per ``unit``: weight
@@ -119,7 +120,8 @@ def grid_signals(open_: np.ndarray, close: np.ndarray,
                  signals: Iterable[tuple[np.ndarray, np.ndarray]],
                  *, init_cash: float = 100_000.0, size_mode: str = "equity_fraction",
                  size: float = 1.0, whole_shares: bool = False,
-                 costs: CostSpec | np.ndarray = NO_COSTS, periods_per_year: float = 252.0,
+                 costs: CostConfig | np.ndarray = NO_COSTS,
+                 periods_per_year: float = SESSIONS_PER_YEAR,
                  chunk: int | None = None, keep_equity: bool = False) -> GridRun:
     """Run :func:`framework.engine.vector.run_signals` on every ``(entries, exits)``
     pair of ``signals`` (bool ``[T, S]`` each, observed at bar t's close, filled at

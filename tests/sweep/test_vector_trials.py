@@ -13,7 +13,8 @@ import pytest
 
 from framework.config import load_toml
 from framework.engine.run_config import StrategyConfig, build_strategy
-from framework.engine.vector import CostSpec, VectorEngineError, run_target_weights
+from framework.engine.vector import VectorEngineError, run_target_weights
+from framework.execution.costs import CostConfig
 from framework.sweep.matrices import grid_target_weights
 from framework.sweep.route import engine_for
 from framework.sweep.spec import load_spec
@@ -148,8 +149,8 @@ def test_grid_of_target_weights_equals_each_run() -> None:
     weights = rng.uniform(-0.2, 0.5, (C, T, S))
     weights[rng.random((C, T, S)) < 0.8] = np.nan
     kw = {"init_cash": 50_000.0, "rebalance_band": 0.01, "min_order_value": 200.0,
-          "whole_shares": True, "costs": CostSpec(per_share=0.005, min_fee=1.0,
-                                                  slippage_bps=3.0)}
+          "whole_shares": True, "costs": CostConfig(model="custom", per_share=0.005, min_fee=1.0,
+                                             slippage_bps=3.0)}
     grid = grid_target_weights(open_, close, iter(list(weights)), chunk=3, keep_equity=True,
                                **kw)
     assert grid.metrics["combo"].to_list() == list(range(C))
