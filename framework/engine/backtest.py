@@ -20,6 +20,7 @@ import traceback
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from framework.config import load_toml, validate_mapping
 from framework.data import Lake
@@ -139,7 +140,7 @@ def run_strategy(cfg: StrategyConfig, strategy: Strategy, source: str, *,
     sig = blank_signals(panel) if hook else strategy_signals(strategy, panel, source)
     algo_inputs = None
     if cfg.execution.algo in ("vwap", "is"):  # learnt from the sessions before the run
-        first = dt.datetime.fromtimestamp(int(panel.session_open[0]) / 1e9, NY).date()
+        first = dt.datetime.fromtimestamp(int(panel.session_open[0]) / 1e9, ZoneInfo(NY)).date()
         algo_inputs = from_lake(lake, list(cfg.symbols), first, cfg.execution.vwap_sessions,
                                 cfg.execution.vwap_bucket_min)
     warmup.finish(compiling)
