@@ -24,6 +24,8 @@ ALLOWED = {
     ("framework/cli/live_cmd.py", "live.runner"):
         "`fw live` is a command of the one `fw` CLI: it imports the live driver lazily, "
         "when the command runs (a plugin entry point would remove it)",
+    ("framework/cli/live_cmd.py", "live.panel"):
+        "the terminal panel of `fw live`, imported lazily with the live driver",
     ("framework/cli/venue_cmd.py", "live.venue.cli"):
         "`fw venue` runs the local venue of live/, imported lazily as for `fw live`",
     ("framework/cli/venue_cmd.py", "live.venue.config"):
