@@ -22,6 +22,7 @@ import hashlib
 import itertools
 import json
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -31,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+import sqlalchemy.exc
 
 from framework.config import ConfigError, load_toml
 from framework.data import Lake
@@ -61,6 +63,9 @@ class SweepRun:
     storage: str
 
 
+RDB_SCHEMA_ATTEMPTS = 5  # opens of an RDB storage while workers race to create its schema
+
+
 def sampler_for(spec: SweepSpec) -> optuna.samplers.BaseSampler:
     """The seeded sampler the spec names (grid points are enqueued, drawn in order)."""
     if spec.sampler == "tpe":
@@ -78,12 +83,21 @@ def storage_for(url: str | None, out_dir: Path) -> tuple[Any, str]:
         path.parent.mkdir(parents=True, exist_ok=True)
         backend = optuna.storages.journal.JournalFileBackend(str(path))
         return optuna.storages.JournalStorage(backend), f"journal file {path}"
-    try:
-        return optuna.storages.RDBStorage(url), url.split("@")[-1]
-    except Exception as err:  # driver missing, server down, bad URL: one line naming it
-        raise ConfigError("--storage", [f"cannot open Optuna storage "
-                                        f"'{url.split('@')[-1]}': {type(err).__name__}: "
-                                        f"{str(err).splitlines()[0]}"]) from None
+    reason = ""
+    for attempt in range(RDB_SCHEMA_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(url), url.split("@")[-1]
+        except sqlalchemy.exc.IntegrityError as err:
+            # workers started together on an empty database race to create Optuna's
+            # schema; the loser's CREATE fails on PostgreSQL's catalog, and the schema is
+            # there once the winner commits: open again
+            reason = f"IntegrityError: {str(err).splitlines()[0]}"
+            time.sleep(0.2 * (attempt + 1))
+        except Exception as err:  # driver missing, server down, bad URL: one line naming it
+            reason = f"{type(err).__name__}: {str(err).splitlines()[0]}"
+            break
+    raise ConfigError("--storage", [f"cannot open Optuna storage "
+                                    f"'{url.split('@')[-1]}': {reason}"]) from None
 
 
 def grid_points(spec: SweepSpec) -> list[dict[str, Any]]:

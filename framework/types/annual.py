@@ -23,5 +23,7 @@ def annualised_sharpe(mean: np.ndarray | float, sd: np.ndarray | float,
     """``mean / sd * sqrt(periods_per_year)`` (``mean``, ``sd``: per-period fractions,
     ``sd`` with ddof=1), NaN where ``sd`` is not > 0 (no spread, or too few returns);
     element-wise over arrays, a 0-d array for scalars."""
+    # arrays even for scalars: Python's float division raises on a zero sd
+    m, s = np.asarray(mean, dtype=np.float64), np.asarray(sd, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(np.asarray(sd) > 0, mean / sd * np.sqrt(periods_per_year), np.nan)
+        return np.where(s > 0, m / s * np.sqrt(periods_per_year), np.nan)

@@ -17,3 +17,4 @@ def test_doc_example_runs(tmp_path, monkeypatch):
         exec(compile(code, str(DOC), "exec"), ns)
     assert ns["grid"].height == 1605 and ns["best"].height == 1
     assert (tmp_path / "sma_study.db").exists() and len(ns["study"].trials) == 30
+    assert ns["mix_grid"].metrics["combo"].to_list() == [0, 1, 2, 3]  # one row per mix
