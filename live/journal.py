@@ -21,6 +21,11 @@ events it booked, every intent), or at the row's end when it sends nothing. One 
 row, not one per message. What a crash loses from an open transaction is what the broker
 still has (its events, read back by reconciliation) or a row not yet acted on.
 
+A write the disk refuses (full, read-only, I/O error) raises ``JournalError`` naming the
+file, rolls the open transaction back (what was committed stays intact) and marks the
+journal ``failed``: every later write raises too, so a session stops trading instead of
+sending an order whose intent is not on disk.
+
 Units: ns UTC, shares, USD.
 """
 
@@ -96,28 +101,53 @@ class Journal:
         except sqlite3.Error as err:
             raise JournalError(f"{path}: cannot open the journal: {err}") from err
         self.path = path
+        self.failed: JournalError | None = None  # the write the disk refused, if one was
         self._bar_seq = self.db.execute("SELECT COALESCE(MAX(seq), -1) FROM bars").fetchone()[0]
 
-    def _begin(self) -> None:
-        if not self.db.in_transaction:
-            self.db.execute("BEGIN")
+    def _write(self, sql: str, args=(), many: bool = False) -> sqlite3.Cursor:
+        """One write inside the open transaction (begun here); a refused write fails the
+        journal (see the module doc)."""
+        if self.failed is not None:
+            raise self.failed
+        try:
+            if not self.db.in_transaction:
+                self.db.execute("BEGIN")
+            return self.db.executemany(sql, args) if many else self.db.execute(sql, args)
+        except sqlite3.Error as err:
+            raise self._fail(err) from err
+
+    def _fail(self, err: sqlite3.Error) -> JournalError:
+        if self.db.in_transaction:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the connection rolls back on close anyway
+        self.failed = JournalError(f"{self.path}: cannot write the journal "
+                                   f"({type(err).__name__}: {err})")
+        return self.failed
 
     def commit(self) -> None:
-        """Make every write so far durable (one fsync)."""
+        """Make every write so far durable (one fsync); ``JournalError`` if the disk
+        refuses it (the transaction is then rolled back)."""
+        if self.failed is not None:
+            raise self.failed
         if self.db.in_transaction:
-            self.db.execute("COMMIT")
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.Error as err:
+                raise self._fail(err) from err
 
     def close(self) -> None:
-        """Commit and close the file."""
-        self.commit()
+        """Commit (unless the journal failed: what is on disk stays) and close the file."""
+        if self.failed is None:
+            self.commit()
         self.db.close()
 
     # ------------------------------------------------------------------ meta
     def set_meta(self, **values) -> None:
         """Store run settings (JSON values)."""
-        self._begin()
-        self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                            [(k, json.dumps(v, default=str)) for k, v in values.items()])
+        self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                    [(k, json.dumps(v, default=str)) for k, v in values.items()], many=True)
         self.commit()
 
     def meta(self) -> dict:
@@ -131,8 +161,7 @@ class Journal:
         for b in np.ascontiguousarray(bars, BAR_DTYPE):
             self._bar_seq += 1
             rows.append((self._bar_seq, b.tobytes()))
-        self._begin()
-        self.db.executemany("INSERT INTO bars VALUES (?, ?)", rows)
+        self._write("INSERT INTO bars VALUES (?, ?)", rows, many=True)
 
     def bars(self) -> np.ndarray:
         """Every journalled bar, in the order received (``BAR_DTYPE``)."""
@@ -143,8 +172,7 @@ class Journal:
     def intend(self, cid: str, order_id: int, kind: str, body: dict, decision_ts: int) -> bool:
         """Record an order command (``commit()`` before sending it); False if ``cid`` is
         already journalled (a resumed run re-deciding an order it sent before: not sent again)."""
-        self._begin()
-        cur = self.db.execute(
+        cur = self._write(
             "INSERT OR IGNORE INTO intents VALUES (?,?,?,?,?,?,NULL,NULL,NULL)",
             (cid, order_id, kind, json.dumps(body), decision_ts, "pending"))
         return cur.rowcount == 1
@@ -154,16 +182,14 @@ class Journal:
         """Set the outcome of ``cid`` (one of ``OUTCOMES``) and what the broker said."""
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}")
-        self._begin()
-        self.db.execute(
+        self._write(
             "UPDATE intents SET outcome=?, broker_id=COALESCE(?, broker_id), "
             "status=COALESCE(?, status), detail=COALESCE(?, detail) WHERE cid=?",
             (outcome, broker_id, status, detail, cid))
 
     def set_status(self, cid: str, status: str) -> None:
         """The broker's latest status of ``cid``'s order."""
-        self._begin()
-        self.db.execute("UPDATE intents SET status=? WHERE cid=?", (status, cid))
+        self._write("UPDATE intents SET status=? WHERE cid=?", (status, cid))
 
     def intents(self, kind: str | None = None) -> list[Intent]:
         """Every journalled command (of ``kind``), in the order written."""
@@ -186,9 +212,8 @@ class Journal:
         """Record a broker fill (``key`` its ``execution_id``) or close (``key``
         ``close:<cid>``) and the bar that books it; False when already recorded (a
         duplicate update: ignore it)."""
-        self._begin()
-        cur = self.db.execute("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?,?)",
-                              (key, cid, kind, ts, qty, price, order_qty, status, bar))
+        cur = self._write("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?,?)",
+                          (key, cid, kind, ts, qty, price, order_qty, status, bar))
         return cur.rowcount == 1
 
     def events(self) -> list[tuple]:

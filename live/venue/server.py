@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
+from collections import deque
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -53,6 +54,7 @@ from live.venue.rest import (
 from live.venue.streams import StreamHub
 
 PACE_TICK_S = 0.05  # longest sleep of the paced replay (boundaries are applied per tick)
+REQUEST_LOG = 200_000  # trading requests remembered (venue.requests), newest kept
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class Venue:
         self.clock = SimClock(min(first, tl.hours.open), self.cfg.speed)
         self.core = VenueCore(self.cfg, tl, self.clock)
         self.faults = Faults()
+        self.requests: deque = deque(maxlen=REQUEST_LOG)  # see rest.make_middleware
         self.limiter = RateLimiter(self.cfg.rate_limit, self.cfg.rate_window_s)
         self.hub = StreamHub(cfg.key_id, cfg.secret_key, tl.symbols, self.faults)
         self.core.sinks.append(self.hub.publish_update)
