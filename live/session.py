@@ -477,6 +477,8 @@ class LiveSession:
         st = await self._control(http, "GET", "/state")
         steps = 0
         while self.stop_request is None:
+            if self.journal.failed is not None:  # a write in a stream handler failed
+                raise self.journal.failed
             self._poll_stop_file()
             if self._reconcile_due:
                 self.reconcile()

@@ -236,7 +236,8 @@ def bad_bar(bar: dict, what: str) -> dict | bytes:
 
 def schedule(seed: int, steps: int, n: int, kinds: tuple[str, ...] = CHAOS_KINDS
              ) -> list[tuple[int, dict]]:
-    """A seeded fault schedule: ``n`` faults over lockstep steps ``[5, steps)``, as
+    """A seeded fault schedule: ``n`` faults over the venue's replay steps (``steps`` in
+    all; the first and last 2 % are left alone), as
     ``(step, spec)`` sorted by step, kinds cycling through ``kinds`` in a seeded order
     (so ``n >= len(kinds)`` injects every kind at least once). ``kill`` specs have no
     ``pid`` (the harness adds the client's); ``restart`` / ``disk_full`` are the
@@ -268,5 +269,6 @@ def schedule(seed: int, steps: int, n: int, kinds: tuple[str, ...] = CHAOS_KINDS
             spec["what"] = rng.choice(BAD_INPUTS[spec["stream"]])
         elif kind == "kill":
             spec["at"] = rng.choice(KILL_POINTS)
-        out.append((rng.randrange(5, max(steps, 6)), spec))
+        out.append((rng.randrange(steps // 50, max(steps - steps // 50, steps // 50 + 1)),
+                    spec))
     return sorted(out, key=lambda x: x[0])

@@ -95,7 +95,7 @@ async def _body(request: web.Request) -> object:
 
 def make_middleware(venue) -> Callable:
     """Faults, auth, rate limit and error shaping around every ``/v2`` route; each
-    trading request (and stream connect) is noted in ``venue.requests`` as ``(wall s,
+    trading request (and stream connect) is noted in ``venue.requests`` as ``(monotonic s,
     method, path, status)`` -- the venue's own record a chaos run checks clients by."""
     limiter = venue.limiter
 
@@ -108,10 +108,10 @@ def make_middleware(venue) -> Callable:
             except ApiError as err:
                 return error_response(err.status, err.message, err.code)
         if request.headers.get("Upgrade", "").lower() == "websocket":
-            venue.requests.append((time.time(), "WS", path, 101))
+            venue.requests.append((time.monotonic(), "WS", path, 101))
             return await handler(request)
         resp = await _trading(request, handler)
-        venue.requests.append((time.time(), request.method, path, resp.status))
+        venue.requests.append((time.monotonic(), request.method, path, resp.status))
         return resp
 
     async def _trading(request: web.Request, handler: Handler) -> web.StreamResponse:

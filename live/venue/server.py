@@ -279,11 +279,13 @@ class Venue:
             await self._play(batch)
         await self._end()
 
-    async def _play(self, batch) -> None:
-        """Apply one batch: clock, fills, state file, then the market data."""
+    async def _play(self, batch, persist: bool = True) -> None:
+        """Apply one batch: clock, fills, state file (unless the caller writes it once
+        for several batches), then the market data."""
         self.clock.set(int(batch.ts[-1]))
         self.core.on_batch(batch)
-        self.persist()
+        if persist:
+            self.persist()
         await self.hub.publish_market(batch)
         await asyncio.sleep(0)
 
@@ -323,15 +325,17 @@ class Venue:
                     if not self.ended:
                         await self._end()
                     break
+                # the state file once per advance: a restart resumes from its start or
+                # its end, both consistent (the client re-reads state after a restart)
                 if until is not None:  # every step due by then, in batches
-                    await self._play(tl.take(until_ns=until))
+                    await self._play(tl.take(until_ns=until), persist=False)
                 else:
-                    await self._play(tl.take(max_steps=1))
+                    await self._play(tl.take(max_steps=1), persist=False)
                     n += 1
             if until is not None:
                 self.clock.set(until)
                 self.core.advance(until)
-                self.persist()
+            self.persist()
             await self.hub.flush_updates()
         return self.state_now()
 
