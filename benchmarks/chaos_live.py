@@ -205,9 +205,9 @@ def report(results: list[dict]) -> int:
             "recovery_p99_s": float(np.nanpercentile(rec, 99)) if rec.size else float("nan")}
     head = ("kind", "sessions", "faults", "orders", "dup", "lost", "double", "pos!=",
             "unrec", "failed", "rec p50 s", "rec p99 s")
-    print(("{:<14}" + "{:>9}" * (len(head) - 1)).format(*head))
+    print(("{:<14}" + "{:>10}" * (len(head) - 1)).format(*head))
     for kind, r in rows.items():
-        print(("{:<14}" + "{:>9}" * 9 + "{:>9.2f}{:>9.2f}").format(
+        print(("{:<14}" + "{:>10}" * 9 + "{:>10.2f}{:>10.2f}").format(
             kind, r["sessions"], r["faults"], r["orders"], r["duplicate_orders"],
             r["lost_fills"], r["double_fills"], r["position_mismatches"],
             r["unreconciled_sends"], r["failed_sessions"], r["recovery_p50_s"],
