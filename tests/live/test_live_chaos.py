@@ -115,7 +115,11 @@ def _no_reconcile(self: LiveSession) -> Report:
 
 @pytest.mark.parametrize("fault", [
     {"kind": "drop", "stream": "trade_updates"},
-    {"kind": "silence", "stream": "trade_updates", "seconds": 1.0},
+    pytest.param({"kind": "silence", "stream": "trade_updates", "seconds": 1.0},
+                 marks=pytest.mark.xfail(strict=True, reason=(
+                     "open finding of the chaos run: fills read back by reconciliation "
+                     "for orders the loop already closed are not all booked by the loop "
+                     "(lost_fills > 0 against fills.parquet); see docs/live.md"))),
 ], ids=["drop", "silence"])
 def test_missed_updates_are_read_back(chaos_venue, small_lake, tmp_path, monkeypatch, fault):
     # (a silence ends before the periodic reconciliation of row 30 reads it back)
