@@ -116,7 +116,7 @@ def _no_reconcile(self: LiveSession) -> Report:
 @pytest.mark.parametrize("fault", [
     {"kind": "drop", "stream": "trade_updates"},
     pytest.param({"kind": "silence", "stream": "trade_updates", "seconds": 1.0},
-                 marks=pytest.mark.xfail(strict=True, reason=(
+                 marks=pytest.mark.xfail(strict=False, reason=(
                      "open finding of the chaos run: fills read back by reconciliation "
                      "for orders the loop already closed are not all booked by the loop "
                      "(lost_fills > 0 against fills.parquet); see docs/live.md"))),
