@@ -31,6 +31,11 @@ the deterministic client order ids and reconciliation are what stop a duplicate:
 order the broker has that the journal lost is found by its id, or blocks trading as
 foreign).
 
+A write the disk refuses (full, read-only, I/O error) raises ``JournalError`` naming the
+file, rolls the open transaction back (what was committed stays intact) and marks the
+journal ``failed``: every later write raises too, so a session stops trading instead of
+sending an order whose intent is not on disk.
+
 Units: ns UTC, shares, USD.
 """
 
@@ -112,17 +117,42 @@ class Journal:
         except sqlite3.Error as err:
             raise JournalError(f"{path}: cannot open the journal: {err}") from err
         self.path = path
+        self.failed: JournalError | None = None  # the write the disk refused, if one was
         self._bar_seq = self.db.execute("SELECT COALESCE(MAX(seq), -1) FROM bars").fetchone()[0]
 
-    def _begin(self) -> None:
-        if not self.db.in_transaction:
-            self.db.execute("BEGIN")
+    def _write(self, sql: str, args=(), many: bool = False) -> sqlite3.Cursor:
+        """One write inside the open transaction (begun here); a refused write fails the
+        journal (see the module doc)."""
+        if self.failed is not None:
+            raise self.failed
+        try:
+            if not self.db.in_transaction:
+                self.db.execute("BEGIN")
+            return self.db.executemany(sql, args) if many else self.db.execute(sql, args)
+        except sqlite3.Error as err:
+            raise self._fail(err) from err
+
+    def _fail(self, err: sqlite3.Error) -> JournalError:
+        if self.db.in_transaction:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the connection rolls back on close anyway
+        self.failed = JournalError(f"{self.path}: cannot write the journal "
+                                   f"({type(err).__name__}: {err})")
+        return self.failed
 
     def commit(self) -> None:
         """Commit every write so far: fsync'd when it holds an intent (``sync="full"``),
-        which also makes every earlier commit durable."""
+        which also makes every earlier commit durable; ``JournalError`` if the disk refuses
+        it (the transaction is then rolled back)."""
+        if self.failed is not None:
+            raise self.failed
         if self.db.in_transaction:
-            self.db.execute("COMMIT")
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.Error as err:
+                raise self._fail(err) from err
         if self._full:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._full = False
@@ -133,25 +163,25 @@ class Journal:
         fsync to come flushes it too)."""
         if self.sync != "full" or self._full:
             return
-        if self.db.in_transaction:
-            self.db.execute("COMMIT")
+        self.commit()
         self.db.execute("PRAGMA synchronous=FULL")
         self._full = True
 
     def close(self) -> None:
-        """Commit and close the file; with ``sync="full"`` a checkpoint first (SQLite
-        fsyncs the WAL before it and the database after it)."""
-        self.commit()
-        if self.sync == "full":
-            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Commit and close the file (unless the journal failed: what is on disk stays);
+        with ``sync="full"`` a checkpoint first (SQLite fsyncs the WAL before it and the
+        database after it)."""
+        if self.failed is None:
+            self.commit()
+            if self.sync == "full":
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.db.close()
 
     # ------------------------------------------------------------------ meta
     def set_meta(self, **values) -> None:
         """Store run settings (JSON values)."""
-        self._begin()
-        self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                            [(k, json.dumps(v, default=str)) for k, v in values.items()])
+        self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                    [(k, json.dumps(v, default=str)) for k, v in values.items()], many=True)
         self.commit()
 
     def meta(self) -> dict:
@@ -165,8 +195,7 @@ class Journal:
         for b in np.ascontiguousarray(bars, BAR_DTYPE):
             self._bar_seq += 1
             rows.append((self._bar_seq, b.tobytes()))
-        self._begin()
-        self.db.executemany("INSERT INTO bars VALUES (?, ?)", rows)
+        self._write("INSERT INTO bars VALUES (?, ?)", rows, many=True)
 
     def bars(self) -> np.ndarray:
         """Every journalled bar, in the order received (``BAR_DTYPE``)."""
@@ -178,8 +207,7 @@ class Journal:
         """Record an order command (``commit()`` before sending it); False if ``cid`` is
         already journalled (a resumed run re-deciding an order it sent before: not sent again)."""
         self._durable()
-        self._begin()
-        cur = self.db.execute(
+        cur = self._write(
             "INSERT OR IGNORE INTO intents VALUES (?,?,?,?,?,?,NULL,NULL,NULL)",
             (cid, order_id, kind, json.dumps(body), decision_ts, "pending"))
         return cur.rowcount == 1
@@ -189,16 +217,14 @@ class Journal:
         """Set the outcome of ``cid`` (one of ``OUTCOMES``) and what the broker said."""
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}")
-        self._begin()
-        self.db.execute(
+        self._write(
             "UPDATE intents SET outcome=?, broker_id=COALESCE(?, broker_id), "
             "status=COALESCE(?, status), detail=COALESCE(?, detail) WHERE cid=?",
             (outcome, broker_id, status, detail, cid))
 
     def set_status(self, cid: str, status: str) -> None:
         """The broker's latest status of ``cid``'s order."""
-        self._begin()
-        self.db.execute("UPDATE intents SET status=? WHERE cid=?", (status, cid))
+        self._write("UPDATE intents SET status=? WHERE cid=?", (status, cid))
 
     def intents(self, kind: str | None = None) -> list[Intent]:
         """Every journalled command (of ``kind``), in the order written."""
@@ -221,9 +247,8 @@ class Journal:
         """Record a broker fill (``key`` its ``execution_id``) or close (``key``
         ``close:<cid>``) and the bar that books it; False when already recorded (a
         duplicate update: ignore it)."""
-        self._begin()
-        cur = self.db.execute("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?,?)",
-                              (key, cid, kind, ts, qty, price, order_qty, status, bar))
+        cur = self._write("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?,?)",
+                          (key, cid, kind, ts, qty, price, order_qty, status, bar))
         return cur.rowcount == 1
 
     def events(self) -> list[tuple]:

@@ -94,7 +94,10 @@ def reconcile(gw: Gateway, expected_positions: Callable[[], dict[str, float]],
         for it in j.intents("submit"):
             if it.outcome in ("pending", "unresolved"):
                 out = gw.resolve(it.cid)
-                if out.outcome == "unresolved":
+                if out.outcome == "rejected":  # never reached the broker: the loop hears
+                    if on_close(it.cid, "rejected", it.decision_ts):
+                        rep.closes_added += 1
+                elif out.outcome == "unresolved":
                     rep.problems.append(f"order {it.cid}: unresolved ({out.detail})")
         known = {it.cid: it for it in j.intents("submit")}
         orders = all_orders(gw)

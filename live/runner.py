@@ -183,6 +183,10 @@ def run_live(path: str | Path, overrides: dict | None = None, *, lake: Path | No
         metrics.market_open(False)
         if panel is not None:
             panel.tick(live, force=True)
+        if live.stats.journal_error:  # nothing written to a disk that refuses writes
+            raise LiveError(f"fw live: {live.stats.journal_error}; trading stopped (open "
+                            f"orders cancelled, positions kept, the journal's committed "
+                            f"state intact): free the disk, then fw live --resume {run_id}")
         result = live.result()
         manifest = _manifest(cfg, str(path), run_id, ep, lockstep, resume, promotion, venue,
                              strategy.context.lake_root)
@@ -254,6 +258,8 @@ def _summary(live: LiveSession) -> dict:
         "cancels": st.cancels, "outcomes": st.outcomes,
         "reconciliations": st.reconciliations, "reconnects": st.reconnects,
         "stale_alarms": st.stale_alarms, "stopped": st.stopped,
+        "bad_input": {"trade_updates": live.trade_stream.bad_input,
+                      "market_data": live.data_stream.bad_input},
         "decision_latency_us": None if not lat.size else {
             "p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
             "n": int(lat.size)},

@@ -61,12 +61,14 @@ from live.adapter.gateway import TYPES, Gateway, order_body
 from live.adapter.messages import TradeEvent, bar_row, ns_of
 from live.adapter.ratelimit import TokenBucket
 from live.driver.bar_session import BarSession
-from live.journal import TERMINAL, Journal
+from live.journal import TERMINAL, Journal, JournalError
 from live.reconcile import Report, reconcile
 
 ROW_GRACE_S = 2.0  # streaming: a row of bars closes this long after its first bar
 STEP_TIMEOUT_S = 30.0  # lockstep: a step's messages must all arrive within this
 STALE_S = 90.0  # streaming, market hours: no bar for this long is an alarm + reconnect
+RECONCILE_EVERY_ROWS = 15  # also reconcile this often: a silent socket loses updates
+VENUE_DOWN_S = 60.0  # lockstep: how long the venue's control API may be unreachable
 CLOSES = {"canceled": OrderStatus.CANCELED, "expired": OrderStatus.EXPIRED,
           "rejected": OrderStatus.REJECTED, "done_for_day": OrderStatus.EXPIRED}
 # the broker's close -> the metrics' final status (a rejection is counted as a reject)
@@ -121,6 +123,7 @@ class Stats:
     reconnects: int = 0
     stale_alarms: int = 0
     stopped: dict | None = None
+    journal_error: str | None = None  # the journal could not be written: trading stopped
 
 
 class LiveSession:
@@ -163,6 +166,8 @@ class LiveSession:
         self._tu_received = 0  # trade updates on the current connection
         self._last_bar_s = time.monotonic()
         self._reconcile_due = True
+        self._rows_since_reconcile = 0
+        self._periodic_due = False  # RECONCILE_EVERY_ROWS passed (acted on between steps)
         self._t_row = self._t_decided = 0
         self.step_hooks: list = []  # lockstep: called with the step count after each
         self.panel = None  # a live.panel.Panel: the terminal line, refreshed from the loops
@@ -316,6 +321,9 @@ class LiveSession:
         self._t_decided = time.perf_counter_ns()
         decided_ns = self.m.decision(self._md_rx_ns) if self._md_rx_ns else None
         self._row_bars = 0
+        self._rows_since_reconcile += 1
+        if self._rows_since_reconcile >= RECONCILE_EVERY_ROWS:
+            self._periodic_due = True
         self.dispatch(decided_ns)  # commits before its 1st POST: the row's bars, events, intents
         self.journal.commit()
         self._report_row(booked)
@@ -407,6 +415,8 @@ class LiveSession:
                 self.done.add(cid)
         self.seen = n
         self.journal.commit()  # every intent on disk before its POST
+        if sends and self._reconcile_due:  # a reconnect not yet reconciled: first that
+            self.reconcile()
         t_journal = time.perf_counter_ns()
         px = self.driver._px["close"][self.driver.n - 1] if self.driver.n else None
         for k, (i, body) in enumerate(sends):
@@ -432,6 +442,8 @@ class LiveSession:
                 self.m.order_rejected(None, "kill_switch" if self.gw.blocked.startswith(
                     "kill") else "circuit_breaker", symbol=body["symbol"],
                     detail=self.gw.blocked)
+                # never working: the loop hears it was never sent
+                self.book_close(cid, "rejected", int(od[i]["ts_created"]))
 
     def _report_sent(self, body: dict, o, close_px, decided_ns: int | None) -> None:
         """An order about to be POSTed, to the metrics: its shares (a USD order's
@@ -473,7 +485,9 @@ class LiveSession:
                                            "foreign": len(rep.foreign)})
         if self.stop_request is None or not self.stop_request.kill:
             self.gw.blocked = None if rep.ok else "reconciliation: " + "; ".join(rep.problems)
-        self._reconcile_due = False
+        self._reconcile_due = not rep.ok  # a failed one is tried again at the next step
+        self._rows_since_reconcile = 0
+        self._periodic_due = False
         if rep.cash is not None:  # the broker's positions were read (else nothing to compare)
             self.m.positions(self.expected_positions())
             self.m.reconcile(rep.positions)
@@ -563,11 +577,34 @@ class LiveSession:
         return self._lockstep
 
     async def _control(self, http: aiohttp.ClientSession, method: str, path: str,
-                       body: dict | None = None) -> dict:
-        async with http.request(method, f"{self.ep.control}{path}", json=body) as r:
-            if r.status != 200:
-                raise LiveError(f"venue control {path}: HTTP {r.status}: {await r.text()}")
-            return await r.json()
+                       body: dict | None = None, *, retry: bool = True) -> dict:
+        """One call of the venue's control API; while the venue is unreachable (a
+        restart) it is tried again for up to ``VENUE_DOWN_S`` (``retry``: the call is
+        idempotent; else the error goes to the caller)."""
+        deadline = time.monotonic() + VENUE_DOWN_S
+        while True:
+            try:
+                async with http.request(method, f"{self.ep.control}{path}", json=body) as r:
+                    if r.status != 200:
+                        raise LiveError(f"venue control {path}: HTTP {r.status}: "
+                                        f"{await r.text()}")
+                    return await r.json()
+            except (TimeoutError, aiohttp.ClientConnectionError) as err:
+                if not retry or time.monotonic() > deadline:
+                    raise LiveError(f"venue {self.ep.control}: unreachable for "
+                                    f"{VENUE_DOWN_S:g} s ({type(err).__name__})") from err
+                await asyncio.sleep(0.2)
+
+    async def _step(self, http: aiohttp.ClientSession, before: dict) -> dict:
+        """``advance`` one step; if the venue went away mid-call, the step happened
+        when its count moved (it is not played twice)."""
+        try:
+            return await self._control(http, "POST", "/advance", {"steps": 1}, retry=False)
+        except LiveError:
+            st = await self._control(http, "GET", "/state")
+            if st["steps_done"] > before["steps_done"] or st["ended"]:
+                return st
+            return await self._control(http, "POST", "/advance", {"steps": 1})
 
     async def _wait_subscribed(self, http: aiohttp.ClientSession, deadline: float) -> None:
         while time.monotonic() < deadline:
@@ -611,14 +648,18 @@ class LiveSession:
         st = await self._control(http, "GET", "/state")
         steps = 0
         while self.stop_request is None:
+            if self.journal.failed is not None:  # a write in a stream handler failed
+                raise self.journal.failed
             self._poll_stop_file()
             if self._reconcile_due:
                 self.reconcile()
             t_next = (int(st["clock"]) // bar_ns + 1) * bar_ns
             await self._control(http, "POST", "/advance", {"until": t_next - 1})
-            st = await self._control(http, "POST", "/advance", {"steps": 1})
+            st = await self._step(http, st)
             await self._drain(st)
-            if self._reconcile_due:  # a reconnect: missed fills before the row closes
+            # a reconnect: missed fills before the row closes; periodic ones here too,
+            # where every message the venue sent is read (none in flight)
+            if self._reconcile_due or self._periodic_due:
                 self.reconcile()
             if self._backfill_due:  # and missed bars
                 self.backfill()
@@ -635,8 +676,10 @@ class LiveSession:
     async def _streaming_loop(self, http: aiohttp.ClientSession | None) -> None:
         while self.stop_request is None:
             await asyncio.sleep(0.05)
+            if self.journal.failed is not None:  # a write in a stream handler failed
+                raise self.journal.failed
             self._poll_stop_file()
-            if self._reconcile_due:
+            if self._reconcile_due or self._periodic_due:
                 self.reconcile()
             if self._backfill_due and self._connects["market_data"] and \
                     self.data_stream._running:
@@ -677,12 +720,18 @@ class LiveSession:
         try:
             if http is not None:
                 await self._wait_subscribed(http, time.monotonic() + STEP_TIMEOUT_S)
-            if lockstep:
-                await self._lockstep_loop(http, max_steps)
-            else:
-                await self._streaming_loop(http)
-            if self.stop_request is None and max_steps is None:
-                self.close_row()
+            try:
+                if lockstep:
+                    await self._lockstep_loop(http, max_steps)
+                else:
+                    await self._streaming_loop(http)
+                if self.stop_request is None and max_steps is None:
+                    self.close_row()
+                    self.reconcile()  # the final one: live.json says how the run ended
+            except JournalError as err:  # nothing more may be sent: stop, state kept
+                self.stats.journal_error = str(err)
+                self.gw.blocked = f"journal: {err}"
+                self.request_stop(Stop(kill=True, reason=f"journal write failed: {err}"))
         finally:
             await self.trade_stream.stop_ws()
             await self.data_stream.stop_ws()

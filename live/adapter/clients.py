@@ -6,17 +6,25 @@ local venue), with the adapter's defences around them:
   SDK sets none), the token bucket fed by every reply's rate-limit headers;
 * streams: reconnect with alpaca-py's exponential back-off and jitter, from 0.5 s up to 30 s, and a
   hook run after every (re)connect so the session reconciles before it trusts the
-  stream again.
+  stream again;
+* bad input: every frame is checked before alpaca-py sees it (``live.adapter.messages``:
+  malformed JSON/msgpack, unknown message types, bad prices, bars of symbols never
+  subscribed, timestamps going back); a bad message is named in the log, counted in
+  ``bad_input`` and skipped, the rest of its frame goes on (alpaca-py would drop the
+  whole frame, or a handler's exception would cut it short).
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import msgpack
 from alpaca.data.enums import DataFeed
 from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.live.stock import StockDataStream
@@ -24,7 +32,10 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.stream import TradingStream
 from requests.adapters import HTTPAdapter
 
+from live.adapter.messages import market_problem, trade_problem
 from live.adapter.ratelimit import TokenBucket
+
+log = logging.getLogger("fw.live")
 
 PAPER_TRADING = "https://paper-api.alpaca.markets"
 RECONNECT_MIN_S = 0.5
@@ -117,18 +128,30 @@ def data_client(ep: Endpoint, timeout_s: float = 10.0,
 
 class _Hooked:
     """Mixin: back-off from 0.5 s, a callback after every (re)connect and one when the
-    socket is closed (alpaca-py closes it on a socket error before reconnecting)."""
+    socket is closed (alpaca-py closes it on a socket error before reconnecting), and every
+    frame checked (``_check``) before alpaca-py reads it."""
 
     on_connect: Callable[[], None] | None = None
     on_disconnect: Callable[[], None] | None = None
     connects = 0
+    stream_name = "stream"
 
     def _tune(self) -> None:
         self._reconnect_min_backoff = RECONNECT_MIN_S
         self._reconnect_max_backoff = RECONNECT_MAX_S
+        self.bad_input: dict[str, int] = {}  # kind -> messages skipped
 
     async def _start_ws(self):
         await super()._start_ws()
+        recv = self._ws.recv
+
+        async def checked():
+            while True:
+                frame = self._check(await recv())
+                if frame is not None:
+                    return frame
+
+        self._ws.recv = checked
         self.connects += 1
         if self.on_connect is not None:
             self.on_connect()
@@ -139,6 +162,13 @@ class _Hooked:
         if was_open and self.on_disconnect is not None:
             self.on_disconnect()
 
+    def _bad(self, kind: str, detail: str) -> None:
+        self.bad_input[kind] = self.bad_input.get(kind, 0) + 1
+        log.warning("fw live: %s: skipped %s: %s", self.stream_name, kind, detail)
+
+    def _check(self, frame):
+        raise NotImplementedError
+
 
 class HookedTradingStream(_Hooked, TradingStream):
     """``TradingStream`` (dict messages) that reports each (re)connect."""
@@ -147,6 +177,20 @@ class HookedTradingStream(_Hooked, TradingStream):
         super().__init__(ep.key_id, ep.secret_key, paper=True, raw_data=True,
                          url_override=ep.trading_stream)
         self._tune()
+        self.stream_name = "trade_updates"
+
+    def _check(self, frame):
+        """``frame`` if it is a good message (JSON object), else None (logged)."""
+        try:
+            msg = json.loads(frame)
+        except (ValueError, UnicodeDecodeError) as err:
+            self._bad("malformed", f"{len(frame)}-byte frame is not JSON ({err})")
+            return None
+        problem = trade_problem(msg)
+        if problem is not None:
+            self._bad(*problem)
+            return None
+        return frame
 
 
 class HookedDataStream(_Hooked, StockDataStream):
@@ -156,3 +200,28 @@ class HookedDataStream(_Hooked, StockDataStream):
         super().__init__(ep.key_id, ep.secret_key, raw_data=True, feed=DataFeed.IEX,
                          url_override=ep.data_stream)
         self._tune()
+        self.stream_name = "market data"
+        self.last_bar_ns: dict[str, int] = {}  # symbol -> its last bar's start, ns UTC
+
+    def _check(self, frame):
+        """``frame`` with its bad messages taken out (each logged), None if none is left."""
+        try:
+            msgs = msgpack.unpackb(frame)
+        except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError,
+                TypeError) as err:
+            self._bad("malformed", f"{len(frame)}-byte frame is not msgpack ({err})")
+            return None
+        if not isinstance(msgs, list):
+            self._bad("malformed", f"frame is a {type(msgs).__name__}, not an array")
+            return None
+        subscribed = set(self._handlers["bars"])
+        keep = []
+        for m in msgs:
+            problem = market_problem(m, subscribed, self.last_bar_ns)
+            if problem is None:
+                keep.append(m)
+            else:
+                self._bad(*problem)
+        if len(keep) == len(msgs):
+            return frame
+        return msgpack.packb(keep) if keep else None

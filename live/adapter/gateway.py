@@ -148,6 +148,8 @@ class Gateway:
             self._call(self.client.cancel_order_by_id, it.broker_id)
         except APIError:
             return False  # 404 unknown / 422 not open: its update says what happened
+        except requests.RequestException:
+            return False  # unreachable (a restart): reconciliation reads what became of it
         return True
 
     def cancel_all(self) -> list[dict]:

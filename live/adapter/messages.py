@@ -65,3 +65,70 @@ class TradeEvent:
     @property
     def is_fill(self) -> bool:
         return self.event in ("fill", "partial_fill")
+
+
+# market-data message types alpaca-py knows (``T``): control, then data
+MD_TYPES = frozenset(("success", "error", "subscription", "t", "q", "b", "u", "d", "s",
+                      "l", "c", "x", "n", "o"))
+TRADE_STREAMS = frozenset(("authorization", "listening", "trade_updates", "error"))
+
+
+def _bad_price(x) -> bool:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return True
+    return not v > 0.0 or v == float("inf")  # also catches NaN
+
+
+def market_problem(msg, subscribed: set[str], last_ts: dict[str, int]
+                   ) -> tuple[str, str] | None:
+    """Why a decoded market-data message must be skipped, ``(kind, one line naming it)``,
+    or None.
+    Bars (``T`` = ``b``): a symbol never subscribed, a price (o/h/l/c) of 0, NaN or
+    negative, a volume below 0, a timestamp before the symbol's last bar's (``last_ts``:
+    symbol -> ns; updated for the bars let through)."""
+    if not isinstance(msg, dict) or msg.get("T") not in MD_TYPES:
+        t = msg.get("T") if isinstance(msg, dict) else type(msg).__name__
+        return "unknown_type", f"unknown market-data message type {t!r}"
+    if msg["T"] != "b":
+        return None
+    sym = msg.get("S")
+    if sym not in subscribed:
+        return "unsubscribed", f"bar for {sym!r}, a symbol never subscribed"
+    for k in ("o", "h", "l", "c"):
+        if _bad_price(msg.get(k)):
+            return "bad_price", f"bar {sym} {msg.get('t')}: price {k} = {msg.get(k)!r}"
+    try:
+        ts = ns_of(msg["t"])
+        bad_volume = float(msg.get("v") or 0.0) < 0
+    except (KeyError, TypeError, ValueError) as err:
+        return "unreadable", f"bar {sym}: unreadable field ({err})"
+    if bad_volume:
+        return "bad_volume", f"bar {sym} {msg.get('t')}: volume {msg.get('v')!r}"
+    if ts < last_ts.get(sym, ts):
+        return "ts_backwards", (f"bar {sym} {msg.get('t')}: timestamp goes back (last bar "
+                                f"at {last_ts[sym]} ns)")
+    last_ts[sym] = ts
+    return None
+
+
+def trade_problem(msg) -> tuple[str, str] | None:
+    """Why a decoded ``trade_updates`` stream message must be skipped, ``(kind, line)``,
+    or None: an
+    unknown ``stream``, an update without event/order/timestamp, a fill whose price is
+    0, NaN or negative or whose quantity is not above 0 (its real copy, or the
+    reconciliation, brings the execution)."""
+    if not isinstance(msg, dict) or msg.get("stream") not in TRADE_STREAMS:
+        s = msg.get("stream") if isinstance(msg, dict) else type(msg).__name__
+        return "unknown_type", f"unknown trade stream message type {s!r}"
+    if msg["stream"] != "trade_updates":
+        return None
+    try:
+        ev = TradeEvent.parse(msg)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        return "unreadable", f"trade update unreadable ({type(err).__name__}: {err})"
+    if ev.is_fill and (_bad_price(ev.price) or not ev.qty > 0 or not ev.execution_id):
+        return "bad_fill", (f"{ev.event} of {ev.cid} ({ev.execution_id}): price "
+                            f"{ev.price!r}, qty {ev.qty!r}")
+    return None

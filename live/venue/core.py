@@ -304,6 +304,17 @@ class VenueCore:
         self.emit(event, od, ts, price=wire.num(px), qty=wire.num(qty),
                   position_qty=wire.num(position), execution_id=exec_id)
 
+    def fill_race(self, order_id: str, faults) -> None:
+        """A cancel losing the race (``fill_race`` fault): fill the rest of the open
+        order ``order_id`` at its symbol's last price now (consumes one count of
+        ``faults``); nothing for an unknown or closed order."""
+        od = self.orders.get(order_id)
+        px = self.account.last_px.get(od.symbol) if od is not None else None
+        if od is None or not od.is_open or od.remaining <= 0 or not px \
+                or not faults.take_fill_race():
+            return
+        self.execute(od, od.remaining, px, max(self.now(), od.updated_at), maker=False)
+
     def close(self, od: VenueOrder, status: str, ts: int) -> None:
         """End ``od`` as canceled / expired / rejected at ``ts`` and say so."""
         self._finish(od, status, ts)

@@ -18,18 +18,45 @@ A fault is a JSON-able dict with a ``kind`` (``Venue.fault(...)`` or ``POST
   sent ``s`` seconds late (later ones overtake them);
 * ``{"kind": "duplicate", "count": n}`` -- the next ``n`` trade updates are sent twice;
 * ``{"kind": "reorder", "count": n}`` -- the next ``n`` trade updates are held and sent
-  in reverse order once the n-th arrives.
+  in reverse order once the n-th arrives;
+* ``{"kind": "fill_race", "count": n}`` -- the next ``n`` cancels of an open order lose
+  the race: the venue fills the order's rest at the last price first, then answers the
+  cancel (422, not open), as a replace or cancel racing a fill does at a broker;
+* ``{"kind": "bad_input", "stream": ..., "what": w}`` -- one bad message on the stream
+  (``BAD_INPUTS[stream]``): market data with the next batch, trade updates with (before)
+  the next fill; never counted in the stream's ``sent``;
+* ``{"kind": "kill", "pid": p, "at": a}`` -- SIGKILL process ``p`` (a client under test)
+  at point ``a`` (``KILL_POINTS``): ``before_send`` on the next ``POST /v2/orders``
+  before it is booked, ``after_send`` once booked and before the reply, ``mid_fill``
+  right after the next fill update is queued, ``reconcile`` on the next ``GET
+  /v2/orders`` listing (what a reconciliation reads).
+
+``restart`` (the venue stopped and started again on its state file) and ``disk_full``
+(the client's journal cannot grow) are faults of the process around the venue; they
+are in ``CHAOS_KINDS`` and ``schedule()`` so that one seeded schedule covers every
+kind, and the chaos harness (``benchmarks/chaos_live.py``) acts them out.
 """
 
 from __future__ import annotations
 
+import os
+import random
+import signal
 import time
 from dataclasses import dataclass, field
 
 from live.venue.orders import ApiError
 
 STREAMS = ("trade_updates", "market_data")
-KINDS = ("drop", "silence", "http", "order_timeout", "delay", "duplicate", "reorder")
+KINDS = ("drop", "silence", "http", "order_timeout", "delay", "duplicate", "reorder",
+         "fill_race", "bad_input", "kill")
+KILL_POINTS = ("before_send", "after_send", "mid_fill", "reconcile")
+BAD_INPUTS = {"market_data": ("malformed", "unknown_type", "price_zero", "price_nan",
+                              "price_negative", "unsubscribed", "ts_backwards"),
+              "trade_updates": ("malformed", "unknown_type", "price_zero", "price_nan",
+                                "price_negative")}
+HARNESS_KINDS = ("restart", "disk_full")  # acted out by the process around the venue
+CHAOS_KINDS = KINDS + HARNESS_KINDS
 
 
 @dataclass
@@ -43,6 +70,10 @@ class Faults:
     duplicate: int = 0
     reorder: int = 0
     reorder_held: list[dict] = field(default_factory=list)
+    fill_race: int = 0
+    bad_market: list[str] = field(default_factory=list)  # BAD_INPUTS, next batch
+    bad_trade: list[str] = field(default_factory=list)  # BAD_INPUTS, next fill update
+    kills: dict[str, list[int]] = field(default_factory=dict)  # point -> pids
 
     def add(self, spec: dict) -> str:
         """Schedule one fault (see module doc); returns its kind. ``drop`` is acted on by
@@ -75,6 +106,20 @@ class Faults:
             self.duplicate += count
         elif kind == "reorder":
             self.reorder += count
+        elif kind == "fill_race":
+            self.fill_race += count
+        elif kind == "bad_input":
+            stream, what = spec.get("stream"), spec.get("what")
+            if what not in BAD_INPUTS.get(stream, ()):
+                raise ApiError(422, f"fault bad_input: what must be one of "
+                               f"{', '.join(BAD_INPUTS.get(stream, ()))} for stream {stream}")
+            (self.bad_market if stream == "market_data" else self.bad_trade).append(what)
+        elif kind == "kill":
+            pid, at = spec.get("pid"), spec.get("at")
+            if not (isinstance(pid, int) and pid > 1) or at not in KILL_POINTS:
+                raise ApiError(422, f"fault kill: pid must be a process id and at one of "
+                               f"{', '.join(KILL_POINTS)}")
+            self.kills.setdefault(at, []).append(pid)
         return kind
 
     def clear(self) -> list[dict]:
@@ -95,6 +140,23 @@ class Faults:
                 self.http.remove(f)
             return f["status"]
         return None
+
+    def kill_at(self, point: str) -> bool:
+        """SIGKILL the processes scheduled for ``point`` (``KILL_POINTS``); True if any
+        was."""
+        pids = self.kills.pop(point, [])
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # already gone: nothing to kill
+        return bool(pids)
+
+    def take_fill_race(self) -> bool:
+        if self.fill_race:
+            self.fill_race -= 1
+            return True
+        return False
 
     def take_order_timeout(self) -> float | None:
         return self.order_timeouts.pop(0) if self.order_timeouts else None
@@ -122,6 +184,8 @@ class Faults:
             return [(0.0, m) for m in reversed(held)]
         wait = self.delay.pop(0) if self.delay else 0.0
         out = [(wait, msg)]
+        if self.bad_trade and msg["data"]["event"] in ("fill", "partial_fill"):
+            out.insert(0, (wait, bad_trade_update(msg, self.bad_trade.pop(0))))
         if self.duplicate:
             self.duplicate -= 1
             out.append((wait, msg))
@@ -131,4 +195,80 @@ class Faults:
         return {"http": self.http, "order_timeouts": self.order_timeouts,
                 "silent": {k: (None if v == float("inf") else v)
                            for k, v in self.silent_until.items()},
-                "delay": self.delay, "duplicate": self.duplicate, "reorder": self.reorder}
+                "delay": self.delay, "duplicate": self.duplicate, "reorder": self.reorder,
+                "fill_race": self.fill_race, "bad_input": {"market_data": self.bad_market,
+                                                           "trade_updates": self.bad_trade},
+                "kill": self.kills}
+
+
+MALFORMED = b"\x93\xc1{not json"  # neither JSON nor msgpack (0xc1 is never used)
+
+
+def bad_trade_update(msg: dict, what: str) -> dict | bytes:
+    """A corrupted copy of the fill update ``msg`` (sent before the real one, same
+    ``execution_id``: a client that books it loses the real fill), or raw bytes."""
+    if what == "malformed":
+        return MALFORMED
+    if what == "unknown_type":
+        return {"stream": "trade_updates_v9", "data": msg["data"]}
+    px = {"price_zero": "0", "price_nan": "NaN", "price_negative": "-1.5"}[what]
+    return {**msg, "data": {**msg["data"], "price": px}}
+
+
+def bad_bar(bar: dict, what: str) -> dict | bytes:
+    """A bad market-data message made from the real bar message ``bar`` (``T`` = ``b``):
+    raw bytes for ``malformed``, else one message of the frame."""
+    if what == "malformed":
+        return MALFORMED
+    if what == "unknown_type":
+        return {**bar, "T": "zz"}
+    if what == "unsubscribed":
+        return {**bar, "S": "NOSUB"}
+    if what == "ts_backwards":
+        t = bar["t"]
+        back = 3_600_000_000_000  # one hour
+        if hasattr(t, "to_unix_nano"):
+            return {**bar, "t": type(t).from_unix_nano(t.to_unix_nano() - back)}
+        return {**bar, "t": "1999-01-04T14:30:00Z"}
+    px = {"price_zero": 0.0, "price_nan": float("nan"), "price_negative": -1.5}[what]
+    return {**bar, "c": px, "l": px if what != "price_nan" else bar["l"]}
+
+
+def schedule(seed: int, steps: int, n: int, kinds: tuple[str, ...] = CHAOS_KINDS
+             ) -> list[tuple[int, dict]]:
+    """A seeded fault schedule: ``n`` faults over the venue's replay steps (``steps`` in
+    all; the first and last 2 % are left alone), as
+    ``(step, spec)`` sorted by step, kinds cycling through ``kinds`` in a seeded order
+    (so ``n >= len(kinds)`` injects every kind at least once). ``kill`` specs have no
+    ``pid`` (the harness adds the client's); ``restart`` / ``disk_full`` are the
+    harness's. Seconds are wall seconds."""
+    rng = random.Random(seed)
+    order = list(kinds)
+    rng.shuffle(order)
+    out = []
+    for k in range(n):
+        kind = order[k % len(order)]
+        spec: dict = {"kind": kind}
+        if kind in ("drop", "silence"):
+            spec["stream"] = rng.choice(STREAMS)
+            if kind == "silence":
+                spec["seconds"] = round(rng.uniform(0.2, 1.0), 2)
+        elif kind == "http":
+            spec.update(status=rng.choice((429, 500, 502, 503, 504)),
+                        count=rng.randint(1, 4), method=rng.choice(("POST", "GET", None)))
+        elif kind == "order_timeout":
+            spec["seconds"] = round(rng.uniform(0.3, 1.0), 2)
+        elif kind in ("delay", "duplicate", "reorder"):
+            spec["count"] = rng.randint(2, 6)
+            if kind == "delay":
+                spec["seconds"] = round(rng.uniform(0.05, 0.5), 2)
+        elif kind == "fill_race":
+            spec["count"] = rng.randint(1, 3)
+        elif kind == "bad_input":
+            spec["stream"] = rng.choice(STREAMS)
+            spec["what"] = rng.choice(BAD_INPUTS[spec["stream"]])
+        elif kind == "kill":
+            spec["at"] = rng.choice(KILL_POINTS)
+        out.append((rng.randrange(steps // 50, max(steps - steps // 50, steps // 50 + 1)),
+                    spec))
+    return sorted(out, key=lambda x: x[0])

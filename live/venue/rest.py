@@ -94,7 +94,9 @@ async def _body(request: web.Request) -> object:
 
 
 def make_middleware(venue) -> Callable:
-    """Faults, auth, rate limit and error shaping around every ``/v2`` route."""
+    """Faults, auth, rate limit and error shaping around every ``/v2`` route; each
+    trading request (and stream connect) is noted in ``venue.requests`` as ``(monotonic s,
+    method, path, status)`` -- the venue's own record a chaos run checks clients by."""
     limiter = venue.limiter
 
     @web.middleware
@@ -106,7 +108,14 @@ def make_middleware(venue) -> Callable:
             except ApiError as err:
                 return error_response(err.status, err.message, err.code)
         if request.headers.get("Upgrade", "").lower() == "websocket":
+            venue.requests.append((time.monotonic(), "WS", path, 101))
             return await handler(request)
+        resp = await _trading(request, handler)
+        venue.requests.append((time.monotonic(), request.method, path, resp.status))
+        return resp
+
+    async def _trading(request: web.Request, handler: Handler) -> web.StreamResponse:
+        path = request.path
         status = venue.faults.http_fault(request.method, path)
         if status is not None:
             request[INJECTED] = True
@@ -192,8 +201,11 @@ def routes(venue) -> list[web.RouteDef]:
 
     async def submit(request):
         body = await _body(request)
+        if venue.faults.kill_at("before_send"):  # the client dies, its POST unread
+            raise ApiError(503, "injected fault: the client was killed before the order")
         reply = core.submit(body)
         venue.persist()
+        venue.faults.kill_at("after_send")  # booked; the client never reads the reply
         hold = venue.faults.take_order_timeout()
         if hold is not None:  # booked, but the client never hears back
             await asyncio.sleep(hold)
@@ -202,6 +214,7 @@ def routes(venue) -> list[web.RouteDef]:
         return js(reply)
 
     async def list_orders(request):
+        venue.faults.kill_at("reconcile")
         q = request.query
         status = q.get("status") or "open"
         if status not in ("open", "closed", "all"):
@@ -232,6 +245,8 @@ def routes(venue) -> list[web.RouteDef]:
         return js(reply)
 
     async def cancel(request):
+        if venue.faults.fill_race:
+            core.fill_race(request.match_info["id"], venue.faults)
         core.cancel(request.match_info["id"])
         venue.persist()
         return web.Response(status=204)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
+from collections import deque
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -54,6 +55,7 @@ from live.venue.rest import (
 from live.venue.streams import StreamHub
 
 PACE_TICK_S = 0.05  # longest sleep of the paced replay (boundaries are applied per tick)
+REQUEST_LOG = 200_000  # trading requests remembered (venue.requests), newest kept
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class Venue:
         self.clock = SimClock(min(first, tl.hours.open), self.cfg.speed)
         self.core = VenueCore(self.cfg, tl, self.clock)
         self.faults = Faults()
+        self.requests: deque = deque(maxlen=REQUEST_LOG)  # see rest.make_middleware
         self.limiter = RateLimiter(self.cfg.rate_limit, self.cfg.rate_window_s)
         self.hub = StreamHub(cfg.key_id, cfg.secret_key, tl.symbols, self.faults)
         self.core.sinks.append(self.hub.publish_update)
@@ -277,11 +280,13 @@ class Venue:
             await self._play(batch)
         await self._end()
 
-    async def _play(self, batch) -> None:
-        """Apply one batch: clock, fills, state file, then the market data."""
+    async def _play(self, batch, persist: bool = True) -> None:
+        """Apply one batch: clock, fills, state file (unless the caller writes it once
+        for several batches), then the market data."""
         self.clock.set(int(batch.ts[-1]))
         self.core.on_batch(batch)
-        self.persist()
+        if persist:
+            self.persist()
         await self.hub.publish_market(batch)
         await asyncio.sleep(0)
 
@@ -321,15 +326,17 @@ class Venue:
                     if not self.ended:
                         await self._end()
                     break
+                # the state file once per advance: a restart resumes from its start or
+                # its end, both consistent (the client re-reads state after a restart)
                 if until is not None:  # every step due by then, in batches
-                    await self._play(tl.take(until_ns=until))
+                    await self._play(tl.take(until_ns=until), persist=False)
                 else:
-                    await self._play(tl.take(max_steps=1))
+                    await self._play(tl.take(max_steps=1), persist=False)
                     n += 1
             if until is not None:
                 self.clock.set(until)
                 self.core.advance(until)
-                self.persist()
+            self.persist()
             await self.hub.flush_updates()
         return self.state_now()
 

@@ -26,12 +26,16 @@ import msgpack
 from aiohttp import WSMsgType, web
 
 from framework.marketdata.replay import EventBatch
-from live.venue.faults import Faults
+from live.venue.faults import Faults, bad_bar
 from live.venue.wire import market_messages
 
 MD_CHANNELS = ("trades", "quotes", "bars", "updatedBars", "dailyBars", "statuses", "lulds",
                "corrections", "cancelErrors")
 FRAME_MESSAGES = 1000  # data messages per market-data frame
+
+
+class Uncounted(bytes):
+    """A frame a fault adds (bad input): written, never counted in ``Conn.sent``."""
 
 
 def _packed(request: web.Request) -> bool:
@@ -144,7 +148,7 @@ class StreamHub:
             try:
                 if not conn.ws.closed:
                     await conn.ws.send_bytes(raw)
-                    conn.sent += 1
+                    conn.sent += not isinstance(raw, Uncounted)
             except (ConnectionError, RuntimeError):
                 pass
             finally:
@@ -158,11 +162,14 @@ class StreamHub:
             return
         loop = asyncio.get_running_loop()
         for wait, m in self.faults.shape_update(msg):
-            raw = conn.encode(m)
+            raw = Uncounted(m if isinstance(m, bytes) else conn.encode(m)) \
+                if m is not msg else conn.encode(m)
             if wait > 0:
                 loop.call_later(wait, conn.queue.put_nowait, raw)
             else:
                 conn.queue.put_nowait(raw)
+        if "mid_fill" in self.faults.kills and msg["data"]["event"] in ("fill", "partial_fill"):
+            loop.call_later(0.005, self.faults.kill_at, "mid_fill")  # once it is written
 
     async def flush_updates(self) -> None:
         """Wait until every queued trade update is written to the socket."""
@@ -255,6 +262,7 @@ class StreamHub:
             return
         for conn in list(self.market.values()):
             msgs = market_messages(batch, self.symbols, conn.subs, conn.packed, trade0)
+            await self._bad_market(conn, msgs)
             for i in range(0, len(msgs), FRAME_MESSAGES):
                 chunk = msgs[i:i + FRAME_MESSAGES]
                 try:
@@ -266,6 +274,23 @@ class StreamHub:
                     break
                 conn.sent += len(chunk)
                 self.md_frames += 1
+
+    async def _bad_market(self, conn: Conn, msgs: list[dict]) -> None:
+        """Send the scheduled bad market-data message (``bad_input``) before the batch's
+        own, made from its first bar; not counted in ``sent``."""
+        bar = next((m for m in msgs if m.get("T") == "b"), None)
+        if not self.faults.bad_market or bar is None:
+            return
+        bad = bad_bar(bar, self.faults.bad_market.pop(0))
+        try:
+            if isinstance(bad, bytes):
+                await conn.ws.send_bytes(bad)
+            elif conn.packed:
+                await conn.ws.send_bytes(msgpack.packb([bad]))
+            else:
+                await conn.ws.send_str(json.dumps([bad]))
+        except (ConnectionError, RuntimeError):
+            pass
 
     async def close_all(self) -> None:
         """Close every client socket (server shutdown, code 1001)."""

@@ -1,0 +1,269 @@
+"""Chaos run: ``fw live --paper`` against ``fw venue`` under a seeded fault schedule, and
+what survived it, counted from the venue's own records and the journal independently.
+
+Each session: a lockstep local venue (``live.venue``, in this process, on a loopback
+port, with a state file so it can be restarted) over one session of the small synthetic
+lake, and ``fw live --paper`` in a child process trading bollinger_mr with short windows
+(limit entries that time out and are cancelled, stop-loss / take-profit brackets, exits,
+partial fills from a 10 % participation cap). The schedule (``live.venue.faults.
+schedule``, seeded) lands faults at lockstep steps: every venue fault kind, ``kill``
+(SIGKILL of the child before an order is booked, after it is booked before the reply,
+right after a fill update, or while it lists orders to reconcile -- then ``fw live
+--resume``), ``restart`` (the venue stopped and started again on its state file) and
+``disk_full`` (the child's file size limit dropped to 4 KiB: the journal cannot grow;
+the child must stop with a clear message; resumed with the limit lifted).
+
+Checks, per session, after the last run of the child ended the session:
+
+duplicate orders, lost and double-counted fills, position mismatches and orders sent
+while unreconciled, from the venue's own records and the journal (``live.venue.audit``;
+windows: every child start and venue restart), and the recovery time: wall time from a
+(re)start to its first ``GET /v2/account`` (the end of a reconciliation).
+
+    python benchmarks/chaos_live.py [--quick] [--sessions N] [--faults N] [--seed S]
+                                    [--lake DIR] [--out DIR]
+
+``--quick``: 1 session x 12 faults (every kind at least once): a few minutes on a
+busy 2-core box. Default: 40 sessions x 26 faults (>= 1,000 faults).
+Exit status 1 when any count that must be zero is not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from framework.engine.run_config import load_strategy  # noqa: E402
+from live.runner import venue_config  # noqa: E402
+from live.venue import Venue, statefile  # noqa: E402
+from live.venue.audit import ZERO as AUDIT_ZERO  # noqa: E402
+from live.venue.audit import audit  # noqa: E402
+from live.venue.faults import CHAOS_KINDS, schedule  # noqa: E402
+
+DAY = dt.date(2024, 1, 8)
+TOML = ROOT / "strategies" / "bollinger_mr.toml"
+# trades often: short window, low entry threshold, short entry timeout and hold
+OVERRIDES = {"params.window": 5, "params.entry_z": 0.8, "params.exit_z": 0.2,
+             "decision.entry_timeout_bars": 2, "decision.max_hold_bars": 8,
+             "decision.size": 0.05, "data.start": DAY.isoformat(), "data.end": DAY.isoformat()}
+FULL_DISK_BYTES = 4096
+RESUMES_MAX = 40  # a session that needs more restarts than this is reported as failed
+CHILD_TIMEOUT_S = 1800.0  # one fw live process longer than this: reported as hung
+ZERO = (*AUDIT_ZERO, "failed_sessions")
+
+
+class Child:
+    """One ``fw live`` process; its output kept (last lines) for the report."""
+
+    def __init__(self, args: list[str], env: dict):
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     env=env, cwd=ROOT)
+        self.t0 = time.monotonic()
+        self.lines: list[str] = []
+        self._t = threading.Thread(target=self._drain, daemon=True)
+        self._t.start()
+
+    def _drain(self) -> None:
+        for line in self.proc.stdout:
+            self.lines = (self.lines + [line.decode(errors="replace").rstrip()])[-40:]
+
+    def wait(self) -> int:
+        rc = self.proc.wait()
+        self._t.join(5)
+        return rc
+
+
+def fw_live(venue_url: str, out: Path, lake: Path, resume: str | None) -> list[str]:
+    sets = [f"--set={k}={v}" for k, v in OVERRIDES.items()]
+    args = [str(Path(sys.executable).parent / "fw"), "live", "--paper", str(TOML),
+            "--venue", venue_url, "--lake", str(lake), "--out", str(out),
+            "--force", "chaos run", *sets]
+    return args + (["--resume", resume] if resume else [])
+
+
+def restart(venue: Venue, path: Path) -> Venue:
+    """Stop ``venue``, write its state file, start a new venue on the same port from
+    it. (The state file is written here, not after every request as a venue started
+    with ``state_path`` does: that costs minutes per session on a slow disk.)"""
+    venue.stop()
+    statefile.save(path, statefile.snapshot(venue.core, venue.timeline.k, venue.clock.now(),
+                                            venue.ended))
+    port = int(venue.urls.trading.rsplit(":", 1)[1])
+    cfg = venue.cfg.model_copy(update={"port": port})
+    new = Venue(cfg.model_copy(update={"state_path": path}))
+    new.cfg = cfg  # restored; it need not write the file again
+    new.start()
+    return new
+
+
+def run_session(seed: int, n_faults: int, lake: Path, work: Path) -> dict:
+    """One session under ``schedule(seed, ...)`` (over the venue's replay steps: every
+    trade, quote and bar instant); its counts."""
+    cfg, _ = load_strategy(TOML, {**OVERRIDES, "execution.tick_prices": True}, lake,
+                           prepare=False)
+    venue = Venue(venue_config(cfg, lake, DAY, rate_limit=100_000))
+    urls = venue.start()
+    venues = [venue]
+    plan = schedule(seed, venue.timeline.n_steps, n_faults)
+    injected: dict[str, int] = defaultdict(int)
+    windows = []  # (kind, start wall s): a child (re)start or a venue restart
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    out = work / "reports"
+    run_id = None
+    child = Child(fw_live(urls.trading, out, lake, None), env)
+    windows.append(("start", child.t0))
+    resumes, failed, messages = 0, None, []
+    while True:
+        while child.proc.poll() is None:
+            if time.monotonic() - child.t0 > CHILD_TIMEOUT_S:
+                child.proc.kill()
+                failed = f"fw live hung > {CHILD_TIMEOUT_S:g} s: " + " | ".join(child.lines[-5:])
+                break
+            k = venue.state()["steps_done"]
+            while plan and plan[0][0] <= k:
+                _, spec = plan.pop(0)
+                kind = spec["kind"]
+                injected[kind] += 1
+                if kind == "restart":
+                    venue = restart(venue, work / "venue.json")
+                    venues.append(venue)
+                    windows.append(("venue", time.monotonic()))
+                elif kind == "disk_full":
+                    resource.prlimit(child.proc.pid, resource.RLIMIT_FSIZE,
+                                     (FULL_DISK_BYTES, FULL_DISK_BYTES))
+                elif kind == "kill":
+                    venue.fault(**spec, pid=child.proc.pid)
+                else:
+                    venue.fault(**spec)
+            time.sleep(0.01)
+        rc = child.wait()
+        if failed is not None:
+            break
+        st = venue.state()
+        if rc == 0 and st["ended"]:
+            break
+        if rc not in (0, -9):
+            messages.append(next((ln for ln in reversed(child.lines) if ln.strip()), f"rc {rc}"))
+        runs = [p.name for p in out.iterdir()] if out.is_dir() else []
+        if len(runs) != 1 or resumes >= RESUMES_MAX:
+            failed = f"cannot resume (rc {rc}, runs {runs}): " + " | ".join(child.lines[-5:])
+            break
+        run_id = runs[0]
+        resumes += 1
+        venue.clear_faults()  # a kill aimed at the dead process must not hit the next
+        child = Child(fw_live(urls.trading, out, lake, run_id), env)
+        windows.append(("resume", child.t0))
+    for v in venues:
+        v.stop()
+    res = check(venues, out, windows) if failed is None else {"failed": failed}
+    res.update(seed=seed, injected=dict(injected), resumes=resumes, messages=messages)
+    return res
+
+
+def check(venues: list[Venue], out: Path, windows: list[tuple[str, float]]) -> dict:
+    """``live.venue.audit`` of the session, plus what the last run's ``live.json`` says."""
+    (run_dir,) = list(out.iterdir())
+    res = audit(venues[-1].core, [r for v in venues for r in v.requests], run_dir,
+                [w[1] for w in windows])
+    summary = json.loads((run_dir / "live.json").read_text())
+    res["final_reconciliation_ok"] = summary["reconciliations"][-1]["ok"]
+    res["bad_input"] = summary["bad_input"]
+    return res
+
+
+def report(results: list[dict]) -> int:
+    """Print per fault kind and in total; returns the exit status."""
+    rows = {}
+    for kind in (*CHAOS_KINDS, "total"):
+        rs = [r for r in results if kind == "total" or r["injected"].get(kind)]
+        ok = [r for r in rs if "failed" not in r]
+        rec = np.array([x for r in ok for x in r["recovery_s"]] or [np.nan])
+        rows[kind] = {
+            "sessions": len(rs),
+            "faults": sum(r["injected"].get(kind, 0) if kind != "total"
+                          else sum(r["injected"].values()) for r in rs),
+            "orders": sum(r["orders"] for r in ok),
+            **{z: sum(r.get(z, 0) for r in ok) for z in ZERO[:-1]},
+            "failed_sessions": len(rs) - len(ok),
+            "recovery_p50_s": float(np.nanpercentile(rec, 50)) if rec.size else float("nan"),
+            "recovery_p99_s": float(np.nanpercentile(rec, 99)) if rec.size else float("nan")}
+    head = ("kind", "sessions", "faults", "orders", "dup", "lost", "double", "pos!=",
+            "unrec", "failed", "rec p50 s", "rec p99 s")
+    print(("{:<14}" + "{:>10}" * (len(head) - 1)).format(*head))
+    for kind, r in rows.items():
+        print(("{:<14}" + "{:>10}" * 9 + "{:>10.2f}{:>10.2f}").format(
+            kind, r["sessions"], r["faults"], r["orders"], r["duplicate_orders"],
+            r["lost_fills"], r["double_fills"], r["position_mismatches"],
+            r["unreconciled_sends"], r["failed_sessions"], r["recovery_p50_s"],
+            r["recovery_p99_s"]))
+    for r in results:
+        if "failed" in r:
+            print(f"seed {r['seed']}: FAILED {r['failed']}")
+        for m in r["messages"]:
+            print(f"seed {r['seed']}: child said: {m}")
+    bad = defaultdict(int)
+    for r in results:
+        for stream in r.get("bad_input", {}).values():
+            for k, n in stream.items():
+                bad[k] += n
+    print("bad input skipped (last run of each session):", dict(bad) or "none")
+    total = rows["total"]
+    print(f"any order sent while unreconciled: {'yes' if total['unreconciled_sends'] else 'no'}")
+    return 1 if any(total[z] for z in ZERO) else 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--sessions", type=int)
+    ap.add_argument("--faults", type=int, help="faults per session")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lake", type=Path)
+    ap.add_argument("--out", type=Path, help="keep the sessions' folders here")
+    a = ap.parse_args()
+    sessions = a.sessions or (1 if a.quick else 40)
+    n_faults = a.faults or (len(CHAOS_KINDS) if a.quick else 26)
+    tmp = Path(tempfile.mkdtemp(prefix="fw-chaos-"))
+    lake = a.lake
+    if lake is None:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from bench_live_latency import make_lake
+
+        lake = tmp / "lake"
+        make_lake(lake, train=False)
+    results = []
+    t0 = time.monotonic()
+    for s in range(sessions):
+        work = (a.out or tmp) / f"session-{a.seed + s}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        results.append(run_session(a.seed + s, n_faults, lake, work))
+        r = results[-1]
+        print(f"session {s + 1}/{sessions} seed {a.seed + s}: {sum(r['injected'].values())} "
+              f"faults, {r['resumes']} resumes, "
+              f"{'FAILED' if 'failed' in r else str(r['orders']) + ' orders'} "
+              f"({time.monotonic() - t0:.0f} s)", flush=True)
+    rc = report(results)
+    if a.out is None:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

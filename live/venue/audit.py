@@ -1,0 +1,89 @@
+"""What a client run left at the venue, checked against its journal: the figures of a
+chaos run (``benchmarks/chaos_live.py``) and of the fault tests. It reads the venue's
+own records (orders, FILL activities, positions, request log) and the run folder
+(``journal.sqlite`` read-only, ``fills.parquet``), never the client's live objects.
+
+Counts (each must be 0 for a run that survived its faults):
+
+* ``duplicate_orders``: client order ids the venue booked more than once, plus orders
+  at the venue the journal has no intent for (a resend under a new id: the venue's
+  uniqueness rule cannot stop that one; the run must be the account's only client);
+* ``lost_fills``: executions of the run's orders missing from the journal, plus orders
+  whose shares filled at the venue exceed what the loop booked (``fills.parquet``);
+* ``double_fills``: journalled executions the venue never made, plus orders the loop
+  booked more shares of than the venue filled;
+* ``position_mismatches``: symbols whose venue position differs from the sum of the
+  journal's fills (signed by the journalled side);
+* ``unreconciled_sends``: ``POST /v2/orders`` after a window start (a client start or
+  a venue restart) and before that window's first ``GET /v2/account`` answered 200 --
+  the last read of a reconciliation.
+
+Units: shares; seconds of `time.monotonic()` (the venue's process).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from pathlib import Path
+
+import polars as pl
+
+QTY_EPS = 1e-6
+ZERO = ("duplicate_orders", "lost_fills", "double_fills", "position_mismatches",
+        "unreconciled_sends")
+
+
+def audit(core, requests: list[tuple], run_dir: Path, windows: list[float]) -> dict:
+    """The counts above for the run in ``run_dir`` at the venue whose state is ``core``
+    (a ``VenueCore``; a restarted venue restores every order and activity), with the
+    ``requests`` of every venue process (``Venue.requests`` rows) and the monotonic seconds
+    at which windows start. Also: ``orders`` (the run's at the venue), ``fills``
+    (their executions), ``recovery_s`` (per window: start -> first ``GET
+    /v2/account``)."""
+    db = sqlite3.connect(f"file:{Path(run_dir) / 'journal.sqlite'}?mode=ro", uri=True)
+    try:
+        intents = {cid: (oid, json.loads(body)) for cid, oid, body in
+                   db.execute("SELECT cid, order_id, body FROM intents WHERE kind='submit'")}
+        jfills = {k: (cid, qty) for k, cid, qty in
+                  db.execute("SELECT key, cid, qty FROM events WHERE kind='fill'")}
+    finally:
+        db.close()
+    cids = [o.client_order_id for o in core.orders.values()]
+    mine = {o.id: o for o in core.orders.values() if o.client_order_id in intents}
+    vexec = {a["execution_id"] for a in core.account.activities if a["order_id"] in mine}
+    loop = pl.read_parquet(Path(run_dir) / "fills.parquet").group_by("order_id").agg(
+        pl.col("qty").sum())
+    booked = dict(zip(loop["order_id"].to_list(), loop["qty"].to_list(), strict=True))
+    lost = len(vexec - set(jfills))
+    double = len(set(jfills) - vexec)
+    for o in mine.values():
+        b = booked.get(intents[o.client_order_id][0], 0.0)
+        lost += o.filled_qty > b + QTY_EPS
+        double += b > o.filled_qty + QTY_EPS
+    pos: dict[str, float] = defaultdict(float)
+    for cid, qty in jfills.values():
+        if cid not in intents:  # a fill the journal cannot attribute to an order of its own
+            double += 1
+            continue
+        body = intents[cid][1]
+        pos[body["symbol"]] += qty if body["side"] == "buy" else -qty
+    venue_pos = {s: float(v[0]) for s, v in core.account.positions.items()}
+    mismatch = sum(abs(venue_pos.get(s, 0.0) - pos.get(s, 0.0)) > QTY_EPS
+                   for s in set(pos) | set(venue_pos))
+    reqs = sorted(requests)
+    unreconciled, recovery = 0, []
+    starts = sorted(windows)
+    for t0, t1 in zip(starts, starts[1:] + [float("inf")], strict=True):
+        inside = [r for r in reqs if t0 <= r[0] < t1]
+        first = next((r[0] for r in inside if r[1:] == ("GET", "/v2/account", 200)), None)
+        unreconciled += sum(1 for r in inside if r[1:3] == ("POST", "/v2/orders")
+                            and (first is None or r[0] < first))
+        if first is not None:
+            recovery.append(first - t0)
+    return {"orders": len(mine), "fills": len(vexec),
+            "duplicate_orders": len(cids) - len(set(cids)) + len(set(cids) - set(intents)),
+            "lost_fills": lost,
+            "double_fills": double, "position_mismatches": mismatch,
+            "unreconciled_sends": unreconciled, "recovery_s": recovery}
