@@ -4,13 +4,23 @@ Alpaca allows 200 requests a minute per account and says where a client stands o
 reply (``X-RateLimit-Limit``, ``X-RateLimit-Remaining``, ``X-RateLimit-Reset`` epoch s).
 The bucket spends one token per request and, whenever a reply carries the headers,
 takes the broker's count as the truth; with no token left it waits until the reset
-instant instead of provoking a 429.
+instant instead of provoking a 429. Headers are input from the wire like any other: one
+that is not a finite non-negative number, or a reset more than ``MAX_RESET_AHEAD_S``
+ahead, is logged and the reply's headers are ignored (a malformed reply must neither fail
+the request nor stall the bucket for hours).
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
 import time
+
+log = logging.getLogger(__name__)
+
+HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+MAX_RESET_AHEAD_S = 3600.0  # Alpaca's window is a minute: a reset an hour out is corrupt
 
 
 class TokenBucket:
@@ -44,17 +54,27 @@ class TokenBucket:
 
     def update(self, headers) -> None:
         """Take the broker's view from a reply's headers (case-insensitive mapping);
-        replies without them change nothing."""
+        replies without them change nothing, malformed ones are logged and ignored."""
         try:
-            limit = headers.get("X-RateLimit-Limit")
-            remaining = headers.get("X-RateLimit-Remaining")
-            reset = headers.get("X-RateLimit-Reset")
+            raw = [headers.get(name) for name in HEADERS]
         except AttributeError:
             return
-        if remaining is None or reset is None:
+        if raw[1] is None or raw[2] is None:
+            return
+        try:
+            limit, remaining, reset = (None if v is None else float(v) for v in raw)
+        except (TypeError, ValueError):
+            log.warning("fw live: rate-limit headers skipped, not numbers: %s",
+                        dict(zip(HEADERS, raw, strict=True)))
+            return
+        values = [v for v in (limit, remaining, reset) if v is not None]
+        if not all(math.isfinite(v) and v >= 0 for v in values) or \
+                reset > time.time() + MAX_RESET_AHEAD_S:
+            log.warning("fw live: rate-limit headers skipped, out of range: %s",
+                        dict(zip(HEADERS, raw, strict=True)))
             return
         with self._lock:
             if limit is not None:
-                self.limit = int(limit)
-            self.remaining = float(remaining)
-            self.reset_at = float(reset)
+                self.limit = max(int(limit), 1)
+            self.remaining = remaining
+            self.reset_at = reset

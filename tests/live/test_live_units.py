@@ -100,6 +100,24 @@ def test_token_bucket_takes_the_brokers_headers_and_waits_for_the_reset():
     assert b.remaining == 199
 
 
+@pytest.mark.parametrize("bad", [
+    {"X-RateLimit-Remaining": "lots", "X-RateLimit-Reset": "1"},
+    {"X-RateLimit-Limit": "nan", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1"},
+    {"X-RateLimit-Remaining": "-3", "X-RateLimit-Reset": "1"},
+    {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "inf"},
+    {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "99999999999"},  # year 5138
+], ids=["word", "nan", "negative", "inf", "far_reset"])
+def test_token_bucket_skips_malformed_headers_by_name(bad, caplog):
+    b = TokenBucket(limit=200)
+    before = (b.limit, b.remaining, b.reset_at)
+    b.update(bad)
+    assert (b.limit, b.remaining, b.reset_at) == before
+    assert "rate-limit headers skipped" in caplog.text and "X-RateLimit-Reset" in caplog.text
+    t = time.monotonic()
+    b.acquire()  # the bucket neither raises nor stalls
+    assert time.monotonic() - t < 0.5 and b.remaining == 199
+
+
 @pytest.fixture
 def gateway(make_venue, tmp_path):
     venue = make_venue(rate_window_s=0.5)
