@@ -50,11 +50,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from framework.engine.run_config import load_strategy  # noqa: E402
+from framework.types.nytime import iso_ny  # noqa: E402
 from live.runner import venue_config  # noqa: E402
 from live.venue import Venue, statefile  # noqa: E402
 from live.venue.audit import ZERO as AUDIT_ZERO  # noqa: E402
 from live.venue.audit import audit  # noqa: E402
-from live.venue.faults import CHAOS_KINDS, schedule  # noqa: E402
+from live.venue.disk import FailingDisk  # noqa: E402
+from live.venue.faults import CHAOS_KINDS, RESTARTING, schedule  # noqa: E402
 
 DAY = dt.date(2024, 1, 8)
 TOML = ROOT / "strategies" / "bollinger_mr.toml"
@@ -66,6 +68,8 @@ FULL_DISK_BYTES = 4096
 RESUMES_MAX = 40  # a session that needs more restarts than this is reported as failed
 CHILD_TIMEOUT_S = 1800.0  # one fw live process longer than this: reported as hung
 ZERO = (*AUDIT_ZERO, "failed_sessions")
+SOAK_FAULTS = 78  # one every 5 minutes of the 6.5-hour session, on average
+SAMPLE_S = 2.0  # soak: wall seconds between RSS / descriptor samples
 
 
 class Child:
@@ -112,67 +116,98 @@ def restart(venue: Venue, path: Path) -> Venue:
     return new
 
 
-def run_session(seed: int, n_faults: int, lake: Path, work: Path) -> dict:
+def usage(pid: int) -> tuple[float, int]:
+    """RSS (MiB) and open file descriptors of process ``pid`` (Linux ``/proc``)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    rss_kb = int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("VmRSS:")))
+    return rss_kb / 1024, len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def run_session(seed: int, n_faults: int, lake: Path, work: Path,
+                kinds: tuple[str, ...] = CHAOS_KINDS, sample_s: float | None = None) -> dict:
     """One session under ``schedule(seed, ...)`` (over the venue's replay steps: every
-    trade, quote and bar instant); its counts."""
+    trade, quote and bar instant) of ``kinds``; its counts. ``sample_s``: every that
+    many wall seconds, record the venue's clock, the RSS and open descriptors of the
+    ``fw live`` child and of this process (the venue's), as ``samples``."""
     cfg, _ = load_strategy(TOML, {**OVERRIDES, "execution.tick_prices": True}, lake,
                            prepare=False)
     venue = Venue(venue_config(cfg, lake, DAY, rate_limit=100_000))
     urls = venue.start()
     venues = [venue]
-    plan = schedule(seed, venue.timeline.n_steps, n_faults)
+    plan = schedule(seed, venue.timeline.n_steps, n_faults, kinds)
     injected: dict[str, int] = defaultdict(int)
     windows = []  # (kind, start wall s): a child (re)start or a venue restart
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    out = work / "reports"
+    disk = FailingDisk(work / "disk.img", work / "disk") if "read_only" in kinds else None
+    out = (work if disk is None else disk.mountpoint) / "reports"
     run_id = None
     child = Child(fw_live(urls.trading, out, lake, None), env)
     windows.append(("start", child.t0))
-    resumes, failed, messages = 0, None, []
-    while True:
-        while child.proc.poll() is None:
-            if time.monotonic() - child.t0 > CHILD_TIMEOUT_S:
-                child.proc.kill()
-                failed = f"fw live hung > {CHILD_TIMEOUT_S:g} s: " + " | ".join(child.lines[-5:])
+    resumes, failed, messages, samples = 0, None, [], []
+    next_sample = time.monotonic()
+    try:
+        while True:
+            while child.proc.poll() is None:
+                if time.monotonic() - child.t0 > CHILD_TIMEOUT_S:
+                    child.proc.kill()
+                    failed = (f"fw live hung > {CHILD_TIMEOUT_S:g} s: "
+                              + " | ".join(child.lines[-5:]))
+                    break
+                st = venue.state()
+                k = st["steps_done"]
+                if sample_s is not None and time.monotonic() >= next_sample:
+                    next_sample += sample_s
+                    try:
+                        samples.append((time.monotonic(), int(st["clock"]),
+                                         *usage(child.proc.pid), *usage(os.getpid())))
+                    except (OSError, StopIteration):  # the child just exited
+                        pass
+                while plan and plan[0][0] <= k:
+                    _, spec = plan.pop(0)
+                    kind = spec["kind"]
+                    injected[kind] += 1
+                    if kind == "restart":
+                        venue = restart(venue, work / "venue.json")
+                        venues.append(venue)
+                        windows.append(("venue", time.monotonic()))
+                    elif kind == "disk_full":
+                        resource.prlimit(child.proc.pid, resource.RLIMIT_FSIZE,
+                                         (FULL_DISK_BYTES, FULL_DISK_BYTES))
+                    elif kind == "read_only":
+                        disk.fail()
+                    elif kind == "kill":
+                        venue.fault(**spec, pid=child.proc.pid)
+                    else:
+                        venue.fault(**spec)
+                time.sleep(0.01)
+            rc = child.wait()
+            if failed is not None:
                 break
-            k = venue.state()["steps_done"]
-            while plan and plan[0][0] <= k:
-                _, spec = plan.pop(0)
-                kind = spec["kind"]
-                injected[kind] += 1
-                if kind == "restart":
-                    venue = restart(venue, work / "venue.json")
-                    venues.append(venue)
-                    windows.append(("venue", time.monotonic()))
-                elif kind == "disk_full":
-                    resource.prlimit(child.proc.pid, resource.RLIMIT_FSIZE,
-                                     (FULL_DISK_BYTES, FULL_DISK_BYTES))
-                elif kind == "kill":
-                    venue.fault(**spec, pid=child.proc.pid)
-                else:
-                    venue.fault(**spec)
-            time.sleep(0.01)
-        rc = child.wait()
-        if failed is not None:
-            break
-        st = venue.state()
-        if rc == 0 and st["ended"]:
-            break
-        if rc not in (0, -9):
-            messages.append(next((ln for ln in reversed(child.lines) if ln.strip()), f"rc {rc}"))
-        runs = [p.name for p in out.iterdir()] if out.is_dir() else []
-        if len(runs) != 1 or resumes >= RESUMES_MAX:
-            failed = f"cannot resume (rc {rc}, runs {runs}): " + " | ".join(child.lines[-5:])
-            break
-        run_id = runs[0]
-        resumes += 1
-        venue.clear_faults()  # a kill aimed at the dead process must not hit the next
-        child = Child(fw_live(urls.trading, out, lake, run_id), env)
-        windows.append(("resume", child.t0))
-    for v in venues:
-        v.stop()
-    res = check(venues, out, windows) if failed is None else {"failed": failed}
-    res.update(seed=seed, injected=dict(injected), resumes=resumes, messages=messages)
+            st = venue.state()
+            if rc == 0 and st["ended"]:
+                break
+            if rc not in (0, -9):
+                messages.append(next((ln for ln in reversed(child.lines) if ln.strip()),
+                                     f"rc {rc}"))
+            if disk is not None and disk.read_only:
+                disk.repair()  # what an operator does before resuming
+            runs = [p.name for p in out.iterdir()] if out.is_dir() else []
+            if len(runs) != 1 or resumes >= RESUMES_MAX:
+                failed = f"cannot resume (rc {rc}, runs {runs}): " + " | ".join(child.lines[-5:])
+                break
+            run_id = runs[0]
+            resumes += 1
+            venue.clear_faults()  # a kill aimed at the dead process must not hit the next
+            child = Child(fw_live(urls.trading, out, lake, run_id), env)
+            windows.append(("resume", child.t0))
+        for v in venues:
+            v.stop()
+        res = check(venues, out, windows) if failed is None else {"failed": failed}
+    finally:
+        if disk is not None:
+            disk.close()
+    res.update(seed=seed, injected=dict(injected), resumes=resumes, messages=messages,
+               samples=samples)
     return res
 
 
@@ -182,15 +217,18 @@ def check(venues: list[Venue], out: Path, windows: list[tuple[str, float]]) -> d
     res = audit(venues[-1].core, [r for v in venues for r in v.requests], run_dir,
                 [w[1] for w in windows])
     summary = json.loads((run_dir / "live.json").read_text())
+    kinds = [w[0] for w in sorted(windows, key=lambda w: w[1])]
+    res["unreconciled_at"] = [f"{kinds[w]} window +{s:.3f} s" for w, s in res["unreconciled_at"]]
     res["final_reconciliation_ok"] = summary["reconciliations"][-1]["ok"]
     res["bad_input"] = summary["bad_input"]
+    res["summary"] = summary
     return res
 
 
-def report(results: list[dict]) -> int:
+def report(results: list[dict], kinds: tuple[str, ...] = CHAOS_KINDS) -> int:
     """Print per fault kind and in total; returns the exit status."""
     rows = {}
-    for kind in (*CHAOS_KINDS, "total"):
+    for kind in (*kinds, "total"):
         rs = [r for r in results if kind == "total" or r["injected"].get(kind)]
         ok = [r for r in rs if "failed" not in r]
         rec = np.array([x for r in ok for x in r["recovery_s"]] or [np.nan])
@@ -217,6 +255,8 @@ def report(results: list[dict]) -> int:
             print(f"seed {r['seed']}: FAILED {r['failed']}")
         for m in r["messages"]:
             print(f"seed {r['seed']}: child said: {m}")
+        for u in r.get("unreconciled_at", []):
+            print(f"seed {r['seed']}: order sent while unreconciled: {u}")
     bad = defaultdict(int)
     for r in results:
         for stream in r.get("bad_input", {}).values():
@@ -228,17 +268,56 @@ def report(results: list[dict]) -> int:
     return 1 if any(total[z] for z in ZERO) else 0
 
 
+def soak_report(r: dict, run_dir_summary: dict | None) -> None:
+    """The soak's figures: RSS and descriptors at each half hour of the session, the
+    decision latency per hour."""
+    samples = r.get("samples", [])
+    if samples:
+        print("session time   wall s   fw live RSS MiB  fds   venue RSS MiB  fds")
+        t_wall0 = samples[0][0]
+        marks = sorted({iso_ny(c)[11:16] for _, c, *_ in samples})
+        shown = set()
+        for wall, clock, rss, fds, vrss, vfds in samples:
+            hhmm = iso_ny(clock)[11:16]
+            half = hhmm[:3] + ("00" if hhmm[3:] < "30" else "30")
+            if half in shown and (wall, clock) != samples[-1][:2]:
+                continue
+            shown.add(half)
+            print(f"{hhmm:<12} {wall - t_wall0:>8.0f} {rss:>16.1f} {fds:>4} {vrss:>15.1f} "
+                  f"{vfds:>4}")
+        rss = np.array([x[2] for x in samples])
+        fds = np.array([x[3] for x in samples])
+        print(f"fw live RSS: min {rss.min():.1f}, max {rss.max():.1f} MiB over "
+              f"{len(samples)} samples ({len(marks)} session minutes); fds min {fds.min()}, "
+              f"max {fds.max()}")
+    by_hour = (run_dir_summary or {}).get("decision_latency_by_hour_us") or {}
+    if by_hour:
+        print("hour (New York)  rows   decision p50 ms  p99 ms")
+        for h, v in by_hour.items():
+            if v:
+                print(f"{h:<16} {v['n']:>5} {v['p50'] / 1e3:>16.2f} {v['p99'] / 1e3:>7.2f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--soak", action="store_true",
+                    help="1 session, faults that restart no process, RSS/fds sampled")
     ap.add_argument("--sessions", type=int)
     ap.add_argument("--faults", type=int, help="faults per session")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--lake", type=Path)
     ap.add_argument("--out", type=Path, help="keep the sessions' folders here")
     a = ap.parse_args()
-    sessions = a.sessions or (1 if a.quick else 40)
-    n_faults = a.faults or (len(CHAOS_KINDS) if a.quick else 26)
+    kinds = CHAOS_KINDS
+    why = FailingDisk.unavailable()
+    if why is not None:
+        kinds = tuple(k for k in kinds if k != "read_only")
+        print(f"read_only: not injected here: {why}")
+    if a.soak:  # the same processes all session long: what they hold must stay flat
+        kinds = tuple(k for k in kinds if k not in RESTARTING)
+    sessions = a.sessions or (1 if a.quick or a.soak else 40)
+    n_faults = a.faults or (len(kinds) if a.quick else SOAK_FAULTS if a.soak else 26)
     tmp = Path(tempfile.mkdtemp(prefix="fw-chaos-"))
     lake = a.lake
     if lake is None:
@@ -253,13 +332,16 @@ def main() -> int:
         work = (a.out or tmp) / f"session-{a.seed + s}"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
-        results.append(run_session(a.seed + s, n_faults, lake, work))
+        results.append(run_session(a.seed + s, n_faults, lake, work, kinds,
+                                   SAMPLE_S if a.soak else None))
         r = results[-1]
         print(f"session {s + 1}/{sessions} seed {a.seed + s}: {sum(r['injected'].values())} "
               f"faults, {r['resumes']} resumes, "
               f"{'FAILED' if 'failed' in r else str(r['orders']) + ' orders'} "
               f"({time.monotonic() - t0:.0f} s)", flush=True)
-    rc = report(results)
+    rc = report(results, kinds)
+    if a.soak:
+        soak_report(results[0], results[0].get("summary"))
     if a.out is None:
         shutil.rmtree(tmp, ignore_errors=True)
     return rc

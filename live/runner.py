@@ -21,6 +21,7 @@ Monitoring: the session reports to one ``SessionMetrics``; ``metrics_port`` serv
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -41,6 +42,7 @@ from framework.engine.promotion import check_promoted
 from framework.engine.run_config import StrategyConfig, build_strategy
 from framework.monitoring import EventLog, MetricsServer, SessionMetrics
 from framework.strategy import BarPanel, Strategy
+from framework.types.nytime import iso_ny
 from live.adapter.clients import Endpoint
 from live.journal import Journal
 from live.panel import Panel
@@ -187,6 +189,7 @@ def run_live(path: str | Path, overrides: dict | None = None, *, lake: Path | No
             raise LiveError(f"fw live: {live.stats.journal_error}; trading stopped (open "
                             f"orders cancelled, positions kept, the journal's committed "
                             f"state intact): free the disk, then fw live --resume {run_id}")
+        live.settle()  # fills reported after the last row (final reconciliation)
         result = live.result()
         manifest = _manifest(cfg, str(path), run_id, ep, lockstep, resume, promotion, venue,
                              strategy.context.lake_root)
@@ -202,13 +205,15 @@ def run_live(path: str | Path, overrides: dict | None = None, *, lake: Path | No
             time.sleep(metrics_linger_s)
         return run
     finally:
-        (out_dir / "pid").unlink(missing_ok=True)
-        journal.close()
-        if server is not None:
-            server.stop()
-        log.close()
-        if venue is not None:
-            venue.stop()
+        with contextlib.suppress(OSError):  # a disk that refused the journal refuses this
+            (out_dir / "pid").unlink(missing_ok=True)
+        with contextlib.ExitStack() as closing:  # last first; each runs if one raises
+            if venue is not None:
+                closing.callback(venue.stop)
+            closing.callback(log.close)
+            if server is not None:
+                closing.callback(server.stop)
+            closing.callback(journal.close)
 
 
 def _run(live: LiveSession, lockstep: bool, max_steps: int | None) -> None:
@@ -245,9 +250,18 @@ def _manifest(cfg: StrategyConfig, source: str, run_id: str, ep: Endpoint, locks
     }
 
 
+def _percentiles(us: np.ndarray) -> dict | None:
+    """p50 / p99 (and the count) of microsecond samples; None for none."""
+    if not us.size:
+        return None
+    return {"p50": float(np.percentile(us, 50)), "p99": float(np.percentile(us, 99)),
+            "n": int(us.size)}
+
+
 def _summary(live: LiveSession) -> dict:
     st = live.stats
     lat = np.asarray(st.latency_ns, dtype=np.float64) / 1e3
+    hours = np.array([iso_ny(ts)[11:13] + ":00" for ts in st.latency_row_ns], dtype=object)
     return {
         "bars": st.bars, "backfilled_bars": st.backfilled_bars,
         "duplicate_bars": st.duplicate_bars, "late_bars": st.late_bars,
@@ -260,8 +274,8 @@ def _summary(live: LiveSession) -> dict:
         "stale_alarms": st.stale_alarms, "stopped": st.stopped,
         "bad_input": {"trade_updates": live.trade_stream.bad_input,
                       "market_data": live.data_stream.bad_input},
-        "decision_latency_us": None if not lat.size else {
-            "p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
-            "n": int(lat.size)},
+        "decision_latency_us": _percentiles(lat),
+        "decision_latency_by_hour_us": {  # per New York hour of the rows' starts
+            h: _percentiles(lat[hours == h]) for h in sorted(set(hours.tolist()))},
         "rate_limit_waited_s": live.bucket.waited_s,
     }

@@ -116,6 +116,7 @@ class Stats:
     outcomes: dict[str, int] = field(default_factory=dict)
     reconciliations: list[dict] = field(default_factory=list)
     latency_ns: list[int] = field(default_factory=list)  # per row: last bar in -> 1st POST
+    latency_row_ns: list[int] = field(default_factory=list)  # each one's row start, ns UTC
     # per row that sent orders, perf_counter_ns at: last bar received, row close started
     # (lockstep: after the step's other messages were read), decided, intents on disk,
     # first POST started
@@ -426,6 +427,7 @@ class LiveSession:
             if k == 0 and out.outcome != "denied" and self._bar_recv_ns:
                 # the row's decision latency: its last bar received -> its first POST
                 self.stats.latency_ns.append(self.gw.sent_ns[-1] - self._bar_recv_ns)
+                self.stats.latency_row_ns.append(int(self.driver._ts[self.driver.n - 1]))
                 self.stats.phases_ns.append((self._bar_recv_ns, self._t_row, self._t_decided,
                                              t_journal, self.gw.sent_ns[-1]))
             self.stats.submitted += 1
@@ -770,6 +772,21 @@ class LiveSession:
                 done["flattened"] = self.gw.flatten()
         self.stats.stopped = done
         return done
+
+    def settle(self) -> int:
+        """After the session's last row: book into it the executions still queued (a
+        fill the final reconciliation or a late update reported once no row was left to
+        close); returns how many. Before this they were journalled but not in the loop,
+        so ``fills.parquet`` and the loop's positions could miss the last minute's."""
+        if not self.inbox:
+            return 0
+        rows = np.concatenate(self.inbox)
+        self.inbox = []
+        self.driver.on_broker(rows[np.lexsort((rows["order"], rows["ts"]))])
+        n = self.driver.settle()
+        if n:
+            self.m.positions(self.positions())
+        return n
 
     def result(self) -> EventResult:
         """The run's frames so far (the backtest's layout)."""

@@ -68,6 +68,31 @@ class _Writer(logging.handlers.QueueListener):
         return rec
 
 
+class _FileHandler(logging.FileHandler):
+    """The log file; a write the disk refuses (full, read-only) stops the file's lines
+    with one message on stderr instead of a traceback per line, and never reaches the
+    caller: the event log must not stop what it records."""
+
+    failed = False  # a write was refused: no more lines to the file
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        if not self.failed:
+            self.failed = True
+            err = sys.exc_info()[1]
+            sys.stderr.write(f"fw: {self.baseFilename}: cannot write the event log "
+                             f"({type(err).__name__}: {err}); its lines are dropped\n")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            super().emit(record)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError:  # the buffered lines could not be flushed: already reported
+            pass
+
+
 class EventLog:
     """JSON-lines events of one ``component`` (``live``, ``venue``) of run ``run_id``.
 
@@ -86,7 +111,7 @@ class EventLog:
         handlers: list[logging.Handler] = []
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            handlers.append(logging.FileHandler(self.path, encoding="utf-8"))
+            handlers.append(_FileHandler(self.path, encoding="utf-8"))
         if stderr:
             handlers.append(logging.StreamHandler(stream or sys.stderr))
         for h in handlers:

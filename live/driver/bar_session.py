@@ -22,13 +22,20 @@ from framework.engine.event.engine import (
     EventResult,
     advance,
     bind_signals,
+    market_of,
     new_state,
     result_of,
 )
 from framework.engine.event.on_bar import OnBarRunner
 from framework.engine.event.quotes import QuoteTape
 from framework.engine.run_config import StrategyConfig
-from framework.execution.fill_models.broker import BROKER_EVENT_DTYPE, BrokerFeed
+from framework.execution import state as X
+from framework.execution.fill_models.broker import (
+    BROKER_EVENT_DTYPE,
+    EV_FILL,
+    BrokerFeed,
+    settle,
+)
 from framework.execution.state import Curves
 from framework.features.incremental import Incremental
 from framework.marketdata.book.sampler import BookLevels, BookSampler
@@ -185,6 +192,32 @@ class BarSession:
         """Hand in broker events (``BROKER_EVENT_DTYPE``; ``bar`` is set here): the step of
         the next row that closes books them."""
         self._inbox.append(events)
+
+    def settle(self) -> int:
+        """Book the broker events handed in after the last row closed (the session ended:
+        no later row's step will) into that row, whose equity, cash and positions are
+        marked again; returns how many were booked. Only executions: an order the broker
+        closed at the session's end (a DAY order's expiry) stays open in the loop, as at
+        the end of a backtest."""
+        events = (np.concatenate(self._inbox) if self._inbox
+                  else np.zeros(0, BROKER_EVENT_DTYPE))
+        self._inbox = []
+        events = events[events["kind"] == EV_FILL]
+        if not self._broker or self.n == 0 or not len(events):
+            return 0
+        t = self.n - 1
+        events["bar"] = t
+        st = self.state
+        k = len(events)
+        while True:  # each execution may place two legs; leave the loop's usual margin
+            b = st.orders.tally[0]
+            if (b["n_orders"] + 2 * k + 8 <= st.orders.orders.shape[0]
+                    and b["n_fills"] + k + 8 <= st.orders.fills.shape[0]):
+                break
+            st.orders = X.grown(st.orders)
+        settle(t, BrokerFeed(events), market_of(self.panel()), st.orders, st.risk, st.params,
+               st.work, st.curves)
+        return k
 
     def quotes(self) -> QuoteTape:
         """The NBBO quotes received so far (views)."""

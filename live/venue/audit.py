@@ -41,7 +41,8 @@ def audit(core, requests: list[tuple], run_dir: Path, windows: list[float]) -> d
     ``requests`` of every venue process (``Venue.requests`` rows) and the monotonic seconds
     at which windows start. Also: ``orders`` (the run's at the venue), ``fills``
     (their executions), ``recovery_s`` (per window: start -> first ``GET
-    /v2/account``)."""
+    /v2/account``), ``unreconciled_at`` (per unreconciled send: the index of its
+    window in time order, seconds after its start)."""
     db = sqlite3.connect(f"file:{Path(run_dir) / 'journal.sqlite'}?mode=ro", uri=True)
     try:
         intents = {cid: (oid, json.loads(body)) for cid, oid, body in
@@ -73,17 +74,18 @@ def audit(core, requests: list[tuple], run_dir: Path, windows: list[float]) -> d
     mismatch = sum(abs(venue_pos.get(s, 0.0) - pos.get(s, 0.0)) > QTY_EPS
                    for s in set(pos) | set(venue_pos))
     reqs = sorted(requests)
-    unreconciled, recovery = 0, []
+    unreconciled, recovery = [], []
     starts = sorted(windows)
-    for t0, t1 in zip(starts, starts[1:] + [float("inf")], strict=True):
+    for w, (t0, t1) in enumerate(zip(starts, starts[1:] + [float("inf")], strict=True)):
         inside = [r for r in reqs if t0 <= r[0] < t1]
         first = next((r[0] for r in inside if r[1:] == ("GET", "/v2/account", 200)), None)
-        unreconciled += sum(1 for r in inside if r[1:3] == ("POST", "/v2/orders")
-                            and (first is None or r[0] < first))
+        unreconciled += [(w, r[0] - t0) for r in inside if r[1:3] == ("POST", "/v2/orders")
+                         and (first is None or r[0] < first)]
         if first is not None:
             recovery.append(first - t0)
     return {"orders": len(mine), "fills": len(vexec),
             "duplicate_orders": len(cids) - len(set(cids)) + len(set(cids) - set(intents)),
             "lost_fills": lost,
             "double_fills": double, "position_mismatches": mismatch,
-            "unreconciled_sends": unreconciled, "recovery_s": recovery}
+            "unreconciled_sends": len(unreconciled), "unreconciled_at": unreconciled,
+            "recovery_s": recovery}

@@ -31,8 +31,10 @@ A fault is a JSON-able dict with a ``kind`` (``Venue.fault(...)`` or ``POST
   right after the next fill update is queued, ``reconcile`` on the next ``GET
   /v2/orders`` listing (what a reconciliation reads).
 
-``restart`` (the venue stopped and started again on its state file) and ``disk_full``
-(the client's journal cannot grow) are faults of the process around the venue; they
+``restart`` (the venue stopped and started again on its state file), ``disk_full``
+(the client's journal cannot grow) and ``read_only`` (the file system of the client's
+run folder goes read-only under it: ``live.venue.disk``) are faults of the process
+around the venue; they
 are in ``CHAOS_KINDS`` and ``schedule()`` so that one seeded schedule covers every
 kind, and the chaos harness (``benchmarks/chaos_live.py``) acts them out.
 """
@@ -55,7 +57,8 @@ BAD_INPUTS = {"market_data": ("malformed", "unknown_type", "price_zero", "price_
                               "price_negative", "unsubscribed", "ts_backwards"),
               "trade_updates": ("malformed", "unknown_type", "price_zero", "price_nan",
                                 "price_negative")}
-HARNESS_KINDS = ("restart", "disk_full")  # acted out by the process around the venue
+HARNESS_KINDS = ("restart", "disk_full", "read_only")  # acted out around the venue
+RESTARTING = ("kill", "restart", "disk_full", "read_only")  # a process starts again
 CHAOS_KINDS = KINDS + HARNESS_KINDS
 
 
@@ -240,8 +243,7 @@ def schedule(seed: int, steps: int, n: int, kinds: tuple[str, ...] = CHAOS_KINDS
     all; the first and last 2 % are left alone), as
     ``(step, spec)`` sorted by step, kinds cycling through ``kinds`` in a seeded order
     (so ``n >= len(kinds)`` injects every kind at least once). ``kill`` specs have no
-    ``pid`` (the harness adds the client's); ``restart`` / ``disk_full`` are the
-    harness's. Seconds are wall seconds."""
+    ``pid`` (the harness adds the client's); ``HARNESS_KINDS`` are the harness's. Seconds are wall seconds."""
     rng = random.Random(seed)
     order = list(kinds)
     rng.shuffle(order)

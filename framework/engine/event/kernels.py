@@ -27,6 +27,7 @@ from framework.execution import state as X
 from framework.execution.algos.machine import algo_step
 from framework.execution.algos.params import PC_FIRST, PC_USED
 from framework.execution.costs import borrow_fee
+from framework.execution.curves import mark_curves
 from framework.execution.fill_models import fill_step
 from framework.execution.lifecycle import exit_position, latency, legs, place
 from framework.execution.orders import advance_first_open, close_order, is_open
@@ -330,15 +331,5 @@ def run_bars(t0, t1, feed, mkt, sig, par, od, rk, wk, cur, hook) -> int:
         if od.pcount[PC_USED] > od.pcount[PC_FIRST]:
             algo_step(t, mkt, od, rk, par)
         advance_first_open(od.orders, od.tally)
-        eq = rk.rstate[0].cash
-        gr = 0.0
-        for s in range(S):
-            pos = rk.rsym[s].position
-            cur.positions[t, s] = pos
-            if np.isfinite(wk.last_close[s]):
-                eq += pos * wk.last_close[s]
-                gr += abs(pos) * wk.last_close[s]
-        cur.equity[t] = eq
-        cur.cash[t] = rk.rstate[0].cash
-        cur.gross[t] = gr
+        mark_curves(t, rk, wk, cur)
     return t1

@@ -18,6 +18,9 @@ Differences from the simulated models, each because the fill already happened:
 
 An order is NEW once it may work at the bar's start (as in the bar model), so the order
 tables of a live run and a backtest read alike.
+
+``settle`` books what the broker reported after the session's last row (no next row's
+step will): the executions, into that last row, whose curves are marked again.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from framework.execution.curves import mark_curves
 from framework.execution.lifecycle import after_fill, sized
-from framework.execution.orders import close_order, record_fill
+from framework.execution.orders import advance_first_open, close_order, record_fill
 from framework.execution.sizing import SIZE_SHARES
 from framework.types.codes import OrderStatus, OrderType
 from framework.types.jit import kernel
@@ -94,4 +98,15 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
         else:
             close_order(od.orders, rk.limits, rk.sym_limits, rk.rstate, rk.rsym, i,
                         e.status, e.reason, e.ts)
+    return 0
+
+
+@kernel
+def settle(t, feed, mkt, od, rk, par, wk, cur) -> int:
+    """After the last row ``t`` was stepped: book the inbox rows stamped ``t`` (``step``'s
+    rules) and write row ``t`` of ``cur`` (``Curves``) again; returns OK (0). The caller
+    leaves room in the order and fill tables, as the loop does before a step."""
+    step(t, feed, mkt, od, rk, par, wk)
+    advance_first_open(od.orders, od.tally)
+    mark_curves(t, rk, wk, cur)
     return 0
