@@ -9,9 +9,11 @@ partial fills from a 10 % participation cap). The schedule (``live.venue.faults.
 schedule``, seeded) lands faults at lockstep steps: every venue fault kind, ``kill``
 (SIGKILL of the child before an order is booked, after it is booked before the reply,
 right after a fill update, or while it lists orders to reconcile -- then ``fw live
---resume``), ``restart`` (the venue stopped and started again on its state file) and
+--resume``), ``restart`` (the venue stopped and started again on its state file),
 ``disk_full`` (the child's file size limit dropped to 4 KiB: the journal cannot grow;
-the child must stop with a clear message; resumed with the limit lifted).
+the child must stop with a clear message; resumed with the limit lifted) and
+``read_only`` (the run folder is on an ext4 image that the kernel turns read-only under
+the child; repaired with e2fsck, then resumed).
 
 Checks, per session, after the last run of the child ended the session:
 
@@ -20,11 +22,17 @@ while unreconciled, from the venue's own records and the journal (``live.venue.a
 windows: every child start and venue restart), and the recovery time: wall time from a
 (re)start to its first ``GET /v2/account`` (the end of a reconciliation).
 
-    python benchmarks/chaos_live.py [--quick] [--sessions N] [--faults N] [--seed S]
-                                    [--lake DIR] [--out DIR]
+    python benchmarks/chaos_live.py [--quick | --soak] [--sessions N] [--faults N]
+                                    [--seed S] [--lake DIR] [--out DIR]
 
-``--quick``: 1 session x 12 faults (every kind at least once): a few minutes on a
-busy 2-core box. Default: 40 sessions x 26 faults (>= 1,000 faults).
+``--quick``: 1 session x 13 faults (every kind at least once): a few minutes on a
+busy 2-core box. Default: 12 sessions x 90 faults (>= 1,000 faults; more faults per
+session, fewer sessions: a session's replay costs minutes, a fault seconds), the
+figures so far printed after each session. ``--soak``: one session, 78 faults of the
+kinds that restart no process (every 5 session minutes on average), the RSS and open
+descriptors of ``fw live`` and of this process (the venue's) sampled every 2 s, the
+decision latency per hour. ``read_only`` needs root and a loop device
+(``live.venue.disk``); without them it is left out and the output says why.
 Exit status 1 when any count that must be zero is not.
 """
 
@@ -275,7 +283,6 @@ def soak_report(r: dict, run_dir_summary: dict | None) -> None:
     if samples:
         print("session time   wall s   fw live RSS MiB  fds   venue RSS MiB  fds")
         t_wall0 = samples[0][0]
-        marks = sorted({iso_ny(c)[11:16] for _, c, *_ in samples})
         shown = set()
         for wall, clock, rss, fds, vrss, vfds in samples:
             hhmm = iso_ny(clock)[11:16]
@@ -285,11 +292,15 @@ def soak_report(r: dict, run_dir_summary: dict | None) -> None:
             shown.add(half)
             print(f"{hhmm:<12} {wall - t_wall0:>8.0f} {rss:>16.1f} {fds:>4} {vrss:>15.1f} "
                   f"{vfds:>4}")
-        rss = np.array([x[2] for x in samples])
-        fds = np.array([x[3] for x in samples])
-        print(f"fw live RSS: min {rss.min():.1f}, max {rss.max():.1f} MiB over "
-              f"{len(samples)} samples ({len(marks)} session minutes); fds min {fds.min()}, "
-              f"max {fds.max()}")
+        # from 10:00 (started, warm) to the last row (the results written after it)
+        day = [x for x in samples if "10:00" <= iso_ny(x[1])[11:16] < "16:00"]
+        if day:
+            for name, i in (("fw live", 2), ("venue", 4)):
+                rss = np.array([x[i] for x in day])
+                fds = np.array([x[i + 1] for x in day])
+                print(f"{name}, 10:00-16:00 ({len(day)} samples): RSS first {rss[0]:.1f}, "
+                      f"last {rss[-1]:.1f}, max {rss.max():.1f} MiB; open fds min "
+                      f"{fds.min()}, max {fds.max()}")
     by_hour = (run_dir_summary or {}).get("decision_latency_by_hour_us") or {}
     if by_hour:
         print("hour (New York)  rows   decision p50 ms  p99 ms")
@@ -316,8 +327,8 @@ def main() -> int:
         print(f"read_only: not injected here: {why}")
     if a.soak:  # the same processes all session long: what they hold must stay flat
         kinds = tuple(k for k in kinds if k not in RESTARTING)
-    sessions = a.sessions or (1 if a.quick or a.soak else 40)
-    n_faults = a.faults or (len(kinds) if a.quick else SOAK_FAULTS if a.soak else 26)
+    sessions = a.sessions or (1 if a.quick or a.soak else 12)
+    n_faults = a.faults or (len(kinds) if a.quick else SOAK_FAULTS if a.soak else 90)
     tmp = Path(tempfile.mkdtemp(prefix="fw-chaos-"))
     lake = a.lake
     if lake is None:
@@ -339,6 +350,10 @@ def main() -> int:
               f"faults, {r['resumes']} resumes, "
               f"{'FAILED' if 'failed' in r else str(r['orders']) + ' orders'} "
               f"({time.monotonic() - t0:.0f} s)", flush=True)
+        if s + 1 < sessions:  # a long run cut short still has its figures
+            print(f"--- so far ({s + 1} sessions):")
+            report(results, kinds)
+            print("---", flush=True)
     rc = report(results, kinds)
     if a.soak:
         soak_report(results[0], results[0].get("summary"))

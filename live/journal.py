@@ -171,11 +171,13 @@ class Journal:
         """Commit and close the file (unless the journal failed: what is on disk stays);
         with ``sync="full"`` a checkpoint first (SQLite fsyncs the WAL before it and the
         database after it)."""
-        if self.failed is None:
-            self.commit()
-            if self.sync == "full":
-                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self.db.close()
+        try:
+            if self.failed is None:
+                self.commit()
+                if self.sync == "full":
+                    self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:  # closed even when the disk refuses the last write (it stays unmountable
+            self.db.close()  # otherwise, and the error goes to the caller)
 
     # ------------------------------------------------------------------ meta
     def set_meta(self, **values) -> None:

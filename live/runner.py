@@ -34,7 +34,6 @@ from pathlib import Path
 import numpy as np
 import requests
 
-from framework.analytics.run_report import report_backtest
 from framework.config import load_toml
 from framework.engine.backtest import code_version, package_versions, write_results
 from framework.engine.event.engine import EventResult
@@ -197,8 +196,11 @@ def run_live(path: str | Path, overrides: dict | None = None, *, lake: Path | No
         (out_dir / "live.json").write_text(json.dumps(_summary(live), indent=2, default=str))
         run = LiveRun(run_id, out_dir, result, live, manifest, cfg, strategy,
                       live.driver.panel(0, live.driver.n))
-        if result.equity.height:
-            report_backtest(run)  # metrics.json, trades.parquet, tearsheet.html
+        if result.equity.height:  # metrics.json, trades.parquet, tearsheet.html; imported
+            # here: a resumed run that is killed again never pays for the report's imports
+            from framework.analytics.run_report import report_backtest
+
+            report_backtest(run)
         if on_end is not None:
             on_end(live)
         if server is not None and metrics_linger_s > 0:

@@ -54,9 +54,11 @@ def audit(core, requests: list[tuple], run_dir: Path, windows: list[float]) -> d
     cids = [o.client_order_id for o in core.orders.values()]
     mine = {o.id: o for o in core.orders.values() if o.client_order_id in intents}
     vexec = {a["execution_id"] for a in core.account.activities if a["order_id"] in mine}
-    loop = pl.read_parquet(Path(run_dir) / "fills.parquet").group_by("order_id").agg(
-        pl.col("qty").sum())
-    booked = dict(zip(loop["order_id"].to_list(), loop["qty"].to_list(), strict=True))
+    booked: dict[int, float] = {}  # a run that wrote no results booked nothing we can see
+    if (Path(run_dir) / "fills.parquet").is_file():
+        loop = pl.read_parquet(Path(run_dir) / "fills.parquet").group_by("order_id").agg(
+            pl.col("qty").sum())
+        booked = dict(zip(loop["order_id"].to_list(), loop["qty"].to_list(), strict=True))
     lost = len(vexec - set(jfills))
     double = len(set(jfills) - vexec)
     for o in mine.values():
