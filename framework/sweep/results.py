@@ -7,9 +7,11 @@ walk-forward result) and the HTML report.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import math
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +49,20 @@ class SweepResults:
     walk_forward: pl.DataFrame  # date, fold, trial, ret, equity (growth of 1)
     importances: dict[str, float]
     trial_sharpes: np.ndarray  # per-session Sharpe of each complete trial, search window
+
+
+def pack_returns(returns: list[float] | np.ndarray) -> str:
+    """A trial's session returns (fractions) as the text kept in its ``returns`` user
+    attribute: little-endian float64 bytes, zlib-compressed, base64. Exact (no decimal
+    round trip) and about a tenth of the parse time of a JSON list of 2,000 floats."""
+    raw = np.ascontiguousarray(returns, dtype="<f8").tobytes()
+    return base64.b64encode(zlib.compress(raw)).decode("ascii")
+
+
+def trial_returns(trial: optuna.trial.FrozenTrial) -> np.ndarray:
+    """The session returns (fractions, every scored session) a trial stored."""
+    packed = trial.user_attrs["returns"]
+    return np.frombuffer(zlib.decompress(base64.b64decode(packed)), dtype="<f8")
 
 
 def _layout(attrs: dict) -> Layout | None:
@@ -99,7 +115,7 @@ def _walk_forward(study_trials: list, lay: Layout, dates: list[str], goal: str
     for k, fold in enumerate(lay.folds):
         is_k = np.array([t.user_attrs["scores"]["is"][k] for t in study_trials], dtype=float)
         win = study_trials[_best_index(is_k, goal)]
-        r = np.asarray(win.user_attrs["returns"][fold.oos_lo:fold.oos_hi], dtype=float)
+        r = trial_returns(win)[fold.oos_lo:fold.oos_hi]
         rets.append(r)
         rows += [{"date": dates[fold.oos_lo + j], "fold": k, "trial": win.number,
                   "ret": float(r[j])} for j in range(r.shape[0])]
@@ -150,7 +166,7 @@ def compute_results(study: optuna.Study) -> SweepResults:
         return SweepResults(trials, params, pl.DataFrame(), summary, None, empty_wf,
                             importances, np.zeros(0))
     dates = attrs["sessions"]
-    matrix = np.array([t.user_attrs["returns"] for t in done], dtype=float).T  # [T, N]
+    matrix = np.array([trial_returns(t) for t in done], dtype=float).T  # [T, N]
     lo, hi = lay.search
     trial_sr = np.array([sharpe_moments(matrix[lo:hi, j]).sharpe for j in range(len(done))])
     win = matrix[lo:hi, done.index(best)]
