@@ -6,8 +6,9 @@ all of them, and tells their results in trial-number order, so the sampler sees 
 history whatever ran the trials: same seed and batch, same trials, same results, with 1
 worker, N processes or a Dask cluster (tested).
 
-Storage: by default a journal file in the sweep's folder (Optuna's ``JournalFileBackend``:
-appends under a file lock, safe for several processes on one machine); any Optuna RDB URL
+Storage: by default a journal file in the sweep's folder (appends under a file lock, safe
+for several processes on one machine; a batch's asks, and then its tells, are one grouped
+append: :mod:`framework.sweep.journal`); any Optuna RDB URL
 (``postgresql://user@host/db``, ``sqlite:///file.db``) for a study shared by many
 machines: run the same ``fw sweep`` with the same ``--storage`` and ``--study-name`` on
 each and they share the search (each driver asks and tells on its own, so that mode is
@@ -24,8 +25,8 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
