@@ -33,7 +33,7 @@ class PlantedEffects(FrozenModel):
     shock_prob: float = Field(0.02, ge=0, le=1)  # per minute
     shock_sigma: float = Field(0.008, ge=0)  # log return of the push
     shock_volume: float = Field(5.0, ge=1)  # trade-count multiplier of a shock minute
-    revert: float = Field(0.8, ge=0, le=1)  # fraction of the push that reverts
+    revert: float = Field(0.55, ge=0, le=1)  # fraction of the push that reverts
     revert_minutes: int = Field(10, ge=1)
     regime: Literal["all", "high_vol"] = "all"
 

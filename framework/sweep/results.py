@@ -7,9 +7,11 @@ walk-forward result) and the HTML report.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import math
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +49,20 @@ class SweepResults:
     walk_forward: pl.DataFrame  # date, fold, trial, ret, equity (growth of 1)
     importances: dict[str, float]
     trial_sharpes: np.ndarray  # per-session Sharpe of each complete trial, search window
+
+
+def pack_returns(returns: list[float] | np.ndarray) -> str:
+    """A trial's session returns (fractions) as the text kept in its ``returns`` user
+    attribute: little-endian float64 bytes, zlib-compressed, base64. Exact (no decimal
+    round trip) and about a tenth of the parse time of a JSON list of 2,000 floats."""
+    raw = np.ascontiguousarray(returns, dtype="<f8").tobytes()
+    return base64.b64encode(zlib.compress(raw)).decode("ascii")
+
+
+def trial_returns(trial: optuna.trial.FrozenTrial) -> np.ndarray:
+    """The session returns (fractions, every scored session) a trial stored."""
+    packed = trial.user_attrs["returns"]
+    return np.frombuffer(zlib.decompress(base64.b64decode(packed)), dtype="<f8")
 
 
 def _layout(attrs: dict) -> Layout | None:
@@ -99,7 +115,7 @@ def _walk_forward(study_trials: list, lay: Layout, dates: list[str], goal: str
     for k, fold in enumerate(lay.folds):
         is_k = np.array([t.user_attrs["scores"]["is"][k] for t in study_trials], dtype=float)
         win = study_trials[_best_index(is_k, goal)]
-        r = np.asarray(win.user_attrs["returns"][fold.oos_lo:fold.oos_hi], dtype=float)
+        r = trial_returns(win)[fold.oos_lo:fold.oos_hi]
         rets.append(r)
         rows += [{"date": dates[fold.oos_lo + j], "fold": k, "trial": win.number,
                   "ret": float(r[j])} for j in range(r.shape[0])]
@@ -132,7 +148,9 @@ def compute_results(study: optuna.Study) -> SweepResults:
         "engine": attrs.get("engine"), "engine_reason": attrs.get("engine_reason")}
     importances: dict[str, float] = {}
     if len(done) >= 4 and len(params) > 1:
-        ev = optuna.importance.FanovaImportanceEvaluator(seed=0)
+        # 16 trees, not Optuna's 64: a fourth of the time (the forest was most of the
+        # report's time for 500 trials), importances to about a percentage point
+        ev = optuna.importance.FanovaImportanceEvaluator(n_trees=16, seed=0)
         importances = dict(optuna.importance.get_param_importances(study, evaluator=ev))
     empty_wf = pl.DataFrame(schema={"date": pl.String, "fold": pl.Int64, "trial": pl.Int64,
                                     "ret": pl.Float64, "equity": pl.Float64})
@@ -150,7 +168,7 @@ def compute_results(study: optuna.Study) -> SweepResults:
         return SweepResults(trials, params, pl.DataFrame(), summary, None, empty_wf,
                             importances, np.zeros(0))
     dates = attrs["sessions"]
-    matrix = np.array([t.user_attrs["returns"] for t in done], dtype=float).T  # [T, N]
+    matrix = np.array([trial_returns(t) for t in done], dtype=float).T  # [T, N]
     lo, hi = lay.search
     trial_sr = np.array([sharpe_moments(matrix[lo:hi, j]).sharpe for j in range(len(done))])
     win = matrix[lo:hi, done.index(best)]

@@ -6,8 +6,9 @@ all of them, and tells their results in trial-number order, so the sampler sees 
 history whatever ran the trials: same seed and batch, same trials, same results, with 1
 worker, N processes or a Dask cluster (tested).
 
-Storage: by default a journal file in the sweep's folder (Optuna's ``JournalFileBackend``:
-appends under a file lock, safe for several processes on one machine); any Optuna RDB URL
+Storage: by default a journal file in the sweep's folder (appends under a file lock, safe
+for several processes on one machine; a batch's asks, and then its tells, are one grouped
+append: :mod:`framework.sweep.journal`); any Optuna RDB URL
 (``postgresql://user@host/db``, ``sqlite:///file.db``) for a study shared by many
 machines: run the same ``fw sweep`` with the same ``--storage`` and ``--study-name`` on
 each and they share the search (each driver asks and tells on its own, so that mode is
@@ -25,6 +26,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -39,7 +41,8 @@ from framework.data import Lake
 from framework.engine.backtest import market_data
 from framework.engine.run_config import StrategyConfig, build_strategy
 from framework.sweep.folds import layout
-from framework.sweep.results import json_safe
+from framework.sweep.journal import BatchedJournalBackend
+from framework.sweep.results import json_safe, pack_returns
 from framework.sweep.route import engine_for
 from framework.sweep.spec import SweepSpec
 from framework.sweep.trial import SweepJob, TrialOutcome, evaluate
@@ -75,18 +78,21 @@ def sampler_for(spec: SweepSpec) -> optuna.samplers.BaseSampler:
     return optuna.samplers.RandomSampler(seed=spec.seed)
 
 
-def storage_for(url: str | None, out_dir: Path) -> tuple[Any, str]:
-    """(Optuna storage, its description): a journal file (default
-    ``<out_dir>/study.journal``, or a path ending in ``.journal``) or an RDB URL."""
+def storage_for(url: str | None, out_dir: Path
+                ) -> tuple[Any, str, Callable[[], AbstractContextManager]]:
+    """(Optuna storage, its description, a context that groups the storage operations
+    inside it into one write): a journal file (default ``<out_dir>/study.journal``, or a
+    path ending in ``.journal``; grouped: one lock and one fsync per group) or an RDB URL
+    (each operation its own transaction, as Optuna does)."""
     if url is None or url.endswith(".journal"):
         path = Path(url) if url else out_dir / "study.journal"
         path.parent.mkdir(parents=True, exist_ok=True)
-        backend = optuna.storages.journal.JournalFileBackend(str(path))
-        return optuna.storages.JournalStorage(backend), f"journal file {path}"
+        backend = BatchedJournalBackend(str(path))
+        return optuna.storages.JournalStorage(backend), f"journal file {path}", backend.batch
     reason = ""
     for attempt in range(RDB_SCHEMA_ATTEMPTS):
         try:
-            return optuna.storages.RDBStorage(url), url.split("@")[-1]
+            return optuna.storages.RDBStorage(url), url.split("@")[-1], nullcontext
         except sqlalchemy.exc.IntegrityError as err:
             # workers started together on an empty database race to create Optuna's
             # schema; the loser's CREATE fails on PostgreSQL's catalog, and the schema is
@@ -193,8 +199,10 @@ def dask_runner(address: str) -> tuple[Runner, Callable[[], None]]:
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, out: TrialOutcome) -> None:
-    for key in ("scores", "metrics", "returns", "error", "seconds", "engine"):
+    for key in ("scores", "metrics", "error", "seconds", "engine"):
         trial.set_user_attr(key, json_safe(getattr(out, key)))
+    if out.returns:
+        trial.set_user_attr("returns", pack_returns(out.returns))
     if out.state == "complete":
         study.tell(trial, out.value)
     else:
@@ -223,39 +231,46 @@ def run_sweep(config: str | Path, spec: SweepSpec, *, overrides: dict | None = N
     job, cfg, info = sweep_context(config, overrides, lake_root, spec)
     name = study_name or sweep_id_for(cfg, spec)
     out_dir = (out_root or cfg.backtest.reports) / name
-    store, where = storage_for(storage, out_dir)
+    store, where, group = storage_for(storage, out_dir)
     optuna.logging.set_verbosity(logging.WARNING)
-    study = optuna.create_study(study_name=name, storage=store, sampler=sampler_for(spec),
-                                direction=spec.goal, load_if_exists=True)
-    fresh = "spec" not in study.user_attrs
-    if fresh:
-        for key, val in (info | {"spec": spec.model_dump(mode="json"),
-                                 "overrides": overrides}).items():
-            study.set_user_attr(key, json_safe(val))
     total = spec.trials
-    if spec.sampler == "grid":
-        points = grid_points(spec)
-        if fresh:
+    points = grid_points(spec) if spec.sampler == "grid" else []
+    # one write, and (journal) no other driver between the check and the setup: the
+    # first driver of a shared study records it and enqueues the grid, once
+    with group():
+        study = optuna.create_study(study_name=name, storage=store,
+                                    sampler=sampler_for(spec), direction=spec.goal,
+                                    load_if_exists=True)
+        if "spec" not in study.user_attrs:
+            for key, val in (info | {"spec": spec.model_dump(mode="json"),
+                                     "overrides": overrides}).items():
+                study.set_user_attr(key, json_safe(val))
             for p in points:
                 study.enqueue_trial(p)
+    if spec.sampler == "grid":
         total = min(total, len(points)) if total else len(points)
     run, close = dask_runner(dask) if dask else local_runner(workers)
     dists = spec.distributions()
     done = 0
     try:
         while done < total:
-            batch = [study.ask(dists) for _ in range(min(spec.batch, total - done))]
+            # one grouped write for the batch's asks and one for its tells: trials stay
+            # visible as running to other drivers while they run here
+            with group():
+                batch = [study.ask(dists) for _ in range(min(spec.batch, total - done))]
             items = []
             for trial in batch:
                 broken = spec.feasible(trial.params)
                 if broken is None:
                     items.append((trial.number, dict(trial.params)))
             outcomes = {o.number: o for o in (run(job, items) if items else [])}
-            for trial in batch:
-                out = outcomes.get(trial.number) or TrialOutcome(
-                    trial.number, dict(trial.params), "pruned",
-                    error=f"constraint '{spec.feasible(trial.params)}' not met", engine="")
-                _tell(study, trial, out)
+            with group():
+                for trial in batch:
+                    out = outcomes.get(trial.number) or TrialOutcome(
+                        trial.number, dict(trial.params), "pruned",
+                        error=f"constraint '{spec.feasible(trial.params)}' not met",
+                        engine="")
+                    _tell(study, trial, out)
             done += len(batch)
             if progress:
                 progress(done, total)

@@ -20,6 +20,7 @@ import pytest
 
 from framework.analytics.metrics import daily_returns
 from framework.engine.backtest import run_backtest
+from framework.sweep.results import trial_returns
 from tests.system_packages import ensure_debian_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,10 +75,10 @@ def _check_shared(storage, toml: Path, lake: Path, out: Path, url: str) -> None:
     assert len(study.trials) == 12
     assert sorted(t.number for t in study.trials) == list(range(12))
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    assert done and all(len(t.user_attrs["returns"]) == 501 for t in done)
+    assert done and all(trial_returns(t).shape == (501,) for t in done)
     t = done[0]  # what another process stored is that trial's backtest
     again = run_backtest(toml, t.params, lake_root=lake, write=False)
-    np.testing.assert_allclose(t.user_attrs["returns"],
+    np.testing.assert_allclose(trial_returns(t),
                                daily_returns(again.result.equity, 1e5)["ret"].to_numpy(),
                                rtol=0, atol=1e-15)
     # the report from the storage alone (no trials run: --trials 0)
