@@ -42,7 +42,7 @@ from framework.risk.kernels_guard import (
     trip,
     update_equity,
 )
-from framework.risk.kernels_pnl import apply_fill, log_event, on_, refresh_sym, set_mark
+from framework.risk.kernels_pnl import apply_fill, limit_set, log_event, refresh_sym, set_mark
 from framework.types.codes import RejectReason
 from framework.types.jit import kernel
 
@@ -279,7 +279,7 @@ def on_reference_price(limits, sym_limits, state, sym_state, sym, price, ts_ns) 
     st = state[0]
     lim = limits[0]
     m = sym_state[sym].mark
-    if on_(lim.max_price_discrepancy) and np.isfinite(m) and m > 0.0 and price > 0.0:
+    if limit_set(lim.max_price_discrepancy) and np.isfinite(m) and m > 0.0 and price > 0.0:
         gap = abs(price / m - 1.0)
         if gap > lim.max_price_discrepancy:
             return trip(

@@ -112,9 +112,9 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
         _rebalance(t, mkt, od, rk, par, wk)
     bar_start = mkt.ts[t]
     part = par.exe[X.X_PARTICIPATION]
-    b = od.tally[0]
-    n = b.n_orders  # legs created by fills in this bar start working next bar
-    for i in range(b.first_open, n):
+    tally = od.tally[0]
+    n = tally.n_orders  # legs created by fills in this bar start working next bar
+    for i in range(tally.first_open, n):
         od_ = od.orders[i]
         if not is_open(od_.status) or od_.ts_active > bar_start:
             continue

@@ -76,8 +76,8 @@ def _maker(o, px, bar_open) -> int:
 def step(t, feed, mkt, od, rk, par, wk) -> int:
     """Book the inbox rows of bar ``t`` (see the module docstring); returns OK (0)."""
     bar_start = mkt.ts[t]
-    b = od.tally[0]
-    for i in range(b.first_open, b.n_orders):
+    tally = od.tally[0]
+    for i in range(tally.first_open, tally.n_orders):
         o = od.orders[i]
         if o.status == OrderStatus.PENDING.value and o.ts_active <= bar_start:
             o.status = OrderStatus.NEW.value
@@ -85,7 +85,7 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
     for k in range(ev.shape[0]):
         e = ev[k]
         i = e.order
-        if e.bar != t or not 0 <= i < b.n_orders:
+        if e.bar != t or not 0 <= i < tally.n_orders:
             continue
         if e.kind == EV_FILL:
             _execution(t, i, e.qty, e.price, e.ts, e.order_qty,

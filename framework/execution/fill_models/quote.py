@@ -102,9 +102,9 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
         wk.used[s] = 0.0  # displayed size is fresh at every quote
         if due(s, qts, wk) and bid > 0.0 and ask > 0.0 and not rk.rsym[s].halted:
             rebalance_symbol(s, EITHER, 0.5 * (bid + ask), qts, od, rk, par, wk)
-        b = od.tally[0]
-        n = b.n_orders  # legs created by fills at this quote work from the next one
-        for i in range(b.first_open, n):
+        tally = od.tally[0]
+        n = tally.n_orders  # legs created by fills at this quote work from the next one
+        for i in range(tally.first_open, n):
             r = ready(i, s, qts, od, rk)
             if r < 0:
                 continue
