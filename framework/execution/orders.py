@@ -54,7 +54,7 @@ def add_order(orders, tally, sym, side, otype, tif, qty, limit_px, stop_px, ts_c
     o.avg_price = 0.0
     o.parent_id = parent_id
     o.oco_id = oco_id
-    o.reject_reason = 0
+    o.reject_reason = RejectReason.NONE.value
     tally[0].n_orders = i + 1
     return i
 
@@ -172,5 +172,6 @@ def add_bracket_legs(orders, tally, i, stop_pct, take_pct, ts_ns) -> None:
 @kernel
 def advance_first_open(orders, tally) -> None:
     """Move the scan start past orders that are done (keeps per-bar scans short)."""
-    while tally[0].first_open < tally[0].n_orders and not is_open(orders[tally[0].first_open].status):
+    while (tally[0].first_open < tally[0].n_orders
+           and not is_open(orders[tally[0].first_open].status)):
         tally[0].first_open += 1

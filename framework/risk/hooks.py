@@ -33,6 +33,7 @@ from framework.risk.dtypes import (
     Breaker,
     RiskAction,
     RiskEventKind,
+    StopKind,
 )
 from framework.risk.kernels_checks import check_order, is_reducing, record_rate
 from framework.risk.kernels_guard import (
@@ -209,7 +210,7 @@ def on_mark(limits, sym_limits, state, sym_state, sym, bid, ask, last, ts_ns) ->
     lim = limits[0]
     s = sym_state[sym]
     set_mark(lim, s, bid, ask, last, ts_ns)
-    kind = 0
+    kind = StopKind.NONE.value
     if s.active:
         refresh_sym(st, s)
         update_equity(lim, st, ts_ns)
@@ -220,7 +221,7 @@ def on_mark(limits, sym_limits, state, sym_state, sym, bid, ask, last, ts_ns) ->
         st.last_ts = ts_ns
     act = st.pending_action
     st.pending_action = RiskAction.NONE.value
-    if kind != 0 and act < RiskAction.EXIT_POSITION.value:
+    if kind != StopKind.NONE.value and act < RiskAction.EXIT_POSITION.value:
         act = RiskAction.EXIT_POSITION.value
     return act
 

@@ -100,11 +100,11 @@ def check_order(limits, sl, st, s, side: int, qty: float, price: float, ts: int)
                 return RejectReason.NET_EXPOSURE.value, limits.max_net_exposure
         elif st.net_lo - s.c_lo + lo * price < -limits.max_net_exposure:
             return RejectReason.NET_EXPOSURE.value, limits.max_net_exposure
-    eq = st.equity
-    if limit_set(limits.max_concentration) and new_notional > limits.max_concentration * max(eq, 0.0):
+    eq = max(st.equity, 0.0)  # USD: a negative equity allows nothing
+    if limit_set(limits.max_concentration) and new_notional > limits.max_concentration * eq:
         return RejectReason.CONCENTRATION.value, limits.max_concentration
-    if limit_set(limits.buying_power_multiple) and gross > limits.buying_power_multiple * max(eq, 0.0):
-        return RejectReason.BUYING_POWER.value, limits.buying_power_multiple * max(eq, 0.0)
+    if limit_set(limits.buying_power_multiple) and gross > limits.buying_power_multiple * eq:
+        return RejectReason.BUYING_POWER.value, limits.buying_power_multiple * eq
     if _rate_limited(st, limits.max_orders_per_sec, NS_PER_S, ts):
         return RejectReason.ORDER_RATE.value, float(limits.max_orders_per_sec)
     if _rate_limited(st, limits.max_orders_per_min, 60 * NS_PER_S, ts):

@@ -92,7 +92,9 @@ def arm_stops(limits, s, side: int, price: float, ts: int) -> None:
     s.entry_price = price
     s.peak = price
     s.stop_fired = StopKind.NONE.value
-    s.stop_price = price * (1.0 - d * limits.stop_loss_pct) if limit_set(limits.stop_loss_pct) else np.nan
+    s.stop_price = (
+        price * (1.0 - d * limits.stop_loss_pct) if limit_set(limits.stop_loss_pct) else np.nan
+    )
     s.take_profit = (
         price * (1.0 + d * limits.take_profit_pct) if limit_set(limits.take_profit_pct) else np.nan
     )

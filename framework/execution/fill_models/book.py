@@ -170,8 +170,9 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
     S = rk.rsym.shape[0]
     while cur[0] < feed.hi[t]:
         tally = od.tally[0]
-        if (tally.n_orders + 4 * S + 8 > od.orders.shape[0] or tally.n_fills
-                + (tally.n_orders - tally.first_open + 1) * (lvl_px.shape[0] + 1) > od.fills.shape[0]):
+        working = tally.n_orders - tally.first_open + 1
+        if (tally.n_orders + 4 * S + 8 > od.orders.shape[0]
+                or tally.n_fills + working * (lvl_px.shape[0] + 1) > od.fills.shape[0]):
             cur[1] = NEED_TABLES
             return NEED_TABLES
         k = cur[0]

@@ -40,6 +40,9 @@ C_FREE, C_SEQ, C_UNKNOWN_ID, C_DUPLICATE_ID, C_OFF_GRID, C_OVERFILL, C_LOCKED, C
     C_NEED_BOOK, C_NEED_PX, C_EVENTS, C_TRADES = range(12)
 N_COUNTERS = 12
 OK, NEED_SLOTS, NEED_GRID = 0, 1, 2
+# BookState.cross: the best bid against the best ask
+MARKET_NORMAL, MARKET_LOCKED, MARKET_CROSSED = 0, 1, 2
+NO_REDUCE = 0  # _apply_event: a REPLACE of an unknown id takes nothing off the book
 PENNY = 100  # price units per cent: the tick of every price >= $1 (Reg NMS rule 612)
 PRICE_UNITS = 10_000  # price units per USD (the L2 outputs are written in USD)
 
@@ -52,7 +55,7 @@ class BookState(NamedTuple):
     grid_full: np.ndarray  # int8[nb] 1: grid at its cap, prices outside are off-grid
     best: np.ndarray  # int64[nb, 2] grid index of best bid [:, 0] / best ask [:, 1], -1
     ext: np.ndarray  # int64[nb, 2] bound of scans: no level is occupied beyond it, -1
-    cross: np.ndarray  # int8[nb] 0 normal, 1 locked, 2 crossed (after the last event)
+    cross: np.ndarray  # int8[nb] MARKET_NORMAL / _LOCKED / _CROSSED after the last event
     halted: np.ndarray  # int8[nb] trading halt from HALT events
     vol: np.ndarray  # float64[L, 2] shares at level: bids [:, 0], asks [:, 1]
     occ: np.ndarray  # uint64[L // 64, 2] bit l % 64 of word l // 64 set <=> vol[l] > 0
@@ -311,11 +314,11 @@ def _set_level(bk, b, s, px, qty):
 def _check_cross(bk, b):
     bb = bk.best[b, 0]
     ba = bk.best[b, 1]
-    state = 0
+    state = MARKET_NORMAL
     if bb >= 0 and ba >= 0 and bb >= ba:
-        state = 1 if bb == ba else 2
-    if state != bk.cross[b] and state > 0:
-        bk.counters[C_LOCKED if state == 1 else C_CROSSED] += 1
+        state = MARKET_LOCKED if bb == ba else MARKET_CROSSED
+    if state != bk.cross[b] and state != MARKET_NORMAL:
+        bk.counters[C_LOCKED if state == MARKET_LOCKED else C_CROSSED] += 1
     bk.cross[b] = state
 
 
@@ -330,7 +333,7 @@ def _apply_event(bk, b, kind, side, oid, px, qty, new_oid, ts):
         pos = order_map.find(bk.keys, oid)
         if pos < 0:
             bk.counters[C_UNKNOWN_ID] += 1
-            reduce_kind = 0
+            reduce_kind = NO_REDUCE
         elif grid_index(bk, b, px) == -2:
             bk.counters[C_NEED_BOOK] = b
             bk.counters[C_NEED_PX] = px
@@ -345,7 +348,7 @@ def _apply_event(bk, b, kind, side, oid, px, qty, new_oid, ts):
             or reduce_kind == BookEvent.EXEC_VISIBLE:
         rpx = 0 if kind == BookEvent.REPLACE else px
         st = _reduce_order(bk, b, reduce_kind, s, oid, rpx, qty)
-    if kind == BookEvent.ADD or (kind == BookEvent.REPLACE and reduce_kind != 0):
+    if kind == BookEvent.ADD or (kind == BookEvent.REPLACE and reduce_kind != NO_REDUCE):
         st = _add_order(bk, b, add_side, add_id, px, qty, ts)
     elif kind == LEVEL:
         st = _set_level(bk, b, s, px, qty)
