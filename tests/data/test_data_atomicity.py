@@ -18,11 +18,11 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
-from lake_testkit import minute_bars
 
 from framework.data import Lake
 from framework.data.catalog import partitions
 from framework.data.partitions import file_fingerprint
+from tests.data.lake_testkit import minute_bars
 
 # A child that writes many large trade partitions, one session date per write call.
 _CHILD = textwrap.dedent("""
@@ -83,7 +83,7 @@ def test_sigkill_mid_ingest_leaves_lake_consistent(tmp_path):
 _WRITER = textwrap.dedent("""
     import sys, datetime as dt
     sys.path.insert(0, sys.argv[3])
-    from lake_testkit import minute_bars
+    from tests.data.lake_testkit import minute_bars
     from framework.data import Lake
     lake = Lake(sys.argv[1])
     for k in range(6):
@@ -161,7 +161,7 @@ def test_a_failed_rename_leaves_nothing_visible(tmp_path, monkeypatch):
 _TX_CHILD = textwrap.dedent("""
     import os, signal, sys, datetime as dt
     sys.path.insert(0, sys.argv[3])
-    from lake_testkit import minute_bars
+    from tests.data.lake_testkit import minute_bars
     import framework.data.commit as commit
     from framework.data import Lake
     from framework.data.sources.synthetic import daily_from_minute
