@@ -314,7 +314,7 @@ def run_bars(t0, t1, feed, mkt, sig, par, od, rk, wk, cur, hook) -> int:
             _roll_session(t, mkt, od, rk, par, wk)
             wk.clock[0] = mkt.session[t]
             wk.clock[1] = mkt.session_close[t]
-        if fill_step(t, feed, mkt, od, rk, par, wk) != 0:
+        if fill_step(t, feed, mkt, od, rk, par, wk) != X.STEP_OK:
             return t
         _mark_close(t, mkt, sig, od, rk, par, wk)
         if hook is not None:

@@ -106,7 +106,7 @@ def _rebalance(t, mkt, od, rk, par, wk) -> None:
 
 @kernel(inline="always")
 def step(t, feed, mkt, od, rk, par, wk) -> int:
-    """Fill working orders against bar ``t`` (see the module docstring); returns OK (0)."""
+    """Fill working orders against bar ``t`` (see the module docstring); returns ``STEP_OK``."""
     wk.used[:] = 0.0
     if wk.flags[X.F_PENDING] > 0:
         _rebalance(t, mkt, od, rk, par, wk)
@@ -149,4 +149,4 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
                         bar_start)
             continue
         wk.used[s] += fill(t, i, cap, px, bar_start, 1 if maker else 0, od, rk, par, wk)
-    return 0
+    return X.STEP_OK

@@ -52,6 +52,7 @@ from framework.execution.lifecycle import (
 from framework.execution.orders import close_order, is_open
 from framework.execution.rebalance import EITHER, due, rebalance_symbol
 from framework.execution.sizing import SIZE_SHARES
+from framework.execution.state import STEP_OK
 from framework.marketdata.book import kernels as BK
 from framework.marketdata.book import order_map
 from framework.marketdata.book.book import PRICE_UNITS
@@ -161,7 +162,7 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
     ``cur[0]`` is the next) to the L3 book, mark risk at the new best bid/ask, trade a due
     target of the event's symbol, then fill.
 
-    Returns OK, or with event ``cur[0]`` not applied: NEED_SLOTS / NEED_GRID (the book
+    Returns ``STEP_OK``, or with event ``cur[0]`` not applied: NEED_SLOTS / NEED_GRID (the book
     needs room) or NEED_TABLES (a sweep could fill past the fill table), also left in
     ``cur[1]``; the caller grows what is asked and resumes the bar from there."""
     bk = feed.bk
@@ -271,4 +272,4 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
                 given += q
                 if record(i, q, limit_px, ts, 1, od, rk, par, wk) > 0.0:
                     after_fill(t, i, ts, before, od, rk, par)
-    return BK.OK
+    return STEP_OK

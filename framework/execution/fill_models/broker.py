@@ -29,6 +29,7 @@ import numpy as np
 from framework.execution.lifecycle import after_fill, sized
 from framework.execution.orders import close_order, record_fill
 from framework.execution.sizing import SIZE_SHARES
+from framework.execution.state import STEP_OK
 from framework.types.codes import OrderStatus, OrderType
 from framework.types.jit import kernel
 
@@ -74,7 +75,7 @@ def _maker(o, px, bar_open) -> int:
 
 @kernel(inline="always")
 def step(t, feed, mkt, od, rk, par, wk) -> int:
-    """Book the inbox rows of bar ``t`` (see the module docstring); returns OK (0)."""
+    """Book the inbox rows of bar ``t`` (see the module docstring); returns ``STEP_OK``."""
     bar_start = mkt.ts[t]
     tally = od.tally[0]
     for i in range(tally.first_open, tally.n_orders):
@@ -94,4 +95,4 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
         else:
             close_order(od.orders, rk.limits, rk.sym_limits, rk.rstate, rk.rsym, i,
                         e.status, e.reason, e.ts)
-    return 0
+    return STEP_OK
