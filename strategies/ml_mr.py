@@ -22,9 +22,9 @@ import numpy as np
 
 from framework.config import ConfigError
 from framework.data import Lake
-from framework.engine.run_config import StrategyConfig
 from framework.ml.meta_label import MetaLabelParams
 from framework.strategy import BarPanel, Signals, Strategy
+from framework.strategy.config_view import ConfigView
 from framework.strategy.meta_label import MetaLabel
 from strategies.bollinger_mr import BollingerParams, zscore_signals
 
@@ -43,7 +43,7 @@ class MLMeanReversion(Strategy):
                                           "(params.max_size x bet size, in Signals.size)"}
     meta: MetaLabel | None = None
 
-    def prepare(self, lake: Lake, config: StrategyConfig) -> None:
+    def prepare(self, lake: Lake, config: ConfigView) -> None:
         """Load the registered model ``[model]`` names and check its feature set."""
         self.meta = MetaLabel.load(lake, config, self.context.config_path)
 
@@ -67,13 +67,13 @@ class MLMeanReversion(Strategy):
     def manifest_extra(self) -> dict:
         return self.meta.manifest() if self.meta else {}
 
-    def cross_validate(self, lake: Lake, config: StrategyConfig, *, splits: int,
+    def cross_validate(self, lake: Lake, config: ConfigView, *, splits: int,
                        embargo_sessions: int) -> dict:
         """Purged k-fold of the configured model on the in-sample span (``fw sweep``)."""
         return MetaLabel(config, self.context.config_path).cross_validate(
             lake, config, self.primary, self.params, splits, embargo_sessions * 86_400 * 10**9)
 
-    def train(self, lake: Lake, config: StrategyConfig) -> dict:
+    def train(self, lake: Lake, config: ConfigView) -> dict:
         """Label every primary entry, fit walk-forward, register the model."""
         return MetaLabel(config, self.context.config_path).train(lake, config, self.primary,
                                                                  self.params)

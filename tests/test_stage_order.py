@@ -15,12 +15,6 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 
 # Imports against the order that stay, each with its reason (checked still to exist).
 ALLOWED = {
-    ("framework/strategy/base.py", "framework.engine.run_config"):
-        "annotation only (TYPE_CHECKING): StrategyConfig holds the risk, execution, cost "
-        "and promotion sections, so it lives in engine, right of strategy; Strategy's "
-        "hooks name it without importing it at run time",
-    ("framework/strategy/meta_label.py", "framework.engine.run_config"):
-        "annotation only (TYPE_CHECKING), as for framework/strategy/base.py",
     ("framework/cli/live_cmd.py", "live.runner"):
         "`fw live` is a command of the one `fw` CLI: it imports the live driver lazily, "
         "when the command runs (a plugin entry point would remove it)",

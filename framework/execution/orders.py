@@ -33,10 +33,9 @@ def is_open(status: int) -> bool:
 def add_order(orders, tally, sym, side, otype, tif, qty, limit_px, stop_px, ts_created,
               ts_active, parent_id, oco_id) -> int:
     """Append an order row (status PENDING) and return its index (= id); -1 if full."""
-    b = tally[0]
-    i = b.n_orders
+    i = tally[0].n_orders
     if i >= orders.shape[0]:
-        b.overflow = 1
+        tally[0].overflow = 1
         return -1
     o = orders[i]
     o.id = i
@@ -55,8 +54,8 @@ def add_order(orders, tally, sym, side, otype, tif, qty, limit_px, stop_px, ts_c
     o.avg_price = 0.0
     o.parent_id = parent_id
     o.oco_id = oco_id
-    o.reject_reason = 0
-    b.n_orders = i + 1
+    o.reject_reason = RejectReason.NONE.value
+    tally[0].n_orders = i + 1
     return i
 
 
@@ -113,10 +112,9 @@ def record_fill(orders, fills, tally, limits, sym_limits, rstate, rsym, costs, i
     """Fill ``qty`` shares of order ``i`` at ``px`` USD: fee, fill row, order state, ledger."""
     o = orders[i]
     fee = trade_fee(o.side, qty, px, costs)
-    b = tally[0]
-    k = b.n_fills
+    k = tally[0].n_fills
     if k >= fills.shape[0]:
-        b.overflow = 1
+        tally[0].overflow = 1
         return
     f = fills[k]
     f.order_id = o.id
@@ -127,8 +125,8 @@ def record_fill(orders, fills, tally, limits, sym_limits, rstate, rsym, costs, i
     f.price = px
     f.fee = fee
     f.maker = maker
-    b.n_fills = k + 1
-    b.fees += fee
+    tally[0].n_fills = k + 1
+    tally[0].fees += fee
     o.avg_price = (o.avg_price * o.filled_qty + px * qty) / (o.filled_qty + qty)
     o.filled_qty += qty
     on_fill(limits, sym_limits, rstate, rsym, o.sym, o.side, qty, px, fee, ts_ns)
@@ -174,6 +172,6 @@ def add_bracket_legs(orders, tally, i, stop_pct, take_pct, ts_ns) -> None:
 @kernel
 def advance_first_open(orders, tally) -> None:
     """Move the scan start past orders that are done (keeps per-bar scans short)."""
-    b = tally[0]
-    while b.first_open < b.n_orders and not is_open(orders[b.first_open].status):
-        b.first_open += 1
+    while (tally[0].first_open < tally[0].n_orders
+           and not is_open(orders[tally[0].first_open].status)):
+        tally[0].first_open += 1

@@ -169,6 +169,10 @@ class Curves(NamedTuple):
     positions: np.ndarray
 
 
+# a fill model's step returns STEP_OK, or a code >= 1 that stops the loop before the bar
+# to grow a table (the book model's NEED_SLOTS / NEED_GRID / NEED_TABLES)
+STEP_OK = 0
+
 X_PARTICIPATION = 0  # Params.exe: fraction of bar volume an order may take (0 = off)
 X_TICK = 1  # Params.exe: 1 = limit / stop prices on the tick (``execution.ticks``)
 N_EXEC = 2

@@ -16,7 +16,7 @@ from framework.features import kernels_micro as km
 from framework.features import kernels_oscillators as ko
 from framework.features import kernels_stats as ks
 from framework.features import kernels_trend as kt
-from framework.features.registry import BY_CODE, BY_KIND, Block
+from framework.features.registry import BY_CODE, BY_KIND, Block, KindCode
 from framework.features.spec import FeatureSetSpec
 from framework.types.jit import njit
 
@@ -58,47 +58,47 @@ def featureset_step(
         code = int(plan[f, 0])
         st = state[int(plan[f, 1]) : int(plan[f, 2])]
         j = int(plan[f, 3])
-        if code == 1:
+        if code == KindCode.SMA:
             out[j] = kt.sma_update(st, c)
-        elif code == 2:
+        elif code == KindCode.EMA:
             out[j] = kt.ema_update(st, c)
-        elif code == 3:
+        elif code == KindCode.WMA:
             out[j] = kt.wma_update(st, c)
-        elif code == 4:
+        elif code == KindCode.RSI:
             out[j] = ko.rsi_update(st, c)
-        elif code == 5:
+        elif code == KindCode.MACD:
             out[j], out[j + 1], out[j + 2] = kt.macd_update(st, c)
-        elif code == 6:
+        elif code == KindCode.BBANDS:
             out[j], out[j + 1], out[j + 2] = kt.bbands_update(st, c, plan[f, 4], plan[f, 5])
-        elif code == 7:
+        elif code == KindCode.ZSCORE:
             out[j] = kt.zscore_update(st, c)
-        elif code == 8:
+        elif code == KindCode.ATR:
             out[j] = ko.atr_update(st, h, low, c)
-        elif code == 9:
+        elif code == KindCode.ADX:
             out[j] = ko.adx_update(st, h, low, c)
-        elif code == 10:
+        elif code == KindCode.STOCH:
             out[j], out[j + 1] = ko.stoch_update(st, h, low, c)
-        elif code == 11:
+        elif code == KindCode.ROC:
             out[j] = kt.roc_update(st, c)
-        elif code == 12:
+        elif code == KindCode.MOM:
             out[j] = kt.mom_update(st, c)
-        elif code == 13:
+        elif code == KindCode.OBV:
             out[j] = kt.obv_update(st, c, v)
-        elif code == 14:
+        elif code == KindCode.VWAP:
             out[j] = kt.vwap_update(st, c, v)
-        elif code == 15:
+        elif code == KindCode.LOG_RETURN:
             out[j] = kt.logret_update(st, c)
-        elif code == 16:
+        elif code == KindCode.REALIZED_VOL:
             out[j] = ks.realized_vol_update(st, c)
-        elif code == 17:
+        elif code == KindCode.PARKINSON_VOL:
             out[j] = ks.parkinson_update(st, h, low)
-        elif code == 18:
+        elif code == KindCode.GARMAN_KLASS_VOL:
             out[j] = ks.garman_klass_update(st, o, h, low, c)
-        elif code == 19:
+        elif code == KindCode.SKEW:
             out[j] = ks.moments_update(st, c)[0]
-        elif code == 20:
+        elif code == KindCode.KURT:
             out[j] = ks.moments_update(st, c)[1]
-        elif code == 21:
+        elif code == KindCode.AMIHUD:
             out[j] = km.amihud_update(st, c, v)
 
 

@@ -4,7 +4,7 @@ Everything a feature set needs about a kind is derived from its entry: the TOML 
 values (``FeatureSpec.kind``), the parameter checks, the column names, the lookback, the
 streaming state and the batch loop. Adding an indicator is its kernels (``NAME_state``,
 ``NAME_update``, ``NAME_run`` in a ``kernels_*`` module), one entry in ``INDICATORS``, and
-one ``code ==`` branch in ``framework.features.plan.featureset_step`` -- numba compiles
+one ``code == KindCode.NAME`` branch in ``framework.features.plan.featureset_step`` -- numba compiles
 that dispatch as an explicit if-chain, so it cannot be read from this table; a test fails
 while a registered code has no branch.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import NamedTuple
 
 import numpy as np
@@ -148,3 +149,6 @@ INDICATORS: tuple[Indicator, ...] = (
 KINDS: tuple[str, ...] = tuple(i.kind for i in INDICATORS)
 BY_KIND: dict[str, Indicator] = {i.kind: i for i in INDICATORS}
 BY_CODE: dict[int, Indicator] = {i.code: i for i in INDICATORS}
+# Each kind's plan code by name (``KindCode.ZSCORE`` = 7), derived from the entries: the
+# names ``featureset_step`` branches on (numba reads an IntEnum member as a constant).
+KindCode = IntEnum("KindCode", {i.kind.upper(): i.code for i in INDICATORS})

@@ -33,6 +33,7 @@ from framework.risk.dtypes import (
     Breaker,
     RiskAction,
     RiskEventKind,
+    StopKind,
 )
 from framework.risk.kernels_checks import check_order, is_reducing, record_rate
 from framework.risk.kernels_guard import (
@@ -42,7 +43,7 @@ from framework.risk.kernels_guard import (
     trip,
     update_equity,
 )
-from framework.risk.kernels_pnl import apply_fill, log_event, on_, refresh_sym, set_mark
+from framework.risk.kernels_pnl import apply_fill, limit_set, log_event, refresh_sym, set_mark
 from framework.types.codes import RejectReason
 from framework.types.jit import kernel
 
@@ -209,7 +210,7 @@ def on_mark(limits, sym_limits, state, sym_state, sym, bid, ask, last, ts_ns) ->
     lim = limits[0]
     s = sym_state[sym]
     set_mark(lim, s, bid, ask, last, ts_ns)
-    kind = 0
+    kind = StopKind.NONE.value
     if s.active:
         refresh_sym(st, s)
         update_equity(lim, st, ts_ns)
@@ -220,7 +221,7 @@ def on_mark(limits, sym_limits, state, sym_state, sym, bid, ask, last, ts_ns) ->
         st.last_ts = ts_ns
     act = st.pending_action
     st.pending_action = RiskAction.NONE.value
-    if kind != 0 and act < RiskAction.EXIT_POSITION.value:
+    if kind != StopKind.NONE.value and act < RiskAction.EXIT_POSITION.value:
         act = RiskAction.EXIT_POSITION.value
     return act
 
@@ -279,7 +280,7 @@ def on_reference_price(limits, sym_limits, state, sym_state, sym, price, ts_ns) 
     st = state[0]
     lim = limits[0]
     m = sym_state[sym].mark
-    if on_(lim.max_price_discrepancy) and np.isfinite(m) and m > 0.0 and price > 0.0:
+    if limit_set(lim.max_price_discrepancy) and np.isfinite(m) and m > 0.0 and price > 0.0:
         gap = abs(price / m - 1.0)
         if gap > lim.max_price_discrepancy:
             return trip(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from framework.risk.kernels_pnl import EPS, on_, reference_price
+from framework.risk.kernels_pnl import EPS, limit_set, reference_price
 from framework.types.codes import RejectReason
 from framework.types.jit import kernel
 
@@ -55,7 +55,7 @@ def check_order(limits, sl, st, s, side: int, qty: float, price: float, ts: int)
         return RejectReason.INVALID_ORDER.value, nan
     if s.halted:
         return RejectReason.HALTED.value, nan
-    if on_(limits.price_collar):
+    if limit_set(limits.price_collar):
         ref = reference_price(s)
         if np.isfinite(ref) and abs(price / ref - 1.0) > limits.price_collar:
             return RejectReason.PRICE_COLLAR.value, limits.price_collar
@@ -68,9 +68,9 @@ def check_order(limits, sl, st, s, side: int, qty: float, price: float, ts: int)
         return RejectReason.CIRCUIT_BREAKER.value, nan
     if limits.stale_data_ns > 0 and s.last_md_ts > 0 and ts - s.last_md_ts > limits.stale_data_ns:
         return RejectReason.STALE_DATA.value, float(limits.stale_data_ns)
-    if on_(limits.max_order_qty) and qty > limits.max_order_qty:
+    if limit_set(limits.max_order_qty) and qty > limits.max_order_qty:
         return RejectReason.MAX_ORDER_QTY.value, limits.max_order_qty
-    if on_(limits.max_order_notional) and qty * price > limits.max_order_notional:
+    if limit_set(limits.max_order_notional) and qty * price > limits.max_order_notional:
         return RejectReason.MAX_ORDER_NOTIONAL.value, limits.max_order_notional
     pos = s.position
     hi = pos + s.open_buy
@@ -83,28 +83,28 @@ def check_order(limits, sl, st, s, side: int, qty: float, price: float, ts: int)
         new = lo
         if lo < -EPS and not (limits.allow_short and sl.shortable):
             return RejectReason.SHORT_NOT_ALLOWED.value, 0.0
-    if on_(sl.max_position_shares) and abs(new) > sl.max_position_shares + EPS:
+    if limit_set(sl.max_position_shares) and abs(new) > sl.max_position_shares + EPS:
         return RejectReason.MAX_POSITION_SHARES.value, sl.max_position_shares
     new_notional = abs(new) * price
-    if on_(sl.max_position_notional) and new_notional > sl.max_position_notional:
+    if limit_set(sl.max_position_notional) and new_notional > sl.max_position_notional:
         return RejectReason.MAX_POSITION_NOTIONAL.value, sl.max_position_notional
     if limits.max_open_positions > 0 and not s.active:
         if st.n_active >= limits.max_open_positions:
             return RejectReason.MAX_OPEN_POSITIONS.value, float(limits.max_open_positions)
     gross = st.gross_worst - s.c_worst + max(abs(hi), abs(lo)) * price
-    if on_(limits.max_gross_exposure) and gross > limits.max_gross_exposure:
+    if limit_set(limits.max_gross_exposure) and gross > limits.max_gross_exposure:
         return RejectReason.GROSS_EXPOSURE.value, limits.max_gross_exposure
-    if on_(limits.max_net_exposure):
+    if limit_set(limits.max_net_exposure):
         if side > 0:
             if st.net_hi - s.c_hi + hi * price > limits.max_net_exposure:
                 return RejectReason.NET_EXPOSURE.value, limits.max_net_exposure
         elif st.net_lo - s.c_lo + lo * price < -limits.max_net_exposure:
             return RejectReason.NET_EXPOSURE.value, limits.max_net_exposure
-    eq = st.equity
-    if on_(limits.max_concentration) and new_notional > limits.max_concentration * max(eq, 0.0):
+    eq = max(st.equity, 0.0)  # USD: a negative equity allows nothing
+    if limit_set(limits.max_concentration) and new_notional > limits.max_concentration * eq:
         return RejectReason.CONCENTRATION.value, limits.max_concentration
-    if on_(limits.buying_power_multiple) and gross > limits.buying_power_multiple * max(eq, 0.0):
-        return RejectReason.BUYING_POWER.value, limits.buying_power_multiple * max(eq, 0.0)
+    if limit_set(limits.buying_power_multiple) and gross > limits.buying_power_multiple * eq:
+        return RejectReason.BUYING_POWER.value, limits.buying_power_multiple * eq
     if _rate_limited(st, limits.max_orders_per_sec, NS_PER_S, ts):
         return RejectReason.ORDER_RATE.value, float(limits.max_orders_per_sec)
     if _rate_limited(st, limits.max_orders_per_min, 60 * NS_PER_S, ts):

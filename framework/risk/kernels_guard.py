@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from framework.risk.dtypes import LOSS_BUCKETS, RiskAction, RiskEventKind, StopKind
-from framework.risk.kernels_pnl import log_event, on_
+from framework.risk.kernels_pnl import limit_set, log_event
 from framework.types.jit import kernel
 
 
@@ -71,13 +71,13 @@ def update_equity(limits, st, ts: int) -> int:
     if dd > st.max_drawdown:
         st.max_drawdown = dd
     act = RiskAction.NONE.value
-    if on_(limits.max_daily_loss):
+    if limit_set(limits.max_daily_loss):
         loss = st.day_start_equity - eq
         if loss >= limits.max_daily_loss:
             act = max(act, trip(limits, st, 0, -1, ts, loss, limits.max_daily_loss))
-    if on_(limits.max_drawdown) and dd >= limits.max_drawdown:
+    if limit_set(limits.max_drawdown) and dd >= limits.max_drawdown:
         act = max(act, trip(limits, st, 1, -1, ts, dd, limits.max_drawdown))
-    if limits.loss_window_ns > 0 and on_(limits.max_loss_in_window):
+    if limits.loss_window_ns > 0 and limit_set(limits.max_loss_in_window):
         lost = _loss_rate(limits, st, ts)
         if lost >= limits.max_loss_in_window:
             act = max(act, trip(limits, st, 2, -1, ts, lost, limits.max_loss_in_window))
@@ -92,12 +92,14 @@ def arm_stops(limits, s, side: int, price: float, ts: int) -> None:
     s.entry_price = price
     s.peak = price
     s.stop_fired = StopKind.NONE.value
-    s.stop_price = price * (1.0 - d * limits.stop_loss_pct) if on_(limits.stop_loss_pct) else np.nan
-    s.take_profit = (
-        price * (1.0 + d * limits.take_profit_pct) if on_(limits.take_profit_pct) else np.nan
+    s.stop_price = (
+        price * (1.0 - d * limits.stop_loss_pct) if limit_set(limits.stop_loss_pct) else np.nan
     )
-    s.trail_pct = limits.trailing_pct if on_(limits.trailing_pct) else np.nan
-    s.trail_atr_mult = limits.trailing_atr_mult if on_(limits.trailing_atr_mult) else np.nan
+    s.take_profit = (
+        price * (1.0 + d * limits.take_profit_pct) if limit_set(limits.take_profit_pct) else np.nan
+    )
+    s.trail_pct = limits.trailing_pct if limit_set(limits.trailing_pct) else np.nan
+    s.trail_atr_mult = limits.trailing_atr_mult if limit_set(limits.trailing_atr_mult) else np.nan
     s.time_stop_ns = limits.time_stop_ns if limits.time_stop_ns > 0 else 0
 
 

@@ -22,7 +22,7 @@ EPS = 1e-9  # shares: a position smaller than this is flat (float dust from part
 
 
 @kernel(inline="always")
-def on_(x: float) -> bool:
+def limit_set(x: float) -> bool:
     """A float threshold is enabled when it is a positive number (0 / NaN = disabled)."""
     return x > 0.0
 

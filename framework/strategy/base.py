@@ -20,17 +20,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from framework.config import ConfigError, FrozenModel
 from framework.data import Lake
+from framework.strategy.config_view import ConfigView
 from framework.strategy.context import BarContext, Fill
 from framework.strategy.panel import BarPanel
 from framework.strategy.signals import Signals
 from framework.types.errors import FwError
-
-if TYPE_CHECKING:  # the engine's config type, for annotations only: engine imports strategy
-    from framework.engine.run_config import StrategyConfig
 
 
 class NoParams(FrozenModel):
@@ -106,14 +104,14 @@ class Strategy:
         raise NotImplementedError(f"{self.name} must implement signals(panel) or on_bar(ctx)")
 
 
-    def prepare(self, lake: Lake, config: StrategyConfig) -> None:
+    def prepare(self, lake: Lake, config: ConfigView) -> None:
         """Load what ``signals`` needs besides bars (e.g. the registered model its
         ``[model]`` table names, into ``self.context.artifacts`` or attributes), once,
         before any driver runs the strategy: ``fw backtest``, ``fw check lookahead``, the
         live driver. ``fw train`` builds the strategy without it (no model exists yet).
         ``lake`` is the run's data lake, ``config`` the validated TOML. Default: nothing."""
 
-    def train(self, lake: Lake, config: StrategyConfig) -> dict[str, Any]:
+    def train(self, lake: Lake, config: ConfigView) -> dict[str, Any]:
         """``fw train``: fit the model the ``[model]`` table names on ``lake`` and register
         it (``framework.ml.registry``); return what the terminal shows (model name,
         version, path, cross-validation metrics). Called on an unprepared strategy.
@@ -122,7 +120,7 @@ class Strategy:
             f"strategy '{config.name}' (class {self.name}) has no model to train: "
             "fw train runs a strategy's train() method and this class does not define one"])
 
-    def cross_validate(self, lake: Lake, config: StrategyConfig, *, splits: int,
+    def cross_validate(self, lake: Lake, config: ConfigView, *, splits: int,
                        embargo_sessions: int) -> dict[str, Any]:
         """``fw sweep`` of ``model.*`` keys: score the model ``config`` describes without
         registering it — purged k-fold (``splits`` folds, ``embargo_sessions`` x 24 h of

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -41,18 +41,16 @@ from framework.ml.meta_label import (
 from framework.ml.models import make_model
 from framework.ml.registry import RegisteredModel, check_feature_set, load_registered
 from framework.ml.walk_forward import TrainingSet, classifier_scores, fit_walk_forward
+from framework.strategy.config_view import ConfigView
 from framework.strategy.panel import BarPanel, load_panel
 from framework.strategy.panel_features import panel_features
-
-if TYPE_CHECKING:  # the engine's config type, for annotations only: engine imports strategy
-    from framework.engine.run_config import StrategyConfig
 
 
 class MetaLabel:
     """The ``[model]`` table of a strategy TOML at ``source``: its feature set, and once
     loaded (:meth:`load`) the registered walk-forward model that scores entries."""
 
-    def __init__(self, config: StrategyConfig, source: str | Path):
+    def __init__(self, config: ConfigView, source: str | Path):
         if config.model is None or config.model.feature_set is None:
             raise ConfigError(str(source), [
                 f"key 'model.feature_set': strategy '{config.name}' needs a [model] table "
@@ -64,7 +62,7 @@ class MetaLabel:
         self.registered: RegisteredModel | None = None
 
     @classmethod
-    def load(cls, lake: Lake, config: StrategyConfig, source: str | Path) -> MetaLabel:
+    def load(cls, lake: Lake, config: ConfigView, source: str | Path) -> MetaLabel:
         """The version ``[model]`` names from ``lake``'s registry; ``RegistryError`` if it
         is missing or was trained on another feature set."""
         meta = cls(config, source)
@@ -100,7 +98,7 @@ class MetaLabel:
                                      params)
         return size
 
-    def _training(self, lake: Lake, config: StrategyConfig,
+    def _training(self, lake: Lake, config: ConfigView,
                   primary: Callable[[BarPanel], np.ndarray], params: MetaLabelParams
                   ) -> tuple[TrainingSet, np.ndarray, WalkForwardKnobs]:
         """The meta-labelled samples of ``primary(panel)`` on the configured bars, the
@@ -116,7 +114,7 @@ class MetaLabel:
         bounds = walk_forward_bounds(panel.session_open, int(panel.ts[-1]), knobs, self.source)
         return data, bounds, knobs
 
-    def train(self, lake: Lake, config: StrategyConfig,
+    def train(self, lake: Lake, config: ConfigView,
               primary: Callable[[BarPanel], np.ndarray], params: MetaLabelParams) -> dict:
         """``fw train``: load the configured bars, label every entry of ``primary(panel)``
         (the ``[T, S]`` +1/-1/0 primary signal) by the triple barrier, fit walk-forward per
@@ -133,7 +131,7 @@ class MetaLabel:
                                     "train_fingerprint": fingerprint,
                                     "label": params.model_dump(mode="json")})
 
-    def cross_validate(self, lake: Lake, config: StrategyConfig,
+    def cross_validate(self, lake: Lake, config: ConfigView,
                        primary: Callable[[BarPanel], np.ndarray], params: MetaLabelParams,
                        splits: int, embargo_ns: int) -> dict:
         """Score the configured model (``[model] kind`` and ``train.params``) without

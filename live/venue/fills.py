@@ -279,7 +279,7 @@ class BookFills(FillModel):
                 venue.close(od, "canceled", ts)
             else:  # rests: everything at its price now is ahead of it
                 od.queue_ahead = float(resting_depth(bk, s, side, limit_px))
-                od.queue_seq = int(bk.ctr[BK.C_SEQ])
+                od.queue_seq = int(bk.counters[BK.C_SEQ])
         elif n > 0:
             _after_fill_ioc(venue, od, ts)
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from cli_testkit import fw, one_line_error
 
 from framework.data import Lake
+from tests.cli.cli_testkit import fw, one_line_error
 
 ROOT = Path(__file__).resolve().parents[2]
 BOLL = str(ROOT / "strategies" / "bollinger_mr.toml")

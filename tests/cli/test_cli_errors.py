@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_testkit import fw, one_line_error
 
 from framework.cli.app import main
+from tests.cli.cli_testkit import fw, one_line_error
 
 ROOT = Path(__file__).resolve().parents[2]
 SMA = (ROOT / "strategies" / "sma_cross.toml").read_text()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from lake_testkit import minute_bars
 
 from framework.data import Lake
+from tests.data.lake_testkit import minute_bars
 
 
 @pytest.fixture

@@ -18,11 +18,15 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
-from lake_testkit import minute_bars
 
 from framework.data import Lake
 from framework.data.catalog import partitions
 from framework.data.partitions import file_fingerprint
+from tests.data.lake_testkit import minute_bars
+
+# a child ``python -c`` has its working directory on sys.path: started in the repository
+# root it imports the test kit as the tests do (``tests.data.lake_testkit``)
+ROOT = Path(__file__).resolve().parents[2]
 
 # A child that writes many large trade partitions, one session date per write call.
 _CHILD = textwrap.dedent("""
@@ -82,8 +86,7 @@ def test_sigkill_mid_ingest_leaves_lake_consistent(tmp_path):
 
 _WRITER = textwrap.dedent("""
     import sys, datetime as dt
-    sys.path.insert(0, sys.argv[3])
-    from lake_testkit import minute_bars
+    from tests.data.lake_testkit import minute_bars
     from framework.data import Lake
     lake = Lake(sys.argv[1])
     for k in range(6):
@@ -95,8 +98,7 @@ _WRITER = textwrap.dedent("""
 def test_two_processes_share_the_catalog(tmp_path):
     """Concurrent writers (different symbols) wait for DuckDB's catalog lock instead of failing."""
     root = tmp_path / "lake"
-    here = str(Path(__file__).parent)
-    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(root), sym, here],
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(root), sym], cwd=ROOT,
                               stderr=subprocess.PIPE, text=True) for sym in ("AAA", "BBB")]
     for p in procs:
         _, err = p.communicate(timeout=120)
@@ -160,12 +162,11 @@ def test_a_failed_rename_leaves_nothing_visible(tmp_path, monkeypatch):
 # kill_at is 0; -1 runs to the end.
 _TX_CHILD = textwrap.dedent("""
     import os, signal, sys, datetime as dt
-    sys.path.insert(0, sys.argv[3])
-    from lake_testkit import minute_bars
+    from tests.data.lake_testkit import minute_bars
     import framework.data.commit as commit
     from framework.data import Lake
     from framework.data.sources.synthetic import daily_from_minute
-    kill_at, seed = int(sys.argv[2]), int(sys.argv[4])
+    kill_at, seed = int(sys.argv[2]), int(sys.argv[3])
     calls = [0]
     real = os.replace
     def replace(a, b):
@@ -186,9 +187,8 @@ _TX_CHILD = textwrap.dedent("""
 
 
 def _tx_child(root: Path, kill_at: int, seed: int) -> int:
-    here = str(Path(__file__).parent)
-    p = subprocess.run([sys.executable, "-c", _TX_CHILD, str(root), str(kill_at), here,
-                        str(seed)], capture_output=True, text=True, timeout=300)
+    p = subprocess.run([sys.executable, "-c", _TX_CHILD, str(root), str(kill_at), str(seed)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
     return p.returncode
 
 

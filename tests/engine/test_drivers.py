@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from engine_testkit import SHIPPED, shipped_lake, small_overrides
 
 from framework.config import ConfigError
 from framework.data import Lake
@@ -18,6 +17,7 @@ from framework.engine.backtest import run_backtest
 from framework.engine.run_config import load_strategy
 from framework.marketdata.replay import ReplayFeed
 from live.driver.bar_session import BarSession
+from tests.engine.engine_testkit import SHIPPED, shipped_lake, small_overrides
 
 ROOT = Path(__file__).resolve().parents[2]
 # every fill model a strategy's data allows: the book strategy's lake has no NBBO quotes

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from engine_testkit import SHIPPED, daily_panel, shipped_lake, small_overrides
-from peeking import HONEST, LEAKY, NextCloseFilled, PandasCross
 from typer.testing import CliRunner
 
 from framework.cli.app import app
@@ -29,13 +27,15 @@ from framework.engine.lookahead import (
 )
 from framework.strategy import BarPanel, Signals, Strategy
 from framework.strategy.base import StrategyContext
+from tests.engine.engine_testkit import SHIPPED, daily_panel, shipped_lake, small_overrides
+from tests.engine.peeking import HONEST, LEAKY, NextCloseFilled, PandasCross
 
 ROOT = Path(__file__).resolve().parents[2]
 
 def _toml(tmp_path: Path, cls: str, timeframe: str = "1m", symbols=("SPY", "QQQ")) -> Path:
     path = tmp_path / f"{cls}.toml"
     syms = ", ".join(f'"{s}"' for s in symbols)
-    path.write_text(f'name = "{cls}"\nstrategy = "peeking:{cls}"\nsymbols = [{syms}]\n'
+    path.write_text(f'name = "{cls}"\nstrategy = "tests.engine.peeking:{cls}"\nsymbols = [{syms}]\n'
                     f'[data]\ntimeframe = "{timeframe}"\n')
     return path
 

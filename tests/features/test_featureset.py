@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from feature_cases import HAND, HAND_VALUES, make_inputs
 from numba import njit
 
 import framework.features as F
 from framework.config import ConfigError
 from framework.features.registry import KINDS
+from tests.features.feature_cases import HAND, HAND_VALUES, make_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "config" / "features").glob("*.toml"))

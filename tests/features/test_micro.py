@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from feature_cases import make_inputs
 
 import framework.features as F
+from tests.features.feature_cases import make_inputs
 
 
 def test_book_imbalance_and_depth_match_numpy():

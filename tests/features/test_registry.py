@@ -10,21 +10,27 @@ import numpy as np
 import pytest
 
 from framework.features.plan import compile_plan, featureset_step
-from framework.features.registry import BY_CODE, INDICATORS
+from framework.features.registry import BY_CODE, INDICATORS, KindCode
 from framework.features.spec import FeatureSetSpec, FeatureSpec
 
 SENTINEL = -12345.0
 
 
 def _branch_codes() -> set[int]:
-    """The codes ``featureset_step`` compares ``code`` against, read from its source."""
+    """The codes ``featureset_step`` compares ``code`` against (``code == KindCode.NAME``),
+    read from its source; a bare number counts as itself."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(featureset_step.py_func)))
-    return {
-        node.comparators[0].value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name)
-        and node.left.id == "code" and isinstance(node.comparators[0], ast.Constant)
-    }
+    codes = set()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Compare) and isinstance(node.left, ast.Name)
+                and node.left.id == "code"):
+            continue
+        right = node.comparators[0]
+        if isinstance(right, ast.Attribute) and ast.unparse(right.value) == "KindCode":
+            codes.add(KindCode[right.attr].value)
+        elif isinstance(right, ast.Constant):
+            codes.add(right.value)
+    return codes
 
 
 def _one(ind) -> FeatureSetSpec:
@@ -43,6 +49,7 @@ def _writes_every_column(plan: np.ndarray, state: np.ndarray, width: int) -> boo
 def test_kinds_and_codes_are_unique():
     assert len({i.kind for i in INDICATORS}) == len(INDICATORS)
     assert len(BY_CODE) == len(INDICATORS)
+    assert {c.name: c.value for c in KindCode} == {i.kind.upper(): i.code for i in INDICATORS}
 
 
 def test_every_registered_code_has_a_branch_and_every_branch_a_code():

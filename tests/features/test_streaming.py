@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from feature_cases import CASES, HAND, HAND_VALUES, as_tuple, make_inputs
 from numba import njit
 
 from framework.features import kernels_micro as km
 from framework.features import kernels_oscillators as ko
 from framework.features import kernels_trend as kt
+from tests.features.feature_cases import CASES, HAND, HAND_VALUES, as_tuple, make_inputs
 
 N = 600
 

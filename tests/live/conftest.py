@@ -13,7 +13,7 @@ from framework.engine.backtest import run_backtest
 from framework.engine.run_config import load_strategy
 from live.runner import venue_config
 from live.venue import Venue
-from tests.venue.conftest import _timelines, make_venue, venue_lake  # noqa: F401 (fixtures)
+from tests.live.venue.conftest import _timelines, make_venue, venue_lake  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSION = dt.date(2024, 1, 8)  # the small lake's last session

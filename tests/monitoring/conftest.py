@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.live.venue.conftest import _timelines, make_venue, venue_lake  # noqa: F401 -- fixtures
 from tests.system_packages import ensure_debian_package
-from tests.venue.conftest import _timelines, make_venue, venue_lake  # noqa: F401 -- fixtures
 
 
 @pytest.fixture(scope="session")

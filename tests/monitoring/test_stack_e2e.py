@@ -23,7 +23,7 @@ from framework.monitoring import read_events
 from framework.monitoring.dashboards import DASHBOARDS, build_dashboard, panel_queries
 from framework.monitoring.stack import free_port
 from tests.conftest import PROJECT_ROOT
-from tests.venue.venue_testkit import wait_for
+from tests.live.venue.venue_testkit import wait_for
 
 # what Grafana would put in place of the dashboard variables
 VARIABLES = {"$__rate_interval": "30s", "$instance": ".*"}

@@ -20,8 +20,8 @@ from live.runner import run_live, venue_config
 from live.session import Stop
 from tests.analytics.browser import visit
 from tests.conftest import PROJECT_ROOT
+from tests.live.venue.venue_testkit import wait_for
 from tests.system_packages import ensure_debian_package
-from tests.venue.venue_testkit import wait_for
 
 TOML = PROJECT_ROOT / "strategies" / "sma_cross.toml"
 DAY = dt.date(2024, 1, 8)

@@ -13,7 +13,7 @@ from alpaca.trading.requests import MarketOrderRequest
 from prometheus_client.parser import text_string_to_metric_families
 
 from framework.monitoring import read_events
-from tests.venue.venue_testkit import NS_MIN, trade_updates, trading_client, wait_for
+from tests.live.venue.venue_testkit import NS_MIN, trade_updates, trading_client, wait_for
 
 
 def scrape(url: str) -> dict[tuple, float]:

@@ -1,7 +1,7 @@
 """The compiled decision rule (``framework.strategy.decision``) case by case: what one
 symbol does at one bar's close for each state of position, working orders and signals,
 and how an entry is sized. Expected values are the rule as docs/strategy.md states it.
-(The cash and buying-power rules at the fill: tests/engine/test_sizing.py.)"""
+(The cash and buying-power rules at the fill: tests/execution/test_sizing.py.)"""
 
 from __future__ import annotations
 

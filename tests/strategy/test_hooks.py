@@ -69,7 +69,7 @@ def test_hooks_are_declared_with_types_and_docs() -> None:
         hook = getattr(Strategy, name)
         assert hook.__doc__ and len(hook.__doc__) > 80
     hints = inspect.get_annotations(Strategy.prepare, eval_str=False)
-    assert hints == {"lake": "Lake", "config": "StrategyConfig", "return": "None"}
+    assert hints == {"lake": "Lake", "config": "ConfigView", "return": "None"}
     assert Strategy.manifest_extra(None) == {}
 
 

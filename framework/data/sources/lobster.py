@@ -18,6 +18,7 @@ import polars as pl
 
 from framework.data.calendar import ny_midnight_ns
 from framework.data.schemas import DataError
+from framework.types.codes import BookEvent
 
 PRICE_SCALE = 10_000  # LOBSTER prices are USD x 10000
 _DUMMY = 9_999_999_999
@@ -55,16 +56,18 @@ def read_messages(path: Path) -> pl.DataFrame:
     frac = (parts.struct.field("field_1").fill_null("").str.pad_end(9, "0")
             .cast(pl.Int64, strict=False))
     raw = raw.with_columns(time_ns=secs * 1_000_000_000 + frac)  # exact: no float rounding
-    book_type = pl.col("type").is_between(1, 6)
+    kind = pl.col("type")  # LOBSTER's types are BookEvent's codes ADD (1) .. HALT (7)
+    book_type = kind.is_between(BookEvent.ADD, BookEvent.CROSS)
     checks = [
         (pl.col("time_ns").is_null(), "Time must be seconds after midnight"),
-        (~pl.col("type").is_between(1, 7), "Type must be 1..7"),
+        (~kind.is_between(BookEvent.ADD, BookEvent.HALT), "Type must be 1..7"),
         (~pl.col("direction").is_in([1, -1]), "Direction must be 1 or -1"),
         (~pl.col("size").is_finite(), "Size must be a finite number"),
-        ((pl.col("size") <= 0) & pl.col("type").is_between(1, 5), "Size must be > 0"),
+        ((pl.col("size") <= 0) & kind.is_between(BookEvent.ADD, BookEvent.EXEC_HIDDEN),
+         "Size must be > 0"),
         (pl.col("size") < 0, "Size must be >= 0"),
         (book_type & (pl.col("price") <= 0), "Price must be > 0 for types 1-6"),
-        ((pl.col("type") == 7) & ~pl.col("price").is_in([-1, 0, 1]),
+        ((kind == BookEvent.HALT) & ~pl.col("price").is_in([-1, 0, 1]),
          "Price of a halt (type 7) must be -1, 0 or 1"),
         (pl.col("time_ns").diff() < 0, "Time goes backwards"),
     ]

@@ -306,16 +306,16 @@ def run_bars(t0, t1, feed, mkt, sig, par, od, rk, wk, cur, hook) -> int:
             if sig_rows:
                 prefetch(sig.size, ahead, s)
                 prefetch(sig.limit, ahead, s)
-        b = od.tally[0]
+        tally = od.tally[0]
         parents = od.pcount[PC_USED] - od.pcount[PC_FIRST]  # each sends <= 1 child a bar
-        if (b.n_orders + room + parents > od.orders.shape[0]
-                or b.n_fills + (b.n_orders - b.first_open) + room > od.fills.shape[0]):
+        if (tally.n_orders + room + parents > od.orders.shape[0]
+                or tally.n_fills + (tally.n_orders - tally.first_open) + room > od.fills.shape[0]):
             return t
         if mkt.session[t] != wk.clock[0]:
             _roll_session(t, mkt, od, rk, par, wk)
             wk.clock[0] = mkt.session[t]
             wk.clock[1] = mkt.session_close[t]
-        if fill_step(t, feed, mkt, od, rk, par, wk) != 0:
+        if fill_step(t, feed, mkt, od, rk, par, wk) != X.STEP_OK:
             return t
         _mark_close(t, mkt, sig, od, rk, par, wk)
         if hook is not None:

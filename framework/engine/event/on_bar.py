@@ -56,8 +56,8 @@ class OnBarRunner:
 
     def _orders(self):
         od = self.state.orders
-        t = od.tally[0]
-        return od.orders, int(t["first_open"]), int(t["n_orders"])
+        tally = od.tally[0]
+        return od.orders, int(tally["first_open"]), int(tally["n_orders"])
 
     def _call(self, t: int) -> int:
         try:

@@ -91,7 +91,7 @@ def finish(proc: subprocess.Popen | None, timeout_s: float = 300.0) -> None:
 def _last_callees() -> list[tuple]:
     """Callees of ``run_bars`` its compile reaches late, with arguments taken from the
     state builders a real run uses (so their types are the call sites' types;
-    ``tests/engine/test_warmup.py`` checks that the child then loads them). ~3 s of the
+    ``tests/engine/event/test_warmup.py`` checks that the child then loads them). ~3 s of the
     child's ~10 s: about what balances the two processes' work on the flagship strategy
     (``benchmarks/bench_cold_start.py``)."""
     from framework.engine.event.engine import market_of, new_state

@@ -106,15 +106,15 @@ def _rebalance(t, mkt, od, rk, par, wk) -> None:
 
 @kernel(inline="always")
 def step(t, feed, mkt, od, rk, par, wk) -> int:
-    """Fill working orders against bar ``t`` (see the module docstring); returns OK (0)."""
+    """Fill working orders against bar ``t`` (see the module docstring); returns ``STEP_OK``."""
     wk.used[:] = 0.0
     if wk.flags[X.F_PENDING] > 0:
         _rebalance(t, mkt, od, rk, par, wk)
     bar_start = mkt.ts[t]
     part = par.exe[X.X_PARTICIPATION]
-    b = od.tally[0]
-    n = b.n_orders  # legs created by fills in this bar start working next bar
-    for i in range(b.first_open, n):
+    tally = od.tally[0]
+    n = tally.n_orders  # legs created by fills in this bar start working next bar
+    for i in range(tally.first_open, n):
         od_ = od.orders[i]
         if not is_open(od_.status) or od_.ts_active > bar_start:
             continue
@@ -149,4 +149,4 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
                         bar_start)
             continue
         wk.used[s] += fill(t, i, cap, px, bar_start, 1 if maker else 0, od, rk, par, wk)
-    return 0
+    return X.STEP_OK

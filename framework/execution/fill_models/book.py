@@ -52,6 +52,7 @@ from framework.execution.lifecycle import (
 from framework.execution.orders import close_order, is_open
 from framework.execution.rebalance import EITHER, due, rebalance_symbol
 from framework.execution.sizing import SIZE_SHARES
+from framework.execution.state import STEP_OK
 from framework.marketdata.book import kernels as BK
 from framework.marketdata.book import order_map
 from framework.marketdata.book.book import PRICE_UNITS
@@ -161,7 +162,7 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
     ``cur[0]`` is the next) to the L3 book, mark risk at the new best bid/ask, trade a due
     target of the event's symbol, then fill.
 
-    Returns OK, or with event ``cur[0]`` not applied: NEED_SLOTS / NEED_GRID (the book
+    Returns ``STEP_OK``, or with event ``cur[0]`` not applied: NEED_SLOTS / NEED_GRID (the book
     needs room) or NEED_TABLES (a sweep could fill past the fill table), also left in
     ``cur[1]``; the caller grows what is asked and resumes the bar from there."""
     bk = feed.bk
@@ -169,9 +170,10 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
     lvl_px, lvl_qty = feed.lvl_px, feed.lvl_qty
     S = rk.rsym.shape[0]
     while cur[0] < feed.hi[t]:
-        b = od.tally[0]
-        if (b.n_orders + 4 * S + 8 > od.orders.shape[0] or b.n_fills
-                + (b.n_orders - b.first_open + 1) * (lvl_px.shape[0] + 1) > od.fills.shape[0]):
+        tally = od.tally[0]
+        working = tally.n_orders - tally.first_open + 1
+        if (tally.n_orders + 4 * S + 8 > od.orders.shape[0]
+                or tally.n_fills + working * (lvl_px.shape[0] + 1) > od.fills.shape[0]):
             cur[1] = NEED_TABLES
             return NEED_TABLES
         k = cur[0]
@@ -209,7 +211,7 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
         taken_buy = 0.0  # displayed depth our orders took at this event, per side
         taken_sell = 0.0
         given = 0.0  # shares of this event's execution already given to our resting orders
-        for i in range(b.first_open, b.n_orders):
+        for i in range(tally.first_open, tally.n_orders):
             r = ready(i, s, ts, od, rk)
             if r < 0:
                 continue
@@ -258,7 +260,7 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
                                     i, OrderStatus.CANCELED.value, RejectReason.NONE.value, ts)
                     else:  # rests: everything at its price now is ahead of it
                         od.queue_ahead[i] = resting_depth(bk, s, side, limit_px)
-                        od.queue_seq[i] = bk.ctr[BK.C_SEQ]
+                        od.queue_seq[i] = bk.counters[BK.C_SEQ]
                 if filled > 0.0:
                     after_fill(t, i, ts, before, od, rk, par)
                 continue
@@ -270,4 +272,4 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
                 given += q
                 if record(i, q, limit_px, ts, 1, od, rk, par, wk) > 0.0:
                     after_fill(t, i, ts, before, od, rk, par)
-    return BK.OK
+    return STEP_OK

@@ -33,6 +33,7 @@ from framework.execution.curves import mark_curves
 from framework.execution.lifecycle import after_fill, sized
 from framework.execution.orders import advance_first_open, close_order, record_fill
 from framework.execution.sizing import SIZE_SHARES
+from framework.execution.state import STEP_OK
 from framework.types.codes import OrderStatus, OrderType
 from framework.types.jit import kernel
 
@@ -78,10 +79,10 @@ def _maker(o, px, bar_open) -> int:
 
 @kernel(inline="always")
 def step(t, feed, mkt, od, rk, par, wk) -> int:
-    """Book the inbox rows of bar ``t`` (see the module docstring); returns OK (0)."""
+    """Book the inbox rows of bar ``t`` (see the module docstring); returns ``STEP_OK``."""
     bar_start = mkt.ts[t]
-    b = od.tally[0]
-    for i in range(b.first_open, b.n_orders):
+    tally = od.tally[0]
+    for i in range(tally.first_open, tally.n_orders):
         o = od.orders[i]
         if o.status == OrderStatus.PENDING.value and o.ts_active <= bar_start:
             o.status = OrderStatus.NEW.value
@@ -89,7 +90,7 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
     for k in range(ev.shape[0]):
         e = ev[k]
         i = e.order
-        if e.bar != t or not 0 <= i < b.n_orders:
+        if e.bar != t or not 0 <= i < tally.n_orders:
             continue
         if e.kind == EV_FILL:
             _execution(t, i, e.qty, e.price, e.ts, e.order_qty,
@@ -98,15 +99,15 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
         else:
             close_order(od.orders, rk.limits, rk.sym_limits, rk.rstate, rk.rsym, i,
                         e.status, e.reason, e.ts)
-    return 0
+    return STEP_OK
 
 
 @kernel
 def settle(t, feed, mkt, od, rk, par, wk, cur) -> int:
     """After the last row ``t`` was stepped: book the inbox rows stamped ``t`` (``step``'s
-    rules) and write row ``t`` of ``cur`` (``Curves``) again; returns OK (0). The caller
+    rules) and write row ``t`` of ``cur`` (``Curves``) again; returns ``STEP_OK``. The caller
     leaves room in the order and fill tables, as the loop does before a step."""
     step(t, feed, mkt, od, rk, par, wk)
     advance_first_open(od.orders, od.tally)
     mark_curves(t, rk, wk, cur)
-    return 0
+    return STEP_OK

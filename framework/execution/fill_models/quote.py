@@ -38,6 +38,7 @@ from framework.execution.lifecycle import (
 from framework.execution.orders import close_order
 from framework.execution.rebalance import EITHER, due, rebalance_symbol
 from framework.execution.sizing import SIZE_SHARES
+from framework.execution.state import STEP_OK
 from framework.types.codes import OrderStatus, OrderType, RejectReason, TimeInForce
 from framework.types.jit import kernel
 
@@ -93,7 +94,7 @@ def quote_fill(otype: int, side: int, limit_px: float, stop_px: float, arrival: 
 @kernel(inline="always")
 def step(t, feed, mkt, od, rk, par, wk) -> int:
     """Walk the NBBO updates inside bar ``t`` in time order; each marks risk, trades a due
-    target of its symbol, and may fill working orders. Returns OK (0)."""
+    target of its symbol, and may fill working orders. Returns ``STEP_OK``."""
     for k in range(feed.lo[t], feed.hi[t]):
         s = np.int64(feed.sym[k])  # int64 like every symbol index: one compiled signature
         qts = feed.ts[k]
@@ -102,9 +103,9 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
         wk.used[s] = 0.0  # displayed size is fresh at every quote
         if due(s, qts, wk) and bid > 0.0 and ask > 0.0 and not rk.rsym[s].halted:
             rebalance_symbol(s, EITHER, 0.5 * (bid + ask), qts, od, rk, par, wk)
-        b = od.tally[0]
-        n = b.n_orders  # legs created by fills at this quote work from the next one
-        for i in range(b.first_open, n):
+        tally = od.tally[0]
+        n = tally.n_orders  # legs created by fills at this quote work from the next one
+        for i in range(tally.first_open, n):
             r = ready(i, s, qts, od, rk)
             if r < 0:
                 continue
@@ -134,4 +135,4 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
                             OrderStatus.CANCELED.value, RejectReason.FOK_UNFILLABLE.value, qts)
                 continue
             wk.used[s] += fill(t, i, cap, px, qts, 1 if maker else 0, od, rk, par, wk)
-    return 0
+    return STEP_OK

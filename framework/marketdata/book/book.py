@@ -81,7 +81,7 @@ def _new_state(n_books: int, max_orders: int) -> K.BookState:
         o_lvl=np.full(cap, -1, np.int64), o_px=z(cap, np.int64), o_size=z(cap),
         o_seq=z(cap, np.int64), o_ts=z(cap, np.int64), o_prev=np.full(cap, -1, np.int64),
         o_next=np.full(cap, -1, np.int64), free=np.arange(cap - 1, -1, -1, dtype=np.int64),
-        ctr=np.array([cap] + [0] * (K.N_CTR - 1), np.int64))
+        counters=np.array([cap] + [0] * (K.N_COUNTERS - 1), np.int64))
 
 
 def _grow_slots(bk: K.BookState) -> K.BookState:
@@ -93,7 +93,7 @@ def _grow_slots(bk: K.BookState) -> K.BookState:
         out[:cap] = a
         return out
 
-    n_free = int(bk.ctr[K.C_FREE])
+    n_free = int(bk.counters[K.C_FREE])
     free = np.empty(new, np.int64)
     free[:n_free] = bk.free[:n_free]
     free[n_free:n_free + cap] = np.arange(new - 1, cap - 1, -1)
@@ -101,13 +101,13 @@ def _grow_slots(bk: K.BookState) -> K.BookState:
     keys = np.empty(2 * new, np.int64)
     slots = np.zeros(2 * new, np.int64)
     order_map.rebuild(keys, slots, bk.keys[live], bk.slots[live])
-    ctr = bk.ctr.copy()
-    ctr[K.C_FREE] = n_free + cap
+    counters = bk.counters.copy()
+    counters[K.C_FREE] = n_free + cap
     return bk._replace(
         keys=keys, slots=slots, o_id=ext(bk.o_id, 0), o_book=ext(bk.o_book, 0),
         o_side=ext(bk.o_side, 0), o_lvl=ext(bk.o_lvl, -1), o_px=ext(bk.o_px, 0),
         o_size=ext(bk.o_size, 0.0), o_seq=ext(bk.o_seq, 0), o_ts=ext(bk.o_ts, 0),
-        o_prev=ext(bk.o_prev, -1), o_next=ext(bk.o_next, -1), free=free, ctr=ctr)
+        o_prev=ext(bk.o_prev, -1), o_next=ext(bk.o_next, -1), free=free, counters=counters)
 
 
 def _lazy_zeros(shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
@@ -267,8 +267,8 @@ class OrderBooks:
         if status == K.NEED_SLOTS:
             self._bk = _grow_slots(self._bk)
         elif status == K.NEED_GRID:
-            self._bk = _grow_grid(self._bk, int(self._bk.ctr[K.C_NEED_BOOK]),
-                                  int(self._bk.ctr[K.C_NEED_PX]), self._tick)
+            self._bk = _grow_grid(self._bk, int(self._bk.counters[K.C_NEED_BOOK]),
+                                  int(self._bk.counters[K.C_NEED_PX]), self._tick)
 
     def reserve(self, book: int, lo_units: int, hi_units: int) -> None:
         """Lay out book ``book``'s grid to cover [lo, hi] (1e-4 USD units) up front."""
@@ -346,7 +346,7 @@ class OrderBooks:
         """Events applied, prints seen, and every fault counted: unknown / duplicate
         order ids, off-grid prices, executions larger than the order, locked and
         crossed episodes."""
-        c = self._bk.ctr
+        c = self._bk.counters
         names = {"events": K.C_EVENTS, "trades": K.C_TRADES, "unknown_id": K.C_UNKNOWN_ID,
                  "duplicate_id": K.C_DUPLICATE_ID, "off_grid": K.C_OFF_GRID,
                  "overfill": K.C_OVERFILL, "locked": K.C_LOCKED, "crossed": K.C_CROSSED}

@@ -18,7 +18,7 @@ reference counting of every array taken out of ``BookState`` cost ~90 ns per eve
 (atomic increments the refcount pruner does not remove; measured 95 ns -> 2.4 ns per
 level update). Helpers are inlined into those loops so the flag reaches them.
 
-A kernel never raises: faults are counted in ``ctr`` (see the ``C_*`` indices) and the
+A kernel never raises: faults are counted in ``counters`` (see the ``C_*`` indices) and the
 event is skipped, except the two that the Python layer can fix and resume from — the
 slot table is full (``NEED_SLOTS``) and a price falls outside its book's grid
 (``NEED_GRID``).
@@ -35,11 +35,14 @@ from framework.types.codes import BookEvent
 from framework.types.jit import kernel
 
 LEVEL = BookEvent.LEVEL
-# ctr indices
+# BookState.counters indices
 C_FREE, C_SEQ, C_UNKNOWN_ID, C_DUPLICATE_ID, C_OFF_GRID, C_OVERFILL, C_LOCKED, C_CROSSED, \
     C_NEED_BOOK, C_NEED_PX, C_EVENTS, C_TRADES = range(12)
-N_CTR = 12
+N_COUNTERS = 12
 OK, NEED_SLOTS, NEED_GRID = 0, 1, 2
+# BookState.cross: the best bid against the best ask
+MARKET_NORMAL, MARKET_LOCKED, MARKET_CROSSED = 0, 1, 2
+NO_REDUCE = 0  # _apply_event: a REPLACE of an unknown id takes nothing off the book
 PENNY = 100  # price units per cent: the tick of every price >= $1 (Reg NMS rule 612)
 PRICE_UNITS = 10_000  # price units per USD (the L2 outputs are written in USD)
 
@@ -52,7 +55,7 @@ class BookState(NamedTuple):
     grid_full: np.ndarray  # int8[nb] 1: grid at its cap, prices outside are off-grid
     best: np.ndarray  # int64[nb, 2] grid index of best bid [:, 0] / best ask [:, 1], -1
     ext: np.ndarray  # int64[nb, 2] bound of scans: no level is occupied beyond it, -1
-    cross: np.ndarray  # int8[nb] 0 normal, 1 locked, 2 crossed (after the last event)
+    cross: np.ndarray  # int8[nb] MARKET_NORMAL / _LOCKED / _CROSSED after the last event
     halted: np.ndarray  # int8[nb] trading halt from HALT events
     vol: np.ndarray  # float64[L, 2] shares at level: bids [:, 0], asks [:, 1]
     occ: np.ndarray  # uint64[L // 64, 2] bit l % 64 of word l // 64 set <=> vol[l] > 0
@@ -70,8 +73,8 @@ class BookState(NamedTuple):
     o_ts: np.ndarray  # int64[C] ns of arrival
     o_prev: np.ndarray  # int64[C] slot ahead in the level queue, -1
     o_next: np.ndarray  # int64[C] slot behind, -1
-    free: np.ndarray  # int64[C] stack of free slots, ctr[C_FREE] of them
-    ctr: np.ndarray  # int64[N_CTR]
+    free: np.ndarray  # int64[C] stack of free slots, counters[C_FREE] of them
+    counters: np.ndarray  # int64[N_COUNTERS]
 
 
 @kernel(inline="always")
@@ -202,37 +205,37 @@ def _free_order(bk, pos, slot):
     """Drop an order from its queue and the id map (its volume is handled by the caller)."""
     _unlink(bk, slot)
     order_map.remove_at(bk.keys, bk.slots, pos)
-    bk.free[bk.ctr[C_FREE]] = slot
-    bk.ctr[C_FREE] += 1
+    bk.free[bk.counters[C_FREE]] = slot
+    bk.counters[C_FREE] += 1
 
 
 @kernel(inline="always")
 def _add_order(bk, b, s, oid, px, qty, ts):
     """New order at the back of its level's queue. Returns OK / NEED_SLOTS / NEED_GRID."""
     if order_map.find(bk.keys, oid) >= 0:
-        bk.ctr[C_DUPLICATE_ID] += 1
+        bk.counters[C_DUPLICATE_ID] += 1
         return OK
     g = grid_index(bk, b, px)
     if g == -2:
-        bk.ctr[C_NEED_BOOK] = b
-        bk.ctr[C_NEED_PX] = px
+        bk.counters[C_NEED_BOOK] = b
+        bk.counters[C_NEED_PX] = px
         return NEED_GRID
-    if bk.ctr[C_FREE] == 0:
+    if bk.counters[C_FREE] == 0:
         return NEED_SLOTS
-    bk.ctr[C_FREE] -= 1
-    slot = bk.free[bk.ctr[C_FREE]]
+    bk.counters[C_FREE] -= 1
+    slot = bk.free[bk.counters[C_FREE]]
     order_map.insert(bk.keys, bk.slots, oid, slot)
     bk.o_id[slot] = oid
     bk.o_book[slot] = b
     bk.o_side[slot] = s
     bk.o_px[slot] = px
     bk.o_size[slot] = qty
-    bk.o_seq[slot] = bk.ctr[C_SEQ]
-    bk.ctr[C_SEQ] += 1
+    bk.o_seq[slot] = bk.counters[C_SEQ]
+    bk.counters[C_SEQ] += 1
     bk.o_ts[slot] = ts
     bk.o_next[slot] = -1
     if g < 0:
-        bk.ctr[C_OFF_GRID] += 1
+        bk.counters[C_OFF_GRID] += 1
         bk.o_lvl[slot] = -1
         bk.o_prev[slot] = -1
         return OK
@@ -259,20 +262,20 @@ def _reduce_order(bk, b, kind, s, oid, px, qty):
         if px > 0:
             g = grid_index(bk, b, px)
             if g == -2:
-                bk.ctr[C_NEED_BOOK] = b
-                bk.ctr[C_NEED_PX] = px
+                bk.counters[C_NEED_BOOK] = b
+                bk.counters[C_NEED_PX] = px
                 return NEED_GRID
             if g >= 0:
                 _take_volume(bk, b, s, g, qty)
             else:
-                bk.ctr[C_OFF_GRID] += 1
-        bk.ctr[C_UNKNOWN_ID] += 1
+                bk.counters[C_OFF_GRID] += 1
+        bk.counters[C_UNKNOWN_ID] += 1
         return OK
     slot = bk.slots[pos]
     left = bk.o_size[slot]
     take = left if (kind == BookEvent.DELETE or qty <= 0.0) else qty
     if take > left + 1e-9:
-        bk.ctr[C_OVERFILL] += 1
+        bk.counters[C_OVERFILL] += 1
         take = left
     lv = bk.o_lvl[slot]
     if lv >= 0:
@@ -289,11 +292,11 @@ def _set_level(bk, b, s, px, qty):
     the book cannot name; known orders resting there are forgotten."""
     g = grid_index(bk, b, px)
     if g == -2:
-        bk.ctr[C_NEED_BOOK] = b
-        bk.ctr[C_NEED_PX] = px
+        bk.counters[C_NEED_BOOK] = b
+        bk.counters[C_NEED_PX] = px
         return NEED_GRID
     if g < 0:
-        bk.ctr[C_OFF_GRID] += 1
+        bk.counters[C_OFF_GRID] += 1
         return OK
     lv = bk.off[b] + g
     slot = bk.head[lv, s] - 1
@@ -311,11 +314,11 @@ def _set_level(bk, b, s, px, qty):
 def _check_cross(bk, b):
     bb = bk.best[b, 0]
     ba = bk.best[b, 1]
-    state = 0
+    state = MARKET_NORMAL
     if bb >= 0 and ba >= 0 and bb >= ba:
-        state = 1 if bb == ba else 2
-    if state != bk.cross[b] and state > 0:
-        bk.ctr[C_LOCKED if state == 1 else C_CROSSED] += 1
+        state = MARKET_LOCKED if bb == ba else MARKET_CROSSED
+    if state != bk.cross[b] and state != MARKET_NORMAL:
+        bk.counters[C_LOCKED if state == MARKET_LOCKED else C_CROSSED] += 1
     bk.cross[b] = state
 
 
@@ -329,13 +332,13 @@ def _apply_event(bk, b, kind, side, oid, px, qty, new_oid, ts):
     if kind == BookEvent.REPLACE:  # = DELETE old id, then ADD the new one on its side
         pos = order_map.find(bk.keys, oid)
         if pos < 0:
-            bk.ctr[C_UNKNOWN_ID] += 1
-            reduce_kind = 0
+            bk.counters[C_UNKNOWN_ID] += 1
+            reduce_kind = NO_REDUCE
         elif grid_index(bk, b, px) == -2:
-            bk.ctr[C_NEED_BOOK] = b
-            bk.ctr[C_NEED_PX] = px
+            bk.counters[C_NEED_BOOK] = b
+            bk.counters[C_NEED_PX] = px
             return NEED_GRID
-        elif bk.ctr[C_FREE] == 0:
+        elif bk.counters[C_FREE] == 0:
             return NEED_SLOTS
         else:
             add_side = bk.o_side[bk.slots[pos]]
@@ -345,16 +348,16 @@ def _apply_event(bk, b, kind, side, oid, px, qty, new_oid, ts):
             or reduce_kind == BookEvent.EXEC_VISIBLE:
         rpx = 0 if kind == BookEvent.REPLACE else px
         st = _reduce_order(bk, b, reduce_kind, s, oid, rpx, qty)
-    if kind == BookEvent.ADD or (kind == BookEvent.REPLACE and reduce_kind != 0):
+    if kind == BookEvent.ADD or (kind == BookEvent.REPLACE and reduce_kind != NO_REDUCE):
         st = _add_order(bk, b, add_side, add_id, px, qty, ts)
     elif kind == LEVEL:
         st = _set_level(bk, b, s, px, qty)
     elif kind == BookEvent.HALT:
         bk.halted[b] = 0 if px > 0 else 1  # LOBSTER: -1 halt, 0 quoting, 1 trading resumes
     elif kind == BookEvent.EXEC_HIDDEN or kind == BookEvent.CROSS or kind == BookEvent.TRADE:
-        bk.ctr[C_TRADES] += 1  # a print, no resting visible volume changes
+        bk.counters[C_TRADES] += 1  # a print, no resting visible volume changes
     if st == OK:
-        bk.ctr[C_EVENTS] += 1
+        bk.counters[C_EVENTS] += 1
         _check_cross(bk, b)
     return st
 

@@ -81,7 +81,7 @@ def _run(bk, start, book, kind, seq, side, px, qty, ts, expected, stale, synced,
                     syncs[1] += 1  # a resynchronisation, not the first sync
                 synced[b] = True
                 expected[b] = seq[i] + 1
-                stale[b] = bk.cross[b] == 2
+                stale[b] = bk.cross[b] == K.MARKET_CROSSED
                 if stale[b]:
                     status[i] = CROSSED
             live[i] = last and not stale[b]
@@ -98,10 +98,10 @@ def _run(bk, start, book, kind, seq, side, px, qty, ts, expected, stale, synced,
                 return i, st
             expected[b] += 1
             status[i] = APPLIED
-            if bk.cross[b] == 2:
+            if bk.cross[b] == K.MARKET_CROSSED:
                 status[i] = CROSSED
                 stale[b] = True
-            elif bk.cross[b] == 1:
+            elif bk.cross[b] == K.MARKET_LOCKED:
                 status[i] = LOCKED
         if kind[i] != SNAPSHOT:
             live[i] = not stale[b]

@@ -33,6 +33,7 @@ from framework.data.schemas import DataError
 from framework.data.sources.lobster import read_orderbook
 from framework.marketdata.book import kernels as K
 from framework.marketdata.book.book import PRICE_UNITS, OrderBooks, to_units
+from framework.types.codes import BookEvent
 from framework.types.jit import kernel
 
 
@@ -94,8 +95,9 @@ def seed_levels(ob_px: np.ndarray, ob_sz: np.ndarray, kind: int, side: int, px: 
     out = []
     for s, sgn in ((0, 1), (1, -1)):
         lv = {int(p): float(z) for p, z in zip(ob_px[s], ob_sz[s], strict=True) if p >= 0}
-        if side == sgn and kind in (1, 2, 3, 4):
-            lv[px] = lv.get(px, 0.0) + (-qty if kind == 1 else qty)
+        if side == sgn and kind in (BookEvent.ADD, BookEvent.CANCEL, BookEvent.DELETE,
+                                    BookEvent.EXEC_VISIBLE):
+            lv[px] = lv.get(px, 0.0) + (-qty if kind == BookEvent.ADD else qty)
             if lv[px] <= 0:
                 del lv[px]
         best_first = sorted(lv, reverse=(sgn == 1))[:n_lv]
