@@ -12,7 +12,8 @@ workloads, each on 1 symbol x 2,564 sessions (1.0 M one-minute bars), 8 x 250 an
 Like for like: fw's whole ``run_event`` (state allocation, loop, order and fill frames)
 against vectorbt's whole ``Portfolio.from_signals`` call (``engine="numba"`` and
 ``engine="rust"``), fixed 10-share orders, 1 bp fees and slippage, fills at the next
-bar's open on both sides (vectorbt gets the next opens as its price). fw's loop alone
+bar's open on both sides (vectorbt gets the next opens as its price, none for the last
+bar). fw's loop alone
 (``advance`` on preallocated state) is a separate row, labelled. Every figure is the
 median of ``REPEAT`` warm calls with the range (slowest-fastest), after one untimed call
 (JIT compile or cache load); one thread on every side (``NUMBA_NUM_THREADS`` and
@@ -172,7 +173,10 @@ def vectorbt_rows(panel, entries, exits, pipeline: bool) -> list[tuple]:
     calls) with next-bar-open fills, on its numba and its Rust engine."""
     import vectorbt as vbt
 
-    price = np.vstack([panel.open[1:], panel.open[-1:]])  # a signal at t fills at t+1's open
+    # a signal at t fills at t+1's open; the last bar has none (NaN: vectorbt ignores the
+    # order, as fw does; padding it with that bar's own open was a price from before the
+    # decision, the 3-6 extra vectorbt fills at 100 symbols)
+    price = np.vstack([panel.open[1:], np.full((1, panel.open.shape[1]), np.nan)])
     rows = []
     for engine in ("numba", "rust"):
         def run(engine=engine):
