@@ -21,6 +21,14 @@ median of ``REPEAT`` warm calls with the range (slowest-fastest), after one unti
 so the runs can be checked to trade alike. The event engine runs with risk checks on
 (``RISK_ON``: every order pre-trade checked, every bar marked, stops and breakers armed
 at limits loose enough that none binds). Nothing is asserted.
+
+Two more figures: fw's SMA pipeline against the bare fused loop (``fused_sma_cross``: the
+two SMAs, the crossings and next-open fills of one symbol in one numba pass, no risk,
+no order table, no result), the floor a general engine is measured from; and the peak
+resident memory of each side's whole run (``run_event`` with every frame built;
+``from_signals`` with its order records), each in a fresh subprocess
+(``resource.getrusage`` ``ru_maxrss``) beside a subprocess that only imports and builds
+the panel.
 """
 
 from __future__ import annotations
@@ -32,7 +40,10 @@ if __name__ == "__main__":  # equal threads on every side, before numba or Rust 
         os.environ[_var] = "1"
 
 import datetime as dt  # noqa: E402
+import resource  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -53,6 +64,7 @@ from framework.risk import RiskConfig  # noqa: E402
 from framework.strategy import DecisionConfig, Signals  # noqa: E402
 from framework.strategy.causal import crossover, crossunder  # noqa: E402
 from framework.strategy.panel import panel_from_frame  # noqa: E402
+from framework.types.jit import kernel  # noqa: E402
 
 REPEAT = 5
 SHAPES = ((1, 2564), (8, 250), (100, 20))  # (symbols, sessions)
@@ -168,6 +180,104 @@ def engine_table(title: str, panel, entries, exits, pipeline: bool) -> None:
             print(f"  fw run_event / {name}: {fw / rates[name]:.2f}x")
 
 
+@kernel
+def fused_sma_cross(o, c, fast, slow, qty, fee, slip, cash):
+    """The floor: SMA ``fast``/``slow`` cross long-only on one symbol in one pass; a
+    cross decided at bar t's close trades ``qty`` shares at t+1's open, ``slip`` and
+    ``fee`` fractions of it (fw's SMA arithmetic, fw's crossing rule; none on the last
+    bar). Returns (fills, final equity USD at the last close) from ``cash`` USD."""
+    sf = 0.0
+    ss = 0.0
+    prev_above = False
+    valid = False
+    pos = 0.0
+    pending = 0
+    fills = 0
+    for t in range(c.shape[0]):
+        if pending != 0:
+            px = o[t] * (1.0 + pending * slip)
+            cash -= pending * qty * px + qty * px * fee
+            pos += pending * qty
+            fills += 1
+            pending = 0
+        sf += c[t]
+        ss += c[t]
+        if t + 1 >= slow:
+            above = sf / fast > ss / slow  # TA-Lib's order: add, emit, then drop
+            if valid and above and not prev_above and pos == 0.0:
+                pending = 1
+            elif valid and prev_above and not above and pos > 0.0:
+                pending = -1
+            prev_above = above
+            valid = True
+            ss -= c[t + 1 - slow]
+        if t + 1 >= fast:
+            sf -= c[t + 1 - fast]
+    return fills, cash + pos * c[-1]
+
+
+def fused_table(panel) -> None:
+    """fw's SMA pipeline (``run_event``, signals included) against the bare fused loop on
+    the same one-symbol panel."""
+    kw = dict(decision=DECISION, costs=COSTS, risk=RISK_ON, execution=ExecutionConfig(),
+              init_cash=1e8)
+
+    def event():
+        en, ex = fw_signals(panel)
+        return run_event(panel, Signals.of(en.astype(np.int8), ex), **kw).fills.height
+
+    o, c = np.ascontiguousarray(panel.open[:, 0]), np.ascontiguousarray(panel.close[:, 0])
+    rows = [("fw run_event, SMA pipeline",) + timed(event),
+            ("bare fused loop (SMA + cross + fills)",)
+            + timed(lambda: fused_sma_cross(o, c, FAST, SLOW, 10.0, 1e-4, 1e-4, 1e8)[0])]
+    print(f"\nSMA {FAST}/{SLOW} pipeline against the bare fused loop: 1 symbol x "
+          f"{panel.n_bars:,} bars; median of {REPEAT} warm calls (range), 1 thread")
+    print(f"{'run':<48} {'first s':>8} {'median s':>9} {'range s':>17} {'fills':>8}")
+    for name, first, warm, n in rows:
+        print(f"{name:<48} {first:>8.2f} {statistics.median(warm):>9.4f} "
+              f"({min(warm):.4f}-{max(warm):.4f}) {n:>8,}")
+    print(f"  fw run_event / bare fused loop: "
+          f"{statistics.median(rows[0][2]) / statistics.median(rows[1][2]):.2f}x the time")
+
+
+RSS_SIDES = ("panel only", "fw run_event", "vectorbt numba", "vectorbt rust")
+
+
+def rss_run(side: str, workload: str) -> None:
+    """One side's whole run on 1 symbol x 2,564 sessions in this (fresh) process; prints
+    its peak resident set in MiB (``ru_maxrss``, KiB on Linux)."""
+    panel, entries, exits = panel_and_signals(3, ["S00"], 2564)
+    pipeline = workload == "sma"
+    if side == "fw run_event":
+        en, ex = fw_signals(panel) if pipeline else (entries, exits)
+        run_event(panel, Signals.of(en.astype(np.int8), ex), decision=DECISION, costs=COSTS,
+                  risk=RISK_ON, execution=ExecutionConfig(), init_cash=1e8).built()
+    elif side.startswith("vectorbt"):
+        import vectorbt as vbt
+
+        en, ex = vbt_signals(panel.close) if pipeline else (entries, exits)
+        price = np.vstack([panel.open[1:], np.full((1, 1), np.nan)])
+        vbt.Portfolio.from_signals(panel.close, en, ex, price=price, size=10, fees=1e-4,
+                                   slippage=1e-4, init_cash=1e8, cash_sharing=True,
+                                   group_by=True, freq="1min",
+                                   engine=side.split()[1]).orders.count()
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def rss_table() -> None:
+    """Peak RSS of each side's whole run, each in a fresh subprocess (warm caches)."""
+    print("\npeak resident memory, 1 symbol x 996,000 bars, one fresh process per cell "
+          "(MiB, ru_maxrss)")
+    print(f"{'workload':<16}" + "".join(f"{s:>16}" for s in RSS_SIDES))
+    for workload in ("random", "sma"):
+        cells = []
+        for side in RSS_SIDES:
+            out = subprocess.run([sys.executable, __file__, "--rss", side, workload],
+                                 capture_output=True, text=True, check=True).stdout
+            cells.append(float(out.split()[-1]))
+        print(f"{workload:<16}" + "".join(f"{v:>16.0f}" for v in cells))
+
+
 def vectorbt_rows(panel, entries, exits, pipeline: bool) -> list[tuple]:
     """vectorbt's whole ``from_signals`` (plus, for ``pipeline``, its MA and crossing
     calls) with next-bar-open fills, on its numba and its Rust engine."""
@@ -199,6 +309,9 @@ def main() -> None:
                                                   n_sessions)
         engine_table("random signals", panel, entries, exits, pipeline=False)
         engine_table(f"SMA {FAST}/{SLOW} cross pipeline", panel, entries, exits, pipeline=True)
+        if n_sym == 1:
+            fused_table(panel)
+    rss_table()
     quote_level()
     book_level()
 
@@ -294,4 +407,7 @@ def _rate(n: int, secs: list[float]) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--rss"]:
+        rss_run(sys.argv[2], sys.argv[3])
+    else:
+        main()
