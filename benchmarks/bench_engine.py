@@ -9,11 +9,12 @@ workloads, each on 1 symbol x 2,564 sessions (1.0 M one-minute bars), 8 x 250 an
   engine; the indicator and signal time is inside every figure (fw: ``sma_batch`` +
   ``crossover``/``crossunder``; vectorbt: ``MA.run`` + ``ma_crossed_above/below``).
 
-Like for like: fw's whole ``run_event`` (state allocation, loop, order and fill frames)
-against vectorbt's whole ``Portfolio.from_signals`` call (``engine="numba"`` and
-``engine="rust"``), fixed 10-share orders, 1 bp fees and slippage, fills at the next
-bar's open on both sides (vectorbt gets the next opens as its price, none for the last
-bar). fw's loop alone
+Like for like: fw's whole ``run_event`` (state allocation, loop, the fills frame: its
+other frames are built when read) against vectorbt's whole ``Portfolio.from_signals``
+call plus its order records (the rest of a vectorbt portfolio is built when read too),
+``engine="numba"`` and ``engine="rust"``; fixed 10-share orders, 1 bp fees and
+slippage, fills at the next bar's open on both sides (vectorbt gets the next opens as
+its price, none for the last bar). fw's loop alone
 (``advance`` on preallocated state) is a separate row, labelled. Every figure is the
 median of ``REPEAT`` warm calls with the range (slowest-fastest), after one untimed call
 (JIT compile or cache load); one thread on every side (``NUMBA_NUM_THREADS`` and
@@ -25,10 +26,9 @@ at limits loose enough that none binds). Nothing is asserted.
 Two more figures: fw's SMA pipeline against the bare fused loop (``fused_sma_cross``: the
 two SMAs, the crossings and next-open fills of one symbol in one numba pass, no risk,
 no order table, no result), the floor a general engine is measured from; and the peak
-resident memory of each side's whole run (``run_event`` with every frame built;
-``from_signals`` with its order records), each in a fresh subprocess
-(``resource.getrusage`` ``ru_maxrss``) beside a subprocess that only imports and builds
-the panel.
+resident memory of each side's warm run (``run_event`` with every frame built;
+``from_signals`` with its order records), each side in a fresh subprocess, the peak
+reset after the panel is built (``/proc/self/clear_refs``; ``VmHWM``).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ if __name__ == "__main__":  # equal threads on every side, before numba or Rust 
         os.environ[_var] = "1"
 
 import datetime as dt  # noqa: E402
-import resource  # noqa: E402
+import gc  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -159,7 +159,7 @@ def engine_table(title: str, panel, entries, exits, pipeline: bool) -> None:
         return run_signals(panel.open, panel.close, en, ex, init_cash=1e8, size_mode="shares",
                            size=10, costs=COSTS).fills.height
 
-    rows = [("fw run_event (signals, state, loop, frames)",) + timed(event)]
+    rows = [("fw run_event (signals, state, loop, fills)",) + timed(event)]
     first = loop()
     rows.append(("fw loop only (advance; not like for like)", first,
                  [loop() for _ in range(REPEAT)], fills[-1]))
@@ -243,39 +243,62 @@ def fused_table(panel) -> None:
 RSS_SIDES = ("panel only", "fw run_event", "vectorbt numba", "vectorbt rust")
 
 
+def _status_mib(field: str) -> float:
+    """``VmRSS`` / ``VmHWM`` of this process in MiB (``/proc/self/status``)."""
+    with open("/proc/self/status") as f:
+        line = next(ln for ln in f if ln.startswith(field + ":"))
+    return int(line.split()[1]) / 1024
+
+
 def rss_run(side: str, workload: str) -> None:
-    """One side's whole run on 1 symbol x 2,564 sessions in this (fresh) process; prints
-    its peak resident set in MiB (``ru_maxrss``, KiB on Linux)."""
+    """One side's whole run on 1 symbol x 2,564 sessions in this (fresh) process, once to
+    warm it, then again with the peak reset (``/proc/self/clear_refs`` 5; building the
+    panel peaks higher than either engine); prints the resident set before that call and
+    its peak, MiB."""
     panel, entries, exits = panel_and_signals(3, ["S00"], 2564)
     pipeline = workload == "sma"
     if side == "fw run_event":
-        en, ex = fw_signals(panel) if pipeline else (entries, exits)
-        run_event(panel, Signals.of(en.astype(np.int8), ex), decision=DECISION, costs=COSTS,
-                  risk=RISK_ON, execution=ExecutionConfig(), init_cash=1e8).built()
+        def run():
+            en, ex = fw_signals(panel) if pipeline else (entries, exits)
+            run_event(panel, Signals.of(en.astype(np.int8), ex), decision=DECISION,
+                      costs=COSTS, risk=RISK_ON, execution=ExecutionConfig(),
+                      init_cash=1e8).built()
     elif side.startswith("vectorbt"):
         import vectorbt as vbt
 
-        en, ex = vbt_signals(panel.close) if pipeline else (entries, exits)
         price = np.vstack([panel.open[1:], np.full((1, 1), np.nan)])
-        vbt.Portfolio.from_signals(panel.close, en, ex, price=price, size=10, fees=1e-4,
-                                   slippage=1e-4, init_cash=1e8, cash_sharing=True,
-                                   group_by=True, freq="1min",
-                                   engine=side.split()[1]).orders.count()
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+        def run():
+            en, ex = vbt_signals(panel.close) if pipeline else (entries, exits)
+            vbt.Portfolio.from_signals(panel.close, en, ex, price=price, size=10, fees=1e-4,
+                                       slippage=1e-4, init_cash=1e8, cash_sharing=True,
+                                       group_by=True, freq="1min",
+                                       engine=side.split()[1]).orders.count()
+    else:
+        def run():
+            return None
+    run()
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    base = _status_mib("VmRSS")
+    run()
+    print(base, _status_mib("VmHWM"))
 
 
 def rss_table() -> None:
-    """Peak RSS of each side's whole run, each in a fresh subprocess (warm caches)."""
-    print("\npeak resident memory, 1 symbol x 996,000 bars, one fresh process per cell "
-          "(MiB, ru_maxrss)")
-    print(f"{'workload':<16}" + "".join(f"{s:>16}" for s in RSS_SIDES))
+    """Peak RSS of each side's warm run, each side in a fresh subprocess."""
+    print("\npeak resident memory of one warm call, 1 symbol x 996,000 bars, one fresh "
+          "process per cell: MiB at the call's start -> its peak (VmHWM)")
+    print(f"{'workload':<10}" + "".join(f"{s:>22}" for s in RSS_SIDES))
     for workload in ("random", "sma"):
         cells = []
         for side in RSS_SIDES:
             out = subprocess.run([sys.executable, __file__, "--rss", side, workload],
                                  capture_output=True, text=True, check=True).stdout
-            cells.append(float(out.split()[-1]))
-        print(f"{workload:<16}" + "".join(f"{v:>16.0f}" for v in cells))
+            base, peak = (float(v) for v in out.split()[-2:])
+            cells.append(f"{base:.0f} -> {peak:.0f}")
+        print(f"{workload:<10}" + "".join(f"{c:>22}" for c in cells))
 
 
 def vectorbt_rows(panel, entries, exits, pipeline: bool) -> list[tuple]:

@@ -1,5 +1,6 @@
 """Order-table sizing: ``run_event`` sizes the tables from the signals so a busy run
-never stops to grow them, and a run that grows from a tiny table gives the same result."""
+never stops to grow them, and a run that grows from a tiny table gives the same result;
+``result_of`` of a state that goes on advancing (the live driver's) is a snapshot."""
 
 from __future__ import annotations
 
@@ -49,3 +50,22 @@ def test_growing_from_a_tiny_table_changes_nothing():
     assert tiny.orders.orders.shape[0] > 8
     for name in ("orders", "fills", "equity", "positions", "risk_events"):
         assert_frame_equal(getattr(grown, name), getattr(sized, name))
+
+
+def test_result_of_a_state_that_goes_on_is_a_snapshot():
+    # run_event's frames are built when first read; result_of's at once, so the frames
+    # of the first half stay the first half's after the state runs on (a live session's
+    # ``result()`` mid-run)
+    panel, sig = _busy()
+    half = panel.n_bars // 2
+    state = new_state(panel.symbols, panel.n_bars, **KW,
+                      capacity=order_capacity(panel, sig, KW["decision"]))
+    advance(state, panel, sig, 0, half)
+    snap = result_of(state, panel, half)
+    n_orders, n_fills = int(state.tally["n_orders"]), int(state.tally["n_fills"])
+    open_before = snap.orders.filter(snap.orders["status"] == "new").height
+    advance(state, panel, sig, half, panel.n_bars)
+    assert int(state.tally["n_fills"]) > n_fills  # the state did move on
+    assert (snap.orders.height, snap.fills.height, snap.equity.height) == (n_orders, n_fills,
+                                                                          half)
+    assert snap.orders.filter(snap.orders["status"] == "new").height == open_before > 0
