@@ -175,9 +175,9 @@ N_EXEC = 2
 
 
 def zeroed(n: int, dtype: np.dtype) -> np.ndarray:
-    """``n`` zero records of a structured ``dtype``: calloc'd bytes viewed as records.
-    ``np.zeros`` writes every field of a packed record dtype (16 ms for a 240,000-row
-    order table, 5 % of a busy 8-symbol run); fresh pages are zero until written."""
+    """``n`` zero records of a structured ``dtype``: zeroed bytes viewed as records (the
+    same array type to numba). ``np.zeros`` of a packed record dtype fills it field by
+    field: 16 ms for a 240,000-row order table against 9.5 ms for its bytes."""
     return np.zeros(n * dtype.itemsize, np.uint8).view(dtype)
 
 
