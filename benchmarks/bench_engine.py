@@ -1,6 +1,7 @@
 """Event-driven engine vs the vectorized engine and vectorbt (numba and Rust), same run.
 
-Run: ``python benchmarks/bench_engine.py`` (~3-5 min warm on 2 busy cores). Two
+Run: ``python benchmarks/bench_engine.py`` (~3-5 min warm on 2 busy cores, plus ~1 min
+a subprocess for the memory table). Two
 workloads, each on 1 symbol x 2,564 sessions (1.0 M one-minute bars), 8 x 250 and
 100 x 20 (0.78 M bar events each), on real XNYS sessions (seeded random walks):
 
