@@ -1,6 +1,7 @@
 """Event-driven engine vs the vectorized engine and vectorbt (numba and Rust), same run.
 
-Run: ``python benchmarks/bench_engine.py`` (~3-5 min warm on 2 busy cores). Two
+Run: ``python benchmarks/bench_engine.py`` (~3-5 min warm on 2 busy cores, plus ~1 min
+a subprocess for the memory table). Two
 workloads, each on 1 symbol x 2,564 sessions (1.0 M one-minute bars), 8 x 250 and
 100 x 20 (0.78 M bar events each), on real XNYS sessions (seeded random walks):
 
@@ -9,10 +10,12 @@ workloads, each on 1 symbol x 2,564 sessions (1.0 M one-minute bars), 8 x 250 an
   engine; the indicator and signal time is inside every figure (fw: ``sma_batch`` +
   ``crossover``/``crossunder``; vectorbt: ``MA.run`` + ``ma_crossed_above/below``).
 
-Like for like: fw's whole ``run_event`` (state allocation, loop, order and fill frames)
-against vectorbt's whole ``Portfolio.from_signals`` call (``engine="numba"`` and
-``engine="rust"``), fixed 10-share orders, 1 bp fees and slippage, fills at the next
-bar's open on both sides (vectorbt gets the next opens as its price). fw's loop alone
+Like for like: fw's whole ``run_event`` (state allocation, loop, the fills frame: its
+other frames are built when read) against vectorbt's whole ``Portfolio.from_signals``
+call plus its order records (the rest of a vectorbt portfolio is built when read too),
+``engine="numba"`` and ``engine="rust"``; fixed 10-share orders, 1 bp fees and
+slippage, fills at the next bar's open on both sides (vectorbt gets the next opens as
+its price, none for the last bar). fw's loop alone
 (``advance`` on preallocated state) is a separate row, labelled. Every figure is the
 median of ``REPEAT`` warm calls with the range (slowest-fastest), after one untimed call
 (JIT compile or cache load); one thread on every side (``NUMBA_NUM_THREADS`` and
@@ -20,6 +23,14 @@ median of ``REPEAT`` warm calls with the range (slowest-fastest), after one unti
 so the runs can be checked to trade alike. The event engine runs with risk checks on
 (``RISK_ON``: every order pre-trade checked, every bar marked, stops and breakers armed
 at limits loose enough that none binds). Nothing is asserted.
+
+Two more figures: fw's SMA pipeline against the bare fused loop (``fused_sma_cross``: the
+two SMAs, the crossings and next-open fills of one symbol in one numba pass, no risk,
+no order table, no result), the floor a general engine is measured from, beside fw's
+loop with no signal at all (its fixed per-bar cost); and the peak
+resident memory of each side's warm run (``run_event`` with every frame built;
+``from_signals`` with its order records), each side in a fresh subprocess, the peak
+reset after the panel is built (``/proc/self/clear_refs``; ``VmHWM``).
 """
 
 from __future__ import annotations
@@ -31,7 +42,10 @@ if __name__ == "__main__":  # equal threads on every side, before numba or Rust 
         os.environ[_var] = "1"
 
 import datetime as dt  # noqa: E402
+import gc  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -52,6 +66,7 @@ from framework.risk import RiskConfig  # noqa: E402
 from framework.strategy import DecisionConfig, Signals  # noqa: E402
 from framework.strategy.causal import crossover, crossunder  # noqa: E402
 from framework.strategy.panel import panel_from_frame  # noqa: E402
+from framework.types.jit import kernel  # noqa: E402
 
 REPEAT = 5
 SHAPES = ((1, 2564), (8, 250), (100, 20))  # (symbols, sessions)
@@ -146,7 +161,7 @@ def engine_table(title: str, panel, entries, exits, pipeline: bool) -> None:
         return run_signals(panel.open, panel.close, en, ex, init_cash=1e8, size_mode="shares",
                            size=10, costs=COSTS).fills.height
 
-    rows = [("fw run_event (signals, state, loop, frames)",) + timed(event)]
+    rows = [("fw run_event (signals, state, loop, fills)",) + timed(event)]
     first = loop()
     rows.append(("fw loop only (advance; not like for like)", first,
                  [loop() for _ in range(REPEAT)], fills[-1]))
@@ -167,12 +182,144 @@ def engine_table(title: str, panel, entries, exits, pipeline: bool) -> None:
             print(f"  fw run_event / {name}: {fw / rates[name]:.2f}x")
 
 
+@kernel
+def fused_sma_cross(o, c, fast, slow, qty, fee, slip, cash):
+    """The floor: SMA ``fast``/``slow`` cross long-only on one symbol in one pass; a
+    cross decided at bar t's close trades ``qty`` shares at t+1's open, ``slip`` and
+    ``fee`` fractions of it (fw's SMA arithmetic, fw's crossing rule; none on the last
+    bar). Returns (fills, final equity USD at the last close) from ``cash`` USD."""
+    sf = 0.0
+    ss = 0.0
+    prev_above = False
+    valid = False
+    pos = 0.0
+    pending = 0
+    fills = 0
+    for t in range(c.shape[0]):
+        if pending != 0:
+            px = o[t] * (1.0 + pending * slip)
+            cash -= pending * qty * px + qty * px * fee
+            pos += pending * qty
+            fills += 1
+            pending = 0
+        sf += c[t]
+        ss += c[t]
+        if t + 1 >= slow:
+            above = sf / fast > ss / slow  # TA-Lib's order: add, emit, then drop
+            if valid and above and not prev_above and pos == 0.0:
+                pending = 1
+            elif valid and prev_above and not above and pos > 0.0:
+                pending = -1
+            prev_above = above
+            valid = True
+            ss -= c[t + 1 - slow]
+        if t + 1 >= fast:
+            sf -= c[t + 1 - fast]
+    return fills, cash + pos * c[-1]
+
+
+def fused_table(panel) -> None:
+    """fw's SMA pipeline (``run_event``, signals included) against the bare fused loop on
+    the same one-symbol panel."""
+    kw = dict(decision=DECISION, costs=COSTS, risk=RISK_ON, execution=ExecutionConfig(),
+              init_cash=1e8)
+
+    def event():
+        en, ex = fw_signals(panel)
+        return run_event(panel, Signals.of(en.astype(np.int8), ex), **kw).fills.height
+
+    none = Signals.of(np.zeros(panel.close.shape, np.int8), np.zeros(panel.close.shape, bool))
+
+    def idle():  # the loop's fixed per-bar cost: no signal, so no order, ever
+        state = new_state(panel.symbols, panel.n_bars, **kw)
+        advance(state, panel, none, 0, panel.n_bars)
+        return int(state.tally["n_fills"])
+
+    o, c = np.ascontiguousarray(panel.open[:, 0]), np.ascontiguousarray(panel.close[:, 0])
+    rows = [("fw run_event, SMA pipeline",) + timed(event),
+            ("fw loop only, no signals (state included)",) + timed(idle),
+            ("bare fused loop (SMA + cross + fills)",)
+            + timed(lambda: fused_sma_cross(o, c, FAST, SLOW, 10.0, 1e-4, 1e-4, 1e8)[0])]
+    print(f"\nSMA {FAST}/{SLOW} pipeline against the bare fused loop: 1 symbol x "
+          f"{panel.n_bars:,} bars; median of {REPEAT} warm calls (range), 1 thread")
+    print(f"{'run':<48} {'first s':>8} {'median s':>9} {'range s':>17} {'fills':>8}")
+    for name, first, warm, n in rows:
+        print(f"{name:<48} {first:>8.2f} {statistics.median(warm):>9.4f} "
+              f"({min(warm):.4f}-{max(warm):.4f}) {n:>8,}")
+    print(f"  fw run_event / bare fused loop: "
+          f"{statistics.median(rows[0][2]) / statistics.median(rows[2][2]):.2f}x the time")
+
+
+RSS_SIDES = ("panel only", "fw run_event", "vectorbt numba", "vectorbt rust")
+
+
+def _status_mib(field: str) -> float:
+    """``VmRSS`` / ``VmHWM`` of this process in MiB (``/proc/self/status``)."""
+    with open("/proc/self/status") as f:
+        line = next(ln for ln in f if ln.startswith(field + ":"))
+    return int(line.split()[1]) / 1024
+
+
+def rss_run(side: str, workload: str) -> None:
+    """One side's whole run on 1 symbol x 2,564 sessions in this (fresh) process, once to
+    warm it, then again with the peak reset (``/proc/self/clear_refs`` 5; building the
+    panel peaks higher than either engine); prints the resident set before that call and
+    its peak, MiB."""
+    panel, entries, exits = panel_and_signals(3, ["S00"], 2564)
+    pipeline = workload == "sma"
+    if side == "fw run_event":
+        def run():
+            en, ex = fw_signals(panel) if pipeline else (entries, exits)
+            run_event(panel, Signals.of(en.astype(np.int8), ex), decision=DECISION,
+                      costs=COSTS, risk=RISK_ON, execution=ExecutionConfig(),
+                      init_cash=1e8).built()
+    elif side.startswith("vectorbt"):
+        import vectorbt as vbt
+
+        price = np.vstack([panel.open[1:], np.full((1, 1), np.nan)])
+
+        def run():
+            en, ex = vbt_signals(panel.close) if pipeline else (entries, exits)
+            vbt.Portfolio.from_signals(panel.close, en, ex, price=price, size=10, fees=1e-4,
+                                       slippage=1e-4, init_cash=1e8, cash_sharing=True,
+                                       group_by=True, freq="1min",
+                                       engine=side.split()[1]).orders.count()
+    else:
+        def run():
+            return None
+    run()
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    base = _status_mib("VmRSS")
+    run()
+    print(base, _status_mib("VmHWM"))
+
+
+def rss_table() -> None:
+    """Peak RSS of each side's warm run, each side in a fresh subprocess."""
+    print("\npeak resident memory of one warm call, 1 symbol x 996,000 bars, one fresh "
+          "process per cell: MiB at the call's start -> its peak (VmHWM)")
+    print(f"{'workload':<10}" + "".join(f"{s:>22}" for s in RSS_SIDES))
+    for workload in ("random", "sma"):
+        cells = []
+        for side in RSS_SIDES:
+            out = subprocess.run([sys.executable, __file__, "--rss", side, workload],
+                                 capture_output=True, text=True, check=True).stdout
+            base, peak = (float(v) for v in out.split()[-2:])
+            cells.append(f"{base:.0f} -> {peak:.0f}")
+        print(f"{workload:<10}" + "".join(f"{c:>22}" for c in cells))
+
+
 def vectorbt_rows(panel, entries, exits, pipeline: bool) -> list[tuple]:
     """vectorbt's whole ``from_signals`` (plus, for ``pipeline``, its MA and crossing
     calls) with next-bar-open fills, on its numba and its Rust engine."""
     import vectorbt as vbt
 
-    price = np.vstack([panel.open[1:], panel.open[-1:]])  # a signal at t fills at t+1's open
+    # a signal at t fills at t+1's open; the last bar has none (NaN: vectorbt ignores the
+    # order, as fw does; padding it with that bar's own open was a price from before the
+    # decision, the 3-6 extra vectorbt fills at 100 symbols)
+    price = np.vstack([panel.open[1:], np.full((1, panel.open.shape[1]), np.nan)])
     rows = []
     for engine in ("numba", "rust"):
         def run(engine=engine):
@@ -195,6 +342,9 @@ def main() -> None:
                                                   n_sessions)
         engine_table("random signals", panel, entries, exits, pipeline=False)
         engine_table(f"SMA {FAST}/{SLOW} cross pipeline", panel, entries, exits, pipeline=True)
+        if n_sym == 1:
+            fused_table(panel)
+    rss_table()
     quote_level()
     book_level()
 
@@ -290,4 +440,7 @@ def _rate(n: int, secs: list[float]) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--rss"]:
+        rss_run(sys.argv[2], sys.argv[3])
+    else:
+        main()

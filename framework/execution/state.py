@@ -178,13 +178,20 @@ X_TICK = 1  # Params.exe: 1 = limit / stop prices on the tick (``execution.ticks
 N_EXEC = 2
 
 
+def zeroed(n: int, dtype: np.dtype) -> np.ndarray:
+    """``n`` zero records of a structured ``dtype``: zeroed bytes viewed as records (the
+    same array type to numba). ``np.zeros`` of a packed record dtype fills it field by
+    field: 16 ms for a 240,000-row order table against 9.5 ms for its bytes."""
+    return np.zeros(n * dtype.itemsize, np.uint8).view(dtype)
+
+
 def new_orders(n_symbols: int, capacity: int, parents: int = 1024) -> Orders:
     """Empty order/fill tables for ``capacity`` orders (``2 * capacity`` fills) and up
     to ``parents`` algo parents."""
     slot = np.full((n_symbols, N_SLOTS), -1, np.int64)
     slot[:, SLOT_HOLD] = 0
-    return Orders(np.zeros(capacity, ORDER_DTYPE), np.zeros(2 * capacity, FILL_DTYPE),
-                  np.zeros(1, TALLY_DTYPE), np.zeros(capacity, PLAN_DTYPE), slot,
+    return Orders(zeroed(capacity, ORDER_DTYPE), zeroed(2 * capacity, FILL_DTYPE),
+                  np.zeros(1, TALLY_DTYPE), zeroed(capacity, PLAN_DTYPE), slot,
                   np.zeros(capacity), np.zeros(capacity, np.int64),
                   np.zeros(max(parents, 1), PARENT_DTYPE), np.zeros(N_PCOUNT, np.int64))
 
@@ -195,7 +202,7 @@ def grown(o: Orders) -> Orders:
     parts = []
     for a, size in ((o.orders, n), (o.fills, 2 * n), (o.plan, n), (o.queue_ahead, n),
                     (o.queue_seq, n)):
-        b = np.zeros(size, a.dtype)
+        b = zeroed(size, a.dtype)
         b[: a.shape[0]] = a
         parts.append(b)
     orders, fills, plan, qa, qs = parts

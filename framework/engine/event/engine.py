@@ -8,6 +8,7 @@ same state one bar at a time with :func:`advance`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -174,19 +175,56 @@ def advance(state: EngineState, panel: BarPanel, signals: Signals, t0: int, t1: 
         raise EngineError(f"order/fill capacity {st.orders.orders.shape[0]} exceeded")
 
 
-@dataclass(frozen=True)
 class EventResult:
-    """A finished run: frames for the tearsheet plus the raw state."""
+    """A finished run: frames for the tearsheet plus the raw state.
 
-    equity: pl.DataFrame  # ts, equity, cash, gross_exposure (USD, at each bar's close)
-    positions: pl.DataFrame  # ts, one column per symbol: shares held at each bar's close
-    orders: pl.DataFrame
-    fills: pl.DataFrame
-    risk_events: pl.DataFrame
-    risk_summary: dict
-    ignored: dict[str, int]  # what the strategy asked for and the engine did not do
-    borrow: float  # USD of borrow fees charged on shorts (also in the equity curve)
-    state: EngineState
+    ``equity`` (ts, equity, cash, gross_exposure: USD at each bar's close), ``positions``
+    (ts, one column per symbol: shares held at each bar's close), ``orders``, ``fills``
+    and ``risk_events`` are Polars frames built from the state's arrays on first access
+    (a caller that reads only the fills does not pay for the orders frame: a third of a
+    busy 8-symbol run); ``risk_summary``, ``ignored`` (what the strategy asked for and the
+    engine did not do), ``borrow`` (USD of borrow fees on shorts, also in the equity
+    curve) are read at once. Frames read the state when first accessed: a state that
+    goes on advancing needs :meth:`built` first (``result_of`` does it).
+    """
+
+    def __init__(self, state: EngineState, panel: BarPanel, n: int) -> None:
+        self.state = state
+        self._panel, self._n = panel, n
+        self.risk_summary: dict = summary(state.risk.rstate)
+        self.ignored: dict[str, int] = ignored_counts(state)
+        self.borrow = float(state.tally["borrow"])
+
+    @cached_property
+    def equity(self) -> pl.DataFrame:
+        cur, n = self.state.curves, self._n
+        return pl.DataFrame({"ts": self._panel.decision_ts()[:n], "equity": cur.equity[:n],
+                             "cash": cur.cash[:n], "gross_exposure": cur.gross[:n]})
+
+    @cached_property
+    def positions(self) -> pl.DataFrame:
+        n = self._n
+        return pl.DataFrame({"ts": self._panel.decision_ts()[:n],
+                             **{sym: self.state.curves.positions[:n, j] for j, sym in
+                                enumerate(self.state.symbols)}})
+
+    @cached_property
+    def orders(self) -> pl.DataFrame:
+        return orders_frame(self.state)
+
+    @cached_property
+    def fills(self) -> pl.DataFrame:
+        return fills_frame(self.state)
+
+    @cached_property
+    def risk_events(self) -> pl.DataFrame:
+        return events_frame(self.state.risk.rstate, list(self.state.symbols))
+
+    def built(self) -> EventResult:
+        """This result with every frame built now (a snapshot of a state still running)."""
+        for frame in ("equity", "positions", "orders", "fills", "risk_events"):
+            getattr(self, frame)
+        return self
 
 
 def _symbols(state: EngineState, sym: np.ndarray) -> pl.Series:
@@ -233,18 +271,7 @@ def ignored_counts(state: EngineState) -> dict[str, int]:
 
 def result_of(state: EngineState, panel: BarPanel, n: int | None = None) -> EventResult:
     """Frames of a state advanced over the first ``n`` bars of ``panel`` (all by default)."""
-    n = panel.n_bars if n is None else n
-    ts = panel.decision_ts()[:n]
-    cur = state.curves
-    equity = pl.DataFrame({"ts": ts, "equity": cur.equity[:n], "cash": cur.cash[:n],
-                           "gross_exposure": cur.gross[:n]})
-    positions = pl.DataFrame({"ts": ts,
-                              **{sym: cur.positions[:n, j] for j, sym in
-                                 enumerate(state.symbols)}})
-    return EventResult(equity, positions, orders_frame(state), fills_frame(state),
-                       events_frame(state.risk.rstate, list(state.symbols)),
-                       summary(state.risk.rstate), ignored_counts(state),
-                       float(state.tally["borrow"]), state)
+    return EventResult(state, panel, panel.n_bars if n is None else n).built()
 
 
 def run_event(panel: BarPanel, signals: Signals, *, decision: DecisionConfig,
@@ -252,7 +279,8 @@ def run_event(panel: BarPanel, signals: Signals, *, decision: DecisionConfig,
               init_cash: float = 100_000.0, quotes: QuoteTape | None = None,
               book_tape: BookTape | None = None, hook=None,
               algo_inputs: AlgoInputs | None = None) -> EventResult:
-    """Backtest ``signals`` over ``panel`` in one numba call; ``init_cash`` USD.
+    """Backtest ``signals`` over ``panel`` in one numba call; ``init_cash`` USD; the
+    result's frames are built when first read.
     ``quotes`` is required by ``execution.fill_model == "quote"``, ``book_tape`` by
     ``"book"``; ``hook`` runs an on_bar strategy (``framework.engine.event.on_bar``);
     ``algo_inputs`` see :func:`new_state`."""
@@ -269,4 +297,4 @@ def run_event(panel: BarPanel, signals: Signals, *, decision: DecisionConfig,
     if hook is not None:
         hook.bind(state, panel)
     advance(state, panel, signals, 0, panel.n_bars, quotes, book_tape=book_tape, hook=hook)
-    return result_of(state, panel)
+    return EventResult(state, panel, panel.n_bars)  # finished: frames built when read

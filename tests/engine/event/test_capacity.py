@@ -1,5 +1,6 @@
 """Order-table sizing: ``run_event`` sizes the tables from the signals so a busy run
-never stops to grow them, and a run that grows from a tiny table gives the same result."""
+never stops to grow them, and a run that grows from a tiny table gives the same result;
+``result_of`` of a state that goes on advancing (the live driver's) is a snapshot."""
 
 from __future__ import annotations
 
@@ -49,3 +50,24 @@ def test_growing_from_a_tiny_table_changes_nothing():
     assert tiny.orders.orders.shape[0] > 8
     for name in ("orders", "fills", "equity", "positions", "risk_events"):
         assert_frame_equal(getattr(grown, name), getattr(sized, name))
+
+
+def test_result_of_a_state_that_goes_on_is_a_snapshot():
+    # run_event's frames are built when first read; result_of's at once, so the frames
+    # of the first half stay the first half's after the state runs on (a live session's
+    # ``result()`` mid-run): equal to those of a state that stopped there
+    panel, sig = _busy()
+    half = panel.n_bars // 2
+    cap = order_capacity(panel, sig, KW["decision"])
+    going, stopped = (new_state(panel.symbols, panel.n_bars, **KW, capacity=cap)
+                      for _ in range(2))
+    advance(going, panel, sig, 0, half)
+    advance(stopped, panel, sig, 0, half)
+    snap = result_of(going, panel, half)
+    n_fills = int(going.tally["n_fills"])
+    advance(going, panel, sig, half, panel.n_bars)
+    assert int(going.tally["n_fills"]) > n_fills  # the state did move on
+    still = result_of(stopped, panel, half)
+    assert snap.orders["status"].is_in(["pending", "new"]).any()  # some were open then
+    for name in ("orders", "fills", "equity", "positions", "risk_events"):
+        assert_frame_equal(getattr(snap, name), getattr(still, name))
