@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from engine_testkit import hand_panel
 
 from framework.data import Lake
 from framework.data.settings import load_data_config
@@ -20,6 +19,7 @@ from framework.execution.config import ExecutionConfig
 from framework.execution.costs import CostConfig
 from framework.risk import RiskConfig
 from framework.strategy import DecisionConfig, Signals
+from tests.engine.engine_testkit import hand_panel
 
 ROOT = Path(__file__).resolve().parents[3]
 SETTINGS = {"decision.size_mode": "shares", "decision.size": 100, "decision.tif": "gtc",
