@@ -50,7 +50,7 @@ def up(
 @app.command("dashboards")
 def dashboards(
     out: Path = typer.Option(None, "--out", help="Folder for the dashboard JSON files "  # noqa: B008
-                             "[default: config/monitoring/grafana]."),
+                             "(default: config/monitoring/grafana)."),
 ) -> None:
     """Regenerate the Grafana dashboards (JSON) from framework/monitoring/dashboards.py."""
     from framework.monitoring.dashboards import write_dashboards
