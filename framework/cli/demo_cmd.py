@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
 import typer
 
-from framework.data import Lake
-from framework.data.schemas import DataError
-from framework.data.settings import SyntheticConfig
+if TYPE_CHECKING:  # the lake and its settings import on use: `fw backtest` never needs them
+    from framework.data import Lake
+    from framework.data.settings import SyntheticConfig
 
 FLAGSHIP = Path("strategies/ml_mr.toml")
 
@@ -25,6 +25,8 @@ def demo_universe(scfg: SyntheticConfig, null: bool) -> SyntheticConfig:
 def lake_universe(lake: Lake, symbols: list[str]) -> str | None:
     """The source tag of the lake's 1-minute bars of ``symbols`` (``synthetic-planted``,
     ``synthetic-null``, ...), or None when it does not hold them all."""
+    import polars as pl
+
     if not (lake.root / "catalog.duckdb").exists():
         return None
     rows = {r["symbol"]: r["source"] for r in lake.catalog().filter(
@@ -68,6 +70,8 @@ def demo(
     from framework.cli.backtest_cmd import warn_ignored
     from framework.cli.data_cmd import bars_from_trades_kernel
     from framework.config import parse_overrides
+    from framework.data import Lake
+    from framework.data.schemas import DataError
     from framework.data.settings import load_data_config
     from framework.data.sources.synthetic import ingest_synthetic, source_name
     from framework.engine.backtest import publish_run, run_backtest

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import typer
 
-from framework.monitoring.stack import CONFIG_DIR
-
 app = typer.Typer(help="Monitoring: Prometheus, Alertmanager, Grafana dashboards.",
                   no_args_is_help=True)
 
@@ -51,10 +49,15 @@ def up(
 
 @app.command("dashboards")
 def dashboards(
-    out: Path = typer.Option(CONFIG_DIR / "grafana", "--out", help="Folder for the dashboard JSON files."),  # noqa: B008
+    out: Path = typer.Option(None, "--out", help="Folder for the dashboard JSON files "  # noqa: B008
+                             "(default: config/monitoring/grafana)."),
 ) -> None:
     """Regenerate the Grafana dashboards (JSON) from framework/monitoring/dashboards.py."""
     from framework.monitoring.dashboards import write_dashboards
+    from framework.monitoring.stack import CONFIG_DIR
+
+    if out is None:
+        out = CONFIG_DIR / "grafana"
 
     for path in write_dashboards(out):
         print(path)

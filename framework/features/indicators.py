@@ -242,7 +242,8 @@ def garman_klass_vol(open_, high, low, close, n: int) -> np.ndarray:
 def rolling_corr(x, y, n: int) -> np.ndarray:
     """Pearson correlation of the raw series over n bars (TA-Lib CORREL)."""
     xs = _arrays("rolling_corr", {"x": x, "y": y})
-    return _run(ks.corr_batch, xs, (_period("rolling_corr", "n", n, 2),), 1)
+    n = _period("rolling_corr", "n", n, 2)
+    return _run_state(ks.corr_run, lambda: ks.corr_state(n), xs, 1)
 
 
 def rolling_beta(asset, market, n: int) -> np.ndarray:

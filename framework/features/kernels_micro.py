@@ -18,7 +18,7 @@ from framework.features.kernels_trend import (
     vwap_state,
     vwap_update,
 )
-from framework.types.jit import builder, njit
+from framework.types.jit import builder, kernel, njit
 
 NAN = np.nan
 
@@ -370,7 +370,7 @@ def amihud_update(s: np.ndarray, close: float, volume: float) -> float:
     return sma_update(s[2:], abs(close / prev - 1.0) / (close * volume))
 
 
-@njit(cache=True)
+@kernel
 def amihud_run(s: np.ndarray, close: np.ndarray, volume: np.ndarray, out: np.ndarray) -> None:
     for i in range(close.shape[0]):
         out[i] = amihud_update(s, close[i], volume[i])

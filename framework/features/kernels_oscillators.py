@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from framework.features.kernels_trend import sma_step
-from framework.types.jit import builder, njit
+from framework.types.jit import builder, kernel, njit
 
 NAN = np.nan
 _EPS = 1e-8  # TA-Lib's TA_IS_ZERO threshold
@@ -63,7 +63,7 @@ def rsi_update(s: np.ndarray, x: float) -> float:
     return out
 
 
-@njit(cache=True)
+@kernel
 def rsi_run(s: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
     cnt, prev, g, lo, n = int(s[0]), s[2], s[3], s[4], int(s[1])
     for i in range(x.shape[0]):
@@ -127,7 +127,7 @@ def atr_update(s: np.ndarray, h: float, low: float, c: float) -> float:
     return out
 
 
-@njit(cache=True)
+@kernel
 def atr_run(s: np.ndarray, h: np.ndarray, low: np.ndarray, c: np.ndarray, out: np.ndarray) -> None:
     cnt, pc, atr, n = int(s[0]), s[2], s[3], int(s[1])
     for i in range(c.shape[0]):
@@ -212,7 +212,7 @@ def adx_update(s: np.ndarray, h: float, low: float, c: float) -> float:
     return r[9]
 
 
-@njit(cache=True)
+@kernel
 def adx_run(s: np.ndarray, h: np.ndarray, low: np.ndarray, c: np.ndarray, out: np.ndarray) -> None:
     cnt, ph, pl, pc, pdm, mdm, tr, sdx, adx = (
         int(s[0]),
@@ -349,7 +349,7 @@ def stoch_update(s: np.ndarray, h: float, low: float, c: float) -> tuple[float, 
     return k, d
 
 
-@njit(cache=True)
+@kernel
 def stoch_run(
     s: np.ndarray, h: np.ndarray, low: np.ndarray, c: np.ndarray, ok: np.ndarray, od: np.ndarray
 ) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from framework.features.kernels_trend import sma_state, sma_update
-from framework.types.jit import builder, njit
+from framework.types.jit import builder, kernel, njit
 
 NAN = np.nan
 _LN2 = np.log(2.0)
@@ -58,7 +58,7 @@ def realized_vol_update(s: np.ndarray, close: float) -> float:
     return r[5]
 
 
-@njit(cache=True)
+@kernel
 def realized_vol_run(s: np.ndarray, c: np.ndarray, out: np.ndarray) -> None:
     cnt, pos, prev, s1, s2, buf = int(s[0]), int(s[2]), s[3], s[4], s[5], s[6:]
     for i in range(c.shape[0]):
@@ -91,7 +91,7 @@ def parkinson_update(s: np.ndarray, h: float, low: float) -> float:
     return np.sqrt(m / (4.0 * _LN2))
 
 
-@njit(cache=True)
+@kernel
 def parkinson_run(s: np.ndarray, h: np.ndarray, low: np.ndarray, out: np.ndarray) -> None:
     for i in range(h.shape[0]):
         out[i] = parkinson_update(s, h[i], low[i])
@@ -122,7 +122,7 @@ def garman_klass_update(s: np.ndarray, o: float, h: float, low: float, c: float)
     return np.sqrt(m) if m > 0.0 else 0.0
 
 
-@njit(cache=True)
+@kernel
 def garman_klass_run(
     s: np.ndarray, o: np.ndarray, h: np.ndarray, low: np.ndarray, c: np.ndarray, out: np.ndarray
 ) -> None:
@@ -179,90 +179,119 @@ def _ring_sums(s: np.ndarray, base: int, n: int, pos: int):
     return sx, sy
 
 
-@njit(cache=True)
-def _corr_reseed(s: np.ndarray, n: int, pos: int) -> None:
-    """Shift to the window means and rebuild the five sums (oldest value first)."""
+@kernel
+def _corr_reseed(s: np.ndarray, n: int, pos: int):
+    """Shift to the window means and rebuild the five sums (oldest value first):
+    (shiftX, shiftY, sX, sY, sXX, sYY, sXY)."""
     inv = 1.0 / n
     mx, my = _ring_sums(s, _C0, n, pos)
-    s[3] = mx * inv
-    s[4] = my * inv
+    hx = mx * inv
+    hy = my * inv
     sx = sy = sxx = syy = sxy = 0.0
     for k in range(n):
         j = (pos + k) % n
-        x = s[_C0 + j] - s[3]
+        x = s[_C0 + j] - hx
         sx += x
         sxx += x * x
-        y = s[_C0 + n + j] - s[4]
+        y = s[_C0 + n + j] - hy
         sxy += x * y
         sy += y
         syy += y * y
-    s[5], s[6], s[7], s[8], s[9] = sx, sy, sxx, syy, sxy
+    return hx, hy, sx, sy, sxx, syy, sxy
 
 
 @njit(cache=True, inline="always")
-def corr_update(s: np.ndarray, x: float, y: float) -> float:
+def _corr_load(s: np.ndarray):
+    """The state's scalars as a tuple: (count, pos, shiftX, shiftY, sX, sY, sXX, sYY, sXY,
+    leaveX, leaveY, reseed); a loop carries them in registers (``corr_run``)."""
+    return (s[0], int(s[2]), s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12])
+
+
+@njit(cache=True, inline="always")
+def _corr_store(s: np.ndarray, v) -> None:
+    s[0], s[2], s[3], s[4], s[5], s[6] = v[0], v[1], v[2], v[3], v[4], v[5]
+    s[7], s[8], s[9], s[10], s[11], s[12] = v[6], v[7], v[8], v[9], v[10], v[11]
+
+
+@njit(cache=True, inline="always")
+def _corr_step(s: np.ndarray, n: int, v, x: float, y: float):
     """Pearson correlation of the last n (x, y) pairs (TA-Lib CORREL); lookback n-1.
 
-    0.0 where either variance is zero relative to its own scale; clamped to [-1, 1]."""
+    ``v``: the scalars of ``_corr_load``; ``s`` keeps the rings. Returns (new ``v``,
+    value). 0.0 where either variance is zero relative to its own scale; clamped to
+    [-1, 1]."""
+    cnt, pos, hx, hy, sx, sy, sxx, syy, sxy, lx, ly, rs = v
     if np.isnan(x) or np.isnan(y):
-        return NAN
-    n = int(s[1])
-    pos = int(s[2])
-    cnt = s[0] + 1.0
-    s[0] = cnt
+        return v, NAN
+    cnt += 1.0
     if cnt == 1.0:  # anchor the shift on the first value
-        s[3] = x
-        s[4] = y
+        hx = x
+        hy = y
     s[_C0 + pos] = x
     s[_C0 + n + pos] = y
     pos += 1
     if pos == n:
-        pos = 0
-    s[2] = pos  # the oldest value of the window (the one that leaves next)
-    dx = x - s[3]
-    s[5] += dx
-    s[7] += dx * dx
-    dy = y - s[4]
-    s[9] += dx * dy
-    s[6] += dy
-    s[8] += dy * dy
+        pos = 0  # the oldest value of the window (the one that leaves next)
+    dx = x - hx
+    sx += dx
+    sxx += dx * dx
+    dy = y - hy
+    sxy += dx * dy
+    sy += dy
+    syy += dy * dy
     if cnt < n:
-        return NAN
+        return (cnt, pos, hx, hy, sx, sy, sxx, syy, sxy, lx, ly, rs), NAN
     if cnt == n:
-        s[12] = _RESEED_WINDOWS * n
+        rs = float(_RESEED_WINDOWS * n)
     inv = 1.0 / n
-    ssx = s[7] - ((s[5] * s[5]) * inv)
-    ssy = s[8] - ((s[6] * s[6]) * inv)
-    spxy = s[9] - ((s[5] * s[6]) * inv)
-    s[12] -= 1.0
-    if (ssx < _CANCEL * s[7] or ssy < _CANCEL * s[8] or s[10] > 1e6 * s[7]
-            or s[11] > 1e6 * s[8] or s[12] <= 0.0):
-        s[12] = _RESEED_WINDOWS * n
-        _corr_reseed(s, n, pos)
-        ssx = max(s[7] - ((s[5] * s[5]) * inv), 0.0)
-        ssy = max(s[8] - ((s[6] * s[6]) * inv), 0.0)
-        spxy = s[9] - ((s[5] * s[6]) * inv)
-    tx = s[_C0 + pos] - s[3]
-    ty = s[_C0 + n + pos] - s[4]
+    ssx = sxx - ((sx * sx) * inv)
+    ssy = syy - ((sy * sy) * inv)
+    spxy = sxy - ((sx * sy) * inv)
+    rs -= 1.0
+    if (ssx < _CANCEL * sxx or ssy < _CANCEL * syy or lx > 1e6 * sxx
+            or ly > 1e6 * syy or rs <= 0.0):
+        rs = float(_RESEED_WINDOWS * n)
+        hx, hy, sx, sy, sxx, syy, sxy = _corr_reseed(s, n, pos)
+        ssx = max(sxx - ((sx * sx) * inv), 0.0)
+        ssy = max(syy - ((sy * sy) * inv), 0.0)
+        spxy = sxy - ((sx * sy) * inv)
+    tx = s[_C0 + pos] - hx
+    ty = s[_C0 + n + pos] - hy
     out = 0.0
-    if ssx > _TA_EPS * s[7] and ssy > _TA_EPS * s[8]:
+    if ssx > _TA_EPS * sxx and ssy > _TA_EPS * syy:
         out = min(max(spxy / np.sqrt(ssx * ssy), -1.0), 1.0)
-    s[10] = tx * tx
-    s[11] = ty * ty
-    s[5] -= tx
-    s[7] -= s[10]
-    s[9] -= tx * ty
-    s[6] -= ty
-    s[8] -= s[11]
+    lx = tx * tx
+    ly = ty * ty
+    sx -= tx
+    sxx -= lx
+    sxy -= tx * ty
+    sy -= ty
+    syy -= ly
+    return (cnt, pos, hx, hy, sx, sy, sxx, syy, sxy, lx, ly, rs), out
+
+
+@njit(cache=True, inline="always")
+def corr_update(s: np.ndarray, x: float, y: float) -> float:
+    """One streaming step of ``_corr_step`` (TA-Lib CORREL)."""
+    v, out = _corr_step(s, int(s[1]), _corr_load(s), x, y)
+    _corr_store(s, v)
     return out
+
+
+@kernel
+def corr_run(s: np.ndarray, x: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
+    """``_corr_step`` over the arrays, the sums in registers (TA-Lib CORREL)."""
+    n = int(s[1])
+    v = _corr_load(s)
+    for i in range(x.shape[0]):
+        v, out[i] = _corr_step(s, n, v, x[i], y[i])
+    _corr_store(s, v)
 
 
 @njit(cache=True)
 def corr_batch(x: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
-    s = corr_state(n)
     out = np.empty(x.shape[0])
-    for i in range(x.shape[0]):
-        out[i] = corr_update(s, x[i], y[i])
+    corr_run(corr_state(n), x, y, out)
     return out
 
 
@@ -479,7 +508,7 @@ def kurt_update(s: np.ndarray, x: float) -> float:
     return moments_update(s, x)[1]
 
 
-@njit(cache=True)
+@kernel
 def moments_run(s: np.ndarray, x: np.ndarray, out: np.ndarray, which: int) -> None:
     """One of the two moments over ``x``: ``which`` 0 = skewness, 1 = excess kurtosis."""
     for i in range(x.shape[0]):

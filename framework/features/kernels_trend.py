@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from framework.types.jit import builder, njit
+from framework.types.jit import builder, kernel, njit
 
 NAN = np.nan
 
@@ -75,7 +75,7 @@ def sma_update(s: np.ndarray, x: float) -> float:
     return out
 
 
-@njit(cache=True)
+@kernel
 def sma_run(s: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
     cnt, pos, tot, buf = int(s[0]), int(s[2]), s[3], s[4:]
     for i in range(x.shape[0]):
@@ -132,7 +132,7 @@ def ema_update(s: np.ndarray, x: float) -> float:
     return out
 
 
-@njit(cache=True)
+@kernel
 def ema_run(s: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
     cnt, v, n, k, skip = int(s[0]), s[3], int(s[1]), s[2], int(s[4])
     for i in range(x.shape[0]):
@@ -188,7 +188,7 @@ def wma_update(s: np.ndarray, x: float) -> float:
     return r[5]
 
 
-@njit(cache=True)
+@kernel
 def wma_run(s: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
     cnt, pos, sub, wsum, trail, buf = int(s[0]), int(s[2]), s[3], s[4], s[5], s[6:]
     for i in range(x.shape[0]):
@@ -245,7 +245,7 @@ def macd_update(s: np.ndarray, x: float) -> tuple[float, float, float]:
     return r[6], r[7], r[8]
 
 
-@njit(cache=True)
+@kernel
 def macd_run(s: np.ndarray, x: np.ndarray, m: np.ndarray, sg: np.ndarray, h: np.ndarray) -> None:
     cf, vf, cs, vs, cg, vg = int(s[3]), s[6], int(s[8]), s[11], int(s[13]), s[16]
     for i in range(x.shape[0]):
@@ -315,7 +315,7 @@ def bbands_update(s: np.ndarray, x: float, k_up: float, k_dn: float):
     return r[4], r[5], r[6]
 
 
-@njit(cache=True)
+@kernel
 def bbands_run(
     s: np.ndarray,
     x: np.ndarray,
@@ -360,7 +360,7 @@ def zscore_update(s: np.ndarray, x: float) -> float:
     return r[4]
 
 
-@njit(cache=True)
+@kernel
 def zscore_run(s: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
     cnt, pos, s1, s2, buf = int(s[0]), int(s[2]), s[3], s[4], s[5:]
     for i in range(x.shape[0]):
@@ -431,7 +431,7 @@ def mom_update(s: np.ndarray, x: float) -> float:
     return out
 
 
-@njit(cache=True)
+@kernel
 def roc_run(s: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
     cnt, pos, buf = int(s[0]), int(s[2]), s[3:]
     for i in range(x.shape[0]):
@@ -439,11 +439,46 @@ def roc_run(s: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
     s[0], s[2] = cnt, pos
 
 
-@njit(cache=True)
+# rows per block of ``mom_run``'s direct path (32 KB: a block redone stays in L1)
+_LAG_BLOCK = 4096
+
+
+@kernel
 def mom_run(s: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
+    """``mom_step`` over ``x``, a block at a time. Where the block and the ``n`` values
+    before it are NaN-free and in ``x``, the value ``n`` valid steps back is ``x[j - n]``:
+    the same ``x - prev`` without the ring, vectorised, with a NaN check in the same
+    pass (a block holding a NaN is redone step by step); the ring is then refilled with
+    the block's last ``n`` values, where ``mom_step`` would have left them."""
     cnt, pos, buf = int(s[0]), int(s[2]), s[3:]
-    for i in range(x.shape[0]):
-        cnt, pos, out[i] = mom_step(cnt, pos, buf, x[i])
+    n = buf.shape[0]
+    clean = 0  # NaN-free values of x just before row i
+    i = 0
+    while i < x.shape[0]:
+        hi = min(i + _LAG_BLOCK, x.shape[0])
+        bad = 1
+        if clean >= n:
+            # views indexed from 0: LLVM sees no negative index to wrap, and vectorises
+            cur, back, dst = x[i:hi], x[i - n:hi - n], out[i:hi]
+            bad = 0
+            for k in range(dst.shape[0]):
+                dst[k] = cur[k] - back[k]
+                bad |= np.int64(cur[k] != cur[k])  # an integer OR: vectorised too
+        if bad == 0:
+            first = max(i, hi - n)
+            pos = (pos + first - i) % n
+            for j in range(first, hi):
+                buf[pos] = x[j]
+                pos += 1
+                if pos == n:
+                    pos = 0
+            cnt += hi - i
+            clean += hi - i
+        else:
+            for j in range(i, hi):
+                cnt, pos, out[j] = mom_step(cnt, pos, buf, x[j])
+                clean = 0 if np.isnan(x[j]) else clean + 1
+        i = hi
     s[0], s[2] = cnt, pos
 
 
@@ -491,7 +526,7 @@ def obv_update(s: np.ndarray, close: float, volume: float) -> float:
     return out
 
 
-@njit(cache=True)
+@kernel
 def obv_run(s: np.ndarray, close: np.ndarray, volume: np.ndarray, out: np.ndarray) -> None:
     cnt, prev, obv = int(s[0]), s[1], s[2]
     for i in range(close.shape[0]):
@@ -542,7 +577,7 @@ def vwap_update(s: np.ndarray, price: float, volume: float) -> float:
     return out
 
 
-@njit(cache=True)
+@kernel
 def vwap_run(s: np.ndarray, price: np.ndarray, volume: np.ndarray, out: np.ndarray) -> None:
     for i in range(price.shape[0]):
         out[i] = vwap_update(s, price[i], volume[i])
@@ -576,7 +611,7 @@ def logret_update(s: np.ndarray, x: float) -> float:
     return np.log(x / prev)
 
 
-@njit(cache=True)
+@kernel
 def logret_run(s: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
     for i in range(x.shape[0]):
         out[i] = logret_update(s, x[i])

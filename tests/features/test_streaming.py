@@ -131,3 +131,26 @@ def test_warm_up_is_nan_until_lookback(fn, args, lookback):
     out = fn(c, *args)
     assert np.isnan(out[:lookback]).all()
     assert not np.isnan(out[lookback:]).any()
+
+
+@pytest.mark.parametrize("n", [3, 40, 1500])
+def test_mom_block_path_equals_streaming_and_hand_rule(n):
+    """``mom_run`` takes NaN-free 1,024-row blocks without its ring (``x[j] - x[j - n]``):
+    on 5,000 rows with NaNs at and around block edges (and a window longer than a
+    block), split into two calls at an odd row, it equals ``mom_update`` step by step;
+    wherever the n rows before a row are valid the value is that row minus the row n
+    back, worked out here with NumPy."""
+    x = make_inputs(5000, seed=9)["c"]
+    for i in (5, 1023, 1024, 2047, 2050, 2051, 4100):
+        x[i] = np.nan
+    s_stream = kt.lag_state(n)
+    want = np.array([kt.mom_update(s_stream, v) for v in x])
+    s = kt.lag_state(n)
+    got = np.empty_like(x)
+    kt.mom_run(s, x[:1777], got[:1777])
+    kt.mom_run(s, x[1777:], got[1777:])
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(s, s_stream)  # the ring and counters as streaming left them
+    for j in range(n, x.shape[0]):
+        if not np.isnan(x[j - n: j + 1]).any():
+            assert got[j] == x[j] - x[j - n]
