@@ -26,8 +26,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from framework.execution import state as X
 from framework.execution.lifecycle import after_fill, sized
 from framework.execution.orders import close_order, record_fill
+from framework.execution.rebalance import rebalance_due
 from framework.execution.sizing import SIZE_SHARES
 from framework.types.codes import OrderStatus, OrderType
 from framework.types.jit import kernel
@@ -95,3 +97,16 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
             close_order(od.orders, rk.limits, rk.sym_limits, rk.rstate, rk.rsym, i,
                         e.status, e.reason, e.ts)
     return 0
+
+
+@kernel
+def trade_targets(t, mkt, od, rk, par, wk) -> None:
+    """Target mode, live: right after bar ``t``'s decision, trade the targets due by its
+    decision instant (``framework.execution.rebalance``, each priced for the pre-trade
+    check at the bar's close), so the orders go to the broker with the row's and reach
+    it when a backtest's rebalance trades them (at the next bar's open). A target
+    decided at the session's close, or not active yet (order-entry latency), waits for
+    a later row's decision."""
+    dec = mkt.dec_ts[t]
+    if wk.flags[X.F_PENDING] > 0 and dec < mkt.session_close[t]:
+        rebalance_due(dec, mkt.close[t], od, rk, par, wk)
