@@ -14,7 +14,8 @@
    venue's REST on loopback): unthrottled, and under a 200-per-window rate limit (the
    token bucket fed by the venue's headers waits instead of drawing 429s).
 
-    python benchmarks/bench_live_latency.py [--lake DIR] [--skip-ml] [--journal-sync both]
+    python benchmarks/bench_live_latency.py [--lake DIR] [--skip-ml | --only NAME]
+        [--journal-sync both] [--skip-throughput]
 
 ``--lake``: a lake with the small synthetic universe (and, for ml_mr, its trained
 model); default: a fresh synthetic lake of 4 sessions in a temp folder (ml_mr's model
@@ -136,6 +137,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--lake", type=Path)
     ap.add_argument("--skip-ml", action="store_true")
+    ap.add_argument("--only", choices=sorted(CASES), help="one strategy's latency only")
+    ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--orders", type=int, default=300)
     ap.add_argument("--journal-sync", choices=("full", "normal", "both"), default="both",
                     help="the journal's durability (live.journal); both: one run each")
@@ -148,13 +151,15 @@ def main() -> None:
             make_lake(lake, train=not a.skip_ml)
         print("decision latency, us (per row that sent orders; network excluded)")
         for name in CASES:
-            if name == "ml_mr" and a.skip_ml:
+            if (name == "ml_mr" and a.skip_ml) or a.only not in (None, name):
                 continue
             for sync in (("full", "normal") if a.journal_sync == "both"
                          else (a.journal_sync,)):
                 latency(name, lake, out, sync)
-        print(f"gateway throughput ({a.orders} orders, journal + alpaca-py + loopback REST)")
-        throughput(lake, out, a.orders, limit=200, window_s=10.0)
+        if not a.skip_throughput:
+            print(f"gateway throughput ({a.orders} orders, journal + alpaca-py + loopback "
+                  "REST)")
+            throughput(lake, out, a.orders, limit=200, window_s=10.0)
 
 
 if __name__ == "__main__":

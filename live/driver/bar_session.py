@@ -216,9 +216,11 @@ class BarSession:
         self._dts[t] = min(start + self.bar_ns, self._bounds[1])  # BarPanel.decision_ts
         self._pending_ts = None
         self.n = t + 1
-        tape = self._tape.tape()
+        # the tapes' views only when something arrived (a bar strategy on the stream has
+        # neither book events nor quotes: two dataclasses a row saved)
+        tape = self._tape.tape() if self._tape.n or self._sampler is not None else None
         end = int(self._ts[t]) + self.bar_ns
-        self._b_hi[t] = np.searchsorted(tape.ts, end, side="left")
+        self._b_hi[t] = 0 if tape is None else np.searchsorted(tape.ts, end, side="left")
         if self._sampler is not None:
             row = self._sampler.sample(*tape.columns(), self.panel(t, t + 1).decision_ts())
             for dst, src in zip(self._levels, row, strict=True):
@@ -228,10 +230,10 @@ class BarSession:
             self._signal_row(t, window)
         else:
             self._hook.bind(self.state, window)
-        start = self._ts[t]
-        q_ts = self._quotes.tape().ts
-        self._q_lo[t] = np.searchsorted(q_ts, start, side="left")
-        self._q_hi[t] = np.searchsorted(q_ts, start + self.bar_ns, side="left")
+        quotes = self._quotes.tape() if self._quotes.n else None
+        if quotes is not None:
+            self._q_lo[t] = np.searchsorted(quotes.ts, start, side="left")
+            self._q_hi[t] = np.searchsorted(quotes.ts, start + self.bar_ns, side="left")
         broker = None
         if self._broker:
             events = (np.concatenate(self._inbox) if self._inbox
@@ -239,7 +241,7 @@ class BarSession:
             events["bar"] = t
             self._inbox = []
             broker = BrokerFeed(events)
-        advance(self.state, window, self._sig, t, t + 1, self.quotes(),
+        advance(self.state, window, self._sig, t, t + 1, quotes,
                 (self._q_lo[: self.n], self._q_hi[: self.n]), tape, self._b_hi[: self.n],
                 hook=self._hook, broker=broker)
         st = self.state
