@@ -7,13 +7,15 @@
    step of the compiled loop), journal (the commit of the row's intents: fsync'd with
    ``--journal-sync full``, not with ``normal``), send (the body built and
    handed to alpaca-py) -- and the lockstep wait (reading the step's other messages,
-   which a streaming session does not have). Network excluded: the POST round trip is
-   not in any phase.
+   which a streaming session does not have). Network excluded: the POST round trip and
+   the round trips of the cancels a row sends before its new orders are not in the
+   latency (the cancels are printed apart).
 2. Orders per second through the gateway (journal, alpaca-py ``TradingClient``, the
    venue's REST on loopback): unthrottled, and under a 200-per-window rate limit (the
    token bucket fed by the venue's headers waits instead of drawing 429s).
 
-    python benchmarks/bench_live_latency.py [--lake DIR] [--skip-ml] [--journal-sync both]
+    python benchmarks/bench_live_latency.py [--lake DIR] [--skip-ml | --only NAME]
+        [--journal-sync both] [--skip-throughput]
 
 ``--lake``: a lake with the small synthetic universe (and, for ml_mr, its trained
 model); default: a fresh synthetic lake of 4 sessions in a temp folder (ml_mr's model
@@ -86,14 +88,19 @@ def latency(name: str, lake: Path, out: Path, sync: str) -> None:
           f"deciding rows, {wall:.1f} s wall (lockstep replay of {DAY})")
     if not len(ph):
         return
-    decide, journal, send = ph[:, 2] - ph[:, 1], ph[:, 3] - ph[:, 2], ph[:, 4] - ph[:, 3]
+    decide, cancels = ph[:, 2] - ph[:, 1], ph[:, 3] - ph[:, 2]
+    journal, send = ph[:, 4] - ph[:, 3], ph[:, 5] - ph[:, 4]
     print(f"  decide                 {pct(decide)} us")
+    cpu = np.asarray(st.decide_cpu_ns, dtype=np.float64) / 1e3
+    print(f"  decide, thread CPU     {pct(cpu)} us  (without the wait for a core)")
     print(f"  journal commit         {pct(journal)} us")
     print(f"  send (body -> POST)    {pct(send)} us")
-    print(f"  bar -> order sent      {pct(ph[:, 4] - ph[:, 1])} us  (streaming: no "
-          "lockstep wait)")
-    print(f"  lockstep wait          {pct(ph[:, 1] - ph[:, 0])} us  (venue step read)")
+    print(f"  bar -> order sent      {pct(decide + journal + send)} us  (streaming: no "
+          "lockstep wait; network excluded)")
     print(f"  decide + send          {pct(decide + send)} us  (no journal commit)")
+    print(f"  lockstep wait          {pct(ph[:, 1] - ph[:, 0])} us  (venue step read)")
+    print(f"  cancels before it      {pct(cancels)} us  (DELETE round trips: network; "
+          f"{st.cancels} cancels in the run)")
 
 
 def throughput(lake: Path, out: Path, n: int, limit: int, window_s: float) -> None:
@@ -130,6 +137,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--lake", type=Path)
     ap.add_argument("--skip-ml", action="store_true")
+    ap.add_argument("--only", choices=sorted(CASES), help="one strategy's latency only")
+    ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--orders", type=int, default=300)
     ap.add_argument("--journal-sync", choices=("full", "normal", "both"), default="both",
                     help="the journal's durability (live.journal); both: one run each")
@@ -142,13 +151,15 @@ def main() -> None:
             make_lake(lake, train=not a.skip_ml)
         print("decision latency, us (per row that sent orders; network excluded)")
         for name in CASES:
-            if name == "ml_mr" and a.skip_ml:
+            if (name == "ml_mr" and a.skip_ml) or a.only not in (None, name):
                 continue
             for sync in (("full", "normal") if a.journal_sync == "both"
                          else (a.journal_sync,)):
                 latency(name, lake, out, sync)
-        print(f"gateway throughput ({a.orders} orders, journal + alpaca-py + loopback REST)")
-        throughput(lake, out, a.orders, limit=200, window_s=10.0)
+        if not a.skip_throughput:
+            print(f"gateway throughput ({a.orders} orders, journal + alpaca-py + loopback "
+                  "REST)")
+            throughput(lake, out, a.orders, limit=200, window_s=10.0)
 
 
 if __name__ == "__main__":

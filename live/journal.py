@@ -96,6 +96,13 @@ class Intent:
     status: str | None
 
 
+def _intent(row: tuple) -> Intent:
+    """An ``Intent`` from a row of ``Journal._INTENT`` (the body is JSON text)."""
+    cid, order_id, kind, body, decision_ts, outcome, broker_id, status = row
+    return Intent(cid, order_id, kind, json.loads(body), decision_ts, outcome, broker_id,
+                  status)
+
+
 class Journal:
     """The journal of one run (``path``: ``<run folder>/journal.sqlite``)."""
 
@@ -228,19 +235,19 @@ class Journal:
         """The broker's latest status of ``cid``'s order."""
         self._write("UPDATE intents SET status=? WHERE cid=?", (status, cid))
 
+    _INTENT = ("SELECT cid, order_id, kind, body, decision_ts, outcome, broker_id, status "
+               "FROM intents")
+
     def intents(self, kind: str | None = None) -> list[Intent]:
         """Every journalled command (of ``kind``), in the order written."""
-        q = ("SELECT cid, order_id, kind, body, decision_ts, outcome, broker_id, status "
-             "FROM intents" + (" WHERE kind=?" if kind else "") + " ORDER BY rowid")
-        return [Intent(c, o, k, json.loads(b), d, out, bid, st)
-                for c, o, k, b, d, out, bid, st in self.db.execute(q, (kind,) if kind else ())]
+        q = self._INTENT + (" WHERE kind=?" if kind else "") + " ORDER BY rowid"
+        return [_intent(r) for r in self.db.execute(q, (kind,) if kind else ())]
 
     def intent(self, cid: str) -> Intent | None:
-        """The command journalled under ``cid``, if any."""
-        for i in self.intents():
-            if i.cid == cid:
-                return i
-        return None
+        """The command journalled under ``cid``, if any (by its key: a cancel's lookup
+        does not grow with the session)."""
+        row = self.db.execute(self._INTENT + " WHERE cid=?", (cid,)).fetchone()
+        return None if row is None else _intent(row)
 
     # ------------------------------------------------------------------ events
     def add_event(self, key: str, cid: str, kind: str, ts: int, bar: int, qty: float = 0.0,

@@ -108,9 +108,6 @@ def _check_supported(cfg: StrategyConfig, source: str) -> None:
     if cfg.data.timeframe != "1m":
         raise LiveError(f"fw live: {source}: [data] timeframe = {cfg.data.timeframe!r}; live "
                         "trading runs on the stream's 1-minute bars (timeframe \"1m\")")
-    if cfg.decision.mode == "target":
-        raise LiveError(f"fw live: {source}: [decision] mode = \"target\" is not supported "
-                        "live yet (targets trade inside the simulated fill step)")
     if cfg.data.book_levels > 0:
         raise LiveError(f"fw live: {source}: [data] book_levels > 0 needs an L3 book, which "
                         "Alpaca does not stream for equities")

@@ -115,12 +115,16 @@ class Stats:
     cancels: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     reconciliations: list[dict] = field(default_factory=list)
-    latency_ns: list[int] = field(default_factory=list)  # per row: last bar in -> 1st POST
+    # per row that sent orders: last bar in -> 1st POST, less its cancels' round trips
+    latency_ns: list[int] = field(default_factory=list)
     latency_row_ns: list[int] = field(default_factory=list)  # each one's row start, ns UTC
     # per row that sent orders, perf_counter_ns at: last bar received, row close started
-    # (lockstep: after the step's other messages were read), decided, intents on disk,
-    # first POST started
-    phases_ns: list[tuple[int, int, int, int, int]] = field(default_factory=list)
+    # (lockstep: after the step's other messages were read), decided, the row's cancels
+    # answered (network), intents on disk, first POST started
+    phases_ns: list[tuple[int, int, int, int, int, int]] = field(default_factory=list)
+    # per such row: this thread's CPU time in the decide phase (what the wall time of a
+    # shared box adds waiting for a core is not in it)
+    decide_cpu_ns: list[int] = field(default_factory=list)
     reconnects: int = 0
     stale_alarms: int = 0
     stopped: dict | None = None
@@ -169,7 +173,7 @@ class LiveSession:
         self._reconcile_due = True
         self._rows_since_reconcile = 0
         self._periodic_due = False  # RECONCILE_EVERY_ROWS passed (acted on between steps)
-        self._t_row = self._t_decided = 0
+        self._t_row = self._t_decided = self._decide_cpu_ns = 0
         self.step_hooks: list = []  # lockstep: called with the step count after each
         self.panel = None  # a live.panel.Panel: the terminal line, refreshed from the loops
         self._md_rx_ns = 0  # wall ns when the last bar arrived (the metrics' clock)
@@ -316,10 +320,11 @@ class LiveSession:
         """Book the queued broker events, let the loop decide on the open row, send."""
         if self.driver.pending_ts is None:
             return
-        self._t_row = time.perf_counter_ns()
+        self._t_row, cpu0 = time.perf_counter_ns(), time.thread_time_ns()
         booked = self._hand_inbox()
         self.driver.flush()
         self._t_decided = time.perf_counter_ns()
+        self._decide_cpu_ns = time.thread_time_ns() - cpu0
         decided_ns = self.m.decision(self._md_rx_ns) if self._md_rx_ns else None
         self._row_bars = 0
         self._rows_since_reconcile += 1
@@ -389,6 +394,7 @@ class LiveSession:
                 self.working.discard(i)
                 if self.gw.cancel(self.cid_of[i]):
                     self.stats.cancels += 1
+        t_cancelled = time.perf_counter_ns()  # the DELETEs' round trips: network
         n = int(st.tally["n_orders"])
         sends = []
         for i in range(self.seen, n):
@@ -421,15 +427,21 @@ class LiveSession:
         t_journal = time.perf_counter_ns()
         px = self.driver._px["close"][self.driver.n - 1] if self.driver.n else None
         for k, (i, body) in enumerate(sends):
-            if not self.gw.blocked:
-                self._report_sent(body, od[i], px, decided_ns)
+            # reported to the metrics once it is out: the event log and histograms are
+            # not on the order's path (stamped before the POST all the same)
+            report, sent_wall = not self.gw.blocked, self.m.clock()
             out = self.gw.send(body)
+            if report:
+                self._report_sent(body, od[i], px, decided_ns, sent_wall)
             if k == 0 and out.outcome != "denied" and self._bar_recv_ns:
-                # the row's decision latency: its last bar received -> its first POST
-                self.stats.latency_ns.append(self.gw.sent_ns[-1] - self._bar_recv_ns)
+                # the row's decision latency: its last bar received -> its first POST,
+                # less the round trips of the cancels sent before it (network)
+                self.stats.latency_ns.append(self.gw.sent_ns[-1] - self._bar_recv_ns
+                                             - (t_cancelled - self._t_decided))
                 self.stats.latency_row_ns.append(int(self.driver._ts[self.driver.n - 1]))
                 self.stats.phases_ns.append((self._bar_recv_ns, self._t_row, self._t_decided,
-                                             t_journal, self.gw.sent_ns[-1]))
+                                             t_cancelled, t_journal, self.gw.sent_ns[-1]))
+                self.stats.decide_cpu_ns.append(self._decide_cpu_ns)
             self.stats.submitted += 1
             self._count(out.outcome)
             cid = body["client_order_id"]
@@ -447,14 +459,16 @@ class LiveSession:
                 # never working: the loop hears it was never sent
                 self.book_close(cid, "rejected", int(od[i]["ts_created"]))
 
-    def _report_sent(self, body: dict, o, close_px, decided_ns: int | None) -> None:
-        """An order about to be POSTed, to the metrics: its shares (a USD order's
-        estimated at the row's close), arrival price = the row's close of its symbol."""
+    def _report_sent(self, body: dict, o, close_px, decided_ns: int | None,
+                     sent_ns: int) -> None:
+        """An order POSTed at ``sent_ns`` (the metrics' clock), to the metrics: its shares
+        (a USD order's estimated at the row's close), arrival price = the row's close of
+        its symbol."""
         arrival = float(close_px[o["sym"]]) if close_px is not None else float("nan")
         qty = body["qty"] if "qty" in body else body["notional"] / arrival
         self.m.order_sent(body["client_order_id"], body["symbol"], body["side"], qty,
                           type=TYPES[int(o["type"])], arrival_price=arrival,
-                          decided_ns=decided_ns)
+                          decided_ns=decided_ns, sent_ns=sent_ns)
 
     def _on_http(self, r) -> None:
         """Every broker REST reply (requests' response hook) to the metrics; a header

@@ -63,3 +63,14 @@ def rebalance_symbol(s, side, ref_px, ts_ns, od, rk, par, wk) -> None:
     nan = np.nan
     place(od, rk, par, s, np.int64(1 if delta > 0.0 else -1), MARKET, DAY, q, nan, nan, ref_px,
           ts_ns, NO_HOLD, X.ROLE_TARGET, SIZE_SHARES, nan, nan, nan, nan, nan, NO_HOLD)
+
+
+@kernel
+def rebalance_due(ts_ns, px, od, rk, par, wk) -> None:
+    """Trade every target due by ``ts_ns`` (ns UTC) of a symbol with a price in ``px``
+    (``[S]`` USD, NaN = no price: it waits) and not halted: sells, then buys, each
+    order priced for the pre-trade check at its symbol's ``px``."""
+    for side in (-1, 1):
+        for s in range(rk.rsym.shape[0]):
+            if due(s, ts_ns, wk) and np.isfinite(px[s]) and not rk.rsym[s].halted:
+                rebalance_symbol(s, side, px[s], ts_ns, od, rk, par, wk)

@@ -39,6 +39,14 @@ def current() -> Incremental | None:
     return _ACTIVE.get()
 
 
+def kept_from(n_rows: int) -> int:
+    """The first of a ``signals`` panel's ``n_rows`` rows whose output is kept: inside a
+    live window (:meth:`Incremental.window`) the live driver keeps only the last row, so
+    per-row work on the others (a model's predictions) may be skipped; else 0 (every
+    row is kept)."""
+    return max(n_rows - 1, 0) if current() is not None else 0
+
+
 class _Site:
     """One indicator call site: its key, per-column states, kept outputs (and inputs)."""
 

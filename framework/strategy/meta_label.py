@@ -27,6 +27,7 @@ import numpy as np
 from framework.config import ConfigError, validate_mapping
 from framework.config.search import find_file
 from framework.data import Lake
+from framework.features.incremental import kept_from
 from framework.features.spec import FeatureSetSpec, load_feature_set
 from framework.ml.cv import purged_kfold
 from framework.ml.meta_label import (
@@ -91,7 +92,9 @@ class MetaLabel:
                 f"model '{self.model_ref.name}' is not loaded: the strategy's prepare() "
                 "must call MetaLabel.load (after `fw train`)"])
         X = panel_features(self.spec, panel)
-        t, s, _, rows = event_rows(entry, X, self.seq_len)
+        lo = kept_from(entry.shape[0])  # live: only the last row's events are scored
+        t, s, _, rows = event_rows(entry if lo == 0 else _from_row(entry, lo), X,
+                                   self.seq_len)
         size = np.zeros(entry.shape)
         if t.shape[0]:
             size[t, s] = event_sizes(self.registered.model, rows, panel.decision_ts()[t],
@@ -172,3 +175,10 @@ class MetaLabel:
         return {"model": meta["name"], "model_version": meta["version"],
                 "model_path": str(self.registered.path), "model_kind": meta["kind"],
                 "oos_start_ns": meta["oos_start_ns"]}
+
+
+def _from_row(entry: np.ndarray, lo: int) -> np.ndarray:
+    """``entry`` with the rows before ``lo`` cleared (their events are not scored)."""
+    out = np.zeros_like(entry)
+    out[lo:] = entry[lo:]
+    return out

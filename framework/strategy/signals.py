@@ -130,10 +130,11 @@ class Signals:
         """The arrays in the loop's layout."""
         return SignalArrays(*(getattr(self, f) for f in self.ARRAYS))
 
-    def check(self, panel: BarPanel, who: str = "strategy") -> None:
+    def check(self, panel: BarPanel, who: str = "strategy", last: int | None = None) -> None:
         """Raise ``SignalError`` naming ``who`` unless every array is ``[T, S]`` (or
         ``[1, 1]`` where allowed), entries are in {-1, 0, 1} and overrides are finite
-        where set and non-negative."""
+        where set and non-negative. ``last``: check the values of the last ``last`` rows
+        only (the live driver keeps only its window's last row; None: every row)."""
         shape = panel.close.shape
         full = ("target",) if self.is_target else ("entry", "exit")
         for name in self.ARRAYS:
@@ -141,24 +142,32 @@ class Signals:
             if arr.shape != shape and (name in full or arr.shape != (1, 1)):
                 raise SignalError(f"{who}: signal '{name}' has shape {arr.shape}, "
                                   f"expected {shape} (bars x symbols)")
-        if np.any(np.abs(self.entry) > 1):
+        v = self if last is None else self.tail(last)
+        if np.any(np.abs(v.entry) > 1):
             raise SignalError(f"{who}: 'entry' must be -1, 0 or +1")
         if self.target_unit is not None and self.target_unit not in TARGET_UNITS:
             raise SignalError(f"{who}: target unit '{self.target_unit}': expected one of "
                               f"{sorted(TARGET_UNITS)}")
-        if self.is_target and np.any(np.isinf(self.target)):
+        if self.is_target and np.any(np.isinf(v.target)):
             raise SignalError(f"{who}: 'target' has infinite values (NaN means no change)")
         for name in ("size", "stop_loss", "take_profit", "trail_pct", "trail_atr", "atr",
                      "max_hold"):
-            a = getattr(self, name)
-            if np.any(np.isinf(a)) or np.any(a < 0):
+            a = getattr(v, name)
+            if ((a < 0.0) | (a == np.inf)).any():  # one pass: NaN passes both
                 raise SignalError(f"{who}: '{name}' must be NaN (the default) or finite "
                                   ">= 0")
-        if np.any(np.isfinite(self.trail_atr)) and not np.any(np.isfinite(self.atr)):
+        if np.any(np.isfinite(v.trail_atr)) and not np.any(np.isfinite(v.atr)):
             raise SignalError(f"{who}: 'trail_atr' needs 'atr' (USD per bar and symbol)")
+
+    def tail(self, n: int) -> Signals:
+        """The last ``n`` rows (``[1, 1]`` fields stay as they are; views)."""
+        return self._rows(slice(-n, None))
 
     def head(self, n: int) -> Signals:
         """The first ``n`` rows (``[1, 1]`` fields stay as they are)."""
-        cut = {f.name: getattr(self, f.name)[:n] for f in fields(self)
+        return self._rows(slice(None, n))
+
+    def _rows(self, rows: slice) -> Signals:
+        cut = {f.name: getattr(self, f.name)[rows] for f in fields(self)
                if f.name in self.ARRAYS and getattr(self, f.name).shape != (1, 1)}
         return replace(self, **cut)

@@ -90,6 +90,16 @@ class _TimeoutAdapter(HTTPAdapter):
         return super().send(request, **kw)
 
 
+def _environment_once(session, url: str) -> None:
+    """Read the proxy and CA-bundle variables for ``url`` now, once, instead of at every
+    request: requests' ``trust_env`` scans ``os.environ`` for proxies and stats
+    ``~/.netrc`` per request (about a millisecond of an order's path on a busy box)."""
+    env = session.merge_environment_settings(url, {}, None, None, None)
+    session.proxies.update(env["proxies"])
+    session.verify = env["verify"]
+    session.trust_env = False
+
+
 def trading_client(ep: Endpoint, bucket: TokenBucket, timeout_s: float = 10.0,
                    on_response: Callable | None = None) -> TradingClient:
     """A ``TradingClient`` (dict replies) with no SDK retry, a ``timeout_s`` per request
@@ -99,6 +109,7 @@ def trading_client(ep: Endpoint, bucket: TokenBucket, timeout_s: float = 10.0,
                            url_override=None if ep.trading == PAPER_TRADING else ep.trading)
     client._retry = 0  # the gateway decides what may be resent (never a POST blindly)
     session = client._session
+    _environment_once(session, ep.trading)
     adapter = _TimeoutAdapter(timeout_s)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -118,6 +129,7 @@ def data_client(ep: Endpoint, timeout_s: float = 10.0,
         ep.key_id, ep.secret_key, raw_data=True,
         url_override=None if ep.trading == PAPER_TRADING else ep.trading)
     client._retry = 0
+    _environment_once(client._session, ep.trading)
     adapter = _TimeoutAdapter(timeout_s)
     client._session.mount("http://", adapter)
     client._session.mount("https://", adapter)

@@ -35,6 +35,7 @@ from framework.execution.fill_models.broker import (
     EV_FILL,
     BrokerFeed,
     settle,
+    trade_targets,
 )
 from framework.execution.state import Curves
 from framework.features.incremental import Incremental
@@ -42,7 +43,6 @@ from framework.marketdata.book.sampler import BookLevels, BookSampler
 from framework.marketdata.replay import EventBatch, EventKind
 from framework.strategy import BarPanel, Signals, Strategy
 from framework.strategy.panel import FIELDS, session_bounds
-from framework.types import BAR_DTYPE
 from framework.types.errors import FwError
 from framework.types.nytime import iso_ny
 
@@ -94,7 +94,7 @@ class BarSession:
         self._q_lo = np.zeros(capacity, np.int64)  # quotes of bar t: [q_lo[t], q_hi[t])
         self._q_hi = np.zeros(capacity, np.int64)
         self._pending_ts: int | None = None
-        self._pending = np.zeros(0, BAR_DTYPE)
+        self._bounds = (0, 0)  # the session of the last row: [open, close) ns UTC
         self._tape = GrowingTape()  # book events received so far
         self._b_hi = np.zeros(capacity, np.int64)  # book events before bar t's close
         levels = config.data.book_levels
@@ -148,7 +148,11 @@ class BarSession:
             if self._pending_ts is not None and ts > self._pending_ts:
                 self._close_row()
             self._pending_ts = ts
-            self._pending = np.append(self._pending, b)
+            t = self.n  # the open row's prices go straight into its slot of the buffers
+            self._ensure(t + 1)
+            s = int(b["sym"])
+            for f in FIELDS:
+                self._px[f][t, s] = b[f]
 
     def on_quotes(self, quotes: np.ndarray) -> None:
         """Feed NBBO quotes (QUOTE_DTYPE, time-ordered). They must follow the bars of the
@@ -231,19 +235,20 @@ class BarSession:
     def _close_row(self) -> None:
         t = self.n
         self._ensure(t + 1)
-        self._ts[t] = self._pending_ts
-        opens, closes = session_bounds(self._ts[t : t + 1], self.config.data.session)
-        self._so[t], self._sc[t] = opens[0], closes[0]
-        self._dts[t] = min(self._ts[t] + self.bar_ns, closes[0])  # BarPanel.decision_ts
-        for b in self._pending:
-            for f in FIELDS:
-                self._px[f][t, b["sym"]] = b[f]
-        self._pending = np.zeros(0, BAR_DTYPE)
+        start = self._pending_ts
+        self._ts[t] = start
+        if not self._bounds[0] <= start < self._bounds[1]:  # a new session: the calendar
+            opens, closes = session_bounds(self._ts[t : t + 1], self.config.data.session)
+            self._bounds = (int(opens[0]), int(closes[0]))
+        self._so[t], self._sc[t] = self._bounds
+        self._dts[t] = min(start + self.bar_ns, self._bounds[1])  # BarPanel.decision_ts
         self._pending_ts = None
         self.n = t + 1
-        tape = self._tape.tape()
+        # the tapes' views only when something arrived (a bar strategy on the stream has
+        # neither book events nor quotes: two dataclasses a row saved)
+        tape = self._tape.tape() if self._tape.n or self._sampler is not None else None
         end = int(self._ts[t]) + self.bar_ns
-        self._b_hi[t] = np.searchsorted(tape.ts, end, side="left")
+        self._b_hi[t] = 0 if tape is None else np.searchsorted(tape.ts, end, side="left")
         if self._sampler is not None:
             row = self._sampler.sample(*tape.columns(), self.panel(t, t + 1).decision_ts())
             for dst, src in zip(self._levels, row, strict=True):
@@ -253,10 +258,10 @@ class BarSession:
             self._signal_row(t, window)
         else:
             self._hook.bind(self.state, window)
-        start = self._ts[t]
-        q_ts = self._quotes.tape().ts
-        self._q_lo[t] = np.searchsorted(q_ts, start, side="left")
-        self._q_hi[t] = np.searchsorted(q_ts, start + self.bar_ns, side="left")
+        quotes = self._quotes.tape() if self._quotes.n else None
+        if quotes is not None:
+            self._q_lo[t] = np.searchsorted(quotes.ts, start, side="left")
+            self._q_hi[t] = np.searchsorted(quotes.ts, start + self.bar_ns, side="left")
         broker = None
         if self._broker:
             events = (np.concatenate(self._inbox) if self._inbox
@@ -264,9 +269,14 @@ class BarSession:
             events["bar"] = t
             self._inbox = []
             broker = BrokerFeed(events)
-        advance(self.state, window, self._sig, t, t + 1, self.quotes(),
+        advance(self.state, window, self._sig, t, t + 1, quotes,
                 (self._q_lo[: self.n], self._q_hi[: self.n]), tape, self._b_hi[: self.n],
                 hook=self._hook, broker=broker)
+        st = self.state
+        if self._broker and st.work.flags[X.F_PENDING] > 0:  # targets: out with the row
+            if int(st.tally["n_orders"]) + 2 * len(self.symbols) + 8 > st.orders.orders.shape[0]:
+                st.orders = X.grown(st.orders)
+            trade_targets(t, market_of(window), st.orders, st.risk, st.params, st.work)
 
     def _signal_row(self, t: int, panel: BarPanel) -> None:
         """Row ``t`` of the strategy's signals: from the last ``live_bars()`` bars, with
@@ -282,7 +292,7 @@ class BarSession:
             window = self.panel(lo, self.n)
             with self._incremental.window(lo, self.n - lo):
                 sig = self.strategy.signals(window)
-        sig.check(window, self.strategy.name)
+        sig.check(window, self.strategy.name, last=1)  # only its last row is kept
         if t == 0:
             bind_signals(self.state, sig, self.config.decision, self.strategy.name)
             self._sig = replace(self._sig, target_unit=sig.target_unit)

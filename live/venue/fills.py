@@ -145,13 +145,17 @@ class QuoteFills(FillModel):
 
     def __init__(self, costs: np.ndarray, n_syms: int):
         self.costs = costs
-        self.last = np.full((n_syms, 5), np.nan)  # ts, bid, bid_size, ask, ask_size
+        self.last = np.full((n_syms, 4), np.nan)  # bid, bid_size, ask, ask_size
+        # each symbol's last quote time, ns UTC: int64 (a float64 column rounded it to
+        # ~256 ns, and the fills' times with it)
+        self.last_ts = np.full(n_syms, -1, np.int64)
         self.used = np.zeros(n_syms)
 
     def on_batch(self, venue, batch: EventBatch) -> None:
         for q in batch.quotes:
             s = int(q["sym"])
-            self.last[s] = (q["ts"], q["bid"], q["bid_size"], q["ask"], q["ask_size"])
+            self.last[s] = (q["bid"], q["bid_size"], q["ask"], q["ask_size"])
+            self.last_ts[s] = q["ts"]
             self.used[s] = 0.0  # displayed size is fresh at every quote
             for od in venue.working(s):
                 if od.is_open and od.ts_active <= q["ts"]:
@@ -160,18 +164,18 @@ class QuoteFills(FillModel):
                     self._match(venue, od, s, arrival)
 
     def on_arrival(self, venue, od: VenueOrder, now: int) -> None:
-        if self.last[od.sym, 0] == od.ts_active:  # a quote at that instant: its arrival
+        if self.last_ts[od.sym] == od.ts_active:  # a quote at that instant: its arrival
             od.arrived = True
             self._match(venue, od, od.sym, True)
 
     def warm(self, batch: EventBatch) -> None:
         for q in batch.quotes:
-            self.last[int(q["sym"])] = (q["ts"], q["bid"], q["bid_size"], q["ask"],
-                                        q["ask_size"])
+            self.last[int(q["sym"])] = (q["bid"], q["bid_size"], q["ask"], q["ask_size"])
+            self.last_ts[int(q["sym"])] = q["ts"]
 
     def _match(self, venue, od: VenueOrder, s: int, arrival: bool) -> None:
-        ts, bid, bsz, ask, asz = self.last[s]
-        ts = int(ts)
+        bid, bsz, ask, asz = self.last[s]
+        ts = int(self.last_ts[s])
         size_notional(od, ask if od.side_sign > 0 else bid)
         remaining = od.remaining
         px, size, trig, maker = quote_fill(od.work_type, od.side_sign, _px(od.limit_price),

@@ -45,6 +45,18 @@ def test_sma_cross_replay_matches_backtest(small_lake, live_venue, tmp_path):
         assert qty == pytest.approx(last[sym], abs=1e-9)
 
 
+def test_sma_cross_quote_fills_replay_matches_backtest(small_lake, live_venue, tmp_path):
+    """The quote fill model on both sides: the venue fills the orders against the lake's
+    NBBO as the backtest's quote model does (arrival quote, displayed size)."""
+    ov = session_overrides({**SMA, "execution.fill_model": "quote"}, tmp_path)
+    bt = backtest("sma_cross", ov, small_lake)
+    venue = live_venue("sma_cross", ov, small_lake)
+    assert venue.cfg.fills == "quote"
+    run = run_live(ROOT / "strategies" / "sma_cross.toml", ov, lake=small_lake,
+                   venue_url=venue.urls.trading, force_reason="test")
+    assert_same_run(run.result, bt)
+
+
 def test_flagship_through_fw_live_matches_backtest(ml_mr_lake, tmp_path):
     ov = session_overrides(ML_MR_SMALL, tmp_path)
     bt = backtest("ml_mr", ov, ml_mr_lake)

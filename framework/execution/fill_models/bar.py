@@ -31,7 +31,7 @@ from framework.execution import state as X
 from framework.execution.costs import fill_price
 from framework.execution.lifecycle import fill, reference_price, size_at_fill
 from framework.execution.orders import close_order, is_open
-from framework.execution.rebalance import due, rebalance_symbol
+from framework.execution.rebalance import rebalance_due
 from framework.execution.sizing import SIZE_SHARES
 from framework.types.codes import OrderStatus, OrderType, RejectReason, TimeInForce
 from framework.types.jit import kernel
@@ -93,23 +93,12 @@ def bar_fill_price(otype: int, side: int, limit_px: float, stop_px: float, trigg
     return np.nan, False, False
 
 
-@kernel
-def _rebalance(t, mkt, od, rk, par, wk) -> None:
-    """Trade every target due by bar ``t``'s start at its open: sells, then buys."""
-    bar_start = mkt.ts[t]
-    for side in (-1, 1):
-        for s in range(rk.rsym.shape[0]):
-            o = mkt.open[t, s]
-            if due(s, bar_start, wk) and np.isfinite(o) and not rk.rsym[s].halted:
-                rebalance_symbol(s, side, o, bar_start, od, rk, par, wk)
-
-
 @kernel(inline="always")
 def step(t, feed, mkt, od, rk, par, wk) -> int:
     """Fill working orders against bar ``t`` (see the module docstring); returns ``STEP_OK``."""
     wk.used[:] = 0.0
     if wk.flags[X.F_PENDING] > 0:
-        _rebalance(t, mkt, od, rk, par, wk)
+        rebalance_due(mkt.ts[t], mkt.open[t], od, rk, par, wk)  # at the bar's open
     bar_start = mkt.ts[t]
     part = par.exe[X.X_PARTICIPATION]
     tally = od.tally[0]

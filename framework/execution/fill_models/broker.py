@@ -29,9 +29,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from framework.execution import state as X
 from framework.execution.curves import mark_curves
 from framework.execution.lifecycle import after_fill, sized
 from framework.execution.orders import advance_first_open, close_order, record_fill
+from framework.execution.rebalance import rebalance_due
 from framework.execution.sizing import SIZE_SHARES
 from framework.execution.state import STEP_OK
 from framework.types.codes import OrderStatus, OrderType
@@ -111,3 +113,16 @@ def settle(t, feed, mkt, od, rk, par, wk, cur) -> int:
     advance_first_open(od.orders, od.tally)
     mark_curves(t, rk, wk, cur)
     return STEP_OK
+
+
+@kernel
+def trade_targets(t, mkt, od, rk, par, wk) -> None:
+    """Target mode, live: right after bar ``t``'s decision, trade the targets due by its
+    decision instant (``framework.execution.rebalance``, each priced for the pre-trade
+    check at the bar's close), so the orders go to the broker with the row's and reach
+    it when a backtest's rebalance trades them (at the next bar's open). A target
+    decided at the session's close, or not active yet (order-entry latency), waits for
+    a later row's decision."""
+    dec = mkt.dec_ts[t]
+    if wk.flags[X.F_PENDING] > 0 and dec < mkt.session_close[t]:
+        rebalance_due(dec, mkt.close[t], od, rk, par, wk)

@@ -33,7 +33,8 @@ def _timelines(venue_lake):
     cache = {}
 
     def get(cfg: VenueConfig):
-        key = (cfg.fills == "book", cfg.lake, cfg.session)
+        # the timeline holds cfg.symbols' data only: tests on other universes get theirs
+        key = (cfg.fills == "book", cfg.lake, cfg.session, tuple(cfg.symbols))
         if key not in cache:
             cache[key] = load_timeline(cfg)
         return cache[key].fresh()
