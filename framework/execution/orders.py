@@ -172,8 +172,41 @@ def add_bracket_legs(orders, tally, i, stop_pct, take_pct, ts_ns) -> None:
 
 
 @kernel
-def advance_first_open(orders, tally) -> None:
-    """Move the scan start past orders that are done (keeps per-bar scans short)."""
+def advance_first_open(orders, tally, working) -> None:
+    """Move the scan start past orders that are done and rebuild the index of working
+    orders (``working``: ids of the open orders that can reach the venue, ascending;
+    ``tally.n_working`` of them, covering rows before ``tally.working_end``). An algo
+    parent (its ``parent_id`` is its own id, ``algos.parent``) never reaches the venue and
+    stays open for its whole horizon: it holds ``first_open`` back but is not indexed,
+    so the fill models' scans (``working_order``) cost what is working now. Called once
+    per bar."""
     b = tally[0]
     while b.first_open < b.n_orders and not is_open(orders[b.first_open].status):
         b.first_open += 1
+    k = 0
+    for j in range(b.n_working):
+        i = working[j]
+        if is_open(orders[i].status):
+            working[k] = i
+            k += 1
+    for i in range(max(b.working_end, b.first_open), b.n_orders):
+        if is_open(orders[i].status) and orders[i].parent_id != i:
+            working[k] = i
+            k += 1
+    b.n_working = k
+    b.working_end = b.n_orders
+
+
+@kernel(inline="always")
+def n_working(tally, n) -> int:
+    """Rows a fill scan visits when the table holds ``n`` orders: the indexed working
+    orders, then every row added since the index was built."""
+    b = tally[0]
+    return b.n_working + max(n - b.working_end, 0)
+
+
+@kernel(inline="always")
+def working_order(working, tally, j) -> int:
+    """The ``j``-th order id of a fill scan (``j < n_working(tally, n)``), ascending."""
+    b = tally[0]
+    return working[j] if j < b.n_working else b.working_end + j - b.n_working

@@ -28,6 +28,7 @@ from framework.engine.event.engine import (
 from framework.engine.event.on_bar import OnBarRunner
 from framework.engine.event.quotes import QuoteTape
 from framework.engine.run_config import StrategyConfig
+from framework.execution.algos.calibrate import AlgoInputs, learn_before
 from framework.execution.fill_models.broker import BROKER_EVENT_DTYPE, BrokerFeed
 from framework.execution.state import Curves
 from framework.features.incremental import Incremental
@@ -98,6 +99,7 @@ class BarSession:
         self._incremental = Incremental()
         self._broker = broker
         self._inbox: list[np.ndarray] = []
+        self.algo_inputs: AlgoInputs | None = None  # learnt at the first bar (VWAP, IS)
         self.state: EngineState = new_state(
             self.symbols, capacity, decision=config.decision, costs=config.costs,
             risk=config.risk, execution=config.execution, init_cash=config.backtest.initial_cash)
@@ -208,6 +210,8 @@ class BarSession:
         self._pending = np.zeros(0, BAR_DTYPE)
         self._pending_ts = None
         self.n = t + 1
+        if t == 0:
+            self._learn()
         tape = self._tape.tape()
         end = int(self._ts[t]) + self.bar_ns
         self._b_hi[t] = np.searchsorted(tape.ts, end, side="left")
@@ -234,6 +238,17 @@ class BarSession:
         advance(self.state, window, self._sig, t, t + 1, self.quotes(),
                 (self._q_lo[: self.n], self._q_hi[: self.n]), tape, self._b_hi[: self.n],
                 hook=self._hook, broker=broker)
+
+    def _learn(self) -> None:
+        """The algo's profile and estimates, from the lake's sessions before the first
+        bar's (``calibrate.learn_before``, the backtest's own call), into the loop's
+        parameters (same shapes as the flat ones ``new_state`` put there)."""
+        self.algo_inputs = learn_before(self.strategy.context.lake_root,
+                                        list(self.symbols), self.config.execution,
+                                        int(self._so[0]))
+        if self.algo_inputs is not None:
+            self.state.params.algo_sym[:] = self.algo_inputs.algo_sym
+            self.state.params.vprof[:] = self.algo_inputs.vprof
 
     def _signal_row(self, t: int, panel: BarPanel) -> None:
         """Row ``t`` of the strategy's signals: from the last ``live_bars()`` bars, with

@@ -29,7 +29,7 @@ from framework.execution.algos.params import PC_FIRST, PC_USED
 from framework.execution.costs import borrow_fee
 from framework.execution.fill_models import fill_step
 from framework.execution.lifecycle import exit_position, latency, legs, place
-from framework.execution.orders import advance_first_open, close_order, is_open
+from framework.execution.orders import advance_first_open, close_order, is_open, n_working
 from framework.execution.rebalance import set_target
 from framework.execution.sizing import (
     SIZE_SHARES,
@@ -308,7 +308,7 @@ def run_bars(t0, t1, feed, mkt, sig, par, od, rk, wk, cur, hook) -> int:
         b = od.tally[0]
         parents = od.pcount[PC_USED] - od.pcount[PC_FIRST]  # each sends <= 1 child a bar
         if (b.n_orders + room + parents > od.orders.shape[0]
-                or b.n_fills + (b.n_orders - b.first_open) + room > od.fills.shape[0]):
+                or b.n_fills + n_working(od.tally, b.n_orders) + room > od.fills.shape[0]):
             return t
         if mkt.session[t] != wk.clock[0]:
             _roll_session(t, mkt, od, rk, par, wk)
@@ -329,7 +329,7 @@ def run_bars(t0, t1, feed, mkt, sig, par, od, rk, wk, cur, hook) -> int:
             _decide(t, mkt, sig, od, rk, par, wk)
         if od.pcount[PC_USED] > od.pcount[PC_FIRST]:
             algo_step(t, mkt, od, rk, par)
-        advance_first_open(od.orders, od.tally)
+        advance_first_open(od.orders, od.tally, od.working)
         eq = rk.rstate[0].cash
         gr = 0.0
         for s in range(S):

@@ -49,7 +49,7 @@ from framework.execution.lifecycle import (
     reference_price,
     size_at_fill,
 )
-from framework.execution.orders import close_order, is_open
+from framework.execution.orders import close_order, is_open, n_working, working_order
 from framework.execution.rebalance import EITHER, due, rebalance_symbol
 from framework.execution.sizing import SIZE_SHARES
 from framework.marketdata.book import kernels as BK
@@ -171,7 +171,8 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
     while cur[0] < feed.hi[t]:
         b = od.tally[0]
         if (b.n_orders + 4 * S + 8 > od.orders.shape[0] or b.n_fills
-                + (b.n_orders - b.first_open + 1) * (lvl_px.shape[0] + 1) > od.fills.shape[0]):
+                + (n_working(od.tally, b.n_orders) + 1) * (lvl_px.shape[0] + 1)
+                > od.fills.shape[0]):
             cur[1] = NEED_TABLES
             return NEED_TABLES
         k = cur[0]
@@ -209,7 +210,8 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
         taken_buy = 0.0  # displayed depth our orders took at this event, per side
         taken_sell = 0.0
         given = 0.0  # shares of this event's execution already given to our resting orders
-        for i in range(b.first_open, b.n_orders):
+        for j in range(n_working(od.tally, b.n_orders)):
+            i = working_order(od.working, od.tally, j)
             r = ready(i, s, ts, od, rk)
             if r < 0:
                 continue

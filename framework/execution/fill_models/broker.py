@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from framework.execution.lifecycle import after_fill, sized
-from framework.execution.orders import close_order, record_fill
+from framework.execution.orders import close_order, n_working, record_fill, working_order
 from framework.execution.sizing import SIZE_SHARES
 from framework.types.codes import OrderStatus, OrderType
 from framework.types.jit import kernel
@@ -77,8 +77,8 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
     """Book the inbox rows of bar ``t`` (see the module docstring); returns OK (0)."""
     bar_start = mkt.ts[t]
     b = od.tally[0]
-    for i in range(b.first_open, b.n_orders):
-        o = od.orders[i]
+    for j in range(n_working(od.tally, b.n_orders)):
+        o = od.orders[working_order(od.working, od.tally, j)]
         if o.status == OrderStatus.PENDING.value and o.ts_active <= bar_start:
             o.status = OrderStatus.NEW.value
     ev = feed.events
