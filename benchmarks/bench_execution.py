@@ -36,6 +36,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.bench_engine import BOOK_SYMBOLS, book_market  # noqa: E402
 from benchmarks.timing import best_of  # noqa: E402
 from framework.data.calendar import sessions  # noqa: E402
 from framework.engine.event.engine import run_event  # noqa: E402
@@ -48,7 +49,6 @@ from framework.strategy.panel import panel_from_frame  # noqa: E402
 
 SYMBOLS = [f"S{i:02d}" for i in range(10)]
 N_SESSIONS = 20
-BOOK_SYMBOLS = ["SPY", "QQQ", "AAPL", "MSFT", "NVDA", "AMZN", "META", "GOOG", "TSLA", "IWM"]
 BOOK_MINUTES = 180  # of the session: ~85 k L3 events per symbol and hour
 
 
@@ -126,27 +126,9 @@ def bench_vwap(panel) -> None:
           f"({secs * 1e3:.1f} ms, {res.orders.height} orders, {res.fills.height} fills)")
 
 
-def _book_market():
-    """(BookTape, 1-minute panel) of the synthetic L3 flow of ``BOOK_SYMBOLS``."""
-    from framework.data.settings import SyntheticBookConfig
-    from framework.data.sources.synthetic_book import generate_book
-    from framework.engine.event.book_tape import BookTape
-    from framework.marketdata.book.prints import book_bars, book_prints
-
-    cfg = SyntheticBookConfig(symbols=BOOK_SYMBOLS, start=dt.date(2024, 4, 1),
-                              end=dt.date(2024, 4, 1), minutes=BOOK_MINUTES)
-    events, bars = [], []
-    for s in BOOK_SYMBOLS:
-        ev = generate_book(cfg, s)
-        events.append(ev.with_columns(symbol=pl.lit(s)))
-        bars.append(book_bars(ev, book_prints(ev))["bars_1m"].with_columns(symbol=pl.lit(s)))
-    tape = BookTape.from_frame(pl.concat(events), tuple(BOOK_SYMBOLS))
-    return tape, panel_from_frame(pl.concat(bars), BOOK_SYMBOLS, "1m")
-
-
 def bench_vwap_book() -> None:
     t = time.perf_counter()
-    tape, panel = _book_market()
+    tape, panel = book_market(BOOK_SYMBOLS, BOOK_MINUTES, "1m")
     print(f"  book tape: {len(tape):,} L3 events, {panel.n_bars} one-minute bars x "
           f"{len(BOOK_SYMBOLS)} symbols (built in {time.perf_counter() - t:.1f} s)")
     entries = np.zeros(panel.close.shape)

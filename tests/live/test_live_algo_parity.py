@@ -26,7 +26,7 @@ ALGOS = {
     # 1-minute buckets: a child re-targeted each minute of the 6, by the learnt profile
     "vwap": {"execution.algo": "vwap", "execution.horizon_min": 6,
              "execution.vwap_bucket_min": 1, "execution.vwap_sessions": 3},
-    # a risk aversion large enough to bend the trajectory away from TWAP's
+    # Almgren-Chriss slices by sigma, eta, gamma learnt from the three sessions before
     "is": {"execution.algo": "is", "execution.horizon_min": 6, "execution.interval_min": 1,
            "execution.risk_aversion": 1e-2, "execution.vwap_sessions": 3},
 }
