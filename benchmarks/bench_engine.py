@@ -394,25 +394,35 @@ def quote_level(n_sessions: int = 40, n_sym: int = 10, per_min: int = 20) -> Non
 
 
 
-def book_level(n_sym: int = 10, minutes: int = 60) -> None:
-    """Book fill model: every L3 event of 10 symbols' synthetic order flow is applied to
-    the engine's books, marks risk and is checked against working orders (queue position,
-    depth walk); 1-second bars drive decisions."""
+BOOK_SYMBOLS = ("SPY", "QQQ", "AAPL", "MSFT", "NVDA", "AMZN", "META", "GOOG", "TSLA", "IWM")
+
+
+def book_market(syms, minutes: int, timeframe: str):
+    """(BookTape, panel of ``timeframe`` bars from its prints) of the synthetic L3 flow
+    of ``syms`` over the first ``minutes`` of the session of 2024-04-01."""
     from framework.data.settings import SyntheticBookConfig
     from framework.data.sources.synthetic_book import generate_book
     from framework.engine.event.book_tape import BookTape
     from framework.marketdata.book.prints import book_bars, book_prints
 
-    syms = ["SPY", "QQQ", "AAPL", "MSFT", "NVDA", "AMZN", "META", "GOOG", "TSLA", "IWM"][:n_sym]
+    syms = list(syms)
     cfg = SyntheticBookConfig(symbols=syms, start=dt.date(2024, 4, 1), end=dt.date(2024, 4, 1),
                               minutes=minutes)
     events, bars = [], []
     for s in syms:
         ev = generate_book(cfg, s)
         events.append(ev.with_columns(symbol=pl.lit(s)))
-        bars.append(book_bars(ev, book_prints(ev))["bars_1s"].with_columns(symbol=pl.lit(s)))
+        bars.append(book_bars(ev, book_prints(ev))["bars_" + timeframe]
+                    .with_columns(symbol=pl.lit(s)))
     tape = BookTape.from_frame(pl.concat(events), tuple(syms))
-    panel = panel_from_frame(pl.concat(bars), syms, "1s")
+    return tape, panel_from_frame(pl.concat(bars), syms, timeframe)
+
+
+def book_level(n_sym: int = 10, minutes: int = 60) -> None:
+    """Book fill model: every L3 event of 10 symbols' synthetic order flow is applied to
+    the engine's books, marks risk and is checked against working orders (queue position,
+    depth walk); 1-second bars drive decisions."""
+    tape, panel = book_market(BOOK_SYMBOLS[:n_sym], minutes, "1s")
     rng = np.random.default_rng(2)
     entries = np.where(rng.random(panel.close.shape) < 0.01,
                        rng.choice(np.array([-1, 1], np.int8), panel.close.shape), 0)

@@ -12,7 +12,16 @@ Run: ``python benchmarks/bench_execution.py`` (~1 min). Single threaded, warm (b
 * router: ``optimal_split`` and ``greedy_split`` over 3 venues x 10 levels for 1,000
   shares in lots of 100 (the DP's grid is then 10 steps) and of 1 (1,000 steps), us a call;
 * VWAP: a 10-symbol backtest where every entry is a full-day VWAP parent (5-minute
-  buckets), bars x symbols per second of the loop (bar fill model).
+  buckets), bars x symbols per second of the loop (bar fill model);
+* VWAP on a book tape: 10 symbols of synthetic L3 order flow
+  (``framework.data.sources.synthetic_book``, ``BOOK_MINUTES`` of one session) replayed
+  by the book fill model, 1-minute bars from its prints driving the decisions; each
+  symbol gets a VWAP parent at the open for the whole span (5-minute buckets, market
+  children that walk the book), next to the same tape with no order at all and with
+  the same entries sent at once (the positions then make every event mark risk). Book
+  events per second of the loop, by the wall clock and by the process's CPU time (best
+  of 3 each): on a shared machine the CPU time is the steadier figure. ``python benchmarks/bench_execution.py book`` runs
+  this case alone.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.bench_engine import BOOK_SYMBOLS, book_market  # noqa: E402
 from benchmarks.timing import best_of  # noqa: E402
 from framework.data.calendar import sessions  # noqa: E402
 from framework.engine.event.engine import run_event  # noqa: E402
@@ -39,6 +49,7 @@ from framework.strategy.panel import panel_from_frame  # noqa: E402
 
 SYMBOLS = [f"S{i:02d}" for i in range(10)]
 N_SESSIONS = 20
+BOOK_MINUTES = 180  # of the session: ~85 k L3 events per symbol and hour
 
 
 def _panel():
@@ -115,7 +126,37 @@ def bench_vwap(panel) -> None:
           f"({secs * 1e3:.1f} ms, {res.orders.height} orders, {res.fills.height} fills)")
 
 
+def bench_vwap_book() -> None:
+    t = time.perf_counter()
+    tape, panel = book_market(BOOK_SYMBOLS, BOOK_MINUTES, "1m")
+    print(f"  book tape: {len(tape):,} L3 events, {panel.n_bars} one-minute bars x "
+          f"{len(BOOK_SYMBOLS)} symbols (built in {time.perf_counter() - t:.1f} s)")
+    entries = np.zeros(panel.close.shape)
+    entries[0, :] = 1  # one parent per symbol at the first bar, working the whole span
+    sig = Signals.of(entries, np.zeros(entries.shape, bool))
+    for name, kw in (("no orders", None), ("sent at once", {}), ("VWAP parents", dict(
+            algo="vwap", horizon_min=BOOK_MINUTES - 1, vwap_bucket_min=5))):
+        s = sig if kw is not None else Signals.of(np.zeros(entries.shape),
+                                                  np.zeros(entries.shape, bool))
+
+        def run(s=s, kw=kw or {}):
+            return run_event(panel, s, decision=DecisionConfig(
+                size_mode="shares", size=20_000, max_hold_bars=BOOK_MINUTES),
+                costs=CostConfig(), risk=RiskConfig(),
+                execution=ExecutionConfig(fill_model="book", latency_ms=1.0, **kw),
+                init_cash=1e9, book_tape=tape)
+
+        res = run()
+        wall, cpu = best_of(run), best_of(run, clock=time.process_time)
+        print(f"  10-symbol book replay, {name:<13s}: {len(tape) / wall / 1e6:6.2f} M book "
+              f"events/s wall, {len(tape) / cpu / 1e6:6.2f} M/s CPU ({wall * 1e3:.0f} / "
+              f"{cpu * 1e3:.0f} ms, {res.orders.height} orders, {res.fills.height} fills)")
+
+
 def main() -> int:
+    if sys.argv[1:] == ["book"]:
+        bench_vwap_book()
+        return 0
     t = time.perf_counter()
     panel = _panel()
     print(f"panel: {panel.n_bars} bars x {len(SYMBOLS)} symbols "
@@ -123,6 +164,7 @@ def main() -> int:
     bench_children(panel)
     bench_router()
     bench_vwap(panel)
+    bench_vwap_book()
     return 0
 
 

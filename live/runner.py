@@ -189,6 +189,8 @@ def run_live(path: str | Path, overrides: dict | None = None, *, lake: Path | No
         result = live.result()
         manifest = _manifest(cfg, str(path), run_id, ep, lockstep, resume, promotion, venue,
                              strategy.context.lake_root)
+        if live.driver.algo_inputs is not None:  # as the backtest's manifest records them
+            manifest["algo_inputs"] = live.driver.algo_inputs.source
         write_results(out_dir, result, manifest)
         (out_dir / "live.json").write_text(json.dumps(_summary(live), indent=2, default=str))
         run = LiveRun(run_id, out_dir, result, live, manifest, cfg, strategy,

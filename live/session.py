@@ -40,8 +40,10 @@ from alpaca.data.enums import DataFeed
 from alpaca.data.requests import StockBarsRequest
 from alpaca.data.timeframe import TimeFrame
 
+from framework.analytics.tca import parent_tca
 from framework.engine.event.engine import EventResult, result_of
 from framework.engine.run_config import StrategyConfig
+from framework.execution.algos.params import PC_USED
 from framework.execution.fill_models.broker import BROKER_EVENT_DTYPE, EV_CLOSE, EV_FILL
 from framework.execution.orders import is_open
 from framework.monitoring import SessionMetrics
@@ -182,6 +184,8 @@ class LiveSession:
         self._seen_ts = np.full(len(self.symbols), -1, np.int64)  # last bar start per symbol
         self._backfill_due = False  # a market-data reconnect: fetch what it missed first
         self._held: list[dict] = []  # bars streamed while the backfill is due
+        self._tca_open: list[int] = []  # algo parents (rows) not finished when last seen
+        self._tca_seen = 0  # parent rows looked at so far
 
     # ------------------------------------------------------------------ broker events
     def _event_row(self, kind: int, cid: str, ts: int, qty: float = 0.0,
@@ -345,6 +349,23 @@ class LiveSession:
             self.m.positions(self.positions())
         self.m.market_open(bool(d._so[t] <= d._ts[t] < d._sc[t]))
         self._report_risk()
+        self._report_tca()
+
+    def _report_tca(self) -> None:
+        """The TCA of each algo parent that finished in this row (the backtest's
+        ``parent_tca`` over the bars so far) to the metrics."""
+        od = self.driver.state.orders
+        used = int(od.pcount[PC_USED])
+        self._tca_open.extend(range(self._tca_seen, used))
+        self._tca_seen = used
+        done = [k for k in self._tca_open if od.parents[k]["active"] == 0]
+        if not done:
+            return
+        self._tca_open = [k for k in self._tca_open if od.parents[k]["active"] != 0]
+        tca = parent_tca(self.driver.state, self.driver.panel(), done)
+        for r in tca.iter_rows(named=True):
+            self.m.algo_parent(r["order_id"], r["symbol"], r["algo"], r["is_usd"],
+                               r["is_bps"], r["participation"])
 
     def _report_risk(self) -> None:
         st = self.driver.state.risk.rstate[0]

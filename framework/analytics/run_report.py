@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from framework.analytics.report_data import ReportData, report_data
-from framework.analytics.tca import tca_summary
+from framework.analytics.tca import impact_fit, tca_summary
 from framework.analytics.tearsheet import render_tearsheet
 
 HEADLINE = ("total_return", "cagr", "volatility", "sharpe", "sortino", "calmar",
@@ -57,7 +57,7 @@ def report_backtest(run) -> tuple[Path | None, dict]:
            "periods": data.periods, "costs_usd": data.costs,
            "open_positions": data.open_positions, "ignored": run.result.ignored}
     if data.tca is not None and data.tca.height:
-        doc["tca"] = tca_summary(data.tca)
+        doc["tca"] = tca_summary(data.tca) | {"impact_fit": impact_fit(data.tca, run.panel)}
         data.tca.write_parquet(run.out_dir / "tca.parquet", statistics=False)
     (run.out_dir / "metrics.json").write_text(json.dumps(_json_safe(doc), indent=2))
     page = run.out_dir / "tearsheet.html"

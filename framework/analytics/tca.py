@@ -18,10 +18,14 @@ q over the market volume of those bars.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import polars as pl
 
-from framework.execution.algos.params import Algo
+from framework.execution.algos.calibrate import estimate
+from framework.execution.algos.params import AS_ADV, AS_SIGMA, PC_USED, Algo
+from framework.execution.algos.pretrade import fit_y
 
 TCA_COLUMNS = ("order_id", "symbol", "algo", "side", "qty", "filled", "decision_ts",
                "end_ts", "decision_px", "arrival_px", "end_px", "avg_px", "delay_usd",
@@ -30,18 +34,19 @@ TCA_COLUMNS = ("order_id", "symbol", "algo", "side", "qty", "filled", "decision_
                "vs_vwap_bps", "participation", "children")
 
 
-def parent_tca(state, panel) -> pl.DataFrame:
-    """One row per algo parent of a finished run (``EngineState`` ``state`` over
-    ``panel``); columns ``TCA_COLUMNS`` (USD, bps = 1e-4 of Q * P_d, shares, ns)."""
+def parent_tca(state, panel, parents: Iterable[int] | None = None) -> pl.DataFrame:
+    """One row per algo parent of a run (``EngineState`` ``state`` over ``panel``, the
+    bars up to the last one the loop advanced); columns ``TCA_COLUMNS`` (USD, bps = 1e-4
+    of Q * P_d, shares, ns). ``parents``: rows of the parent table to report (default
+    all; the live session reports each as it finishes)."""
     od = state.orders
-    n = int(od.pcount[0])
     rows = []
     nf = int(state.tally["n_fills"])
     fills = od.fills[:nf]
     child_of = od.plan["algo_parent"][: int(state.tally["n_orders"])]
     fill_parent = child_of[fills["order_id"]] - 1 if nf else np.zeros(0, np.int64)
     dec_ts = panel.decision_ts()
-    for k in range(n):
+    for k in range(int(od.pcount[PC_USED])) if parents is None else parents:
         p = od.parents[k]
         i = int(p["order"])
         o = od.orders[i]
@@ -91,3 +96,28 @@ def tca_summary(tca: pl.DataFrame) -> dict:
                                    / filled["filled"].sum())
         out["participation"] = float(filled["participation"].mean())
     return out
+
+
+DAY_S = 390 * 60.0  # seconds of a full regular session: sigma per sqrt(s) -> per day
+
+
+def impact_fit(tca: pl.DataFrame, panel) -> dict:
+    """``metrics.json``'s ``tca.impact_fit``: the square-root law's Y fitted to the
+    parents' ``trading_bps`` (``execution.algos.pretrade.fit_y``: least squares through
+    the origin, 95 % bootstrap interval over the parents), with sigma_daily (fraction)
+    and the ADV (shares) of each symbol measured on the run's own bars
+    (``execution.algos.calibrate.estimate``, the IS estimates' definition; sigma_daily
+    = sigma USD/sqrt(s) * sqrt(390 min) / decision price). No half spread is subtracted
+    (bars carry no quoted spread): Y absorbs what the fill model charges at a fill.
+    Parents with no fill or no estimate are left out; Y is null below 2 parents."""
+    filled = tca.filter(pl.col("filled") > 0)
+    est = estimate(panel, len(np.unique(panel.session)), 5).algo_sym
+    idx = {s: j for j, s in enumerate(panel.symbols)}
+    sym = np.array([idx[s] for s in filled["symbol"]], np.int64)
+    sigma = est[sym, AS_SIGMA] * np.sqrt(DAY_S) / filled["decision_px"].to_numpy()
+    fit = fit_y(filled["trading_bps"].to_numpy(), filled["filled"].to_numpy(),
+                est[sym, AS_ADV], sigma, np.zeros(filled.height))
+    ok = fit.n >= 2
+    return {"y": fit.y if ok else None, "ci95": [fit.lo, fit.hi] if ok else None,
+            "parents": fit.n, "cost": "trading_bps", "half_spread_bps": 0.0,
+            "sigma_adv": "the run's own bars"}

@@ -20,11 +20,9 @@ import traceback
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from framework.config import load_toml, validate_mapping
 from framework.data import Lake
-from framework.data.calendar import NY
 from framework.engine import run_folder
 from framework.engine.event import warmup
 from framework.engine.event.book_tape import BookTape, load_book_events, with_book
@@ -32,7 +30,7 @@ from framework.engine.event.engine import EventResult, run_event
 from framework.engine.event.on_bar import OnBarRunner, blank_signals
 from framework.engine.event.quotes import QuoteTape, load_quotes
 from framework.engine.run_config import StrategyConfig, build_strategy, ignored_settings
-from framework.execution.algos.calibrate import from_lake
+from framework.execution.algos.calibrate import learn_before
 from framework.strategy import BarPanel, Signals, Strategy, load_panel
 from framework.strategy.base import StrategyRunError
 from framework.strategy.signals import SignalError
@@ -138,11 +136,8 @@ def run_strategy(cfg: StrategyConfig, strategy: Strategy, source: str, *,
     panel, quotes, tape = market if market is not None else market_data(lake, cfg)
     hook = OnBarRunner(strategy) if strategy.event_driven else None
     sig = blank_signals(panel) if hook else strategy_signals(strategy, panel, source)
-    algo_inputs = None
-    if cfg.execution.algo in ("vwap", "is"):  # learnt from the sessions before the run
-        first = dt.datetime.fromtimestamp(int(panel.session_open[0]) / 1e9, ZoneInfo(NY)).date()
-        algo_inputs = from_lake(lake, list(cfg.symbols), first, cfg.execution.vwap_sessions,
-                                cfg.execution.vwap_bucket_min)
+    algo_inputs = learn_before(lake, list(cfg.symbols), cfg.execution,
+                               int(panel.session_open[0]))
     warmup.finish(compiling)
     t0 = time.perf_counter()
     result = run_event(panel, sig, decision=cfg.decision, costs=cfg.costs, risk=cfg.risk,

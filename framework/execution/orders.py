@@ -170,8 +170,39 @@ def add_bracket_legs(orders, tally, i, stop_pct, take_pct, ts_ns) -> None:
 
 
 @kernel
-def advance_first_open(orders, tally) -> None:
-    """Move the scan start past orders that are done (keeps per-bar scans short)."""
+def advance_first_open(orders, tally, working) -> None:
+    """Move the scan start past orders that are done and rebuild the index of working
+    orders (``working``: ids of the open orders that can reach the venue, ascending;
+    ``tally.n_working`` of them, covering rows before ``tally.working_end``). An algo
+    parent (its ``parent_id`` is its own id, ``algos.parent``) never reaches the venue and
+    stays open for its whole horizon: it holds ``first_open`` back but is not indexed,
+    so the fill models' scans (``working_order``) cost what is working now. Called once
+    per bar."""
     while (tally[0].first_open < tally[0].n_orders
            and not is_open(orders[tally[0].first_open].status)):
         tally[0].first_open += 1
+    k = 0
+    for j in range(tally[0].n_working):
+        i = working[j]
+        if is_open(orders[i].status):
+            working[k] = i
+            k += 1
+    for i in range(max(tally[0].working_end, tally[0].first_open), tally[0].n_orders):
+        if is_open(orders[i].status) and orders[i].parent_id != i:
+            working[k] = i
+            k += 1
+    tally[0].n_working = k
+    tally[0].working_end = tally[0].n_orders
+
+
+@kernel(inline="always")
+def n_working(tally, n) -> int:
+    """Rows a fill scan visits when the table holds ``n`` orders: the indexed working
+    orders, then every row added since the index was built."""
+    return tally[0].n_working + max(n - tally[0].working_end, 0)
+
+
+@kernel(inline="always")
+def working_order(working, tally, j) -> int:
+    """The ``j``-th order id of a fill scan (``j < n_working(tally, n)``), ascending."""
+    return working[j] if j < tally[0].n_working else tally[0].working_end + j - tally[0].n_working

@@ -35,6 +35,8 @@ TALLY_DTYPE = np.dtype([
     ("fees", "f8"),  # USD, commissions + regulatory + borrow
     ("borrow", "f8"),  # USD, borrow fees (also in ``fees``)
     ("first_open", "i8"),  # every order before this index is done (scan start)
+    ("n_working", "i8"),  # ids in Orders.working (open venue orders at the last index)
+    ("working_end", "i8"),  # n_orders when Orders.working was built: later rows not in it
 ])
 
 # Orders.plan: what each order is for and how it resolves at its fill
@@ -102,7 +104,10 @@ class Orders(NamedTuple):
     order's ``plan`` (``PLAN_DTYPE``), per-symbol ``slot`` ``[S, N_SLOTS]``, and for the
     book fill model each order's queue ahead (shares) and queue sequence; the algo
     ``parents`` table (``algos.params.PARENT_DTYPE``) and its counters ``pcount``
-    (``algos.params.PC_*``)."""
+    (``algos.params.PC_*``); ``working``: the ids of the open orders that can reach the
+    venue (algo parents never do), ascending, as of the last
+    ``orders.advance_first_open`` — the fill models scan these and the rows added
+    since, so a long-lived order does not make every scan start at it."""
 
     orders: np.ndarray
     fills: np.ndarray
@@ -113,6 +118,7 @@ class Orders(NamedTuple):
     queue_seq: np.ndarray
     parents: np.ndarray
     pcount: np.ndarray
+    working: np.ndarray
 
 
 class Params(NamedTuple):
@@ -193,7 +199,8 @@ def new_orders(n_symbols: int, capacity: int, parents: int = 1024) -> Orders:
     return Orders(zeroed(capacity, ORDER_DTYPE), zeroed(2 * capacity, FILL_DTYPE),
                   np.zeros(1, TALLY_DTYPE), zeroed(capacity, PLAN_DTYPE), slot,
                   np.zeros(capacity), np.zeros(capacity, np.int64),
-                  np.zeros(max(parents, 1), PARENT_DTYPE), np.zeros(N_PCOUNT, np.int64))
+                  np.zeros(max(parents, 1), PARENT_DTYPE), np.zeros(N_PCOUNT, np.int64),
+                  np.zeros(capacity, np.int64))
 
 
 def grown(o: Orders) -> Orders:
@@ -201,12 +208,12 @@ def grown(o: Orders) -> Orders:
     n = 2 * o.orders.shape[0]
     parts = []
     for a, size in ((o.orders, n), (o.fills, 2 * n), (o.plan, n), (o.queue_ahead, n),
-                    (o.queue_seq, n)):
+                    (o.queue_seq, n), (o.working, n)):
         b = zeroed(size, a.dtype)
         b[: a.shape[0]] = a
         parts.append(b)
-    orders, fills, plan, qa, qs = parts
-    return Orders(orders, fills, o.tally, plan, o.slot, qa, qs, o.parents, o.pcount)
+    orders, fills, plan, qa, qs, working = parts
+    return Orders(orders, fills, o.tally, plan, o.slot, qa, qs, o.parents, o.pcount, working)
 
 
 def new_work(n_symbols: int) -> Work:

@@ -20,6 +20,9 @@ LATENCY_BUCKETS_S = (1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3,
 SLIPPAGE_BUCKETS_BPS = (-50.0, -20.0, -10.0, -5.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 5.0,
                         10.0, 20.0, 50.0)
 
+# Participation of an algo parent, fraction of the market volume over its life.
+PARTICIPATION_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+
 # The four legs of an order's life that ``fw_latency_seconds`` times (label ``stage``).
 STAGES = ("decision", "send", "ack", "fill")
 STAGE_MEANING = {
@@ -87,6 +90,18 @@ SESSION_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("fw_slippage_bps", "histogram", "Fill price vs the arrival price, bps, "
                "positive = worse for us (buy above / sell below arrival).", ("side",),
                SLIPPAGE_BUCKETS_BPS),
+    _c("fw_algo_parents_total", "Algo parent orders finished (filled, cancelled or at "
+       "their horizon), by algo (twap, vwap, pov, iceberg, is).", "algo"),
+    MetricSpec("fw_algo_shortfall_bps", "histogram", "Implementation shortfall of each "
+               "finished algo parent (framework.analytics.tca: delay + trading + "
+               "opportunity + fees), bps of its shares x decision price, positive = cost.",
+               ("algo",), SLIPPAGE_BUCKETS_BPS),
+    _g("fw_algo_shortfall_usd", "Implementation shortfall of the algo parents finished so "
+       "far, summed, USD (negative = they beat their decision prices; the histogram's "
+       "negative buckets leave it without a _sum).", "algo"),
+    MetricSpec("fw_algo_participation_ratio", "histogram", "Participation each finished "
+               "algo parent achieved: its filled shares / the market volume of the bars "
+               "from its arrival to its end.", ("algo",), PARTICIPATION_BUCKETS),
     _g("fw_stream_connected", "1 while the broker stream is connected.", "stream"),
     _g("fw_market_open", "1 while the market is open (regular hours of the session's clock)."),
     _g("fw_market_data_last_received_timestamp_seconds", "Wall time the last market-data "

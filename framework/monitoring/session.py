@@ -264,6 +264,25 @@ class SessionMetrics:
         self._log_order(status, od)
         self._end(od)
 
+    def algo_parent(self, order_id: int, symbol: str, algo: str, shortfall_usd: float,
+                    shortfall_bps: float, participation: float) -> None:
+        """An algo parent finished (``framework.analytics.tca.parent_tca`` of it):
+        ``shortfall_usd`` / ``shortfall_bps`` its implementation shortfall (USD, bps;
+        positive = cost),
+        ``participation`` its filled shares over the market volume of its bars
+        (fraction); NaN values (nothing filled, no volume) are counted, not observed."""
+        self._m["fw_algo_parents_total"].labels(algo).inc()
+        if math.isfinite(shortfall_usd):
+            self._m["fw_algo_shortfall_usd"].labels(algo).inc(shortfall_usd)
+        if math.isfinite(shortfall_bps):
+            self._m["fw_algo_shortfall_bps"].labels(algo).observe(shortfall_bps)
+        if math.isfinite(participation):
+            self._m["fw_algo_participation_ratio"].labels(algo).observe(participation)
+        if self.log is not None:
+            self.log.event("algo_parent", order_id=order_id, symbol=symbol, algo=algo,
+                           shortfall_usd=shortfall_usd, shortfall_bps=shortfall_bps,
+                           participation=participation)
+
     def _end(self, od: TrackedOrder) -> None:
         self.orders.pop(od.order_id, None)
         self.fill_ratio.add(od.filled_qty, od.qty)

@@ -30,6 +30,7 @@ from framework.engine.event.on_bar import OnBarRunner
 from framework.engine.event.quotes import QuoteTape
 from framework.engine.run_config import StrategyConfig
 from framework.execution import state as X
+from framework.execution.algos.calibrate import AlgoInputs, learn_before
 from framework.execution.fill_models.broker import (
     BROKER_EVENT_DTYPE,
     EV_FILL,
@@ -105,6 +106,7 @@ class BarSession:
         self._incremental = Incremental()
         self._broker = broker
         self._inbox: list[np.ndarray] = []
+        self.algo_inputs: AlgoInputs | None = None  # learnt at the first bar (VWAP, IS)
         self.state: EngineState = new_state(
             self.symbols, capacity, decision=config.decision, costs=config.costs,
             risk=config.risk, execution=config.execution, init_cash=config.backtest.initial_cash)
@@ -244,6 +246,8 @@ class BarSession:
         self._dts[t] = min(start + self.bar_ns, self._bounds[1])  # BarPanel.decision_ts
         self._pending_ts = None
         self.n = t + 1
+        if t == 0:
+            self._learn()
         # the tapes' views only when something arrived (a bar strategy on the stream has
         # neither book events nor quotes: two dataclasses a row saved)
         tape = self._tape.tape() if self._tape.n or self._sampler is not None else None
@@ -277,6 +281,17 @@ class BarSession:
             if int(st.tally["n_orders"]) + 2 * len(self.symbols) + 8 > st.orders.orders.shape[0]:
                 st.orders = X.grown(st.orders)
             trade_targets(t, market_of(window), st.orders, st.risk, st.params, st.work)
+
+    def _learn(self) -> None:
+        """The algo's profile and estimates, from the lake's sessions before the first
+        bar's (``calibrate.learn_before``, the backtest's own call), into the loop's
+        parameters (same shapes as the flat ones ``new_state`` put there)."""
+        self.algo_inputs = learn_before(self.strategy.context.lake_root,
+                                        list(self.symbols), self.config.execution,
+                                        int(self._so[0]))
+        if self.algo_inputs is not None:
+            self.state.params.algo_sym[:] = self.algo_inputs.algo_sym
+            self.state.params.vprof[:] = self.algo_inputs.vprof
 
     def _signal_row(self, t: int, panel: BarPanel) -> None:
         """Row ``t`` of the strategy's signals: from the last ``live_bars()`` bars, with

@@ -66,3 +66,26 @@ def test_sell_parent_signs_flip():
     assert r["fees_usd"] == pytest.approx(float(fills["fee"].sum())) and r["fees_usd"] > 0
     assert r["is_usd"] == pytest.approx(100 * 100.0 - sold + r["fees_usd"])
     assert r["delay_usd"] == pytest.approx(-100 * (99.5 - 100.0))
+
+
+def test_impact_fit_recovers_y_with_sigma_and_adv_of_the_run_bars():
+    # one session, closes 100, 101, 100, ... (30 bars of 1,000 shares): ADV 30,000; sigma
+    # the sample deviation of the 29 log returns (+-ln 1.01) times the last close (101)
+    # per sqrt(60 s), times sqrt(390 min) over the decision price for a day's fraction
+    import polars as pl
+
+    from framework.analytics.tca import impact_fit
+
+    px = np.where(np.arange(30) % 2 == 0, 100.0, 101.0)
+    panel = minute_panel(px, np.full(30, 1000.0))
+    r = np.log(1.01) * np.where(np.arange(29) % 2 == 0, 1.0, -1.0)
+    sigma_daily = np.std(r, ddof=1) * 101.0 / np.sqrt(60.0) * np.sqrt(390 * 60.0) / 100.0
+    q = np.array([300.0, 1200.0, 3000.0, 0.0])  # the unfilled parent is left out
+    cost = 0.7 * sigma_daily * np.sqrt(q / 30_000.0) * 1e4
+    tca = pl.DataFrame({"symbol": ["A"] * 4, "filled": q, "decision_px": [100.0] * 4,
+                        "trading_bps": cost})
+    fit = impact_fit(tca, panel)
+    assert fit["parents"] == 3
+    assert fit["y"] == pytest.approx(0.7, rel=1e-12)
+    assert fit["ci95"] == pytest.approx([0.7, 0.7], rel=1e-12)
+    assert impact_fit(tca.head(1), panel)["y"] is None  # one parent: no fit

@@ -255,3 +255,23 @@ def test_event_time_is_truncated_to_the_microsecond():
     rec.fw_ts_ns = 1_700_000_000_999_999_999
     e = json.loads(JsonLinesFormatter("live", "r").format(rec))
     assert e["ts"] == "2023-11-14T22:13:20.999999Z" and e["ts_ns"] == 1_700_000_000_999_999_999
+
+
+def test_algo_parent_tca_is_observed_per_algo(tmp_path):
+    log = EventLog("live", "r9", tmp_path)
+    m = SessionMetrics("r9", log=log)
+    m.algo_parent(3, "SPY", "vwap", 125.0, 12.5, 0.04)
+    m.algo_parent(7, "SPY", "vwap", -25.0, -2.5, 0.01)
+    m.algo_parent(9, "QQQ", "vwap", 0.0, float("nan"), float("nan"))  # no price: no bps
+    log.close()
+    assert value(m, "fw_algo_parents_total", algo="vwap") == 3
+    assert value(m, "fw_algo_shortfall_bps_count", algo="vwap") == 2
+    assert value(m, "fw_algo_shortfall_usd", algo="vwap") == 100.0
+    # 12.5 falls in the (10, 20] bucket, -2.5 in (-5, -2]
+    assert value(m, "fw_algo_shortfall_bps_bucket", algo="vwap", le="10.0") == 1
+    assert value(m, "fw_algo_shortfall_bps_bucket", algo="vwap", le="20.0") == 2
+    assert value(m, "fw_algo_participation_ratio_sum", algo="vwap") == pytest.approx(0.05)
+    assert value(m, "fw_algo_participation_ratio_bucket", algo="vwap", le="0.01") == 1
+    events = [json.loads(x) for x in (tmp_path / "events.jsonl").read_text().splitlines()]
+    tca = [e for e in events if e["event"] == "algo_parent"]
+    assert len(tca) == 3 and tca[2]["shortfall_bps"] is None

@@ -30,7 +30,7 @@ from framework.execution.costs import borrow_fee
 from framework.execution.curves import mark_curves
 from framework.execution.fill_models import fill_step
 from framework.execution.lifecycle import exit_position, latency, legs, place
-from framework.execution.orders import advance_first_open, close_order, is_open
+from framework.execution.orders import advance_first_open, close_order, is_open, n_working
 from framework.execution.rebalance import set_target
 from framework.execution.sizing import (
     SIZE_SHARES,
@@ -309,7 +309,7 @@ def run_bars(t0, t1, feed, mkt, sig, par, od, rk, wk, cur, hook) -> int:
         tally = od.tally[0]
         parents = od.pcount[PC_USED] - od.pcount[PC_FIRST]  # each sends <= 1 child a bar
         if (tally.n_orders + room + parents > od.orders.shape[0]
-                or tally.n_fills + (tally.n_orders - tally.first_open) + room > od.fills.shape[0]):
+                or tally.n_fills + n_working(od.tally, tally.n_orders) + room > od.fills.shape[0]):
             return t
         if mkt.session[t] != wk.clock[0]:
             _roll_session(t, mkt, od, rk, par, wk)
@@ -330,6 +330,6 @@ def run_bars(t0, t1, feed, mkt, sig, par, od, rk, wk, cur, hook) -> int:
             _decide(t, mkt, sig, od, rk, par, wk)
         if od.pcount[PC_USED] > od.pcount[PC_FIRST]:
             algo_step(t, mkt, od, rk, par)
-        advance_first_open(od.orders, od.tally)
+        advance_first_open(od.orders, od.tally, od.working)
         mark_curves(t, rk, wk, cur)
     return t1

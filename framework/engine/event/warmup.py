@@ -113,7 +113,7 @@ def _last_callees() -> list[tuple]:
     i, x, flag = np.int64(0), np.float64(0.0), np.bool_(False)
     return [
         (L.exit_position, (i, x, i, od, rk, par)),
-        (O.advance_first_open, (od.orders, od.tally)),
+        (O.advance_first_open, (od.orders, od.tally, od.working)),
         (K._enter, (i, i, i, x, i, sig, od, rk, par, wk)),
         (D.decide, (i, flag, x, flag, flag, i, i, i, i, flag, flag, par.dec)),
         (K._bar_of, (od.orders, i, mkt.dec_ts, i)),

@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from framework.data import Lake
+from framework.data.calendar import NY
 from framework.execution.algos import params as A
 from framework.strategy.panel import BarPanel, PanelError, load_panel
 
@@ -130,3 +134,21 @@ def from_lake(lake, symbols: list[str], first_day: dt.date, sessions: int,
         return AlgoInputs(flat.algo_sym, flat.vprof,
                           {"method": f"flat profile: no {timeframe} bars before {first_day}"})
     return estimate(hist, sessions, bucket_min)
+
+
+LEARNT = ("vwap", "is")  # the algos that learn from the lake before a run
+
+
+def learn_before(lake: Lake | str | Path, symbols: list[str], execution,
+                 first_open_ns: int) -> AlgoInputs | None:
+    """What a run under ``execution`` (``ExecutionConfig``) learns before its first
+    session, which opens at ``first_open_ns`` (ns UTC): :func:`from_lake` over the
+    sessions before that day in ``lake`` (a ``Lake`` or its root, opened only when
+    needed) for a VWAP or IS algo, None for the others (they learn nothing). The one definition both drivers call: the backtest before its loop, the
+    live driver at its first bar, so a replayed session gets the same profile and
+    estimates under both."""
+    if execution.algo not in LEARNT:
+        return None
+    first = dt.datetime.fromtimestamp(int(first_open_ns) / 1e9, ZoneInfo(NY)).date()
+    return from_lake(lake if isinstance(lake, Lake) else Lake(lake), list(symbols), first, execution.vwap_sessions,
+                     execution.vwap_bucket_min)

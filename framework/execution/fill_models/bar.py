@@ -30,7 +30,7 @@ import numpy as np
 from framework.execution import state as X
 from framework.execution.costs import fill_price
 from framework.execution.lifecycle import fill, reference_price, size_at_fill
-from framework.execution.orders import close_order, is_open
+from framework.execution.orders import close_order, is_open, n_working, working_order
 from framework.execution.rebalance import rebalance_due
 from framework.execution.sizing import SIZE_SHARES
 from framework.types.codes import OrderStatus, OrderType, RejectReason, TimeInForce
@@ -103,7 +103,8 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
     part = par.exe[X.X_PARTICIPATION]
     tally = od.tally[0]
     n = tally.n_orders  # legs created by fills in this bar start working next bar
-    for i in range(tally.first_open, n):
+    for j in range(n_working(od.tally, n)):
+        i = working_order(od.working, od.tally, j)
         od_ = od.orders[i]
         if not is_open(od_.status) or od_.ts_active > bar_start:
             continue

@@ -49,7 +49,7 @@ from framework.execution.lifecycle import (
     reference_price,
     size_at_fill,
 )
-from framework.execution.orders import close_order, is_open
+from framework.execution.orders import close_order, is_open, n_working, working_order
 from framework.execution.rebalance import EITHER, due, rebalance_symbol
 from framework.execution.sizing import SIZE_SHARES
 from framework.execution.state import STEP_OK
@@ -171,9 +171,9 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
     S = rk.rsym.shape[0]
     while cur[0] < feed.hi[t]:
         tally = od.tally[0]
-        working = tally.n_orders - tally.first_open + 1
-        if (tally.n_orders + 4 * S + 8 > od.orders.shape[0]
-                or tally.n_fills + working * (lvl_px.shape[0] + 1) > od.fills.shape[0]):
+        if (tally.n_orders + 4 * S + 8 > od.orders.shape[0] or tally.n_fills
+                + (n_working(od.tally, tally.n_orders) + 1) * (lvl_px.shape[0] + 1)
+                > od.fills.shape[0]):
             cur[1] = NEED_TABLES
             return NEED_TABLES
         k = cur[0]
@@ -211,7 +211,8 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
         taken_buy = 0.0  # displayed depth our orders took at this event, per side
         taken_sell = 0.0
         given = 0.0  # shares of this event's execution already given to our resting orders
-        for i in range(tally.first_open, tally.n_orders):
+        for j in range(n_working(od.tally, tally.n_orders)):
+            i = working_order(od.working, od.tally, j)
             r = ready(i, s, ts, od, rk)
             if r < 0:
                 continue

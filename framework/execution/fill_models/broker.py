@@ -32,7 +32,13 @@ import numpy as np
 from framework.execution import state as X
 from framework.execution.curves import mark_curves
 from framework.execution.lifecycle import after_fill, sized
-from framework.execution.orders import advance_first_open, close_order, record_fill
+from framework.execution.orders import (
+    advance_first_open,
+    close_order,
+    n_working,
+    record_fill,
+    working_order,
+)
 from framework.execution.rebalance import rebalance_due
 from framework.execution.sizing import SIZE_SHARES
 from framework.execution.state import STEP_OK
@@ -84,8 +90,8 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
     """Book the inbox rows of bar ``t`` (see the module docstring); returns ``STEP_OK``."""
     bar_start = mkt.ts[t]
     tally = od.tally[0]
-    for i in range(tally.first_open, tally.n_orders):
-        o = od.orders[i]
+    for j in range(n_working(od.tally, tally.n_orders)):
+        o = od.orders[working_order(od.working, od.tally, j)]
         if o.status == OrderStatus.PENDING.value and o.ts_active <= bar_start:
             o.status = OrderStatus.NEW.value
     ev = feed.events
@@ -110,7 +116,7 @@ def settle(t, feed, mkt, od, rk, par, wk, cur) -> int:
     rules) and write row ``t`` of ``cur`` (``Curves``) again; returns ``STEP_OK``. The caller
     leaves room in the order and fill tables, as the loop does before a step."""
     step(t, feed, mkt, od, rk, par, wk)
-    advance_first_open(od.orders, od.tally)
+    advance_first_open(od.orders, od.tally, od.working)
     mark_curves(t, rk, wk, cur)
     return STEP_OK
 

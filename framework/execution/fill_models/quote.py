@@ -35,7 +35,7 @@ from framework.execution.lifecycle import (
     reference_price,
     size_at_fill,
 )
-from framework.execution.orders import close_order
+from framework.execution.orders import close_order, n_working, working_order
 from framework.execution.rebalance import EITHER, due, rebalance_symbol
 from framework.execution.sizing import SIZE_SHARES
 from framework.execution.state import STEP_OK
@@ -105,7 +105,8 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
             rebalance_symbol(s, EITHER, 0.5 * (bid + ask), qts, od, rk, par, wk)
         tally = od.tally[0]
         n = tally.n_orders  # legs created by fills at this quote work from the next one
-        for i in range(tally.first_open, n):
+        for j in range(n_working(od.tally, n)):
+            i = working_order(od.working, od.tally, j)
             r = ready(i, s, qts, od, rk)
             if r < 0:
                 continue

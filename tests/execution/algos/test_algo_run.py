@@ -30,4 +30,8 @@ def test_vwap_strategy_reports_tca(small_lake, tmp_path):
     assert doc["tca"]["parents"] == tca.height > 0
     parts = tca["delay_usd"] + tca["trading_usd"] + tca["opportunity_usd"] + tca["fees_usd"]
     assert ((parts - tca["is_usd"]).abs() < 1e-6).all()
+    fit = doc["tca"]["impact_fit"]  # Y of the square-root law fitted to these parents
+    assert fit["parents"] == tca.filter(pl.col("filled") > 0).height
+    if fit["parents"] >= 2:
+        assert fit["ci95"][0] <= fit["y"] <= fit["ci95"][1]
     assert "Transaction costs (algo parents)" in page.read_text()

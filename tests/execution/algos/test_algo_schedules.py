@@ -167,3 +167,21 @@ def test_algo_keys_are_checked_naming_the_key():
         ExecutionConfig(algo="pov", pov_rate=1.5)
     with pytest.raises(ValidationError, match="algo"):
         ExecutionConfig(algo="vwapp")
+
+
+def test_working_index_leaves_out_a_long_lived_parent():
+    # a 60-min TWAP on 30 minute bars: the parent (order 0) is open at the end and holds
+    # the scan start; of its 30 children (one a minute, each filled at the next bar's
+    # open) only the last, sent at the last close, is still working: the fill scans
+    # visit that one order, not the 31 rows since the parent
+    panel = minute_panel(np.full(30, 100.0), np.full(30, 1000.0))
+    res = run_algo(panel, [0], 600, algo="twap", horizon_min=60, interval_min=1)
+    st = res.state
+    tally = st.tally
+    assert res.orders.filter(res.orders["role"] == "entry")["status"].to_list() == [
+        "partially_filled"]
+    assert int(tally["n_orders"]) == 31 and int(tally["first_open"]) == 0
+    assert int(tally["n_working"]) == 1 and int(tally["working_end"]) == 31
+    assert int(st.orders.working[0]) == 30
+    assert res.orders.filter(res.orders["role"] == "algo_child")["status"].to_list() == (
+        ["filled"] * 29 + ["pending"])
