@@ -13,8 +13,9 @@ and the vectorized engine, and one a broker can carry out.
 * Then the **buying-power rule** caps every fill of a buy that grows a long position:
   afterwards cash (fees included) stays at or above ``cash_floor`` — ``(1 - m) x
   equity`` for a buying-power multiple ``m``: zero (a cash account) unless margin is
-  configured (``m`` > 1). Whole shares (when asked) are rounded down, as a venue
-  refuses a fraction.
+  configured (``m`` > 1). The equity is the one at the fill, a position traded
+  earlier at its fill price (``framework.risk.hooks.on_fill``: a fill is a trade
+  print). Whole shares (when asked) are rounded down, as a venue refuses a fraction.
 * **Targets** (weight = equity fraction, shares, USD) become a number of shares at the
   decision (the equity and prices then); the order at the next fill opportunity is the
   difference to the position at that moment — an exact quantity, so a target of zero

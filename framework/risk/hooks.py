@@ -43,7 +43,14 @@ from framework.risk.kernels_guard import (
     trip,
     update_equity,
 )
-from framework.risk.kernels_pnl import apply_fill, limit_set, log_event, refresh_sym, set_mark
+from framework.risk.kernels_pnl import (
+    apply_fill,
+    choose_mark,
+    limit_set,
+    log_event,
+    refresh_sym,
+    set_mark,
+)
 from framework.types.codes import RejectReason
 from framework.types.jit import kernel
 
@@ -160,8 +167,12 @@ def on_fill(limits, sym_limits, state, sym_state, sym, side, qty, price, fee, ts
     else:
         s.open_sell = max(0.0, s.open_sell - qty)
     opened = apply_fill(st, s, sym, side, qty, price, fee, ts_ns)
-    if not np.isfinite(s.mark):
-        s.mark = price
+    # a fill is a trade print, the symbol's newest last price: without it a position just
+    # bought at a gapped open would count at the previous close, and the equity a later
+    # fill meets (the buying-power floor, the breakers) would hold a gain that never was.
+    # The data clock (last_md_ts, the stale-data rule) is the feed's, not moved here.
+    s.last = price
+    choose_mark(lim, s)
     if s.position == 0.0:
         disarm_stops(s)
     elif opened:

@@ -217,6 +217,14 @@ def set_mark(limits, s, bid: float, ask: float, last: float, ts: int) -> None:
         s.ask = ask
     if np.isfinite(last) and last > 0.0:
         s.last = last
+    choose_mark(limits, s)
+    s.last_md_ts = ts
+
+
+@kernel(inline="always")
+def choose_mark(limits, s) -> None:
+    """Mark the symbol at its quote mid or its last price (``limits.mark_source``, the
+    other as fallback); unchanged while neither is known."""
     mid = np.nan
     if np.isfinite(s.bid) and np.isfinite(s.ask) and s.ask >= s.bid:
         mid = 0.5 * (s.bid + s.ask)
@@ -227,7 +235,6 @@ def set_mark(limits, s, bid: float, ask: float, last: float, ts: int) -> None:
         m = mid if np.isfinite(mid) else s.last
     if np.isfinite(m):
         s.mark = m
-    s.last_md_ts = ts
 
 
 @kernel(inline="always")

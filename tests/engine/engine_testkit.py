@@ -53,11 +53,19 @@ def daily_panel(n_sessions: int, symbols: list[str], seed: int, volume: float = 
 def hand_panel(rows: list[tuple[float, float, float, float, float]], symbol: str = "A"):
     """Daily bars of one symbol from explicit ``(open, high, low, close, volume)`` rows, on
     consecutive XNYS sessions from 2024-01-02: for examples worked out by hand."""
+    return hand_panels({symbol: rows})
+
+
+def hand_panels(rows: dict[str, list[tuple[float, float, float, float, float]]]):
+    """:func:`hand_panel` of several symbols (columns in the dict's order)."""
     _, opens, _ = sessions(dt.date(2024, 1, 2), dt.date(2024, 12, 31))
-    o, h, lo, c, v = (np.array(col, dtype=float) for col in zip(*rows, strict=True))
-    frame = pl.DataFrame({"symbol": symbol, "ts": opens[:len(rows)], "open": o, "high": h,
-                          "low": lo, "close": c, "volume": v, "vwap": c})
-    return panel_from_frame(frame, [symbol], "1d")
+    frames = []
+    for symbol, sym_rows in rows.items():
+        o, h, lo, c, v = (np.array(col, dtype=float) for col in zip(*sym_rows, strict=True))
+        frames.append(pl.DataFrame({"symbol": symbol, "ts": opens[:len(sym_rows)], "open": o,
+                                    "high": h, "low": lo, "close": c, "volume": v,
+                                    "vwap": c}))
+    return panel_from_frame(pl.concat(frames), list(rows), "1d")
 
 
 def path_panel(opens, highs, lows, closes, volume: float = 1e6):

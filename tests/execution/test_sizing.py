@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from framework.data import Lake
@@ -21,7 +21,7 @@ from framework.execution.config import ExecutionConfig
 from framework.execution.costs import NO_COSTS, CostConfig
 from framework.risk import RiskConfig
 from framework.strategy import DecisionConfig, Signals
-from tests.engine.engine_testkit import daily_panel, path_panel
+from tests.engine.engine_testkit import daily_panel, hand_panels, path_panel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,15 +105,54 @@ def test_margin_lets_cash_go_to_the_configured_floor():
     assert res.equity["cash"][-1] == pytest.approx(-5_000.0)
 
 
+def test_a_second_buy_in_the_bar_meets_the_equity_at_the_fill_not_a_stale_mark():
+    """Two all-in entries decided at one close with margin (m = 2), filled at the next
+    open, S0 gapping down 100 -> 80. Worked by hand (fee 10 bps, no slippage):
+
+    * decision: equity E = 10,000 cash; each order is for 1.0 x E = 10,000 USD;
+    * S0 fills first: 10,000 / 80 = 125 shares, fee 10 -> cash -10;
+    * the equity that S1's fill meets: -10 + 125 x 80 (the price just paid) = 9,990, so
+      the floor is (1 - 2) x 9,990 = -9,990 and the room -10 + 9,990 = 9,980 USD;
+    * S1 wants 10,000 / 50 = 200 shares (10,010 with the fee): cut to
+      9,980 / (50 x 1.001) = 199.4005994... shares, cash ends at exactly -9,990.
+
+    The old rule valued S0's new shares at the previous close (100): equity 12,490, so S1
+    filled all 200 shares and cash reached -10,020, below the floor of every equity the
+    account ever had (-10,000 at the decision, -9,990 at the fill)."""
+    panel = hand_panels({"S0": [(100, 100, 100, 100, 1e6), (80, 81, 79, 80, 1e6)],
+                         "S1": [(50, 50, 50, 50, 1e6), (50, 51, 49, 50, 1e6)]})
+    entry = np.zeros(panel.close.shape, np.int8)
+    entry[0, :] = 1
+    res = run_event(panel, Signals.of(entry, np.zeros(panel.close.shape, bool)),
+                    decision=DecisionConfig(size_mode="equity_fraction", size=1.0),
+                    costs=CostConfig(model="custom", fee_bps=10.0, slippage_bps=0.0),
+                    risk=RiskConfig(buying_power_multiple=2.0), execution=ExecutionConfig(),
+                    init_cash=10_000.0)
+    assert res.fills["symbol"].to_list() == ["S0", "S1"]
+    np.testing.assert_allclose(res.fills["qty"].to_numpy(), [125.0, 9_980 / 50.05], rtol=1e-12)
+    np.testing.assert_allclose(res.fills["fee"].to_numpy(), [10.0, 9_980 / 50.05 * 0.05],
+                               rtol=1e-12)
+    assert res.equity["cash"][1] == pytest.approx(-9_990.0, abs=1e-9)
+    assert res.ignored["cash_capped_fills"] == 1
+    order = res.orders.filter(res.orders["symbol"] == "S1").row(0, named=True)
+    assert order["status"] == "canceled" and order["reject_reason"] == "buying_power"
+
+
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10_000), n_sym=st.integers(1, 4), frac=st.floats(0.2, 1.0),
        bp=st.sampled_from([0.0, 1.0, 1.5, 2.0]), slip=st.floats(0, 30),
        fee_bps=st.floats(0, 10), whole=st.booleans())
+# two all-in buys in one bar, the first on a gap down: the stale-mark bug (hand case above)
+@example(seed=117, n_sym=3, frac=1.0, bp=2.0, slip=0, fee_bps=1, whole=False)
 def test_cash_never_breaches_the_buying_power_floor(seed, n_sym, frac, bp, slip, fee_bps, whole):
     """Random all-in-ish entries on gapping bars: a buy never spends cash below
-    ``(1 - m) * equity`` (m = the buying-power multiple, 1 when unset). In a cash account
-    (m = 1) that is cash >= 0 at every bar; with margin, at every bar with a buy, against
-    the equity the fills met (the previous close's: prices move the equity afterwards)."""
+    ``(1 - m) * equity`` (m = the buying-power multiple, 1 when unset), the equity at the
+    fill. In a cash account (m = 1) that is cash >= 0 at every bar. With margin, checked
+    at the end of every bar with a buy against the most the equity at its fills can be:
+    the previous close's equity (positions keep that mark until the bar's close; a buy
+    costs its fee) plus what the bar's sells gained over the previous close (realized at
+    the fill). A position bought in the bar counts at its price paid, never at a stale
+    mark."""
     panel = daily_panel(80, [f"S{i}" for i in range(n_sym)], seed)
     rng = np.random.default_rng(seed)
     shape = panel.close.shape
@@ -129,11 +168,18 @@ def test_cash_never_breaches_the_buying_power_floor(seed, n_sym, frac, bp, slip,
                     init_cash=100_000.0)
     m = bp if bp > 0 else 1.0
     cash, eq = res.equity["cash"].to_numpy(), res.equity["equity"].to_numpy()
-    buys = res.fills.filter(res.fills["side"] == 1)
-    bars = np.unique(np.searchsorted(panel.ts, buys["ts"].to_numpy()))
+    fill_bar = np.searchsorted(panel.ts, res.fills["ts"].to_numpy())
+    side = res.fills["side"].to_numpy()
+    bars = np.unique(fill_bar[side == 1])
     assert bars.size == 0 or bars.min() >= 1  # (with m = 1 the pre-trade check may refuse all)
-    floor = (1.0 - m) * eq[bars - 1]
-    assert np.all(cash[bars] >= floor - 1e-9 * np.abs(eq[bars - 1]))
+    col = {name: k for k, name in enumerate(panel.symbols)}
+    sym = np.array([col[name] for name in res.fills["symbol"]], np.int64)
+    gain = res.fills["qty"].to_numpy() * (res.fills["price"].to_numpy()
+                                          - panel.close[fill_bar - 1, sym])
+    sold_gain = np.bincount(fill_bar, np.where(side == -1, np.maximum(gain, 0.0), 0.0),
+                            minlength=eq.size)
+    top = eq[bars - 1] + sold_gain[bars]
+    assert np.all(cash[bars] >= (1.0 - m) * top - 1e-9 * np.abs(top))
     if m == 1.0:
         assert cash.min() >= -1e-9
     if whole:

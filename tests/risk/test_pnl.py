@@ -85,6 +85,23 @@ def test_flip_short_to_long(new_risk):
     assert np.allclose(s["cost"], 15 * 40.0)
 
 
+def test_a_fill_is_the_newest_last_price(new_risk):
+    """Bought at an open that gapped below the last close: the shares count at the price
+    paid. By hand: 10,000 cash, close 100, buy 125 @ 80 with a 10 USD fee -> cash -10,
+    equity -10 + 125 x 80 = 9,990 (at the stale close it was -10 + 12,500 = 12,490)."""
+    r = new_risk(n_symbols=1, equity=10_000.0, mark="last")
+    r.mark(0, 100.0, ts=1)
+    r.fill(0, 1, 125, 80.0, fee=10.0, ts=2)
+    assert r.st["cash"] == pytest.approx(-10.0)
+    assert r.st["equity"] == pytest.approx(9_990.0)
+    assert r.SS[0]["last_md_ts"] == 1  # the data clock is the feed's, not the fills'
+    q = new_risk(n_symbols=1, equity=10_000.0, mark="mid")
+    q.quote(0, 79.0, 81.5, ts=1)
+    q.fill(0, 1, 10, 81.5, ts=1)  # crossing the ask while a quote is known: the mid marks
+    assert q.SS[0]["mark"] == pytest.approx(80.25)
+    assert q.st["equity"] == pytest.approx(10_000.0 - 10 * 81.5 + 10 * 80.25)
+
+
 steps = hs.lists(
     hs.tuples(
         hs.integers(0, 1),  # sym
@@ -106,17 +123,19 @@ def test_pnl_identity_and_reference(new_risk, seq, last_mark):
     ledgers = [Ledger(), Ledger()]
     cash = 50_000.0
     marks = [np.nan, np.nan]
+    quoted = [False, False]
     for t, (sym, side, qty, price, fee, mark) in enumerate(seq, start=1):
         r.fill(sym, side, qty, price, fee, ts=t)
         ledgers[sym].fill(side * qty, price)
         cash -= side * qty * price + fee
-        if np.isnan(marks[sym]):
-            marks[sym] = price
+        if last_mark or not quoted[sym]:
+            marks[sym] = price  # a fill is a trade print: the last price, the mark without a mid
         if t % 2 == 0:
             r.quote(sym, mark - 0.01, mark + 0.01, ts=t) if not last_mark else r.mark(
                 sym, mark, ts=t
             )
             marks[sym] = mark
+            quoted[sym] = not last_mark
         st = r.st
         mv = sum(lg.pos * m for lg, m in zip(ledgers, marks, strict=True) if not np.isnan(m))
         equity_change = cash + mv - 50_000.0
