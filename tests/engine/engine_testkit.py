@@ -8,7 +8,10 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from framework.data import Lake
 from framework.data.calendar import sessions
+from framework.data.settings import load_data_config
+from framework.data.sources.csv_source import read_csv
 from framework.strategy.panel import panel_from_frame
 from tests.conftest import ML_MR_SMALL
 
@@ -71,3 +74,15 @@ def hand_panels(rows: dict[str, list[tuple[float, float, float, float, float]]])
 def path_panel(opens, highs, lows, closes, volume: float = 1e6):
     """One symbol's daily bars with exactly these prices (crafted paths, USD; NaN = no bar)."""
     return hand_panel([(*row, volume) for row in zip(opens, highs, lows, closes, strict=True)])
+
+
+def backtrader_daily_lake(shared_data, root):
+    """A lake at ``root`` with NVDA and ORCL daily bars from backtrader's own sample files
+    (``shared_data/daily/backtrader``: real third-party data); returns the ``Lake``."""
+    cfg = load_data_config(None)
+    lake = Lake(root)
+    for sym, name in (("NVDA", "nvda-1999-2014.txt"), ("ORCL", "orcl-1995-2014.txt")):
+        path = shared_data / "daily" / "backtrader" / name
+        lake.write("bars_1d", sym, read_csv(path, cfg.csv["backtrader_daily"], str(path)),
+                   "csv", origin=str(path))
+    return lake

@@ -11,9 +11,6 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from framework.data import Lake
-from framework.data.settings import load_data_config
-from framework.data.sources.csv_source import read_csv
 from framework.engine.backtest import run_backtest
 from framework.engine.event.engine import run_event
 from framework.engine.vector import run_signals
@@ -21,7 +18,7 @@ from framework.execution.config import ExecutionConfig
 from framework.execution.costs import NO_COSTS, CostConfig
 from framework.risk import RiskConfig
 from framework.strategy import DecisionConfig, Signals
-from tests.engine.engine_testkit import daily_panel, hand_panels, path_panel
+from tests.engine.engine_testkit import backtrader_daily_lake, daily_panel, hand_panels, path_panel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -218,16 +215,6 @@ def test_event_equals_vector_in_every_sizing_mode(seed, n_sym, mode, whole, per_
     np.testing.assert_allclose(ev.equity["equity"], vec.equity, rtol=1e-9)
 
 
-def _real_lake(shared_data, tmp_path) -> Path:
-    cfg = load_data_config(None)
-    lake = Lake(tmp_path / "lake")
-    for sym, name in (("NVDA", "nvda-1999-2014.txt"), ("ORCL", "orcl-1995-2014.txt")):
-        path = shared_data / "daily" / "backtrader" / name
-        lake.write("bars_1d", sym, read_csv(path, cfg.csv["backtrader_daily"], str(path)),
-                   "csv", origin=str(path))
-    return lake.root
-
-
 @pytest.mark.parametrize("whole", [False, True])
 def test_all_in_matches_vectorbt_on_real_daily_bars(shared_data, tmp_path, whole):
     """sma_cross all-in on NVDA and ORCL (1999-2014): the same fills as vectorbt's
@@ -239,7 +226,7 @@ def test_all_in_matches_vectorbt_on_real_daily_bars(shared_data, tmp_path, whole
                         "decision.size": 1.0, "decision.whole_shares": whole,
                         "decision.tif": "gtc", "costs.model": "custom", "costs.fee_bps": 2.0,
                         "costs.slippage_bps": 3.0, "params.fast": 10, "params.slow": 40},
-                       lake_root=_real_lake(shared_data, tmp_path), write=False)
+                       lake_root=backtrader_daily_lake(shared_data, tmp_path / "lake").root, write=False)
     p, sig = run.panel, run.signals
     entries, exits = sig.entry == 1, sig.exit.copy()
     entries[-1], exits[-1] = False, False

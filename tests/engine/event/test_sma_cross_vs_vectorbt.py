@@ -10,16 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from framework.data import Lake
-from framework.data.settings import load_data_config
-from framework.data.sources.csv_source import read_csv
 from framework.engine.backtest import run_backtest
 from framework.engine.event.engine import run_event
 from framework.execution.config import ExecutionConfig
 from framework.execution.costs import CostConfig
 from framework.risk import RiskConfig
 from framework.strategy import DecisionConfig, Signals
-from tests.engine.engine_testkit import hand_panel
+from tests.engine.engine_testkit import backtrader_daily_lake, hand_panel
 
 ROOT = Path(__file__).resolve().parents[3]
 SETTINGS = {"decision.size_mode": "shares", "decision.size": 100, "decision.tif": "gtc",
@@ -52,12 +49,7 @@ def _compare(run):
 
 
 def test_real_daily_bars(shared_data, tmp_path):
-    cfg = load_data_config(None)
-    lake = Lake(tmp_path / "lake")
-    for sym, name in (("NVDA", "nvda-1999-2014.txt"), ("ORCL", "orcl-1995-2014.txt")):
-        path = shared_data / "daily" / "backtrader" / name
-        lake.write("bars_1d", sym, read_csv(path, cfg.csv["backtrader_daily"], str(path)),
-                   "csv", origin=str(path))
+    lake = backtrader_daily_lake(shared_data, tmp_path / "lake")
     run = run_backtest(ROOT / "strategies" / "sma_cross.toml",
                        {**SETTINGS, "symbols": ["NVDA", "ORCL"]}, lake_root=lake.root,
                        write=False)
