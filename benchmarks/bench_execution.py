@@ -11,6 +11,12 @@ Run: ``python benchmarks/bench_execution.py`` (~1 min). Single threaded, warm (b
   folded into its parent) is the per-child cost in ns;
 * router: ``optimal_split`` and ``greedy_split`` over 3 venues x 10 levels for 1,000
   shares in lots of 100 (the DP's grid is then 10 steps) and of 1 (1,000 steps), us a call;
+* router in the loop's form: ``route_depth`` over 3 venues' live L3 books of one
+  symbol (10 ask levels each, read with ``take_depth``), 1,000 shares in lots of 100;
+* Cont & Kukanov placement: ``placement_split`` over 3 venues and 200 outflow
+  scenarios, 1,000 shares in lots of 100 (11^3 limit placements searched whole) and in
+  lots of 10 (101^3: coarse search, stochastic approximation of 2,000 steps, local moves);
+  ``python benchmarks/bench_execution.py router`` runs the router cases alone;
 * VWAP: a 10-symbol backtest where every entry is a full-day VWAP parent (5-minute
   buckets), bars x symbols per second of the loop (bar fill model);
 * VWAP on a book tape: 10 symbols of synthetic L3 order flow
@@ -42,10 +48,14 @@ from framework.data.calendar import sessions  # noqa: E402
 from framework.engine.event.engine import run_event  # noqa: E402
 from framework.execution.config import ExecutionConfig  # noqa: E402
 from framework.execution.costs import CostConfig  # noqa: E402
-from framework.execution.routing import greedy_split, optimal_split  # noqa: E402
+from framework.execution.routing import greedy_split, optimal_split, placement_split  # noqa: E402
+from framework.execution.venue_books import route_depth  # noqa: E402
+from framework.marketdata.book.book import OrderBooks  # noqa: E402
 from framework.risk import RiskConfig  # noqa: E402
 from framework.strategy import DecisionConfig, Signals  # noqa: E402
 from framework.strategy.panel import panel_from_frame  # noqa: E402
+from framework.types.codes import BookEvent  # noqa: E402
+from framework.types.dtypes import BOOK_EVENT_DTYPE  # noqa: E402
 
 SYMBOLS = [f"S{i:02d}" for i in range(10)]
 N_SESSIONS = 20
@@ -105,13 +115,50 @@ def bench_router() -> None:
                 1, 1000.0, px, sz, fee, pen, lots, fixed)),
                 ("greedy_split", lambda lots=lots: greedy_split(
                     1, 1000.0, px, sz, fee, pen, lots))):
-            fn()
-            n = 2000 if lot > 1 else 20
-            t = time.perf_counter()
-            for _ in range(n):
-                fn()
-            us = (time.perf_counter() - t) / n * 1e6
+            us = _per_call_us(fn, 2000 if lot > 1 else 20)
             print(f"  router {name:<14s} lot {lot:5.0f}: {us:10.2f} us a decision")
+
+
+def _per_call_us(fn, n: int) -> float:
+    fn()  # compiles or loads the cache
+    t = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t) / n * 1e6
+
+
+def bench_route_depth() -> None:
+    rng = np.random.default_rng(1)
+    K, L = 3, 10
+    rows = []
+    oid = 1
+    for v in range(K):
+        px = 100.0 + np.cumsum(rng.integers(1, 3, L)) * 0.01
+        for lv in range(L):
+            rows.append((v, px[lv], float(rng.integers(1, 10) * 100), oid))
+            oid += 1
+    ev = np.zeros(len(rows), BOOK_EVENT_DTYPE)
+    for i, (v, px, size, o) in enumerate(rows):
+        ev[i] = (i, i, v, int(BookEvent.ADD), -1, o, px, size, 0)
+    ob = OrderBooks(K)
+    ob.apply(ev)
+    fee, pen = np.array([0.003, -0.002, 0.0]), np.array([0.0, 0.001, 0.0005])
+    lots, fixed = np.full(K, 100.0), np.array([0.0, 0.05, 0.0])
+    us = _per_call_us(lambda: route_depth(ob.state, 0, 1, 1, 1000.0, np.nan, fee, pen, lots,
+                                          fixed, 16), 2000)
+    print(f"  router route_depth (3 live books), lot 100: {us:10.2f} us a decision")
+
+
+def bench_placement() -> None:
+    rng = np.random.default_rng(2)
+    K, N = 3, 200
+    Q = np.array([300.0, 800.0, 100.0])
+    xi = rng.exponential(600.0, (N, K))
+    r = np.array([0.002, 0.0025, -0.001])
+    for lot, n in ((100.0, 200), (10.0, 3)):
+        us = _per_call_us(lambda lot=lot: placement_split(1000.0, Q, xi, 0.005, 0.003, r,
+                                                          0.02, 0.01, lot, 2000), n)
+        print(f"  Cont-Kukanov placement_split, lot {lot:5.0f}: {us:10.1f} us a decision")
 
 
 def bench_vwap(panel) -> None:
@@ -157,12 +204,19 @@ def main() -> int:
     if sys.argv[1:] == ["book"]:
         bench_vwap_book()
         return 0
+    if sys.argv[1:] == ["router"]:
+        bench_router()
+        bench_route_depth()
+        bench_placement()
+        return 0
     t = time.perf_counter()
     panel = _panel()
     print(f"panel: {panel.n_bars} bars x {len(SYMBOLS)} symbols "
           f"(built in {time.perf_counter() - t:.1f} s)")
     bench_children(panel)
     bench_router()
+    bench_route_depth()
+    bench_placement()
     bench_vwap(panel)
     bench_vwap_book()
     return 0

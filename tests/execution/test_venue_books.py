@@ -9,8 +9,9 @@ import math
 import numpy as np
 import pytest
 
+from framework.engine.event.book_tape import BookTape
 from framework.execution.routing import split_cost
-from framework.execution.venue_books import nbbo, route_depth
+from framework.execution.venue_books import best_outflow, nbbo, route_depth
 from framework.marketdata.book.book import OrderBooks
 from framework.types.codes import BookEvent
 from framework.types.dtypes import BOOK_EVENT_DTYPE
@@ -90,3 +91,28 @@ def test_depth_limit_and_sells(books):
     np.testing.assert_array_equal(_route(books, -1, 150.0), [50, 100])
     # symbol 0: only venue 0 offers
     np.testing.assert_array_equal(_route(books, 1, 50.0, sym=0), [50, 0])
+
+
+def test_best_outflow_by_hand():
+    # venue 0 (book 0): bids 10.00 x 100 (id 1), 10.00 x 200 (id 2), 9.99 x 300 (id 3);
+    # venue 1 (book 1): ask 10.01 x 400 (id 4). Intervals of 1 s from t = 10 s.
+    s = 1_000_000_000
+    rows = [
+        (0, 0, BookEvent.ADD, 1, 1, 10.00, 100), (1, 0, BookEvent.ADD, 1, 2, 10.00, 200),
+        (2, 0, BookEvent.ADD, 1, 3, 9.99, 300), (3, 1, BookEvent.ADD, -1, 4, 10.01, 400),
+        (5 * s, 0, BookEvent.EXEC_VISIBLE, 1, 1, 10.00, 10),  # before t0: not counted
+        (10 * s, 0, BookEvent.EXEC_VISIBLE, 1, 1, 10.00, 50),  # at the best: 50
+        (10 * s + 1, 0, BookEvent.CANCEL, 1, 3, 9.99, 100),  # behind the best: 0
+        (10 * s + 2, 1, BookEvent.CANCEL, -1, 4, 10.01, 150),  # best ask: 150
+        (11 * s, 0, BookEvent.DELETE, 1, 1, 10.00, 0),  # its 40 left: 40
+        (11 * s + 1, 0, BookEvent.EXEC_VISIBLE, 1, 2, 10.00, 200),  # 200
+        (11 * s + 2, 0, BookEvent.EXEC_VISIBLE, 1, 3, 9.99, 500),  # 9.99 now best: its 200
+        (13 * s, 1, BookEvent.DELETE, -1, 4, 10.01, 0),  # past the 3rd interval: 0
+    ]
+    ev = np.zeros(len(rows), BOOK_EVENT_DTYPE)
+    for i, (ts, book, kind, side, oid, px, size) in enumerate(rows):
+        ev[i] = (ts, ts, book, kind, side, oid, px, size, 0)
+    out = best_outflow(BookTape.from_events(ev), 2, 10 * s, s, 3)
+    np.testing.assert_array_equal(out[0, 0], [50.0, 440.0, 0.0])  # venue 0's bid
+    np.testing.assert_array_equal(out[1, 1], [150.0, 0.0, 0.0])  # venue 1's ask
+    assert out[0, 1].sum() == 0.0 and out[1, 0].sum() == 0.0
