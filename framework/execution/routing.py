@@ -155,6 +155,13 @@ def split_cost(side, alloc, px, sz, fee, penalty, fixed) -> float:
 # xi, given as N equally likely scenarios xi[N, K] (e.g. outflows measured on the tape).
 
 
+@kernel(inline="always")
+def _scenario_v(S, M, a, reb, h, f, lam_u, lam_o) -> float:
+    """V of one scenario: ``M`` market shares, ``a`` shares filled in all, ``reb`` USD
+    the limit fills earned (sum of (h + r_k) per share)."""
+    return (h + f) * M - reb + lam_u * max(S - a, 0.0) + lam_o * max(a - S, 0.0)
+
+
 @kernel
 def placement_cost(S, M, L, Q, xi, h, f, r, lam_u, lam_o) -> float:
     """Expected cost E[V(X, xi)] (USD, relative to the mid) of the placement ``M``
@@ -165,14 +172,38 @@ def placement_cost(S, M, L, Q, xi, h, f, r, lam_u, lam_o) -> float:
     total = 0.0
     for n in range(N):
         a = M
-        c = (h + f) * M
+        reb = 0.0
         for k in range(K):
             got = min(max(xi[n, k] - Q[k], 0.0), L[k])
             a += got
-            c -= (h + r[k]) * got
-        c += lam_u * max(S - a, 0.0) + lam_o * max(a - S, 0.0)
-        total += c
+            reb += (h + r[k]) * got
+        total += _scenario_v(S, M, a, reb, h, f, lam_u, lam_o)
     return total / N
+
+
+@kernel
+def _fills(lim, Q, xi, h, r, fill, reb) -> None:
+    """Per scenario, the shares the limits ``lim[K]`` fill (``fill[N]``) and what those
+    fills earn (``reb[N]``, USD)."""
+    N, K = xi.shape
+    for n in range(N):
+        a = 0.0
+        e = 0.0
+        for k in range(K):
+            got = min(max(xi[n, k] - Q[k], 0.0), lim[k])
+            a += got
+            e += (h + r[k]) * got
+        fill[n] = a
+        reb[n] = e
+
+
+@kernel
+def _with_market(S, M, fill, reb, h, f, lam_u, lam_o) -> float:
+    """E[V] of the limits whose fills are ``fill``/``reb`` plus ``M`` market shares."""
+    total = 0.0
+    for n in range(fill.shape[0]):
+        total += _scenario_v(S, M, M + fill[n], reb[n], h, f, lam_u, lam_o)
+    return total / fill.shape[0]
 
 
 @njit(cache=True)
@@ -214,21 +245,29 @@ def placement_single(S, Q, xi, h, f, r, lam_u, lam_o, lot) -> np.ndarray:
 
 
 @kernel
-def _best_market(S, top, lot, lim, Q, xi, h, f, r, lam_u, lam_o):
-    """``(lots, E[V])`` of the best market order for the limit orders ``lim[K]`` (shares)
-    already placed. For fixed limits E[V] is convex in M (each scenario adds (h + f) M
-    and the penalties of M + fills - S), so the first grid point whose next step does
-    not lower it is the optimum: a bisection on the forward difference."""
-    lo, hi = 0, top
-    while lo < hi:
-        mid = (lo + hi) // 2
-        here = placement_cost(S, mid * lot, lim, Q, xi, h, f, r, lam_u, lam_o)
-        if placement_cost(S, (mid + 1) * lot, lim, Q, xi, h, f, r, lam_u, lam_o) \
-                < here - 1e-12:
-            lo = mid + 1
+def _best_market(S, top, lot, fill, reb, h, f, lam_u, lam_o, m0):
+    """``(lots, E[V])`` of the best market order for limit orders whose fills are
+    ``fill``/``reb`` (:func:`_fills`). For fixed limits E[V] is convex in M (each
+    scenario adds (h + f) M and the penalties of M + fills - S), so walking from the
+    guess ``m0`` (lots) downhill one lot at a time ends at the optimum; the limits
+    weighed one after the other move it little, so the walk is short."""
+    m = min(max(m0, 0), top)
+    c = _with_market(S, m * lot, fill, reb, h, f, lam_u, lam_o)
+    step = 1
+    if m < top:
+        up = _with_market(S, (m + 1) * lot, fill, reb, h, f, lam_u, lam_o)
+        if up < c - 1e-12:
+            m, c = m + 1, up
         else:
-            hi = mid
-    return lo, placement_cost(S, lo * lot, lim, Q, xi, h, f, r, lam_u, lam_o)
+            step = -1
+    else:
+        step = -1
+    while 0 <= m + step <= top:
+        nxt = _with_market(S, (m + step) * lot, fill, reb, h, f, lam_u, lam_o)
+        if nxt >= c - 1e-12:
+            break
+        m, c = m + step, nxt
+    return m, c
 
 
 EXACT_POINTS = 1 << 14  # limit-order grids up to this many points are searched whole
@@ -259,12 +298,15 @@ def placement_split(S, Q, xi, h, f, r, lam_u, lam_o, lot, n_iter) -> np.ndarray:
     N, K = xi.shape
     top = int(math.floor(S / lot + 1e-9))
     lim = np.zeros(K)
+    fill = np.zeros(N)
+    reb = np.zeros(N)
     best = np.zeros(K, np.int64)
     cand = np.zeros(K, np.int64)
     step = 1  # the coarsest grid of limits (in lots) that can be searched whole
     while (top // step + 1) ** K > EXACT_POINTS:
         step += 1
-    best_m, best_c = _search_grid(S, top, step, lot, best, lim, Q, xi, h, f, r, lam_u, lam_o)
+    best_m, best_c = _search_grid(S, top, step, lot, best, lim, fill, reb, Q, xi, h, f, r,
+                                  lam_u, lam_o)
     if step == 1:
         return _placement(best_m, best, lot)
     # the stochastic approximation, from all-market
@@ -299,7 +341,8 @@ def placement_split(S, Q, xi, h, f, r, lam_u, lam_o, lot, n_iter) -> np.ndarray:
         if n_iter == 0 and st == 0:
             continue
         cand[:] = starts[st]
-        m, c = _lots_cost(S, top, lot, cand, lim, Q, xi, h, f, r, lam_u, lam_o)
+        m, c = _lots_cost(S, top, lot, cand, lim, fill, reb, Q, xi, h, f, r, lam_u, lam_o,
+                          best_m)
         if c < best_c - 1e-12:
             best_m, best_c = m, c
             best[:] = cand
@@ -317,7 +360,8 @@ def placement_split(S, Q, xi, h, f, r, lam_u, lam_o, lot, n_iter) -> np.ndarray:
                         cand[j] = best[j] - v
                         if v == 0 or cand[i] > top or cand[j] < 0:
                             continue
-                    m, c = _lots_cost(S, top, lot, cand, lim, Q, xi, h, f, r, lam_u, lam_o)
+                    m, c = _lots_cost(S, top, lot, cand, lim, fill, reb, Q, xi, h, f, r,
+                                      lam_u, lam_o, best_m)
                     if c < best_c - 1e-12:
                         best_m, best_c = m, c
                         best[:] = cand
@@ -326,20 +370,22 @@ def placement_split(S, Q, xi, h, f, r, lam_u, lam_o, lot, n_iter) -> np.ndarray:
 
 
 @kernel
-def _search_grid(S, top, step, lot, best, lim, Q, xi, h, f, r, lam_u, lam_o):
+def _search_grid(S, top, step, lot, best, lim, fill, reb, Q, xi, h, f, r, lam_u, lam_o):
     """Every limit placement with each ``L_k`` a multiple of ``step`` lots (at most
     ``top``), the market order the best for each: ``(market lots, E[V])`` of the least
-    cost one, its limits (lots) left in ``best[K]``; ``lim[K]`` scratch."""
+    cost one, its limits (lots) left in ``best[K]``; ``lim``, ``fill``, ``reb`` scratch."""
     K = lim.shape[0]
     n = top // step + 1
     points = n ** K
     best_m, best_c = -1, np.inf
+    m = top
     for p in range(points):
         code = p
         for k in range(K):
             lim[k] = (code % n) * step * lot
             code //= n
-        m, c = _best_market(S, top, lot, lim, Q, xi, h, f, r, lam_u, lam_o)
+        _fills(lim, Q, xi, h, r, fill, reb)
+        m, c = _best_market(S, top, lot, fill, reb, h, f, lam_u, lam_o, m)
         if c < best_c - 1e-12:
             best_m, best_c = m, c
             for k in range(K):
@@ -348,12 +394,13 @@ def _search_grid(S, top, step, lot, best, lim, Q, xi, h, f, r, lam_u, lam_o):
 
 
 @kernel
-def _lots_cost(S, top, lot, cand, lim, Q, xi, h, f, r, lam_u, lam_o):
+def _lots_cost(S, top, lot, cand, lim, fill, reb, Q, xi, h, f, r, lam_u, lam_o, m0):
     """``(market lots, E[V])`` of the limits ``cand[K]`` (lots) with the best market
-    order; ``lim[K]`` scratch."""
+    order (found from the guess ``m0`` lots); ``lim``, ``fill``, ``reb`` scratch."""
     for k in range(lim.shape[0]):
         lim[k] = cand[k] * lot
-    return _best_market(S, top, lot, lim, Q, xi, h, f, r, lam_u, lam_o)
+    _fills(lim, Q, xi, h, r, fill, reb)
+    return _best_market(S, top, lot, fill, reb, h, f, lam_u, lam_o, m0)
 
 
 @njit(cache=True)
