@@ -82,9 +82,10 @@ def market(cfg: StrategyConfig, lake_root: Path) -> tuple:
 
 def trial_config(job: SweepJob, keys: dict[str, Any]) -> StrategyConfig:
     """The job's config (TOML plus overrides) with the trial's dotted ``keys`` applied.
-    The TOML is read and validated once per process; a trial whose keys are all
-    ``params.<name>`` gets a copy with those parameters replaced (the strategy's
-    ``Params`` validates them when it is built), any other key a fresh validation."""
+    The TOML is read and validated once per process (again once the file changes); a
+    trial whose keys are all ``params.<name>`` gets a copy with those parameters
+    replaced (the strategy's ``Params`` validates them when it is built), any other key
+    a fresh validation."""
     base = _base(job)[0]
     if not all(k.startswith("params.") and k.count(".") == 1 for k in keys):
         return load_toml(job.config, StrategyConfig, {**job.overrides, **keys})
@@ -104,7 +105,9 @@ def trial_strategy(job: SweepJob, keys: dict[str, Any], *,
 
 
 def _base(job: SweepJob) -> tuple[StrategyConfig, type[Strategy]]:
-    key = (job.config, repr(sorted(job.overrides.items())))
+    path = Path(job.config)  # an edited TOML (a notebook's next sweep) is read again
+    stamp = (path.stat().st_mtime_ns, path.stat().st_size) if path.is_file() else None
+    key = (job.config, stamp, repr(sorted(job.overrides.items())))
     if key not in _BASE:
         _BASE.clear()  # one sweep per process at a time
         cfg = load_toml(job.config, StrategyConfig, job.overrides)
