@@ -23,26 +23,30 @@ from framework.data.calendar import session_date_expr
 from framework.types.annual import SESSIONS_PER_YEAR, annualised_sharpe
 
 
-def session_equity(equity: pl.DataFrame) -> pl.DataFrame:
-    """Equity at the last bar of each New York session date.
-
-    ``equity``: the engine's frame (``ts`` ns UTC, ``equity`` USD). Returns ``date``,
-    ``ts`` (ns of that last bar) and ``equity`` (USD), one row per session.
-    """
-    return (equity.lazy()
+def session_closes(ts: np.ndarray | pl.Series) -> pl.DataFrame:
+    """The last bar of each New York session date of ``ts`` (ns UTC, in bar order):
+    ``date``, ``ts`` (ns of that bar) and ``row`` (its index in ``ts``), in date order."""
+    return (pl.DataFrame({"ts": ts}).with_row_index("row").lazy()
             .with_columns(date=session_date_expr("ts"))
             .group_by("date", maintain_order=True)
-            .agg(pl.col("ts").last(), pl.col("equity").last())
+            .agg(pl.col("ts").last(), pl.col("row").last())
             .sort("date").collect())
 
 
+def session_returns(equity: np.ndarray, rows: np.ndarray, initial_cash: float) -> np.ndarray:
+    """Simple session-to-session returns (fraction) of an equity curve (USD, one value a
+    bar) at its session-close bars ``rows`` (:func:`session_closes`' ``row``); the first
+    session's return is against ``initial_cash`` (USD)."""
+    eq = np.asarray(equity, dtype=np.float64)[rows]
+    return eq / np.concatenate(([initial_cash], eq[:-1])) - 1.0
+
+
 def daily_returns(equity: pl.DataFrame, initial_cash: float) -> pl.DataFrame:
-    """Simple session-to-session returns (fraction) of ``equity``; the first session's
-    return is against ``initial_cash`` (USD). Columns ``date``, ``ts``, ``ret``."""
-    daily = session_equity(equity)
-    eq = daily["equity"].to_numpy()
-    prev = np.concatenate(([initial_cash], eq[:-1]))
-    return daily.select("date", "ts").with_columns(ret=pl.Series(eq / prev - 1.0))
+    """:func:`session_returns` of the engine's equity frame (``ts`` ns UTC, ``equity``
+    USD). Columns ``date``, ``ts``, ``ret``."""
+    closes = session_closes(equity["ts"])
+    ret = session_returns(equity["equity"].to_numpy(), closes["row"].to_numpy(), initial_cash)
+    return closes.select("date", "ts").with_columns(ret=pl.Series(ret))
 
 
 def drawdown(returns: np.ndarray) -> np.ndarray:
@@ -54,11 +58,9 @@ def drawdown(returns: np.ndarray) -> np.ndarray:
 
 def max_drawdown_duration(returns: np.ndarray) -> int:
     """Longest run of periods spent below a previous peak (sessions)."""
-    longest = run = 0
-    for under in drawdown(returns) < 0.0:
-        run = run + 1 if under else 0
-        longest = max(longest, run)
-    return longest
+    under = np.concatenate(([0], (drawdown(returns) < 0.0).astype(np.int8), [0]))
+    edges = np.flatnonzero(np.diff(under))  # where runs below the peak start and end
+    return int((edges[1::2] - edges[::2]).max()) if edges.shape[0] else 0
 
 
 def probabilistic_sharpe(returns: np.ndarray, benchmark_sr: float = 0.0) -> float:

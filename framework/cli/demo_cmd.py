@@ -61,8 +61,9 @@ def demo(
     """Fill the lake from the synthetic default if empty, train, backtest, report.
 
     The synthetic market holds a planted effect (mean reversion after volume shocks in
-    AAPL, MSFT and NVDA, ``[synthetic.effects]`` of config/data.toml): a truth the
-    flagship should find. ``--null`` generates the control universe instead (the same
+    every symbol of the default universe, ``[synthetic.effects]`` of config/data.toml):
+    a truth the flagship should find, planted strong enough to show in a two-month demo
+    (hence its double-digit Sharpe, docs/research.md). ``--null`` generates the control universe instead (the same
     shocks, never reverting): there is nothing to find and promotion should reject."""
     from rich.progress import Progress
 

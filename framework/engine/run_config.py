@@ -148,14 +148,15 @@ def _shadowed(mod_name: str, source: str | Path) -> str:
 
 
 def build_strategy(cfg: StrategyConfig, source: str | Path, lake_root: Path | None = None,
-                   *, prepare: bool = True) -> Strategy:
+                   *, prepare: bool = True, cls: type[Strategy] | None = None) -> Strategy:
     """The strategy object of a validated config; ``source`` (its TOML) names it in errors
     and anchors the search for its module (:func:`strategy_class`).
 
     With ``prepare`` the strategy's :meth:`Strategy.prepare` hook runs (e.g. loading the
     registered model its ``[model]`` table names), so every driver gets a ready strategy;
-    ``fw train`` builds it unprepared, before any model exists."""
-    cls = strategy_class(cfg.strategy, source)
+    ``fw train`` builds it unprepared, before any model exists. ``cls``: the class
+    ``cfg.strategy`` names, already imported (a sweep builds one object per trial)."""
+    cls = cls or strategy_class(cfg.strategy, source)
     params = validate_mapping(cfg.params, cls.Params, str(source), "params")
     root = Path(lake_root or cfg.data.lake or Lake(None).root)
     strategy = cls(params, StrategyContext(root, Path(source)))

@@ -24,12 +24,14 @@ from framework.analytics.metrics import daily_returns, performance_metrics
 from framework.config import load_toml
 from framework.data import Lake
 from framework.engine.backtest import market_data, run_strategy
-from framework.engine.run_config import StrategyConfig, build_strategy
+from framework.engine.run_config import StrategyConfig, build_strategy, strategy_class
+from framework.strategy import Strategy
 from framework.strategy.base import strategy_code
 from framework.sweep.folds import Layout, fold_scores
 from framework.types.errors import FwError
 
 _MARKET: dict[tuple, tuple] = {}  # per process: bars loaded once for every trial
+_BASE: dict[tuple, tuple] = {}  # per process: the job's config and strategy class
 
 
 @dataclass(frozen=True)
@@ -78,11 +80,45 @@ def market(cfg: StrategyConfig, lake_root: Path) -> tuple:
     return _MARKET[key]
 
 
+def trial_config(job: SweepJob, keys: dict[str, Any]) -> StrategyConfig:
+    """The job's config (TOML plus overrides) with the trial's dotted ``keys`` applied.
+    The TOML is read and validated once per process (again once the file changes); a
+    trial whose keys are all ``params.<name>`` gets a copy with those parameters
+    replaced (the strategy's ``Params`` validates them when it is built), any other key
+    a fresh validation."""
+    base = _base(job)[0]
+    if not all(k.startswith("params.") and k.count(".") == 1 for k in keys):
+        return load_toml(job.config, StrategyConfig, {**job.overrides, **keys})
+    params = base.params | {k.removeprefix("params."): v for k, v in keys.items()}
+    return base.model_copy(update={"params": params})
+
+
+def trial_strategy(job: SweepJob, keys: dict[str, Any], *,
+                   prepare: bool = True) -> tuple[StrategyConfig, Strategy]:
+    """The trial's config and its strategy object (the class imported once per process)."""
+    cfg = trial_config(job, keys)
+    base, cls = _base(job)
+    if cfg.strategy != base.strategy:  # the trial's keys name another class
+        cls = None
+    return cfg, build_strategy(cfg, job.config, Path(job.lake_root) if job.lake_root else None,
+                               prepare=prepare, cls=cls)
+
+
+def _base(job: SweepJob) -> tuple[StrategyConfig, type[Strategy]]:
+    path = Path(job.config)  # an edited TOML (a notebook's next sweep) is read again
+    stamp = (path.stat().st_mtime_ns, path.stat().st_size) if path.is_file() else None
+    key = (job.config, stamp, repr(sorted(job.overrides.items())))
+    if key not in _BASE:
+        _BASE.clear()  # one sweep per process at a time
+        cfg = load_toml(job.config, StrategyConfig, job.overrides)
+        _BASE[key] = cfg, strategy_class(cfg.strategy, job.config)
+    return _BASE[key]
+
+
 def backtest_returns(job: SweepJob, keys: dict[str, Any]) -> tuple[np.ndarray, dict]:
     """Run the strategy with ``keys`` (dotted TOML keys) on top of the job's overrides;
     session-close returns of every session (fractions) and run counts."""
-    cfg = load_toml(job.config, StrategyConfig, {**job.overrides, **keys})
-    strategy = build_strategy(cfg, job.config, Path(job.lake_root) if job.lake_root else None)
+    cfg, strategy = trial_strategy(job, keys)
     run = run_strategy(cfg, strategy, job.config, write=False,
                        market=market(cfg, strategy.context.lake_root))
     daily = daily_returns(run.result.equity, cfg.backtest.initial_cash)
@@ -91,9 +127,7 @@ def backtest_returns(job: SweepJob, keys: dict[str, Any]) -> tuple[np.ndarray, d
 
 
 def _model_scores(job: SweepJob, keys: dict[str, Any]) -> tuple[float, dict]:
-    cfg = load_toml(job.config, StrategyConfig, {**job.overrides, **keys})
-    strategy = build_strategy(cfg, job.config, Path(job.lake_root) if job.lake_root else None,
-                              prepare=False)
+    cfg, strategy = trial_strategy(job, keys, prepare=False)
     with strategy_code(f"{strategy.name} ({job.config})", "cross_validate()"):
         cv = strategy.cross_validate(Lake(strategy.context.lake_root), cfg,
                                      splits=job.cv_splits,

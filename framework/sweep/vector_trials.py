@@ -12,7 +12,7 @@ in three steps, in whatever process runs the batch:
    ``CHUNK`` at a time, and simulated by one :mod:`framework.sweep.matrices` call, in
    parallel over trials; only each trial's equity curve is kept;
 3. each curve becomes session-close returns exactly as the event engine's does
-   (``daily_returns`` over the same bar timestamps) and is scored on the walk-forward
+   (``session_returns`` at the same session-close bars) and is scored on the walk-forward
    windows like an event trial.
 
 A trial whose config or signals hold what the vector engine does not model (its keys
@@ -26,21 +26,26 @@ with bar fills): enter on ``entry == 1``; exit on ``exit`` or a reversal signal
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 
-from framework.analytics.metrics import daily_returns
-from framework.config import load_toml
+from framework.analytics.metrics import session_closes, session_returns
 from framework.engine.backtest import strategy_signals
-from framework.engine.run_config import StrategyConfig, build_strategy
+from framework.engine.run_config import StrategyConfig
 from framework.features.shared import FeatureMemo, shared_features
 from framework.strategy import BarPanel, Signals
 from framework.sweep.matrices import GridRun, grid_signals, grid_targets
 from framework.sweep.route import vector_blockers
-from framework.sweep.trial import SweepJob, TrialOutcome, evaluate, market, score, settle
+from framework.sweep.trial import (
+    SweepJob,
+    TrialOutcome,
+    evaluate,
+    market,
+    score,
+    settle,
+    trial_strategy,
+)
 
 CHUNK = 64  # trials stacked into one kernel call: bounds the [chunk x T x S] stack
 PER_ENTRY = ("size", "limit", "stop_loss", "take_profit", "trail_pct", "trail_atr",
@@ -82,8 +87,7 @@ def _prepare(job: SweepJob, keys: dict[str, Any]) -> tuple[StrategyConfig, BarPa
                                                            Signals | None]:
     """The trial's config, bars and signals; signals None when the trial must run on
     the event engine (its config or signals hold what the vector engine cannot model)."""
-    cfg = load_toml(job.config, StrategyConfig, {**job.overrides, **keys})
-    strategy = build_strategy(cfg, job.config, Path(job.lake_root) if job.lake_root else None)
+    cfg, strategy = trial_strategy(job, keys)
     panel = market(cfg, strategy.context.lake_root)[0]
     if vector_blockers(cfg, strategy):
         return cfg, panel, None
@@ -132,12 +136,12 @@ def evaluate_vector(job: SweepJob, items: list[tuple[int, dict]]) -> list[TrialO
             continue
         share = (time.perf_counter() - t1) / len(members)  # the kernel call, per trial
         ts = panel.decision_ts()
+        rows = session_closes(ts)["row"].to_numpy()  # the same bars: one lookup per group
         fills = grid.metrics["n_fills"].to_list()
         for (out, prep, *_), eq, n_fills in zip(members, grid.equity, fills, strict=True):
             err = None
             try:
-                rets = daily_returns(pl.DataFrame({"ts": ts, "equity": eq}), cash)
-                score(job, out, rets["ret"].to_numpy(), {"fills": n_fills})
+                score(job, out, session_returns(eq, rows, cash), {"fills": n_fills})
             except Exception as exc:
                 err = exc
             done[out.number] = settle(job, out, err, time.perf_counter() - prep - share)

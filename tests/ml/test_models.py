@@ -100,3 +100,19 @@ def test_a_saved_hgb_scores_without_scikit_learn(tmp_path: Path) -> None:
     np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), expected)
     (tmp_path / "m" / "compiled.npz").unlink()
     np.testing.assert_array_equal(load_model(tmp_path / "m").predict_proba(X[600:]), expected)
+
+
+def test_fit_threads_change_nothing_but_the_speed(tmp_path: Path) -> None:
+    """``params.threads`` (default 1) caps a scikit-learn fit's OpenMP/BLAS threads: the
+    HGB's trees and probabilities are the same on 1 and 2 threads; a bad count is refused."""
+    X, y = _data("hist_gbm", 3000)
+    one = make_model("hist_gbm", 4, {"max_iter": 80}).fit(X[:2500], y[:2500])
+    two = make_model("hist_gbm", 4, {"max_iter": 80, "threads": 2}).fit(X[:2500], y[:2500])
+    one.save(tmp_path / "one")
+    two.save(tmp_path / "two")
+    assert (tmp_path / "one" / "compiled.npz").read_bytes() == \
+        (tmp_path / "two" / "compiled.npz").read_bytes()
+    np.testing.assert_array_equal(one.predict_proba(X[2500:]), two.predict_proba(X[2500:]))
+    for bad in (0, 1.5, True):
+        with pytest.raises(ModelError, match="'threads': expected an integer >= 1"):
+            make_model("hist_gbm", 4, {"threads": bad}).fit(X[:100], y[:100])

@@ -165,3 +165,25 @@ def test_grid_of_target_weights_equals_each_run() -> None:
         grid_target_weights(open_, close, [])
 
 
+
+
+def test_trial_config_reuses_the_toml_and_still_validates(sma_toml: Path,
+                                                          daily_lake: Path) -> None:
+    """A trial of ``params.*`` keys gets the job's config with those parameters replaced,
+    equal to reading the TOML with them; other keys, an edited TOML and bad parameter
+    values go through full validation, with the error naming the key."""
+    from framework.config import ConfigError
+    from framework.sweep.folds import Layout
+    from framework.sweep.trial import SweepJob, trial_config, trial_strategy
+
+    job = SweepJob(str(sma_toml), {"decision.size": 0.2}, str(daily_lake), "sharpe",
+                   Layout((0, 1), (), 1))
+    for keys in ({"params.fast": 3, "params.slow": 40}, {"decision.size": 0.5}, {}):
+        assert trial_config(job, keys) == load_toml(sma_toml, StrategyConfig,
+                                                    {"decision.size": 0.2, **keys})
+    cfg, strategy = trial_strategy(job, {"params.fast": 7})
+    assert (strategy.params.fast, strategy.params.slow, cfg.decision.size) == (7, 20, 0.2)
+    with pytest.raises(ConfigError, match="fast"):
+        trial_strategy(job, {"params.fast": "seven"})
+    sma_toml.write_text(sma_toml.read_text().replace("slow = 20", "slow = 125"))
+    assert trial_config(job, {"params.fast": 3}).params == {"fast": 3, "slow": 125}
