@@ -2,10 +2,10 @@
 instruction (LLVM's ``cttz`` / ``ctlz``: ``tzcnt`` / ``lzcnt`` or ``bsf`` / ``bsr`` on
 x86-64). The lowest set bit of ``x`` is ``cttz(x)``, the highest ``63 - ctlz(x)``.
 
-The occupancy bitmaps of the L3 book are scanned with these; the portable halving
-search they replace took six dependent branches per call and was the largest single cost
-of maintaining a deep book's top 10 levels (``docs/order-books.md``, "Speed"). Both are
-undefined for ``x == 0``: callers test the word first.
+The occupancy bitmaps of the L3 book are scanned with these (the next occupied level,
+``marketdata/book/kernels.next_level``); the portable halving search they replace took
+six dependent branches per call. Both are undefined for ``x == 0``: callers test the
+word first.
 """
 
 from __future__ import annotations
