@@ -14,6 +14,11 @@ warm (best of 3); the first call (JIT compile or cache load) is printed separate
   book, top 10 levels maintained the same two ways; the excerpt is small, so the figure
   is the best of 20 runs and includes setting the fresh book up (its grid layout and the
   first touch of every memory page it uses).
+* Deep synthetic L3: 10 symbols of the zero-intelligence flow of
+  ``framework.data.sources.synthetic_book`` (60 minutes of one session, 847,620 events,
+  limit orders 1-30 ticks from the best: books tens of levels deep, where the LOBSTER
+  day's are a few), interleaved by time, top 10 of each book maintained; median of 5
+  by the process's CPU time with the range, beside the same events with no view kept.
 * The order-id map: the book's open-addressing table vs numba's typed Dict on the same
   insert / find / delete sequence. Nothing is asserted.
 """
@@ -31,7 +36,7 @@ from pathlib import Path  # noqa: E402
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
-from timing import best_of, line  # noqa: E402
+from timing import best_of, line, rate, runs  # noqa: E402
 
 from framework.data.sources.itch import book_columns, decode_itch  # noqa: E402
 from framework.data.sources.lobster import load_lobster  # noqa: E402
@@ -112,6 +117,33 @@ def bench_itch() -> None:
           f"{ref / 1e6:.2f} M/s = {fw / ref:,.0f}x")
 
 
+DEEP_SYMBOLS = ("SPY", "QQQ", "AAPL", "MSFT", "NVDA", "AMZN", "META", "GOOG", "TSLA", "IWM")
+
+
+def bench_deep(minutes: int = 60) -> None:
+    import polars as pl
+
+    from framework.data.settings import SyntheticBookConfig
+    from framework.data.sources.synthetic_book import generate_book
+
+    cfg = SyntheticBookConfig(symbols=list(DEEP_SYMBOLS), start=dt.date(2024, 4, 1),
+                              end=dt.date(2024, 4, 1), minutes=minutes)
+    frame = pl.concat([generate_book(cfg, s).with_columns(book=pl.lit(b, pl.Int64))
+                       for b, s in enumerate(DEEP_SYMBOLS)]).sort("ts", maintain_order=True)
+    cols = (frame["book"].to_numpy(), frame["kind"].to_numpy(), frame["side"].to_numpy(),
+            frame["order_id"].to_numpy(), to_units(frame["price"].to_numpy()),
+            frame["size"].to_numpy().astype(np.float64), frame["new_order_id"].to_numpy(),
+            frame["ts"].to_numpy())
+    nb = len(DEEP_SYMBOLS)
+    print(f"deep synthetic L3, {nb} symbols x {minutes} min interleaved "
+          f"({frame.height:,} events), load average {os.getloadavg()[0]:.1f}")
+    OrderBooks(nb).apply_units(*cols, top_n=TOP, every=False)
+    for name, kw in ((f"top-{TOP} of each book maintained", dict(top_n=TOP, every=False)),
+                     ("no view kept (the book alone)", dict(top_n=0))):
+        rate(name, frame.height,
+             runs(lambda kw=kw: OrderBooks(nb).apply_units(*cols, **kw), clock=time.process_time))
+
+
 @numba.njit(cache=True)
 def _table_ops(keys, vals, ids):
     for k in range(ids.shape[0]):
@@ -157,6 +189,7 @@ def main() -> int:
     print(f"numba {numba.__version__}, single thread\n")
     bench_lobster()
     bench_itch()
+    bench_deep()
     bench_order_map()
     return 0
 

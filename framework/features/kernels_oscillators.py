@@ -129,9 +129,21 @@ def atr_update(s: np.ndarray, h: float, low: float, c: float) -> float:
 
 @kernel
 def atr_run(s: np.ndarray, h: np.ndarray, low: np.ndarray, c: np.ndarray, out: np.ndarray) -> None:
+    """``atr_step`` over the arrays. Once smoothing (past the seed, ``n`` > 1), a row
+    whose three inputs are finite takes the smoothing alone (the same arithmetic as
+    ``atr_step``'s last branch, without its warm-up tests); any other row takes the step."""
     cnt, pc, atr, n = int(s[0]), s[2], s[3], int(s[1])
+    keep = (n - 1.0) / n
+    w = 1.0 / n
     for i in range(c.shape[0]):
-        cnt, pc, atr, out[i] = atr_step(cnt, pc, atr, n, h[i], low[i], c[i])
+        hi, lo, cl = h[i], low[i], c[i]
+        if cnt > n and n > 1 and np.isfinite(hi + lo + cl):
+            atr = atr * keep + true_range(hi, lo, pc) * w
+            pc = cl
+            cnt += 1
+            out[i] = atr
+        else:
+            cnt, pc, atr, out[i] = atr_step(cnt, pc, atr, n, hi, lo, cl)
     s[0], s[2], s[3] = cnt, pc, atr
 
 

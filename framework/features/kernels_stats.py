@@ -316,98 +316,127 @@ def _simple_return(x: float, prev: float) -> float:
     return (x - prev) / prev if prev != 0.0 else 0.0
 
 
-@njit(cache=True)
-def _beta_reseed(s: np.ndarray, n: int, pos: int) -> None:
-    """Shift to the window's mean returns and rebuild the five sums (oldest first)."""
+@kernel
+def _beta_reseed(s: np.ndarray, n: int, pos: int):
+    """Shift to the window's mean returns and rebuild the five sums (oldest first):
+    (shiftX, shiftY, sXX, sYY, sXY, sX, sY)."""
     fn = float(n)
     mx, my = _ring_sums(s, _B0, n, pos)
-    s[5] = mx / fn
-    s[6] = my / fn
+    hx = mx / fn
+    hy = my / fn
     sxx = syy = sxy = sx = sy = 0.0
     for k in range(n):
         j = (pos + k) % n
-        x = s[_B0 + j] - s[5]
-        y = s[_B0 + n + j] - s[6]
+        x = s[_B0 + j] - hx
+        y = s[_B0 + n + j] - hy
         sxx += x * x
         syy += y * y
         sxy += x * y
         sx += x
         sy += y
-    s[7], s[13], s[8], s[9], s[10] = sxx, syy, sxy, sx, sy
+    return hx, hy, sxx, syy, sxy, sx, sy
 
 
 @njit(cache=True, inline="always")
-def beta_update(s: np.ndarray, asset: float, market: float) -> float:
+def _beta_load(s: np.ndarray):
+    """The state's scalars as a tuple: (count, pos, prev_m, prev_a, shiftX, shiftY, sXX,
+    sXY, sX, sY, leaveXX, reseed, sYY, leaveYY); a loop carries them in registers
+    (``beta_run``)."""
+    return (s[0], int(s[2]), s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12],
+            s[13], s[14])
+
+
+@njit(cache=True, inline="always")
+def _beta_store(s: np.ndarray, v) -> None:
+    s[0], s[2], s[3], s[4], s[5], s[6], s[7] = v[0], v[1], v[2], v[3], v[4], v[5], v[6]
+    s[8], s[9], s[10], s[11], s[12], s[13], s[14] = v[7], v[8], v[9], v[10], v[11], v[12], v[13]
+
+
+@njit(cache=True, inline="always")
+def _beta_step(s: np.ndarray, n: int, v, asset: float, market: float):
     """OLS beta of the asset's simple returns on the market's over n returns; lookback n.
 
     Same arithmetic as TA-Lib ``BETA(market, asset, n)`` (TA-Lib divides by the
     variance of its first argument); 0.0 where the market variance is zero relative to
     its own scale. Both sides have an outlier trigger: a bad asset tick corrupts the
     covariance sums as much as a bad market tick corrupts the variance.
+    ``v``: the scalars of ``_beta_load``; ``s`` keeps the rings. Returns (new ``v``, value).
     """
+    cnt, pos, pm, pa, hx, hy, sxx, sxy, sx, sy, lxx, rs, syy, lyy = v
     if np.isnan(asset) or np.isnan(market):
-        return NAN
-    cnt = s[0]
-    s[0] = cnt + 1.0
-    pm = s[3]
-    pa = s[4]
-    s[3] = market
-    s[4] = asset
-    if cnt == 0.0:
-        return NAN
+        return v, NAN
+    seen = cnt
+    cnt += 1.0
     rx = _simple_return(market, pm)
     ry = _simple_return(asset, pa)
-    if cnt == 1.0:  # anchor the shift on the first return
-        s[5] = rx
-        s[6] = ry
-    n = int(s[1])
-    pos = int(s[2])
+    pm = market
+    pa = asset
+    if seen == 0.0:
+        return (cnt, pos, pm, pa, hx, hy, sxx, sxy, sx, sy, lxx, rs, syy, lyy), NAN
+    if seen == 1.0:  # anchor the shift on the first return
+        hx = rx
+        hy = ry
     s[_B0 + pos] = rx
     s[_B0 + n + pos] = ry
     pos += 1
     if pos == n:
         pos = 0
-    s[2] = pos
-    x = rx - s[5]
-    y = ry - s[6]
-    s[7] += x * x
-    s[13] += y * y
-    s[8] += x * y
-    s[9] += x
-    s[10] += y
-    if cnt < n:
-        return NAN
-    if cnt == n:
-        s[12] = _RESEED_WINDOWS * n
+    x = rx - hx
+    y = ry - hy
+    sxx += x * x
+    syy += y * y
+    sxy += x * y
+    sx += x
+    sy += y
+    if seen < n:
+        return (cnt, pos, pm, pa, hx, hy, sxx, sxy, sx, sy, lxx, rs, syy, lyy), NAN
+    if seen == n:
+        rs = float(_RESEED_WINDOWS * n)
     fn = float(n)
-    scale = fn * s[7]
-    denom = scale - (s[9] * s[9])
-    s[12] -= 1.0
-    if (denom < _CANCEL * scale or s[11] > 1000.0 * s[7] or s[14] > 1000.0 * s[13]
-            or s[12] <= 0.0):
-        s[12] = _RESEED_WINDOWS * n
-        _beta_reseed(s, n, pos)
-        scale = fn * s[7]
-        denom = max(scale - (s[9] * s[9]), 0.0)
-    x = s[_B0 + pos] - s[5]
-    y = s[_B0 + n + pos] - s[6]
-    out = ((fn * s[8]) - (s[9] * s[10])) / denom if denom > _TA_EPS * scale else 0.0
-    s[11] = x * x
-    s[14] = y * y
-    s[7] -= x * x
-    s[13] -= y * y
-    s[8] -= x * y
-    s[9] -= x
-    s[10] -= y
+    scale = fn * sxx
+    denom = scale - (sx * sx)
+    rs -= 1.0
+    if (denom < _CANCEL * scale or lxx > 1000.0 * sxx or lyy > 1000.0 * syy
+            or rs <= 0.0):
+        rs = float(_RESEED_WINDOWS * n)
+        hx, hy, sxx, syy, sxy, sx, sy = _beta_reseed(s, n, pos)
+        scale = fn * sxx
+        denom = max(scale - (sx * sx), 0.0)
+    x = s[_B0 + pos] - hx
+    y = s[_B0 + n + pos] - hy
+    out = ((fn * sxy) - (sx * sy)) / denom if denom > _TA_EPS * scale else 0.0
+    lxx = x * x
+    lyy = y * y
+    sxx -= x * x
+    syy -= y * y
+    sxy -= x * y
+    sx -= x
+    sy -= y
+    return (cnt, pos, pm, pa, hx, hy, sxx, sxy, sx, sy, lxx, rs, syy, lyy), out
+
+
+@njit(cache=True, inline="always")
+def beta_update(s: np.ndarray, asset: float, market: float) -> float:
+    """One streaming step of ``_beta_step`` (TA-Lib BETA(market, asset, n))."""
+    v, out = _beta_step(s, int(s[1]), _beta_load(s), asset, market)
+    _beta_store(s, v)
     return out
+
+
+@kernel
+def beta_run(s: np.ndarray, asset: np.ndarray, market: np.ndarray, out: np.ndarray) -> None:
+    """``_beta_step`` over the arrays, the sums in registers (TA-Lib BETA)."""
+    n = int(s[1])
+    v = _beta_load(s)
+    for i in range(asset.shape[0]):
+        v, out[i] = _beta_step(s, n, v, asset[i], market[i])
+    _beta_store(s, v)
 
 
 @njit(cache=True)
 def beta_batch(asset: np.ndarray, market: np.ndarray, n: int) -> np.ndarray:
-    s = beta_state(n)
     out = np.empty(asset.shape[0])
-    for i in range(asset.shape[0]):
-        out[i] = beta_update(s, asset[i], market[i])
+    beta_run(beta_state(n), asset, market, out)
     return out
 
 

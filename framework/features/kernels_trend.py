@@ -431,25 +431,36 @@ def mom_update(s: np.ndarray, x: float) -> float:
     return out
 
 
-@kernel
-def roc_run(s: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
-    cnt, pos, buf = int(s[0]), int(s[2]), s[3:]
-    for i in range(x.shape[0]):
-        cnt, pos, out[i] = roc_step(cnt, pos, buf, x[i])
-    s[0], s[2] = cnt, pos
-
-
-# rows per block of ``mom_run``'s direct path (32 KB: a block redone stays in L1)
+# rows per block of ``_lag_run``'s direct path (32 KB: a block redone stays in L1)
 _LAG_BLOCK = 4096
 
 
-@kernel
-def mom_run(s: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
-    """``mom_step`` over ``x``, a block at a time. Where the block and the ``n`` values
-    before it are NaN-free and in ``x``, the value ``n`` valid steps back is ``x[j - n]``:
-    the same ``x - prev`` without the ring, vectorised, with a NaN check in the same
-    pass (a block holding a NaN is redone step by step); the ring is then refilled with
-    the block's last ``n`` values, where ``mom_step`` would have left them."""
+@njit(cache=True, inline="always")
+def _lag_block(cur, back, dst, pct):
+    """``dst = cur - back`` (MOM) or TA-Lib ROC's ``(cur / back - 1) * 100``, 0 where
+    ``back`` is 0 (``pct``), vectorised; returns non-zero when ``cur`` holds a NaN."""
+    bad = 0
+    if pct:
+        for k in range(dst.shape[0]):
+            b = back[k]
+            r = ((cur[k] / b) - 1.0) * 100.0
+            dst[k] = r if b != 0.0 else 0.0
+            bad |= np.int64(cur[k] != cur[k])  # an integer OR: vectorised too
+    else:
+        for k in range(dst.shape[0]):
+            dst[k] = cur[k] - back[k]
+            bad |= np.int64(cur[k] != cur[k])
+    return bad
+
+
+@njit(cache=True, inline="always")
+def _lag_run(s: np.ndarray, x: np.ndarray, out: np.ndarray, pct: bool) -> None:
+    """``roc_step`` (``pct``) or ``mom_step`` over ``x``, a block at a time. Where the
+    block and the ``n`` values before it are NaN-free and in ``x``, the value ``n`` valid
+    steps back is ``x[j - n]``: the same formula without the ring, vectorised, with a NaN
+    check in the same pass (a block holding a NaN is redone step by step); the ring is
+    then refilled with the block's last ``n`` values, where the step would have left
+    them."""
     cnt, pos, buf = int(s[0]), int(s[2]), s[3:]
     n = buf.shape[0]
     clean = 0  # NaN-free values of x just before row i
@@ -459,11 +470,7 @@ def mom_run(s: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
         bad = 1
         if clean >= n:
             # views indexed from 0: LLVM sees no negative index to wrap, and vectorises
-            cur, back, dst = x[i:hi], x[i - n:hi - n], out[i:hi]
-            bad = 0
-            for k in range(dst.shape[0]):
-                dst[k] = cur[k] - back[k]
-                bad |= np.int64(cur[k] != cur[k])  # an integer OR: vectorised too
+            bad = _lag_block(x[i:hi], x[i - n:hi - n], out[i:hi], pct)
         if bad == 0:
             first = max(i, hi - n)
             pos = (pos + first - i) % n
@@ -476,10 +483,27 @@ def mom_run(s: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
             clean += hi - i
         else:
             for j in range(i, hi):
-                cnt, pos, out[j] = mom_step(cnt, pos, buf, x[j])
+                if pct:
+                    cnt, pos, out[j] = roc_step(cnt, pos, buf, x[j])
+                else:
+                    cnt, pos, out[j] = mom_step(cnt, pos, buf, x[j])
                 clean = 0 if np.isnan(x[j]) else clean + 1
         i = hi
     s[0], s[2] = cnt, pos
+
+
+@kernel(error_model="numpy")
+def roc_run(s: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
+    """``roc_step`` over ``x`` (``_lag_run``'s blocks). numba's default error model checks
+    every division for a zero divisor (to raise as Python does), which stops LLVM from
+    vectorising the block loop; a zero ``x[n]`` is replaced by 0 after the division."""
+    _lag_run(s, x, out, True)
+
+
+@kernel
+def mom_run(s: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
+    """``mom_step`` over ``x`` (``_lag_run``'s blocks)."""
+    _lag_run(s, x, out, False)
 
 
 @njit(cache=True)

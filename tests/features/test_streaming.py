@@ -134,23 +134,30 @@ def test_warm_up_is_nan_until_lookback(fn, args, lookback):
 
 
 @pytest.mark.parametrize("n", [3, 40, 1500])
-def test_mom_block_path_equals_streaming_and_hand_rule(n):
-    """``mom_run`` takes NaN-free 1,024-row blocks without its ring (``x[j] - x[j - n]``):
-    on 5,000 rows with NaNs at and around block edges (and a window longer than a
-    block), split into two calls at an odd row, it equals ``mom_update`` step by step;
-    wherever the n rows before a row are valid the value is that row minus the row n
-    back, worked out here with NumPy."""
-    x = make_inputs(5000, seed=9)["c"]
-    for i in (5, 1023, 1024, 2047, 2050, 2051, 4100):
+@pytest.mark.parametrize("which", ["mom", "roc"])
+def test_lag_block_path_equals_streaming_and_hand_rule(n, which):
+    """``mom_run`` / ``roc_run`` take NaN-free 4,096-row blocks without their ring
+    (``x[j - n]`` read directly): on 10,000 rows with NaNs at and around block edges, a
+    zero price (ROC's 0 rule) and a window longer than a block, split into two calls at
+    an odd row, each equals its ``*_update`` step by step; wherever the n rows before a
+    row are valid the value is that row minus the row n back (MOM) or
+    ``(x / x[n] - 1) * 100`` (ROC), worked out here with NumPy."""
+    x = make_inputs(10_000, seed=9)["c"]
+    for i in (5, 4095, 4096, 8191, 8194, 8195, 9100):
         x[i] = np.nan
+    x[6000] = 0.0
+    run, update = (kt.mom_run, kt.mom_update) if which == "mom" else (kt.roc_run, kt.roc_update)
     s_stream = kt.lag_state(n)
-    want = np.array([kt.mom_update(s_stream, v) for v in x])
+    want = np.array([update(s_stream, v) for v in x])
     s = kt.lag_state(n)
     got = np.empty_like(x)
-    kt.mom_run(s, x[:1777], got[:1777])
-    kt.mom_run(s, x[1777:], got[1777:])
+    run(s, x[:1777], got[:1777])
+    run(s, x[1777:], got[1777:])
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(s, s_stream)  # the ring and counters as streaming left them
     for j in range(n, x.shape[0]):
         if not np.isnan(x[j - n: j + 1]).any():
-            assert got[j] == x[j] - x[j - n]
+            back = x[j - n]
+            hand = x[j] - back if which == "mom" else (
+                (x[j] / back - 1.0) * 100.0 if back != 0.0 else 0.0)
+            assert got[j] == hand

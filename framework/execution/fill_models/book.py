@@ -194,8 +194,8 @@ def step(t, feed, mkt, od, rk, par, wk) -> int:
             ev_seq = bk.o_seq[slot]
             left = bk.o_size[slot]
             ev_qty = left if kind == BK.BookEvent.DELETE or ev_qty <= 0.0 else min(ev_qty, left)
-        status = BK.apply_event(bk, s, kind, feed.side[k], feed.order_id[k], feed.price[k],
-                                feed.size[k], feed.new_order_id[k], ts)
+        status = BK.apply_event_inline(bk, s, kind, feed.side[k], feed.order_id[k],
+                                       feed.price[k], feed.size[k], feed.new_order_id[k], ts)
         if status != BK.OK:
             cur[1] = status
             return status

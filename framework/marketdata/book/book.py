@@ -81,7 +81,8 @@ def _new_state(n_books: int, max_orders: int) -> K.BookState:
         o_lvl=np.full(cap, -1, np.int64), o_px=z(cap, np.int64), o_size=z(cap),
         o_seq=z(cap, np.int64), o_ts=z(cap, np.int64), o_prev=np.full(cap, -1, np.int64),
         o_next=np.full(cap, -1, np.int64), free=np.arange(cap - 1, -1, -1, dtype=np.int64),
-        counters=np.array([cap] + [0] * (K.N_COUNTERS - 1), np.int64))
+        counters=np.array([cap] + [0] * (K.C_TOUCH_BOOK - 1) + [-1]
+                          + [0] * (K.N_COUNTERS - K.C_TOUCH_BOOK - 1), np.int64))
 
 
 def _grow_slots(bk: K.BookState) -> K.BookState:
@@ -243,6 +244,7 @@ class OrderBooks:
         if top_n > 0 and not every:
             for b in range(self.n_books):
                 K.top_levels(self._bk, b, top_n, *out, b)
+            self._bk.counters[K.C_TOUCH_STRAY] = 0  # every view just walked: patch again
         cols = (np.ascontiguousarray(kind, np.int8), np.ascontiguousarray(side, np.int8),
                 np.ascontiguousarray(order_id, np.int64),
                 np.ascontiguousarray(price_units, np.int64),

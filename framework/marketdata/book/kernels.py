@@ -31,14 +31,22 @@ from typing import NamedTuple
 import numpy as np
 
 from framework.marketdata.book import order_map
+from framework.types.bits import ctlz, cttz
 from framework.types.codes import BookEvent
 from framework.types.jit import kernel
 
 LEVEL = BookEvent.LEVEL
 # BookState.counters indices
+# C_TOUCH_*: scratch of ``apply_events``' maintained view, what the current event changed
+# in book C_TOUCH_BOOK (-1 outside ``apply_events``: nothing is noted): the best-most grid
+# index whose volume changed on each side (NO_TOUCH_* when none), in C_TOUCH_WIDE bit s
+# when side s changed at two levels; C_TOUCH_STRAY is set once an event changed another
+# book than its own (an order id shared by two books), after which views are walked
 C_FREE, C_SEQ, C_UNKNOWN_ID, C_DUPLICATE_ID, C_OFF_GRID, C_OVERFILL, C_LOCKED, C_CROSSED, \
-    C_NEED_BOOK, C_NEED_PX, C_EVENTS, C_TRADES = range(12)
-N_COUNTERS = 12
+    C_NEED_BOOK, C_NEED_PX, C_EVENTS, C_TRADES, C_TOUCH_BOOK, C_TOUCH_BID, C_TOUCH_ASK, \
+    C_TOUCH_WIDE, C_TOUCH_STRAY = range(17)
+N_COUNTERS = 17
+NO_TOUCH_BID, NO_TOUCH_ASK = -1, 1 << 62
 OK, NEED_SLOTS, NEED_GRID = 0, 1, 2
 # BookState.cross: the best bid against the best ask
 MARKET_NORMAL, MARKET_LOCKED, MARKET_CROSSED = 0, 1, 2
@@ -98,7 +106,26 @@ def grid_index(bk, b, px):
 
 
 @kernel(inline="always")
+def _touch(bk, b, s, g):
+    """Note that the event changed the volume of level ``g`` on side ``s`` of book ``b``
+    (only book C_TOUCH_BOOK's changes are noted: the one whose view is maintained)."""
+    if b != bk.counters[C_TOUCH_BOOK]:
+        if bk.counters[C_TOUCH_BOOK] >= 0:
+            bk.counters[C_TOUCH_STRAY] = 1
+        return
+    c = C_TOUCH_BID if s == 0 else C_TOUCH_ASK
+    t = bk.counters[c]
+    if t == g:
+        return
+    if t != (NO_TOUCH_BID if s == 0 else NO_TOUCH_ASK):
+        bk.counters[C_TOUCH_WIDE] |= 1 << s
+    if (s == 0 and g > t) or (s == 1 and g < t):
+        bk.counters[c] = g
+
+
+@kernel(inline="always")
 def _add_volume(bk, b, s, g, qty):
+    _touch(bk, b, s, g)
     lv = bk.off[b] + g
     bk.vol[lv, s] += qty
     bk.occ[lv >> 6, s] |= np.uint64(1) << np.uint64(lv & 63)
@@ -113,6 +140,7 @@ def _add_volume(bk, b, s, g, qty):
 @kernel(inline="always")
 def _take_volume(bk, b, s, g, qty):
     """Remove ``qty`` shares from a level; moves the best price when it empties."""
+    _touch(bk, b, s, g)
     lv = bk.off[b] + g
     v = bk.vol[lv, s] - qty
     if v <= 1e-9:
@@ -125,23 +153,6 @@ def _take_volume(bk, b, s, g, qty):
             bk.best[b, s] = nxt
             if nxt < 0:
                 bk.ext[b, s] = -1
-
-
-@kernel(inline="always")
-def _high_bit(x):
-    """Index of the highest set bit of a non-zero uint64."""
-    n = 0
-    for sh in (32, 16, 8, 4, 2, 1):
-        if x >> np.uint64(sh):
-            x >>= np.uint64(sh)
-            n += sh
-    return n
-
-
-@kernel(inline="always")
-def _low_bit(x):
-    """Index of the lowest set bit of a non-zero uint64: the only bit of ``x & -x``."""
-    return _high_bit(x & (~x + np.uint64(1)))
 
 
 @kernel(inline="always")
@@ -166,7 +177,7 @@ def next_level(bk, b, s, g):
             if (w << 6) > last:
                 return -1
             x = bk.occ[w, 1]
-        k = (w << 6) + _low_bit(x) - o
+        k = (w << 6) + cttz(x) - o
         return k if k <= e else -1
     lv = o + g - 1
     first = o + e
@@ -179,7 +190,7 @@ def next_level(bk, b, s, g):
         if ((w + 1) << 6) - 1 < first:
             return -1
         x = bk.occ[w, 0]
-    k = (w << 6) + _high_bit(x) - o
+    k = (w << 6) + 63 - ctlz(x) - o
     return k if k >= e else -1
 
 
@@ -369,6 +380,13 @@ def apply_event(bk, b, kind, side, oid, px, qty, new_oid, ts):
     return _apply_event(bk, b, kind, side, oid, px, qty, new_oid, ts)
 
 
+@kernel(inline="always")
+def apply_event_inline(bk, b, kind, side, oid, px, qty, new_oid, ts):
+    """``apply_event`` compiled into the calling kernel: a per-event caller (the book fill
+    model's step) then passes no ``BookState`` across a call (~200 scalars a call)."""
+    return _apply_event(bk, b, kind, side, oid, px, qty, new_oid, ts)
+
+
 @kernel
 def top_levels(bk, b, n, ask_px, ask_sz, bid_px, bid_sz, row):
     """Write the best ``n`` occupied levels of each side of book ``b`` into ``row`` of the
@@ -402,6 +420,89 @@ def _top_levels(bk, b, n, ask_px, ask_sz, bid_px, bid_sz, row):
     _side_levels(bk, b, 0, n, bid_px, bid_sz, row)
 
 
+@kernel(inline="always")
+def _beyond_view(bk, b, s, g, n, px_out, row):
+    """True when level ``g`` of side ``s`` is worse than the ``n``-th level shown in
+    ``row`` (so a change there leaves the view as it is); False when the side shows
+    fewer than ``n`` levels."""
+    last = px_out[row, n - 1]
+    if np.isnan(last):
+        return False
+    g_last = (np.int64(np.rint(last * PRICE_UNITS)) - bk.p0[b]) // bk.tick[b]
+    return g < g_last if s == 0 else g > g_last
+
+
+@kernel(inline="always")
+def _patch_side(bk, b, s, g, n, px_out, sz_out, row):
+    """Bring side ``s`` of ``row`` (book ``b``'s shown top ``n``) up to date after a change
+    at level ``g`` only: a shown level's size is rewritten, a new level is inserted and a
+    vanished one removed (the level below the view moving up), and a level beyond the
+    ``n``-th shown one changes nothing; no walk of the side."""
+    p = (bk.p0[b] + g * bk.tick[b]) / PRICE_UNITS
+    lv = bk.off[b] + g
+    on = (bk.occ[lv >> 6, s] >> np.uint64(lv & 63)) & np.uint64(1)
+    last = px_out[row, n - 1]
+    if last < p if s == 1 else last > p:  # beyond the view (False when last is NaN)
+        return
+    k = 0
+    while k < n:  # first shown level not better than p (prices are exact: same formula)
+        q = px_out[row, k]
+        if np.isnan(q) or (q >= p if s == 1 else q <= p):
+            break
+        k += 1
+    if k == n:
+        return
+    if px_out[row, k] == p:
+        if on:
+            sz_out[row, k] = bk.vol[lv, s]
+            return
+        for j in range(k, n - 1):
+            px_out[row, j] = px_out[row, j + 1]
+            sz_out[row, j] = sz_out[row, j + 1]
+        nxt = -1
+        if not np.isnan(last):
+            nxt = next_level(bk, b, s,
+                             (np.int64(np.rint(last * PRICE_UNITS)) - bk.p0[b]) // bk.tick[b])
+        if nxt >= 0:
+            px_out[row, n - 1] = (bk.p0[b] + nxt * bk.tick[b]) / PRICE_UNITS
+            sz_out[row, n - 1] = bk.vol[bk.off[b] + nxt, s]
+        else:
+            px_out[row, n - 1] = np.nan
+            sz_out[row, n - 1] = 0.0
+    elif on:
+        for j in range(n - 1, k, -1):
+            px_out[row, j] = px_out[row, j - 1]
+            sz_out[row, j] = sz_out[row, j - 1]
+        px_out[row, k] = p
+        sz_out[row, k] = bk.vol[lv, s]
+
+
+@kernel(inline="always")
+def _refresh_view(bk, b, n, ask_px, ask_sz, bid_px, bid_sz, row):
+    """Bring ``row`` (book ``b``'s maintained top ``n``) up to date after an event: a side
+    the event did not touch is left as it is, a side it touched at one level is patched
+    (``_patch_side``), a side it touched at two (a replace) is walked again unless both
+    lie beyond the view (a deep book's events mostly land there). Once an event has
+    changed another book than its own, that book's view would miss the change at its
+    next patch: from then on both sides are walked at every event, as without patches."""
+    if bk.counters[C_TOUCH_STRAY]:
+        _top_levels(bk, b, n, ask_px, ask_sz, bid_px, bid_sz, row)
+        return
+    wide = bk.counters[C_TOUCH_WIDE]
+    ta = bk.counters[C_TOUCH_ASK]
+    if ta != NO_TOUCH_ASK:
+        if wide & 2 == 0:
+            _patch_side(bk, b, 1, ta, n, ask_px, ask_sz, row)
+        elif not _beyond_view(bk, b, 1, ta, n, ask_px, row):
+            _side_levels(bk, b, 1, n, ask_px, ask_sz, row)
+    tb = bk.counters[C_TOUCH_BID]
+    if tb != NO_TOUCH_BID:
+        if wide & 1 == 0:
+            _patch_side(bk, b, 0, tb, n, bid_px, bid_sz, row)
+        elif not _beyond_view(bk, b, 0, tb, n, bid_px, row):
+            _side_levels(bk, b, 0, n, bid_px, bid_sz, row)
+
+
 @kernel
 def apply_events(bk, start, book, kind, side, oid, px, qty, new_oid, ts,
                  top_n, per_event, ask_px, ask_sz, bid_px, bid_sz):
@@ -413,11 +514,20 @@ def apply_events(bk, start, book, kind, side, oid, px, qty, new_oid, ts,
     n = kind.shape[0]
     for i in range(start, n):
         b = book[i]
+        bk.counters[C_TOUCH_BOOK] = b
+        bk.counters[C_TOUCH_BID] = NO_TOUCH_BID
+        bk.counters[C_TOUCH_ASK] = NO_TOUCH_ASK
+        bk.counters[C_TOUCH_WIDE] = 0
         st = _apply_event(bk, b, kind[i], side[i], oid[i], px[i], qty[i], new_oid[i], ts[i])
         if st != OK:
+            bk.counters[C_TOUCH_BOOK] = -1
             return i, st
         if top_n > 0:
-            _top_levels(bk, b, top_n, ask_px, ask_sz, bid_px, bid_sz, i if per_event else b)
+            if per_event:
+                _top_levels(bk, b, top_n, ask_px, ask_sz, bid_px, bid_sz, i)
+            else:
+                _refresh_view(bk, b, top_n, ask_px, ask_sz, bid_px, bid_sz, b)
+    bk.counters[C_TOUCH_BOOK] = -1
     return n, OK
 
 

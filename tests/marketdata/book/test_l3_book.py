@@ -221,3 +221,32 @@ def test_maintained_view_equals_the_last_row_of_each_book() -> None:
         for got, want in zip(last, every, strict=True):
             np.testing.assert_array_equal(got[b], want[i])
     assert np.isnan(last.bid_px[3]).all() and (last.ask_sz[3] == 0).all()  # never touched
+
+
+@settings(max_examples=150, deadline=None)
+@given(streams(), st.sampled_from([1, 3, 10]), st.lists(st.integers(1, 60), min_size=1))
+def test_patched_view_equals_a_fresh_walk_after_every_chunk(rows, n, chunks) -> None:
+    """The maintained view (``every=False``) is patched per event (a size rewritten, a
+    level inserted or removed, a change beyond the n-th level ignored), not walked: on
+    random streams (replaces, snapshots, unknown and duplicate ids, regrids) applied in
+    random chunks, the view after each chunk equals the plain-Python reference's top n."""
+    ref = ReferenceBook()
+    got = OrderBooks(1, max_orders=16)
+    cols = [np.array(c) for c in zip(*rows, strict=True)]
+    i = 0
+    k = 0
+    while i < len(rows):
+        j = min(i + chunks[k % len(chunks)], len(rows))
+        z = np.zeros(j - i, np.int64)
+        view = got.apply_units(z, *(c[i:j] for c in cols), z, top_n=n, every=False)
+        for r in rows[i:j]:
+            ref.apply(*r)
+        asks, bids = ref.top(n)
+        for (px_arr, sz_arr), lv in (((view.ask_px, view.ask_sz), asks),
+                                     ((view.bid_px, view.bid_sz), bids)):
+            want_px = [p / 1e4 for p, _ in lv] + [np.nan] * (n - len(lv))
+            want_sz = [q for _, q in lv] + [0.0] * (n - len(lv))
+            np.testing.assert_array_equal(px_arr[0], want_px, err_msg=f"events {i}..{j}")
+            np.testing.assert_allclose(sz_arr[0], want_sz, atol=1e-9, err_msg=f"events {i}..{j}")
+        i = j
+        k += 1
