@@ -4,8 +4,9 @@
    for sma_cross (1-minute, fast windows) and ml_mr: per row that sent orders, the time
    from the last bar message received to the first order's POST, split into the phases
    the adapter owns -- decide (the broker events booked, the strategy's signals, one
-   step of the compiled loop), journal (the commit of the row's intents: fsync'd with
-   ``--journal-sync full``, not with ``normal``), send (the body built and
+   step of the compiled loop), journal (the commit of the row's bars, events and
+   intents; never fsync'd before the POST: with ``--journal-sync full`` the row's
+   fsync comes after its POSTs, ``live.journal``), send (the body built and
    handed to alpaca-py) -- and the lockstep wait (reading the step's other messages,
    which a streaming session does not have). Network excluded: the POST round trip and
    the round trips of the cancels a row sends before its new orders are not in the
@@ -25,6 +26,7 @@ trained on it first, a few minutes).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import tempfile
 import time
@@ -37,11 +39,13 @@ from framework.data.settings import load_data_config
 from framework.data.sources.synthetic import ingest_synthetic
 from framework.engine.run_config import load_strategy
 from framework.marketdata.bars import time_bars
+from framework.ml.registry import WalkForwardModel
 from live.adapter.clients import Endpoint, trading_client
 from live.adapter.gateway import Gateway
 from live.adapter.ratelimit import TokenBucket
 from live.journal import Journal
 from live.runner import run_live, venue_config
+from live.session import LiveSession
 from live.venue import Venue
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +72,39 @@ def pct(a: np.ndarray) -> str:
     return f"p50 {np.percentile(a, 50):8.0f}  p99 {np.percentile(a, 99):8.0f}"
 
 
+class PredictClock:
+    """Thread CPU ns spent in the model's ``predict_proba`` per row that sent orders
+    (the registered model's call, timed around the real one)."""
+
+    def __init__(self) -> None:
+        self.row_ns = 0
+        self.per_row: list[int] = []
+
+    @contextlib.contextmanager
+    def installed(self):
+        predict, close_row = WalkForwardModel.predict_proba, LiveSession.close_row
+        clock = self
+
+        def timed_predict(self, X, ts):
+            t0 = time.thread_time_ns()
+            try:
+                return predict(self, X, ts)
+            finally:
+                clock.row_ns += time.thread_time_ns() - t0
+
+        def timed_close(self):
+            clock.row_ns, before = 0, len(self.stats.phases_ns)
+            close_row(self)
+            if len(self.stats.phases_ns) > before:  # a row that sent orders
+                clock.per_row.append(clock.row_ns)
+
+        WalkForwardModel.predict_proba, LiveSession.close_row = timed_predict, timed_close
+        try:
+            yield self
+        finally:
+            WalkForwardModel.predict_proba, LiveSession.close_row = predict, close_row
+
+
 def latency(name: str, lake: Path, out: Path, sync: str) -> None:
     ov = {**CASES[name], "data.start": DAY.isoformat(), "data.end": DAY.isoformat(),
           "backtest.reports": str(out)}
@@ -77,8 +114,9 @@ def latency(name: str, lake: Path, out: Path, sync: str) -> None:
     venue.start()
     try:
         t0 = time.perf_counter()
-        run = run_live(path, ov, lake=lake, venue_url=venue.urls.trading,
-                       force_reason="benchmark", journal_sync=sync, panel=None)
+        with PredictClock().installed() as predict:
+            run = run_live(path, ov, lake=lake, venue_url=venue.urls.trading,
+                           force_reason="benchmark", journal_sync=sync, panel=None)
         wall = time.perf_counter() - t0
     finally:
         venue.stop()
@@ -93,6 +131,10 @@ def latency(name: str, lake: Path, out: Path, sync: str) -> None:
     print(f"  decide                 {pct(decide)} us")
     cpu = np.asarray(st.decide_cpu_ns, dtype=np.float64) / 1e3
     print(f"  decide, thread CPU     {pct(cpu)} us  (without the wait for a core)")
+    if any(predict.per_row) and len(predict.per_row) == len(cpu):
+        pred = np.asarray(predict.per_row, dtype=np.float64) / 1e3
+        print(f"    of which predict     {pct(pred)} us  (the model's predict_proba)")
+        print(f"    decide CPU - predict {pct(cpu - pred)} us")
     print(f"  journal commit         {pct(journal)} us")
     print(f"  send (body -> POST)    {pct(send)} us")
     print(f"  bar -> order sent      {pct(decide + journal + send)} us  (streaming: no "

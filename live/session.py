@@ -12,7 +12,8 @@ Flow per row of bars (every symbol's bar of one minute):
    journalled (fills once per ``execution_id``; nothing after a terminal state but a
    late fill) and queued for the loop;
 2. the row closes (lockstep: the venue's step is fully read; streaming: a later bar,
-   every symbol reported, or ``ROW_GRACE_S``): the queued broker events are booked in
+   every symbol reported, or ``ROW_GRACE_S`` with the data socket up and no backfill
+   due): the queued broker events are booked in
    the loop's fill step, then the strategy decides, exactly as in a backtest;
 3. the loop's new orders are journalled and sent, the orders it closed are cancelled at
    the broker.
@@ -64,7 +65,7 @@ from live.adapter.messages import TradeEvent, bar_row, ns_of
 from live.adapter.ratelimit import TokenBucket
 from live.driver.bar_session import BarSession
 from live.journal import TERMINAL, Journal, JournalError
-from live.reconcile import Report, reconcile
+from live.reconcile import Report, all_orders, fill_activities, fill_of, reconcile
 
 ROW_GRACE_S = 2.0  # streaming: a row of bars closes this long after its first bar
 STEP_TIMEOUT_S = 30.0  # lockstep: a step's messages must all arrive within this
@@ -108,6 +109,7 @@ class Stats:
     duplicate_bars: int = 0  # bars already seen (a backfilled bar streamed again)
     late_bars: int = 0  # bars whose row had closed without them (streaming only)
     backfill_errors: int = 0  # bar fetches that failed (tried again at the next tick)
+    adopted: int = 0  # resume: orders the journal had lost, found at the broker by id
     fills: int = 0  # executions booked (each execution_id once)
     updates: int = 0
     duplicates: int = 0
@@ -183,6 +185,7 @@ class LiveSession:
         self._connects = dict.fromkeys(("market_data", "trade_updates"), 0)
         self._seen_ts = np.full(len(self.symbols), -1, np.int64)  # last bar start per symbol
         self._backfill_due = False  # a market-data reconnect: fetch what it missed first
+        self._md_up = False  # the market-data socket is connected
         self._held: list[dict] = []  # bars streamed while the backfill is due
         self._tca_open: list[int] = []  # algo parents (rows) not finished when last seen
         self._tca_seen = 0  # parent rows looked at so far
@@ -301,16 +304,10 @@ class LiveSession:
         seen = self._seen_ts[self._seen_ts >= 0]
         fetched: list[dict] = []
         if seen.size:
-            start = dt.datetime.fromtimestamp((int(seen.min()) + self.driver.bar_ns) / 1e9,
-                                              dt.UTC)
-            try:
-                raw = self.data.get_stock_bars(StockBarsRequest(
-                    symbol_or_symbols=list(self.symbols), timeframe=TimeFrame.Minute,
-                    start=start, feed=DataFeed.IEX))
-            except (APIError, requests.RequestException):
-                self.stats.backfill_errors += 1
+            got = self._fetch_bars(int(seen.min()) + self.driver.bar_ns)
+            if got is None:
                 return 0
-            fetched = [{"S": sym, **b} for sym, bars in (raw or {}).items() for b in bars]
+            fetched = got
         rest = {id(m) for m in fetched}
         msgs, self._held, self._backfill_due = fetched + self._held, [], False
         msgs.sort(key=lambda m: (ns_of(m["t"]), self.index.get(m.get("S"), -1)))
@@ -319,6 +316,22 @@ class LiveSession:
             self._take_bar(m)
             self.stats.backfilled_bars += id(m) in rest and self.stats.bars > before
         return len(fetched)
+
+    def _fetch_bars(self, start_ns: int) -> list[dict] | None:
+        """Every 1-minute bar of the session's symbols from ``start_ns`` (ns UTC) on, from
+        the broker's bars endpoint, as stream messages in time order; None when the
+        fetch failed (counted in ``backfill_errors``)."""
+        start = dt.datetime.fromtimestamp(start_ns / 1e9, dt.UTC)
+        try:
+            raw = self.data.get_stock_bars(StockBarsRequest(
+                symbol_or_symbols=list(self.symbols), timeframe=TimeFrame.Minute,
+                start=start, feed=DataFeed.IEX))
+        except (APIError, requests.RequestException):
+            self.stats.backfill_errors += 1
+            return None
+        msgs = [{"S": sym, **b} for sym, bars in (raw or {}).items() for b in bars]
+        msgs.sort(key=lambda m: (ns_of(m["t"]), self.index.get(m.get("S"), -1)))
+        return msgs
 
     def close_row(self) -> None:
         """Book the queued broker events, let the loop decide on the open row, send."""
@@ -334,8 +347,10 @@ class LiveSession:
         self._rows_since_reconcile += 1
         if self._rows_since_reconcile >= RECONCILE_EVERY_ROWS:
             self._periodic_due = True
-        self.dispatch(decided_ns)  # commits before its 1st POST: the row's bars, events, intents
-        self.journal.commit()
+        sent = self.dispatch(decided_ns)  # commits before its 1st POST: the row's bars,
+        self.journal.commit()  # events, intents (no fsync); then the outcomes
+        if sent:  # after the POSTs, off the bar -> order path (``live.journal``)
+            self.journal.durable()
         self._report_row(booked)
 
     def _report_row(self, booked: bool) -> None:
@@ -405,9 +420,10 @@ class LiveSession:
         self.order_of[cid] = i
         return cid
 
-    def dispatch(self, decided_ns: int | None = None) -> None:
+    def dispatch(self, decided_ns: int | None = None) -> bool:
         """Send the loop's new orders and cancel at the broker what the loop closed;
-        ``decided_ns``: wall ns of the decision (the metrics' send latency)."""
+        ``decided_ns``: wall ns of the decision (the metrics' send latency). True when
+        it journalled an order to send."""
         st = self.driver.state
         od, plan = st.orders.orders, st.orders.plan
         for i in list(self.working):  # cancels first: they free buying power
@@ -442,7 +458,7 @@ class LiveSession:
             else:
                 self.done.add(cid)
         self.seen = n
-        self.journal.commit()  # every intent on disk before its POST
+        self.journal.commit()  # every intent committed before its POST (fsync'd after)
         if sends and self._reconcile_due:  # a reconnect not yet reconciled: first that
             self.reconcile()
         t_journal = time.perf_counter_ns()
@@ -479,6 +495,7 @@ class LiveSession:
                     detail=self.gw.blocked)
                 # never working: the loop hears it was never sent
                 self.book_close(cid, "rejected", int(od[i]["ts_created"]))
+        return bool(sends)
 
     def _report_sent(self, body: dict, o, close_px, decided_ns: int | None,
                      sent_ns: int) -> None:
@@ -534,7 +551,12 @@ class LiveSession:
         self._tu_received = 0  # the venue counts per connection
         self._connected("trade_updates")
 
+    def _on_data_disconnect(self) -> None:
+        self._md_up = False
+        self.m.stream_state("market_data", False)
+
     def _on_data_connect(self) -> None:
+        self._md_up = True
         self._md_received = 0
         self._backfill_due = self._connects["market_data"] > 0  # a reconnect: bars missed
         self._connected("market_data")
@@ -552,7 +574,12 @@ class LiveSession:
     def replay_journal(self) -> int:
         """Rebuild the loop's state from the journal: its bars, row by row, with the
         broker events at the rows that booked them; the orders the loop places again
-        get the ids they were journalled under. Returns the rows replayed."""
+        get the ids they were journalled under. Then the rows an OS crash took off the
+        journal's end (``live.journal``: it keeps a prefix of its commits): the bars the
+        broker published after the journal's last, with the broker's fills and closes
+        booked as they would have been, each row journalled. An order decided with no
+        intent is looked up at the broker by its client order id (``_adopt``). Returns
+        the rows replayed."""
         bars = self.journal.bars()
         intents = {it.cid: it for it in self.journal.intents("submit")}
         events = self.journal.events()
@@ -567,37 +594,91 @@ class LiveSession:
         ends = list(starts[1:]) + [len(bars)]
         for lo, hi in zip(starts, ends, strict=True):
             self._queue_journal(by_bar.get(self.driver.n, []))
-            self.driver.on_bars(bars[lo:hi])
-            self._hand_inbox()
-            self.driver.flush()
-            n = int(self.driver.state.tally["n_orders"])
-            for i in range(self.seen, n):
-                cid = self._register(i)
-                it = intents.get(cid)
-                if it is None:  # decided before the crash, never journalled: too late
-                    self._abandon(i, cid)  # to send now; the loop hears it was cancelled
-                    continue
-                if it.status in TERMINAL or cid in closed:
-                    self.done.add(cid)
-                elif it.outcome in ("confirmed", "pending", "unresolved"):
-                    self.working.add(i)
-            self.seen = n
+            self._replay_row(bars[lo:hi], intents, closed)
         self._queue_journal(by_bar.get(self.driver.n, []))
+        if len(bars):
+            self._replay_tail(int(bars["ts"].max()), intents, closed)
+        bars = self.journal.bars()
         self.stats.bars = len(bars)
         for k in range(len(self.symbols)):  # a bar the stream sends again is not taken twice
             mine = bars["ts"][bars["sym"] == k]
             self._seen_ts[k] = mine.max() if mine.size else -1
         return self.driver.n
 
-    def _abandon(self, i: int, cid: str) -> None:
+    def _replay_row(self, row: np.ndarray, intents: dict, closed: set[str]) -> None:
+        """One row of bars through the loop, as it was decided before the crash."""
+        self.driver.on_bars(row)
+        self._hand_inbox()
+        self.driver.flush()
+        n = int(self.driver.state.tally["n_orders"])
+        for i in range(self.seen, n):
+            cid = self._register(i)
+            it = intents.get(cid)
+            if it is None:  # decided before the crash, not in the journal: sent or not,
+                self._adopt(i, cid)  # the broker says
+                continue
+            if it.status in TERMINAL or cid in closed:
+                self.done.add(cid)
+            elif it.outcome in ("confirmed", "pending", "unresolved"):
+                self.working.add(i)
+        self.seen = n
+
+    def _replay_tail(self, last_ts: int, intents: dict, closed: set[str]) -> None:
+        """The rows after the journal's last bar (``last_ts``, ns) that the broker has
+        published: each journalled and replayed, with the broker's fills and closes of
+        the orders known by then queued before it (a row books those stamped before its
+        decision instant, as live). Nothing to do after a clean stop or a crash of the
+        process alone (the journal then has every row the session decided); a failed
+        fetch leaves the lost orders foreign (reconciliation blocks trading)."""
+        msgs = self._fetch_bars(last_ts + self.driver.bar_ns)
+        if not msgs:
+            return
+        orders, acts = all_orders(self.gw), fill_activities(self.gw)
+        known = {e[0] for e in self.journal.events()}
+        rows = [bar_row(m, self.index[m["S"]]) for m in msgs if m.get("S") in self.index]
+        tail = np.concatenate(rows)
+        starts = np.flatnonzero(np.r_[True, np.diff(tail["ts"]) != 0])
+        for lo, hi in zip(starts, [*starts[1:], len(tail)], strict=True):
+            for o in orders:
+                cid = o["client_order_id"]
+                if cid not in self.order_of:
+                    continue
+                for a in acts:
+                    if a["order_id"] == o["id"] and (f := fill_of(a, o))[0] not in known:
+                        known.add(f[0])
+                        self.book_fill(cid, *f)
+                if o["status"] in CLOSES and f"close:{cid}" not in known:
+                    known.add(f"close:{cid}")
+                    self.book_close(cid, o["status"], ns_of(o["updated_at"]))
+            self.journal.add_bars(tail[lo:hi])
+            self._replay_row(tail[lo:hi], intents, closed)
+            self.stats.backfilled_bars += hi - lo
+        self.journal.commit()
+
+    def _adopt(self, i: int, cid: str) -> None:
+        """An order the replay decided that the journal has no intent for: journalled,
+        then looked up by client order id (never sent): found, it is working (adopted);
+        not at the broker (404), it was never sent and the loop hears it was cancelled;
+        no answer, it stays unresolved (reconciliation looks it up again)."""
         o = self.driver.state.orders.orders[i]
-        if not is_open(o["status"]):
+        if not is_open(o["status"]) or self.driver.state.orders.plan[i]["algo"] > 0:
             return
         ts = int(o["ts_created"])
-        self.journal.intend(cid, i, "submit", {"symbol": self.symbols[o["sym"]]}, ts)
-        self.journal.resolve(cid, "denied", detail="decided before a crash, never sent")
-        self.done.add(cid)
-        self._event_row(EV_CLOSE, cid, ts, status=int(OrderStatus.CANCELED))
+        body = order_body(o, self.driver.state.orders.plan[i], self.symbols[o["sym"]], cid)
+        self.journal.intend(cid, i, "submit", body, ts)
+        out = self.gw.resolve(cid)
+        if out.outcome == "confirmed":
+            self.stats.adopted += 1
+            if out.order["status"] in TERMINAL:
+                self.done.add(cid)
+            else:
+                self.working.add(i)
+        elif out.outcome == "unresolved":
+            self.working.add(i)
+        else:
+            self.journal.resolve(cid, "denied", detail="decided before a crash, never sent")
+            self.done.add(cid)
+            self._event_row(EV_CLOSE, cid, ts, status=int(OrderStatus.CANCELED))
 
     def _queue_journal(self, events: list[tuple]) -> None:
         for _key, cid, kind, ts, qty, price, order_qty, status, _bar in events:
@@ -721,7 +802,7 @@ class LiveSession:
             if self._backfill_due and self._connects["market_data"] and \
                     self.data_stream._running:
                 self.backfill()
-            if self._row_bars and time.monotonic() - self._row_t0 > ROW_GRACE_S:
+            if self._row_bars and self._grace_over():
                 self.close_row()
             if time.monotonic() - self._last_bar_s > STALE_S and self._market_open():
                 self.stats.stale_alarms += 1
@@ -731,6 +812,13 @@ class LiveSession:
                 self.panel.tick(self)
             if http is not None and (await self._control(http, "GET", "/state"))["ended"]:
                 return
+
+    def _grace_over(self) -> bool:
+        """Streaming: the open row waited ``ROW_GRACE_S`` for the rest of its bars --
+        counted only while the data socket is up and no backfill is due: bars in flight
+        when it dropped come back with the backfill (and a later bar closes the row)."""
+        return (self._md_up and not self._backfill_due
+                and time.monotonic() - self._row_t0 > ROW_GRACE_S)
 
     def _market_open(self) -> bool:
         try:
@@ -748,7 +836,7 @@ class LiveSession:
         self.trade_stream.subscribe_trade_updates(self.on_trade_update)
         self.data_stream = HookedDataStream(self.ep)
         self.data_stream.on_connect = self._on_data_connect
-        self.data_stream.on_disconnect = lambda: self.m.stream_state("market_data", False)
+        self.data_stream.on_disconnect = self._on_data_disconnect
         self.data_stream.subscribe_bars(self.on_bar, *self.symbols)
         tasks = [asyncio.create_task(self.trade_stream._run_forever()),
                  asyncio.create_task(self.data_stream._run_forever())]

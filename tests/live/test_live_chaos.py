@@ -351,3 +351,79 @@ def test_chaos_quick(tmp_path):
     assert orders > 0 and dup == lost == double == pos == unrec == failed == 0, out.stdout
     assert out.returncode == 0, out.stdout
     assert "any order sent while unreconciled: no" in out.stdout
+
+
+class PowerLoss(Exception):
+    """The machine lost power: raised in place of a row's fsync (after its POSTs)."""
+
+
+def _journal_files(path: Path) -> list[Path]:
+    return [path, path.with_name(path.name + "-wal")]
+
+
+def _power_loss_at(monkeypatch, nth: int) -> dict:
+    """``Journal.durable`` keeps what the disk holds after each real fsync (the journal's
+    files, byte for byte: SQLite writes the database file only at checkpoints, which it
+    fsyncs); its ``nth`` call raises ``PowerLoss`` instead, after the row's orders were
+    POSTed and before their fsync. Returns the disk's last fsync'd state."""
+    disk: dict = {"calls": 0, "files": {}}
+    real = Journal.durable
+
+    def durable(self) -> None:
+        disk["calls"] += 1
+        if disk["calls"] == nth:
+            raise PowerLoss
+        real(self)
+        disk["files"] = {p: p.read_bytes() for p in _journal_files(self.path) if p.is_file()}
+
+    monkeypatch.setattr(Journal, "durable", durable)
+    return disk
+
+
+def _reboot(disk: dict) -> None:
+    """The journal as the disk has it once power is back: the files as of the last
+    fsync (every write after it lost, as the page cache is)."""
+    for p in disk["files"]:
+        for f in (*_journal_files(p), p.with_name(p.name + "-shm")):
+            f.unlink(missing_ok=True)
+    for p, data in disk["files"].items():
+        p.write_bytes(data)
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["adopts", "journal_only"])
+def test_power_loss_between_send_and_fsync(chaos_venue, small_lake, tmp_path, monkeypatch,
+                                           broken):
+    """The row's intents are committed (no fsync) before its POSTs and fsync'd after:
+    an OS crash in between loses the row from the journal (and every write after the
+    last fsync). The resume re-fetches the lost rows, decides them again under the same
+    client order ids and adopts the orders the broker has: none sent twice, none
+    foreign, positions equal. Broken: a resume that replays the journal alone leaves
+    the lost row's orders foreign (reconciliation blocks trading)."""
+    venue = chaos_venue()
+    reports = tmp_path / "reports"
+    disk = _power_loss_at(monkeypatch, nth=6)
+    with pytest.raises(PowerLoss):
+        _trade(venue, small_lake, reports)
+    monkeypatch.undo()
+    _reboot(disk)
+    (run_id,) = [p.name for p in reports.iterdir()]
+    lost = Journal(reports / run_id / "journal.sqlite", create=False)
+    on_disk = {i.cid for i in lost.intents()}
+    lost.close()
+    sent = {o.client_order_id for o in venue.core.orders.values()}
+    assert sent - on_disk  # the crash row's orders: at the broker, not in the journal
+    if broken:
+        monkeypatch.setattr(LiveSession, "_replay_tail", lambda *a: None)
+    run, a = _trade(venue, small_lake, reports, resume=run_id)
+    first = run.session.stats.reconciliations[0]
+    if broken:
+        assert not first["ok"] and "not this run's" in " ".join(first["problems"])
+        return
+    assert first["ok"], first
+    assert _clean(a), a
+    assert run.session.stats.adopted == len(sent - on_disk)
+    journal = Journal(run.out_dir / "journal.sqlite", create=False)
+    assert all(journal.intent(c).outcome == "confirmed" for c in sent - on_disk)
+    journal.close()
+    cids = [o.client_order_id for o in venue.core.orders.values()]
+    assert len(cids) == len(set(cids))  # nothing sent twice
