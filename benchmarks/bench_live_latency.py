@@ -4,9 +4,8 @@
    for sma_cross (1-minute, fast windows) and ml_mr: per row that sent orders, the time
    from the last bar message received to the first order's POST, split into the phases
    the adapter owns -- decide (the broker events booked, the strategy's signals, one
-   step of the compiled loop), journal (the commit of the row's bars, events and
-   intents; never fsync'd before the POST: with ``--journal-sync full`` the row's
-   fsync comes after its POSTs, ``live.journal``), send (the body built and
+   step of the compiled loop), journal (the commit of the row's intents: fsync'd with
+   ``--journal-sync full``, not with ``normal``), send (the body built and
    handed to alpaca-py) -- and the lockstep wait (reading the step's other messages,
    which a streaming session does not have). Network excluded: the POST round trip and
    the round trips of the cancels a row sends before its new orders are not in the

@@ -20,22 +20,16 @@ events it booked, every intent), or at the row's end when it sends nothing. What
 loses from an open transaction is what the broker still has (its events, read back by
 reconciliation) or a row not yet acted on.
 
-Durability (``sync``): every commit is written to the WAL without an fsync
-(``synchronous = NORMAL``): it survives a crash of the process (``kill -9``) at once, an
-OS crash or power loss only once fsync'd. ``"full"`` (the default): ``durable()`` fsyncs
-the WAL (every commit so far); the session calls it once per row that sent orders,
-**after** the row's POSTs, so no fsync is on the path from bar to order. What that costs
-is an OS crash between a POST and its row's fsync: the journal comes back as a prefix of
-what was committed (WAL frames are checksummed in a chain; recovery stops at the first
-frame not on disk), so it loses whole rows -- the row that sent the orders, its bars,
-intents and everything after. The resumed run rebuilds those rows
-(``live.session.LiveSession.replay_journal``: the bars the broker published after the
-journal's last, the broker's fills and closes at the rows that book them), decides them
-again under the same deterministic client order ids, and looks each order it has no
-intent for up at the broker by that id: found, it is adopted (never sent again: the
-broker also refuses a duplicate id with 422); not found, it was never sent and is
-abandoned. ``"normal"``: no fsync at all (an OS crash can lose any suffix; the same
-resume applies).
+Durability (``sync``): ``"full"`` (the default) fsyncs every commit that holds an intent
+before it returns (``synchronous = FULL``), so an intent is on disk before its POST;
+commits without one (a row that sends nothing, outcomes, broker events) are written to
+the WAL without an fsync (``synchronous = NORMAL``: they survive a crash of the process
+at once, and an OS crash from the next intent's fsync on, which flushes the whole WAL).
+So one fsync per row that sends orders, none for the others. ``"normal"``: no fsync at
+all -- every commit survives a crash of ``fw live``, not of the OS or the machine (then
+the deterministic client order ids and reconciliation are what stop a duplicate: an
+order the broker has that the journal lost is found by its id, or blocks trading as
+foreign).
 
 A write the disk refuses (full, read-only, I/O error) raises ``JournalError`` naming the
 file, rolls the open transaction back (what was committed stays intact) and marks the
@@ -49,7 +43,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +115,7 @@ class Journal:
             raise JournalError(f"{path}: no journal to resume from")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.sync = sync
+        self._full = False  # the open transaction commits with an fsync
         try:
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -145,7 +139,7 @@ class Journal:
         except sqlite3.Error as err:
             raise self._fail(err) from err
 
-    def _fail(self, err: sqlite3.Error | OSError) -> JournalError:
+    def _fail(self, err: sqlite3.Error) -> JournalError:
         if self.db.in_transaction:
             try:
                 self.db.execute("ROLLBACK")
@@ -156,8 +150,9 @@ class Journal:
         return self.failed
 
     def commit(self) -> None:
-        """Commit every write so far (to the WAL, no fsync: see ``durable``);
-        ``JournalError`` if the disk refuses it (the transaction is then rolled back)."""
+        """Commit every write so far: fsync'd when it holds an intent (``sync="full"``),
+        which also makes every earlier commit durable; ``JournalError`` if the disk refuses
+        it (the transaction is then rolled back)."""
         if self.failed is not None:
             raise self.failed
         if self.db.in_transaction:
@@ -165,29 +160,19 @@ class Journal:
                 self.db.execute("COMMIT")
             except sqlite3.Error as err:
                 raise self._fail(err) from err
+        if self._full:
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self._full = False
 
-    def durable(self) -> None:
-        """Make every commit so far survive an OS crash (``sync="full"``; a no-op with
-        ``"normal"``): fsync the WAL file, which holds every commit since the last
-        checkpoint (SQLite fsyncs the WAL before a checkpoint and the database after
-        it). ``JournalError`` if the disk refuses it."""
-        if self.sync != "full":
+    def _durable(self) -> None:
+        """The open transaction must be fsync'd at its commit: the level cannot change
+        inside a transaction, so what it holds so far is committed first (no fsync; the
+        fsync to come flushes it too)."""
+        if self.sync != "full" or self._full:
             return
-        if self.failed is not None:
-            raise self.failed
-        wal = self.path.with_name(self.path.name + "-wal")
-        try:
-            fd = os.open(wal, os.O_RDONLY)
-        except FileNotFoundError:
-            return  # checkpointed and removed: the database file was fsync'd
-        except OSError as err:
-            raise self._fail(err) from err
-        try:
-            os.fsync(fd)
-        except OSError as err:
-            raise self._fail(err) from err
-        finally:
-            os.close(fd)
+        self.commit()
+        self.db.execute("PRAGMA synchronous=FULL")
+        self._full = True
 
     def close(self) -> None:
         """Commit and close the file (unless the journal failed: what is on disk stays);
@@ -230,6 +215,7 @@ class Journal:
     def intend(self, cid: str, order_id: int, kind: str, body: dict, decision_ts: int) -> bool:
         """Record an order command (``commit()`` before sending it); False if ``cid`` is
         already journalled (a resumed run re-deciding an order it sent before: not sent again)."""
+        self._durable()
         cur = self._write(
             "INSERT OR IGNORE INTO intents VALUES (?,?,?,?,?,?,NULL,NULL,NULL)",
             (cid, order_id, kind, json.dumps(body), decision_ts, "pending"))

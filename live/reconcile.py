@@ -81,15 +81,6 @@ def fill_activities(gw: Gateway) -> list[dict]:
         token = page[-1]["id"]
 
 
-def fill_of(act: dict, order: dict) -> tuple[str, int, float, float, float]:
-    """A FILL activity of ``order`` as the session books it: ``(execution_id, ts ns,
-    shares, price USD, the order's shares or NaN for a notional order)``."""
-    exec_id = act.get("execution_id") or act["id"].split("::")[-1]
-    qty = float(order["qty"]) if order.get("qty") else float("nan")
-    return (exec_id, ns_of(act["transaction_time"]), float(act["qty"]), float(act["price"]),
-            qty)
-
-
 def reconcile(gw: Gateway, expected_positions: Callable[[], dict[str, float]],
               on_fill: Callable[[str, str, int, float, float, float], bool],
               on_close: Callable[[str, str, int], bool]) -> Report:
@@ -126,8 +117,12 @@ def reconcile(gw: Gateway, expected_positions: Callable[[], dict[str, float]],
                 if acts is None:
                     acts = fill_activities(gw)
                 for a in acts:
-                    if a["order_id"] == o["id"] and on_fill(cid, *fill_of(a, o)):
-                        rep.fills_added += 1
+                    if a["order_id"] == o["id"]:
+                        exec_id = a.get("execution_id") or a["id"].split("::")[-1]
+                        qty = float(o["qty"]) if o.get("qty") else float("nan")
+                        if on_fill(cid, exec_id, ns_of(a["transaction_time"]),
+                                   float(a["qty"]), float(a["price"]), qty):
+                            rep.fills_added += 1
             if o["status"] in ("canceled", "expired", "rejected"):
                 if on_close(cid, o["status"], ns_of(o["updated_at"])):
                     rep.closes_added += 1

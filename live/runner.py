@@ -129,9 +129,8 @@ def run_live(path: str | Path, overrides: dict | None = None, *, lake: Path | No
     ``metrics_linger_s`` seconds after the session ends; ``log_stderr``: the event log
     on stderr too (it always goes to ``events.jsonl``); ``panel``: the terminal line;
     ``on_end``: called with the session after the results are written, while the
-    metrics are still served; ``journal_sync``: ``"full"`` (every intent committed before
-    its POST, the row fsync'd after its POSTs) or ``"normal"`` (no fsync; see
-    ``live.journal``)."""
+    metrics are still served; ``journal_sync``: ``"full"`` (every intent fsync'd before
+    its POST) or ``"normal"`` (no fsync; see ``live.journal``)."""
     ov = {**(overrides or {}), **LIVE_OVERRIDES}
     cfg = load_toml(path, StrategyConfig, ov)
     _check_supported(cfg, str(path))
@@ -267,7 +266,7 @@ def _summary(live: LiveSession) -> dict:
     return {
         "bars": st.bars, "backfilled_bars": st.backfilled_bars,
         "duplicate_bars": st.duplicate_bars, "late_bars": st.late_bars,
-        "backfill_errors": st.backfill_errors, "adopted": st.adopted,
+        "backfill_errors": st.backfill_errors,
         "trade_updates": st.updates, "duplicate_fills": st.duplicates,
         "ignored_after_terminal": st.ignored_after_terminal,
         "foreign_updates": st.foreign_updates, "submitted": st.submitted,

@@ -65,7 +65,7 @@ from live.adapter.messages import TradeEvent, bar_row, ns_of
 from live.adapter.ratelimit import TokenBucket
 from live.driver.bar_session import BarSession
 from live.journal import TERMINAL, Journal, JournalError
-from live.reconcile import Report, all_orders, fill_activities, fill_of, reconcile
+from live.reconcile import Report, reconcile
 
 ROW_GRACE_S = 2.0  # streaming: a row of bars closes this long after its first bar
 STEP_TIMEOUT_S = 30.0  # lockstep: a step's messages must all arrive within this
@@ -109,7 +109,6 @@ class Stats:
     duplicate_bars: int = 0  # bars already seen (a backfilled bar streamed again)
     late_bars: int = 0  # bars whose row had closed without them (streaming only)
     backfill_errors: int = 0  # bar fetches that failed (tried again at the next tick)
-    adopted: int = 0  # resume: orders the journal had lost, found at the broker by id
     fills: int = 0  # executions booked (each execution_id once)
     updates: int = 0
     duplicates: int = 0
@@ -304,10 +303,16 @@ class LiveSession:
         seen = self._seen_ts[self._seen_ts >= 0]
         fetched: list[dict] = []
         if seen.size:
-            got = self._fetch_bars(int(seen.min()) + self.driver.bar_ns)
-            if got is None:
+            start = dt.datetime.fromtimestamp((int(seen.min()) + self.driver.bar_ns) / 1e9,
+                                              dt.UTC)
+            try:
+                raw = self.data.get_stock_bars(StockBarsRequest(
+                    symbol_or_symbols=list(self.symbols), timeframe=TimeFrame.Minute,
+                    start=start, feed=DataFeed.IEX))
+            except (APIError, requests.RequestException):
+                self.stats.backfill_errors += 1
                 return 0
-            fetched = got
+            fetched = [{"S": sym, **b} for sym, bars in (raw or {}).items() for b in bars]
         rest = {id(m) for m in fetched}
         msgs, self._held, self._backfill_due = fetched + self._held, [], False
         msgs.sort(key=lambda m: (ns_of(m["t"]), self.index.get(m.get("S"), -1)))
@@ -316,22 +321,6 @@ class LiveSession:
             self._take_bar(m)
             self.stats.backfilled_bars += id(m) in rest and self.stats.bars > before
         return len(fetched)
-
-    def _fetch_bars(self, start_ns: int) -> list[dict] | None:
-        """Every 1-minute bar of the session's symbols from ``start_ns`` (ns UTC) on, from
-        the broker's bars endpoint, as stream messages in time order; None when the
-        fetch failed (counted in ``backfill_errors``)."""
-        start = dt.datetime.fromtimestamp(start_ns / 1e9, dt.UTC)
-        try:
-            raw = self.data.get_stock_bars(StockBarsRequest(
-                symbol_or_symbols=list(self.symbols), timeframe=TimeFrame.Minute,
-                start=start, feed=DataFeed.IEX))
-        except (APIError, requests.RequestException):
-            self.stats.backfill_errors += 1
-            return None
-        msgs = [{"S": sym, **b} for sym, bars in (raw or {}).items() for b in bars]
-        msgs.sort(key=lambda m: (ns_of(m["t"]), self.index.get(m.get("S"), -1)))
-        return msgs
 
     def close_row(self) -> None:
         """Book the queued broker events, let the loop decide on the open row, send."""
@@ -347,10 +336,8 @@ class LiveSession:
         self._rows_since_reconcile += 1
         if self._rows_since_reconcile >= RECONCILE_EVERY_ROWS:
             self._periodic_due = True
-        sent = self.dispatch(decided_ns)  # commits before its 1st POST: the row's bars,
-        self.journal.commit()  # events, intents (no fsync); then the outcomes
-        if sent:  # after the POSTs, off the bar -> order path (``live.journal``)
-            self.journal.durable()
+        self.dispatch(decided_ns)  # commits before its 1st POST: the row's bars, events, intents
+        self.journal.commit()
         self._report_row(booked)
 
     def _report_row(self, booked: bool) -> None:
@@ -420,10 +407,9 @@ class LiveSession:
         self.order_of[cid] = i
         return cid
 
-    def dispatch(self, decided_ns: int | None = None) -> bool:
+    def dispatch(self, decided_ns: int | None = None) -> None:
         """Send the loop's new orders and cancel at the broker what the loop closed;
-        ``decided_ns``: wall ns of the decision (the metrics' send latency). True when
-        it journalled an order to send."""
+        ``decided_ns``: wall ns of the decision (the metrics' send latency)."""
         st = self.driver.state
         od, plan = st.orders.orders, st.orders.plan
         for i in list(self.working):  # cancels first: they free buying power
@@ -458,7 +444,7 @@ class LiveSession:
             else:
                 self.done.add(cid)
         self.seen = n
-        self.journal.commit()  # every intent committed before its POST (fsync'd after)
+        self.journal.commit()  # every intent on disk before its POST
         if sends and self._reconcile_due:  # a reconnect not yet reconciled: first that
             self.reconcile()
         t_journal = time.perf_counter_ns()
@@ -495,7 +481,6 @@ class LiveSession:
                     detail=self.gw.blocked)
                 # never working: the loop hears it was never sent
                 self.book_close(cid, "rejected", int(od[i]["ts_created"]))
-        return bool(sends)
 
     def _report_sent(self, body: dict, o, close_px, decided_ns: int | None,
                      sent_ns: int) -> None:
@@ -574,12 +559,7 @@ class LiveSession:
     def replay_journal(self) -> int:
         """Rebuild the loop's state from the journal: its bars, row by row, with the
         broker events at the rows that booked them; the orders the loop places again
-        get the ids they were journalled under. Then the rows an OS crash took off the
-        journal's end (``live.journal``: it keeps a prefix of its commits): the bars the
-        broker published after the journal's last, with the broker's fills and closes
-        booked as they would have been, each row journalled. An order decided with no
-        intent is looked up at the broker by its client order id (``_adopt``). Returns
-        the rows replayed."""
+        get the ids they were journalled under. Returns the rows replayed."""
         bars = self.journal.bars()
         intents = {it.cid: it for it in self.journal.intents("submit")}
         events = self.journal.events()
@@ -594,91 +574,37 @@ class LiveSession:
         ends = list(starts[1:]) + [len(bars)]
         for lo, hi in zip(starts, ends, strict=True):
             self._queue_journal(by_bar.get(self.driver.n, []))
-            self._replay_row(bars[lo:hi], intents, closed)
+            self.driver.on_bars(bars[lo:hi])
+            self._hand_inbox()
+            self.driver.flush()
+            n = int(self.driver.state.tally["n_orders"])
+            for i in range(self.seen, n):
+                cid = self._register(i)
+                it = intents.get(cid)
+                if it is None:  # decided before the crash, never journalled: too late
+                    self._abandon(i, cid)  # to send now; the loop hears it was cancelled
+                    continue
+                if it.status in TERMINAL or cid in closed:
+                    self.done.add(cid)
+                elif it.outcome in ("confirmed", "pending", "unresolved"):
+                    self.working.add(i)
+            self.seen = n
         self._queue_journal(by_bar.get(self.driver.n, []))
-        if len(bars):
-            self._replay_tail(int(bars["ts"].max()), intents, closed)
-        bars = self.journal.bars()
         self.stats.bars = len(bars)
         for k in range(len(self.symbols)):  # a bar the stream sends again is not taken twice
             mine = bars["ts"][bars["sym"] == k]
             self._seen_ts[k] = mine.max() if mine.size else -1
         return self.driver.n
 
-    def _replay_row(self, row: np.ndarray, intents: dict, closed: set[str]) -> None:
-        """One row of bars through the loop, as it was decided before the crash."""
-        self.driver.on_bars(row)
-        self._hand_inbox()
-        self.driver.flush()
-        n = int(self.driver.state.tally["n_orders"])
-        for i in range(self.seen, n):
-            cid = self._register(i)
-            it = intents.get(cid)
-            if it is None:  # decided before the crash, not in the journal: sent or not,
-                self._adopt(i, cid)  # the broker says
-                continue
-            if it.status in TERMINAL or cid in closed:
-                self.done.add(cid)
-            elif it.outcome in ("confirmed", "pending", "unresolved"):
-                self.working.add(i)
-        self.seen = n
-
-    def _replay_tail(self, last_ts: int, intents: dict, closed: set[str]) -> None:
-        """The rows after the journal's last bar (``last_ts``, ns) that the broker has
-        published: each journalled and replayed, with the broker's fills and closes of
-        the orders known by then queued before it (a row books those stamped before its
-        decision instant, as live). Nothing to do after a clean stop or a crash of the
-        process alone (the journal then has every row the session decided); a failed
-        fetch leaves the lost orders foreign (reconciliation blocks trading)."""
-        msgs = self._fetch_bars(last_ts + self.driver.bar_ns)
-        if not msgs:
-            return
-        orders, acts = all_orders(self.gw), fill_activities(self.gw)
-        known = {e[0] for e in self.journal.events()}
-        rows = [bar_row(m, self.index[m["S"]]) for m in msgs if m.get("S") in self.index]
-        tail = np.concatenate(rows)
-        starts = np.flatnonzero(np.r_[True, np.diff(tail["ts"]) != 0])
-        for lo, hi in zip(starts, [*starts[1:], len(tail)], strict=True):
-            for o in orders:
-                cid = o["client_order_id"]
-                if cid not in self.order_of:
-                    continue
-                for a in acts:
-                    if a["order_id"] == o["id"] and (f := fill_of(a, o))[0] not in known:
-                        known.add(f[0])
-                        self.book_fill(cid, *f)
-                if o["status"] in CLOSES and f"close:{cid}" not in known:
-                    known.add(f"close:{cid}")
-                    self.book_close(cid, o["status"], ns_of(o["updated_at"]))
-            self.journal.add_bars(tail[lo:hi])
-            self._replay_row(tail[lo:hi], intents, closed)
-            self.stats.backfilled_bars += hi - lo
-        self.journal.commit()
-
-    def _adopt(self, i: int, cid: str) -> None:
-        """An order the replay decided that the journal has no intent for: journalled,
-        then looked up by client order id (never sent): found, it is working (adopted);
-        not at the broker (404), it was never sent and the loop hears it was cancelled;
-        no answer, it stays unresolved (reconciliation looks it up again)."""
+    def _abandon(self, i: int, cid: str) -> None:
         o = self.driver.state.orders.orders[i]
-        if not is_open(o["status"]) or self.driver.state.orders.plan[i]["algo"] > 0:
+        if not is_open(o["status"]):
             return
         ts = int(o["ts_created"])
-        body = order_body(o, self.driver.state.orders.plan[i], self.symbols[o["sym"]], cid)
-        self.journal.intend(cid, i, "submit", body, ts)
-        out = self.gw.resolve(cid)
-        if out.outcome == "confirmed":
-            self.stats.adopted += 1
-            if out.order["status"] in TERMINAL:
-                self.done.add(cid)
-            else:
-                self.working.add(i)
-        elif out.outcome == "unresolved":
-            self.working.add(i)
-        else:
-            self.journal.resolve(cid, "denied", detail="decided before a crash, never sent")
-            self.done.add(cid)
-            self._event_row(EV_CLOSE, cid, ts, status=int(OrderStatus.CANCELED))
+        self.journal.intend(cid, i, "submit", {"symbol": self.symbols[o["sym"]]}, ts)
+        self.journal.resolve(cid, "denied", detail="decided before a crash, never sent")
+        self.done.add(cid)
+        self._event_row(EV_CLOSE, cid, ts, status=int(OrderStatus.CANCELED))
 
     def _queue_journal(self, events: list[tuple]) -> None:
         for _key, cid, kind, ts, qty, price, order_qty, status, _bar in events:
