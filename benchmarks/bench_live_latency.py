@@ -25,6 +25,7 @@ trained on it first, a few minutes).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import tempfile
 import time
@@ -37,11 +38,13 @@ from framework.data.settings import load_data_config
 from framework.data.sources.synthetic import ingest_synthetic
 from framework.engine.run_config import load_strategy
 from framework.marketdata.bars import time_bars
+from framework.ml.registry import WalkForwardModel
 from live.adapter.clients import Endpoint, trading_client
 from live.adapter.gateway import Gateway
 from live.adapter.ratelimit import TokenBucket
 from live.journal import Journal
 from live.runner import run_live, venue_config
+from live.session import LiveSession
 from live.venue import Venue
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +71,39 @@ def pct(a: np.ndarray) -> str:
     return f"p50 {np.percentile(a, 50):8.0f}  p99 {np.percentile(a, 99):8.0f}"
 
 
+class PredictClock:
+    """Thread CPU ns spent in the model's ``predict_proba`` per row that sent orders
+    (the registered model's call, timed around the real one)."""
+
+    def __init__(self) -> None:
+        self.row_ns = 0
+        self.per_row: list[int] = []
+
+    @contextlib.contextmanager
+    def installed(self):
+        predict, close_row = WalkForwardModel.predict_proba, LiveSession.close_row
+        clock = self
+
+        def timed_predict(self, X, ts):
+            t0 = time.thread_time_ns()
+            try:
+                return predict(self, X, ts)
+            finally:
+                clock.row_ns += time.thread_time_ns() - t0
+
+        def timed_close(self):
+            clock.row_ns, before = 0, len(self.stats.phases_ns)
+            close_row(self)
+            if len(self.stats.phases_ns) > before:  # a row that sent orders
+                clock.per_row.append(clock.row_ns)
+
+        WalkForwardModel.predict_proba, LiveSession.close_row = timed_predict, timed_close
+        try:
+            yield self
+        finally:
+            WalkForwardModel.predict_proba, LiveSession.close_row = predict, close_row
+
+
 def latency(name: str, lake: Path, out: Path, sync: str) -> None:
     ov = {**CASES[name], "data.start": DAY.isoformat(), "data.end": DAY.isoformat(),
           "backtest.reports": str(out)}
@@ -77,8 +113,9 @@ def latency(name: str, lake: Path, out: Path, sync: str) -> None:
     venue.start()
     try:
         t0 = time.perf_counter()
-        run = run_live(path, ov, lake=lake, venue_url=venue.urls.trading,
-                       force_reason="benchmark", journal_sync=sync, panel=None)
+        with PredictClock().installed() as predict:
+            run = run_live(path, ov, lake=lake, venue_url=venue.urls.trading,
+                           force_reason="benchmark", journal_sync=sync, panel=None)
         wall = time.perf_counter() - t0
     finally:
         venue.stop()
@@ -93,6 +130,10 @@ def latency(name: str, lake: Path, out: Path, sync: str) -> None:
     print(f"  decide                 {pct(decide)} us")
     cpu = np.asarray(st.decide_cpu_ns, dtype=np.float64) / 1e3
     print(f"  decide, thread CPU     {pct(cpu)} us  (without the wait for a core)")
+    if any(predict.per_row) and len(predict.per_row) == len(cpu):
+        pred = np.asarray(predict.per_row, dtype=np.float64) / 1e3
+        print(f"    of which predict     {pct(pred)} us  (the model's predict_proba)")
+        print(f"    decide CPU - predict {pct(cpu - pred)} us")
     print(f"  journal commit         {pct(journal)} us")
     print(f"  send (body -> POST)    {pct(send)} us")
     print(f"  bar -> order sent      {pct(decide + journal + send)} us  (streaming: no "

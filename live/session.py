@@ -12,7 +12,8 @@ Flow per row of bars (every symbol's bar of one minute):
    journalled (fills once per ``execution_id``; nothing after a terminal state but a
    late fill) and queued for the loop;
 2. the row closes (lockstep: the venue's step is fully read; streaming: a later bar,
-   every symbol reported, or ``ROW_GRACE_S``): the queued broker events are booked in
+   every symbol reported, or ``ROW_GRACE_S`` with the data socket up and no backfill
+   due): the queued broker events are booked in
    the loop's fill step, then the strategy decides, exactly as in a backtest;
 3. the loop's new orders are journalled and sent, the orders it closed are cancelled at
    the broker.
@@ -183,6 +184,7 @@ class LiveSession:
         self._connects = dict.fromkeys(("market_data", "trade_updates"), 0)
         self._seen_ts = np.full(len(self.symbols), -1, np.int64)  # last bar start per symbol
         self._backfill_due = False  # a market-data reconnect: fetch what it missed first
+        self._md_up = False  # the market-data socket is connected
         self._held: list[dict] = []  # bars streamed while the backfill is due
         self._tca_open: list[int] = []  # algo parents (rows) not finished when last seen
         self._tca_seen = 0  # parent rows looked at so far
@@ -534,7 +536,12 @@ class LiveSession:
         self._tu_received = 0  # the venue counts per connection
         self._connected("trade_updates")
 
+    def _on_data_disconnect(self) -> None:
+        self._md_up = False
+        self.m.stream_state("market_data", False)
+
     def _on_data_connect(self) -> None:
+        self._md_up = True
         self._md_received = 0
         self._backfill_due = self._connects["market_data"] > 0  # a reconnect: bars missed
         self._connected("market_data")
@@ -721,7 +728,7 @@ class LiveSession:
             if self._backfill_due and self._connects["market_data"] and \
                     self.data_stream._running:
                 self.backfill()
-            if self._row_bars and time.monotonic() - self._row_t0 > ROW_GRACE_S:
+            if self._row_bars and self._grace_over():
                 self.close_row()
             if time.monotonic() - self._last_bar_s > STALE_S and self._market_open():
                 self.stats.stale_alarms += 1
@@ -731,6 +738,13 @@ class LiveSession:
                 self.panel.tick(self)
             if http is not None and (await self._control(http, "GET", "/state"))["ended"]:
                 return
+
+    def _grace_over(self) -> bool:
+        """Streaming: the open row waited ``ROW_GRACE_S`` for the rest of its bars --
+        counted only while the data socket is up and no backfill is due: bars in flight
+        when it dropped come back with the backfill (and a later bar closes the row)."""
+        return (self._md_up and not self._backfill_due
+                and time.monotonic() - self._row_t0 > ROW_GRACE_S)
 
     def _market_open(self) -> bool:
         try:
@@ -748,7 +762,7 @@ class LiveSession:
         self.trade_stream.subscribe_trade_updates(self.on_trade_update)
         self.data_stream = HookedDataStream(self.ep)
         self.data_stream.on_connect = self._on_data_connect
-        self.data_stream.on_disconnect = lambda: self.m.stream_state("market_data", False)
+        self.data_stream.on_disconnect = self._on_data_disconnect
         self.data_stream.subscribe_bars(self.on_bar, *self.symbols)
         tasks = [asyncio.create_task(self.trade_stream._run_forever()),
                  asyncio.create_task(self.data_stream._run_forever())]

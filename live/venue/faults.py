@@ -4,7 +4,9 @@ A fault is a JSON-able dict with a ``kind`` (``Venue.fault(...)`` or ``POST
 /_venue/faults``):
 
 * ``{"kind": "drop", "stream": "trade_updates" | "market_data"}`` -- abort the stream's
-  sockets now (TCP closed, no close frame);
+  sockets now (TCP closed, no close frame); with ``"after": k`` (market data only) at
+  the next batch instead, once its first ``k`` messages are sent: the rest of the batch
+  is lost in flight (a connection lost between two symbols' bars of one minute);
 * ``{"kind": "silence", "stream": ..., "seconds": s | null}`` -- keep the sockets open
   (pings still answered) but send nothing for ``s`` wall seconds (null: until cleared);
   what would have been sent is lost, as on a half-dead connection;
@@ -77,6 +79,7 @@ class Faults:
     bad_market: list[str] = field(default_factory=list)  # BAD_INPUTS, next batch
     bad_trade: list[str] = field(default_factory=list)  # BAD_INPUTS, next fill update
     kills: dict[str, list[int]] = field(default_factory=dict)  # point -> pids
+    drop_after: int | None = None  # market data: abort after this many of the next batch
 
     def add(self, spec: dict) -> str:
         """Schedule one fault (see module doc); returns its kind. ``drop`` is acted on by
@@ -92,6 +95,12 @@ class Faults:
             raise ApiError(422, f"fault {kind}: seconds must be a number >= 0")
         if kind in ("drop", "silence") and spec.get("stream") not in STREAMS:
             raise ApiError(422, f"fault {kind}: stream must be one of {', '.join(STREAMS)}")
+        if kind == "drop" and spec.get("after") is not None:
+            after = spec["after"]
+            if spec["stream"] != "market_data" or not (isinstance(after, int) and after >= 1):
+                raise ApiError(422, "fault drop: after must be an integer >= 1, on the "
+                               "market_data stream")
+            self.drop_after = after
         if kind == "silence":
             until = float("inf") if seconds is None else time.monotonic() + seconds
             self.silent_until[spec["stream"]] = until

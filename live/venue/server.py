@@ -350,7 +350,7 @@ class Venue:
         kind = self.faults.add(spec)
         if self.metrics is not None:
             self.metrics.fault(spec)
-        if kind == "drop":
+        if kind == "drop" and spec.get("after") is None:
             self.hub.drop(spec["stream"])
 
     def clear_faults_now(self) -> None:

@@ -260,9 +260,14 @@ class StreamHub:
         self.trade_ids += len(batch.trades)
         if self.faults.silenced("market_data"):
             return
+        after = self.faults.drop_after if len(batch.bars) else None  # a batch of bars
+        if after is not None:
+            self.faults.drop_after = None
         for conn in list(self.market.values()):
             msgs = market_messages(batch, self.symbols, conn.subs, conn.packed, trade0)
             await self._bad_market(conn, msgs)
+            if after is not None:  # a drop with the rest of the batch in flight
+                msgs = msgs[:after]
             for i in range(0, len(msgs), FRAME_MESSAGES):
                 chunk = msgs[i:i + FRAME_MESSAGES]
                 try:
@@ -274,6 +279,8 @@ class StreamHub:
                     break
                 conn.sent += len(chunk)
                 self.md_frames += 1
+        if after is not None:
+            self.drop("market_data")
 
     async def _bad_market(self, conn: Conn, msgs: list[dict]) -> None:
         """Send the scheduled bad market-data message (``bad_input``) before the batch's

@@ -63,6 +63,21 @@ def test_silent_sockets_stay_open_and_lose_what_they_would_have_sent(make_venue)
     md.stop()
 
 
+def test_a_drop_after_part_of_a_batch_loses_the_rest_in_flight(make_venue):
+    v = make_venue()
+    md = market_data(v, bars=["SPY", "AAPL"])
+    v.fault(kind="drop", stream="market_data", after=1)  # acts at the next batch of bars
+    assert "iex" in v.state()["streams"]["market_data"]
+    v.advance(until=v.timeline.hours.open + NS_MIN)  # the 09:30 bars of both symbols
+    wait_for(lambda: "iex" not in v.state()["streams"]["market_data"], what="socket gone")
+    time.sleep(0.3)
+    assert len(md.items) == 1  # the other symbol's 09:30 bar was lost in flight
+    md.stop()
+    for bad in ({"after": 0, "stream": "market_data"}, {"after": 2, "stream": "trade_updates"}):
+        with pytest.raises(ApiError, match="after must be an integer >= 1"):
+            v.fault(kind="drop", **bad)
+
+
 def test_silence_for_some_seconds_then_data_again(make_venue):
     v = make_venue()
     md = market_data(v, bars=["SPY"])
