@@ -62,6 +62,7 @@ from live.adapter.clients import (
 from live.adapter.gateway import TYPES, Gateway, order_body
 from live.adapter.messages import TradeEvent, bar_row, ns_of
 from live.adapter.ratelimit import TokenBucket
+from live.adapter.stream_thread import StreamThread
 from live.driver.bar_session import BarSession
 from live.journal import TERMINAL, Journal, JournalError
 from live.reconcile import Report, reconcile
@@ -726,7 +727,8 @@ class LiveSession:
             if time.monotonic() - self._last_bar_s > STALE_S and self._market_open():
                 self.stats.stale_alarms += 1
                 self._last_bar_s = time.monotonic()
-                await self.data_stream.close()  # alpaca-py reconnects with back-off
+                # alpaca-py reconnects with back-off
+                await self.streams.call(self.data_stream.close())
             if self.panel is not None:
                 self.panel.tick(self)
             if http is not None and (await self._control(http, "GET", "/state"))["ended"]:
@@ -742,16 +744,20 @@ class LiveSession:
         """Connect both streams, reconcile, trade until the session (or the replay)
         ends, ``max_steps`` lockstep steps pass, or a stop is requested."""
         self._lockstep = lockstep
+        # the sockets are read on a thread of their own (a REST call or the bucket's
+        # wait blocks this loop); their messages and hooks come back here, in order
+        self.streams = st = StreamThread()
         self.trade_stream = HookedTradingStream(self.ep)
-        self.trade_stream.on_connect = self._on_connect
-        self.trade_stream.on_disconnect = lambda: self.m.stream_state("trade_updates", False)
-        self.trade_stream.subscribe_trade_updates(self.on_trade_update)
+        self.trade_stream.on_connect = st.hook(self._on_connect)
+        self.trade_stream.on_disconnect = st.hook(
+            lambda: self.m.stream_state("trade_updates", False))
+        self.trade_stream.subscribe_trade_updates(st.relay(self.on_trade_update))
         self.data_stream = HookedDataStream(self.ep)
-        self.data_stream.on_connect = self._on_data_connect
-        self.data_stream.on_disconnect = lambda: self.m.stream_state("market_data", False)
-        self.data_stream.subscribe_bars(self.on_bar, *self.symbols)
-        tasks = [asyncio.create_task(self.trade_stream._run_forever()),
-                 asyncio.create_task(self.data_stream._run_forever())]
+        self.data_stream.on_connect = st.hook(self._on_data_connect)
+        self.data_stream.on_disconnect = st.hook(
+            lambda: self.m.stream_state("market_data", False))
+        self.data_stream.subscribe_bars(st.relay(self.on_bar), *self.symbols)
+        await st.start((self.trade_stream, self.data_stream))
         http = aiohttp.ClientSession() if self.ep.control else None
         self._http = http
         try:
@@ -770,9 +776,7 @@ class LiveSession:
                 self.gw.blocked = f"journal: {err}"
                 self.request_stop(Stop(kill=True, reason=f"journal write failed: {err}"))
         finally:
-            await self.trade_stream.stop_ws()
-            await self.data_stream.stop_ws()
-            await asyncio.wait(tasks, timeout=10)
+            await st.stop()
             if http is not None:
                 await http.close()
 
