@@ -187,6 +187,9 @@ class LiveSession:
         self._held: list[dict] = []  # bars streamed while the backfill is due
         self._tca_open: list[int] = []  # algo parents (rows) not finished when last seen
         self._tca_seen = 0  # parent rows looked at so far
+        self._send_failed = False  # a send ended unresolved since the last reconciliation
+        self._drops_reconciled = 0  # the streams' socket closes the last one had seen
+        self.streams = StreamThread()  # the sockets' thread (started by run)
 
     # ------------------------------------------------------------------ broker events
     def _event_row(self, kind: int, cid: str, ts: int, qty: float = 0.0,
@@ -418,6 +421,9 @@ class LiveSession:
                     self.stats.cancels += 1
         t_cancelled = time.perf_counter_ns()  # the DELETEs' round trips: network
         n = int(st.tally["n_orders"])
+        if n > self.seen and self._reconcile_due:  # a reconnect not yet reconciled: first
+            self.reconcile()  # that, before this row's intents exist (it would look them
+            # up, find them missing at the broker and close them as rejected)
         sends = []
         for i in range(self.seen, n):
             cid = self._register(i)
@@ -444,11 +450,12 @@ class LiveSession:
                 self.done.add(cid)
         self.seen = n
         self.journal.commit()  # every intent on disk before its POST
-        if sends and self._reconcile_due:  # a reconnect not yet reconciled: first that
-            self.reconcile()
         t_journal = time.perf_counter_ns()
         px = self.driver._px["close"][self.driver.n - 1] if self.driver.n else None
         for k, (i, body) in enumerate(sends):
+            if self._gap_since_reconcile():  # a socket dropped, a send failed: the broker
+                # is read back before the next order (the row's rest not yet sent)
+                self.reconcile(unsent={b["client_order_id"] for _, b in sends[k:]})
             # reported to the metrics once it is out: the event log and histograms are
             # not on the order's path (stamped before the POST all the same)
             report, sent_wall = not self.gw.blocked, self.m.clock()
@@ -466,6 +473,7 @@ class LiveSession:
                 self.stats.decide_cpu_ns.append(self._decide_cpu_ns)
             self.stats.submitted += 1
             self._count(out.outcome)
+            self._send_failed |= out.outcome == "unresolved"
             cid = body["client_order_id"]
             if out.outcome == "confirmed":
                 self.working.add(i)
@@ -513,9 +521,19 @@ class LiveSession:
                     pos[self.symbols[od[r["order"]]["sym"]]] += od[r["order"]]["side"] * r["qty"]
         return pos
 
-    def reconcile(self) -> Report:
-        """Reconcile now; new orders are blocked while it fails."""
-        rep = reconcile(self.gw, self.expected_positions, self.book_fill, self.book_close)
+    def _gap_since_reconcile(self) -> bool:
+        """A stream socket closed (seen at once by the streams' thread) or a send ended
+        unresolved since the last reconciliation: the broker may have restarted or lost
+        messages, and the session may not yet have handled the reconnect."""
+        return self._send_failed or self.streams.drops != self._drops_reconciled
+
+    def reconcile(self, unsent: set[str] = frozenset()) -> Report:
+        """Reconcile now; new orders are blocked while it fails. ``unsent``: client
+        order ids journalled for this row and not yet sent (not looked up)."""
+        drops, self._send_failed = self.streams.drops, False
+        rep = reconcile(self.gw, self.expected_positions, self.book_fill, self.book_close,
+                        unsent)
+        self._drops_reconciled = drops
         self.stats.reconciliations.append({"ok": rep.ok, "problems": rep.problems,
                                            "orders": rep.orders,
                                            "fills_added": rep.fills_added,
@@ -746,15 +764,15 @@ class LiveSession:
         self._lockstep = lockstep
         # the sockets are read on a thread of their own (a REST call or the bucket's
         # wait blocks this loop); their messages and hooks come back here, in order
-        self.streams = st = StreamThread()
+        st = self.streams
         self.trade_stream = HookedTradingStream(self.ep)
         self.trade_stream.on_connect = st.hook(self._on_connect)
-        self.trade_stream.on_disconnect = st.hook(
+        self.trade_stream.on_disconnect = st.drop_hook(
             lambda: self.m.stream_state("trade_updates", False))
         self.trade_stream.subscribe_trade_updates(st.relay(self.on_trade_update))
         self.data_stream = HookedDataStream(self.ep)
         self.data_stream.on_connect = st.hook(self._on_data_connect)
-        self.data_stream.on_disconnect = st.hook(
+        self.data_stream.on_disconnect = st.drop_hook(
             lambda: self.m.stream_state("market_data", False))
         self.data_stream.subscribe_bars(st.relay(self.on_bar), *self.symbols)
         await st.start((self.trade_stream, self.data_stream))

@@ -36,14 +36,14 @@ class StreamThread:
     ``hook`` run on the loop that called ``start``."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever,
-                                        name="fw-live-streams", daemon=True)
+        self.loop: asyncio.AbstractEventLoop | None = None  # the thread's, from start()
+        self._thread: threading.Thread | None = None
         self._main: asyncio.AbstractEventLoop | None = None
         self._inbox: asyncio.Queue | None = None
         self._worker: asyncio.Task | None = None
         self._streams: list = []
         self._runs: list = []
+        self.drops = 0  # socket closes seen on the thread (at once, not when handed over)
 
     def relay(self, fn: Callable) -> Callable[..., Awaitable[None]]:
         """An alpaca-py handler (a coroutine function, called on the streams' thread)
@@ -57,6 +57,15 @@ class StreamThread:
         """A plain callback for the streams' thread that queues ``fn()`` the same way
         (in order with the messages)."""
         return lambda *args: self._post(fn, args)
+
+    def drop_hook(self, fn: Callable) -> Callable[..., None]:
+        """``hook(fn)`` for a socket's close that also counts it in ``drops`` there and
+        then (the session reads the count before each order it sends)."""
+        def closed(*args) -> None:
+            self.drops += 1
+            self._post(fn, args)
+
+        return closed
 
     def _post(self, fn: Callable, args: tuple) -> None:
         self._main.call_soon_threadsafe(self._inbox.put_nowait, (fn, args))
@@ -78,6 +87,9 @@ class StreamThread:
         self._main = asyncio.get_running_loop()
         self._inbox = asyncio.Queue()
         self._worker = asyncio.create_task(self._hand_over())
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever,
+                                        name="fw-live-streams", daemon=True)
         self._thread.start()
         self._streams = list(streams)
         self._runs = [asyncio.run_coroutine_threadsafe(s._run_forever(), self.loop)
@@ -90,6 +102,8 @@ class StreamThread:
     async def stop(self) -> None:
         """Stop the streams (up to ``STOP_TIMEOUT_S``), then the thread; messages not yet
         handed over are dropped (the session has ended)."""
+        if self._thread is None:
+            return
         try:
             for s in self._streams:
                 await self.call(s.stop_ws())

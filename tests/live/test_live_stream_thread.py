@@ -1,11 +1,19 @@
-"""The streams are read while the session is blocked: a 429 whose window lasts seconds
+"""The streams are read while the session is blocked, and an order follows a gap only
+after a reconciliation.
+
+The first: a 429 whose window lasts seconds
 makes the gateway's bucket wait (``time.sleep``, on the session's loop), and a venue
 that pings its sockets (``ws_heartbeat_s``, as a server that pings does) drops a client
 that does not answer. With the sockets on ``live.adapter.stream_thread.StreamThread``
 the pongs go out during the wait, the socket stays up, and the fill update the venue
 sends during the wait is handled once, after the wait, in order. With the streams on
 the session's loop (before) the venue dropped the socket within a second of the wait
-and the client reconnected."""
+and the client reconnected.
+
+The second: a send that ended unresolved (or a socket closed, counted on the streams'
+thread at once) is followed by a reconciliation before the next POST, even within one
+row (an order POSTed to a venue restarted mid-row was counted as sent unreconciled by
+an earlier chaos run)."""
 
 from __future__ import annotations
 
@@ -106,3 +114,39 @@ def test_a_session_keeps_its_sockets_through_429_waits(small_lake, live_venue, t
     assert summary["rate_limit_waited_s"] >= 2 * HEARTBEAT_S  # the bucket waited
     assert summary["reconnects"] == 2  # the two first connects, no drop
     assert all(r["ok"] for r in summary["reconciliations"])
+
+
+def test_after_a_failed_send_the_next_order_waits_for_a_reconciliation(small_lake,
+                                                                       live_venue,
+                                                                       tmp_path):
+    """A POST answered 503 whose look-up by client order id fails too ends unresolved
+    (the broker may be restarting): the session reads the broker back (a
+    reconciliation, ending with ``GET /v2/account``) before its next ``POST``, and that
+    reconciliation neither looks up nor closes the row's orders not yet sent."""
+    ov = session_overrides(SMA, tmp_path)
+    venue = live_venue("sma_cross", ov, small_lake)
+
+    def fail_at(step: int) -> None:
+        if step == 20:
+            venue.fault(kind="http", status=503, count=1, method="POST", path="/v2/orders")
+            venue.fault(kind="http", status=503, count=1, method="GET",
+                        path="/v2/orders:by_client_order_id")
+
+    run = run_live(ROOT / "strategies" / "sma_cross.toml", ov, lake=small_lake,
+                   venue_url=venue.urls.trading, force_reason="test", max_steps=60,
+                   on_start=lambda s: s.step_hooks.append(fail_at))
+    log = [r[1:] for r in sorted(venue.requests)]
+    failed = log.index(("POST", "/v2/orders", 503))
+    after = log[failed + 1:]
+    assert after[0] == ("GET", "/v2/orders:by_client_order_id", 503)  # unresolved
+    nxt = after.index(("POST", "/v2/orders", 200))
+    assert ("GET", "/v2/account", 200) in after[:nxt]  # reconciled before the next order
+    journal = Journal(run.out_dir / "journal.sqlite", create=False)
+    booked = {o.client_order_id for o in venue.core.orders.values()}
+    outcomes = {it.cid: it.outcome for it in journal.intents("submit")}
+    assert booked and all(outcomes[c] == "confirmed" for c in booked)
+    # the 503'd one: looked up at the reconciliation, not there (404) -> rejected
+    assert any(o == "rejected" and c not in booked for c, o in outcomes.items())
+    closed_rejected = {e[1] for e in journal.events() if e[2] == "close"
+                       and e[7] == "rejected"}
+    assert not closed_rejected & booked  # no order the venue has was closed in the loop
