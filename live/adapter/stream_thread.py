@@ -44,6 +44,8 @@ class StreamThread:
         self._streams: list = []
         self._runs: list = []
         self.drops = 0  # socket closes seen on the thread (at once, not when handed over)
+        self.posted = 0  # messages and hooks queued (on the thread)
+        self.handled = 0  # ... and handed to the session (on its loop)
 
     def relay(self, fn: Callable) -> Callable[..., Awaitable[None]]:
         """An alpaca-py handler (a coroutine function, called on the streams' thread)
@@ -68,7 +70,12 @@ class StreamThread:
         return closed
 
     def _post(self, fn: Callable, args: tuple) -> None:
+        self.posted += 1
         self._main.call_soon_threadsafe(self._inbox.put_nowait, (fn, args))
+
+    def idle(self) -> bool:
+        """Everything read so far has been handed to the session (its loop only)."""
+        return self.handled == self.posted
 
     async def _hand_over(self) -> None:
         while True:
@@ -81,6 +88,8 @@ class StreamThread:
                 # logged, the stream goes on (a failed journal write is kept by the
                 # journal and stops the session at its next step)
                 log.exception("fw live: a stream handler failed")
+            finally:
+                self.handled += 1
 
     async def start(self, streams: Iterable) -> None:
         """Run each stream's ``_run_forever`` on the thread; call on the session's loop."""
