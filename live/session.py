@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import numpy as np
 import requests
 from alpaca.common.exceptions import APIError
@@ -71,7 +72,6 @@ STEP_TIMEOUT_S = 30.0  # lockstep: a step's messages must all arrive within this
 STALE_S = 90.0  # streaming, market hours: no bar for this long is an alarm + reconnect
 RECONCILE_EVERY_ROWS = 15  # also reconcile this often: a silent socket loses updates
 VENUE_DOWN_S = 60.0  # lockstep: how long the venue's control API may be unreachable
-CONTROL_TIMEOUT_S = 300.0  # s, one call of the venue's control API (as aiohttp's default)
 CLOSES = {"canceled": OrderStatus.CANCELED, "expired": OrderStatus.EXPIRED,
           "rejected": OrderStatus.REJECTED, "done_for_day": OrderStatus.EXPIRED}
 # the broker's close -> the metrics' final status (a rejection is counted as a reject)
@@ -632,27 +632,26 @@ class LiveSession:
     def lockstep(self) -> bool:
         return self._lockstep
 
-    async def _control(self, http: requests.Session, method: str, path: str,
+    async def _control(self, http: aiohttp.ClientSession, method: str, path: str,
                        body: dict | None = None, *, retry: bool = True) -> dict:
         """One call of the venue's control API; while the venue is unreachable (a
         restart) it is tried again for up to ``VENUE_DOWN_S`` (``retry``: the call is
         idempotent; else the error goes to the caller)."""
         deadline = time.monotonic() + VENUE_DOWN_S
         while True:
-            try:  # requests (loaded for alpaca-py anyway) on a worker thread: this loop
-                # stays free, and a child need not import aiohttp (about 1.4 s)
-                r = await asyncio.to_thread(http.request, method, f"{self.ep.control}{path}",
-                                            json=body, timeout=CONTROL_TIMEOUT_S)
-                if r.status_code != 200:
-                    raise LiveError(f"venue control {path}: HTTP {r.status_code}: {r.text}")
-                return r.json()
-            except (requests.ConnectionError, requests.Timeout) as err:
+            try:
+                async with http.request(method, f"{self.ep.control}{path}", json=body) as r:
+                    if r.status != 200:
+                        raise LiveError(f"venue control {path}: HTTP {r.status}: "
+                                        f"{await r.text()}")
+                    return await r.json()
+            except (TimeoutError, aiohttp.ClientConnectionError) as err:
                 if not retry or time.monotonic() > deadline:
                     raise LiveError(f"venue {self.ep.control}: unreachable for "
                                     f"{VENUE_DOWN_S:g} s ({type(err).__name__})") from err
                 await asyncio.sleep(0.2)
 
-    async def _step(self, http: requests.Session, before: dict) -> dict:
+    async def _step(self, http: aiohttp.ClientSession, before: dict) -> dict:
         """``advance`` one step; if the venue went away mid-call, the step happened
         when its count moved (it is not played twice)."""
         try:
@@ -663,7 +662,7 @@ class LiveSession:
                 return st
             return await self._control(http, "POST", "/advance", {"steps": 1})
 
-    async def _wait_subscribed(self, http: requests.Session, deadline: float) -> None:
+    async def _wait_subscribed(self, http: aiohttp.ClientSession, deadline: float) -> None:
         while time.monotonic() < deadline:
             st = await self._control(http, "GET", "/state")
             tu = st["streams"]["trade_updates"]
@@ -698,7 +697,7 @@ class LiveSession:
                                 f"data {self._md_received}/{want_md})")
             await asyncio.sleep(0.0005)
 
-    async def _lockstep_loop(self, http: requests.Session,
+    async def _lockstep_loop(self, http: aiohttp.ClientSession,
                              max_steps: int | None) -> None:
         """Move the venue minute by minute: every event before the next bar instant T,
         then one step (the bars available at T, which come before T's quotes), then the
@@ -733,7 +732,7 @@ class LiveSession:
             if st["ended"] or (max_steps is not None and steps >= max_steps):
                 return
 
-    async def _streaming_loop(self, http: requests.Session | None) -> None:
+    async def _streaming_loop(self, http: aiohttp.ClientSession | None) -> None:
         while self.stop_request is None:
             await asyncio.sleep(0.05)
             if self.journal.failed is not None:  # a write in a stream handler failed
@@ -780,9 +779,7 @@ class LiveSession:
             lambda: self.m.stream_state("market_data", False))
         self.data_stream.subscribe_bars(st.relay(self.on_bar), *self.symbols)
         await st.start((self.trade_stream, self.data_stream))
-        http = requests.Session() if self.ep.control else None
-        if http is not None:
-            http.trust_env = False  # the venue's own loopback API: no proxy, no .netrc
+        http = aiohttp.ClientSession() if self.ep.control else None
         self._http = http
         try:
             if http is not None:
@@ -802,7 +799,7 @@ class LiveSession:
         finally:
             await st.stop()
             if http is not None:
-                http.close()
+                await http.close()
 
     def _poll_stop_file(self) -> None:
         if self.stop_file is not None and self.stop_file.is_file():
