@@ -83,16 +83,18 @@ def fill_activities(gw: Gateway) -> list[dict]:
 
 def reconcile(gw: Gateway, expected_positions: Callable[[], dict[str, float]],
               on_fill: Callable[[str, str, int, float, float, float], bool],
-              on_close: Callable[[str, str, int], bool]) -> Report:
+              on_close: Callable[[str, str, int], bool],
+              unsent: set[str] = frozenset()) -> Report:
     """Reconcile (see the module docstring). ``expected_positions()``: the engine's
     shares per symbol with every journalled fill booked; ``on_fill(cid, execution_id,
     ts, qty, price, order_qty)`` / ``on_close(cid, status, ts)`` hand a missed event to
-    the session (False: already known)."""
+    the session (False: already known); ``unsent``: pending intents of the row being
+    sent, not yet POSTed (not looked up: the broker cannot have them)."""
     rep = Report()
     j = gw.journal
     try:
         for it in j.intents("submit"):
-            if it.outcome in ("pending", "unresolved"):
+            if it.outcome in ("pending", "unresolved") and it.cid not in unsent:
                 out = gw.resolve(it.cid)
                 if out.outcome == "rejected":  # never reached the broker: the loop hears
                     if on_close(it.cid, "rejected", it.decision_ts):

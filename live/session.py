@@ -63,6 +63,7 @@ from live.adapter.clients import (
 from live.adapter.gateway import TYPES, Gateway, order_body
 from live.adapter.messages import TradeEvent, bar_row, ns_of
 from live.adapter.ratelimit import TokenBucket
+from live.adapter.stream_thread import StreamThread
 from live.driver.bar_session import BarSession
 from live.journal import TERMINAL, Journal, JournalError
 from live.reconcile import Report, reconcile
@@ -188,6 +189,9 @@ class LiveSession:
         self._held: list[dict] = []  # bars streamed while the backfill is due
         self._tca_open: list[int] = []  # algo parents (rows) not finished when last seen
         self._tca_seen = 0  # parent rows looked at so far
+        self._send_failed = False  # a send ended unresolved since the last reconciliation
+        self._drops_reconciled = 0  # the streams' socket closes the last one had seen
+        self.streams = StreamThread()  # the sockets' thread (started by run)
 
     # ------------------------------------------------------------------ broker events
     def _event_row(self, kind: int, cid: str, ts: int, qty: float = 0.0,
@@ -419,6 +423,9 @@ class LiveSession:
                     self.stats.cancels += 1
         t_cancelled = time.perf_counter_ns()  # the DELETEs' round trips: network
         n = int(st.tally["n_orders"])
+        if n > self.seen and self._reconcile_due:  # a reconnect not yet reconciled: first
+            self.reconcile()  # that, before this row's intents exist (it would look them
+            # up, find them missing at the broker and close them as rejected)
         sends = []
         for i in range(self.seen, n):
             cid = self._register(i)
@@ -445,11 +452,12 @@ class LiveSession:
                 self.done.add(cid)
         self.seen = n
         self.journal.commit()  # every intent on disk before its POST
-        if sends and self._reconcile_due:  # a reconnect not yet reconciled: first that
-            self.reconcile()
         t_journal = time.perf_counter_ns()
         px = self.driver._px["close"][self.driver.n - 1] if self.driver.n else None
         for k, (i, body) in enumerate(sends):
+            if self._gap_since_reconcile():  # a socket dropped, a send failed: the broker
+                # is read back before the next order (the row's rest not yet sent)
+                self.reconcile(unsent={b["client_order_id"] for _, b in sends[k:]})
             # reported to the metrics once it is out: the event log and histograms are
             # not on the order's path (stamped before the POST all the same)
             report, sent_wall = not self.gw.blocked, self.m.clock()
@@ -467,6 +475,7 @@ class LiveSession:
                 self.stats.decide_cpu_ns.append(self._decide_cpu_ns)
             self.stats.submitted += 1
             self._count(out.outcome)
+            self._send_failed |= out.outcome == "unresolved"
             cid = body["client_order_id"]
             if out.outcome == "confirmed":
                 self.working.add(i)
@@ -514,9 +523,19 @@ class LiveSession:
                     pos[self.symbols[od[r["order"]]["sym"]]] += od[r["order"]]["side"] * r["qty"]
         return pos
 
-    def reconcile(self) -> Report:
-        """Reconcile now; new orders are blocked while it fails."""
-        rep = reconcile(self.gw, self.expected_positions, self.book_fill, self.book_close)
+    def _gap_since_reconcile(self) -> bool:
+        """A stream socket closed (seen at once by the streams' thread) or a send ended
+        unresolved since the last reconciliation: the broker may have restarted or lost
+        messages, and the session may not yet have handled the reconnect."""
+        return self._send_failed or self.streams.drops != self._drops_reconciled
+
+    def reconcile(self, unsent: set[str] = frozenset()) -> Report:
+        """Reconcile now; new orders are blocked while it fails. ``unsent``: client
+        order ids journalled for this row and not yet sent (not looked up)."""
+        drops, self._send_failed = self.streams.drops, False
+        rep = reconcile(self.gw, self.expected_positions, self.book_fill, self.book_close,
+                        unsent)
+        self._drops_reconciled = drops
         self.stats.reconciliations.append({"ok": rep.ok, "problems": rep.problems,
                                            "orders": rep.orders,
                                            "fills_added": rep.fills_added,
@@ -668,7 +687,10 @@ class LiveSession:
             md = st["streams"]["market_data"].get("iex")
             want_tu = tu["sent"] if tu else 0
             want_md = md["sent"] if md else 0
-            if (tu and tu["listening"] and self._tu_received >= want_tu and md
+            # counts of the current connections: none being opened, its hook handled
+            settled = self.streams.idle() and not (self.trade_stream.connecting
+                                                   or self.data_stream.connecting)
+            if (settled and tu and tu["listening"] and self._tu_received >= want_tu and md
                     and self._md_received >= want_md):
                 return
             if not (tu and tu["listening"] and md and md["subscriptions"].get("bars")):
@@ -733,7 +755,8 @@ class LiveSession:
             if time.monotonic() - self._last_bar_s > STALE_S and self._market_open():
                 self.stats.stale_alarms += 1
                 self._last_bar_s = time.monotonic()
-                await self.data_stream.close()  # alpaca-py reconnects with back-off
+                # alpaca-py reconnects with back-off
+                await self.streams.call(self.data_stream.close())
             if self.panel is not None:
                 self.panel.tick(self)
             if http is not None and (await self._control(http, "GET", "/state"))["ended"]:
@@ -756,16 +779,19 @@ class LiveSession:
         """Connect both streams, reconcile, trade until the session (or the replay)
         ends, ``max_steps`` lockstep steps pass, or a stop is requested."""
         self._lockstep = lockstep
+        # the sockets are read on a thread of their own (a REST call or the bucket's
+        # wait blocks this loop); their messages and hooks come back here, in order
+        st = self.streams
         self.trade_stream = HookedTradingStream(self.ep)
-        self.trade_stream.on_connect = self._on_connect
-        self.trade_stream.on_disconnect = lambda: self.m.stream_state("trade_updates", False)
-        self.trade_stream.subscribe_trade_updates(self.on_trade_update)
+        self.trade_stream.on_connect = st.hook(self._on_connect)
+        self.trade_stream.on_disconnect = st.drop_hook(
+            lambda: self.m.stream_state("trade_updates", False))
+        self.trade_stream.subscribe_trade_updates(st.relay(self.on_trade_update))
         self.data_stream = HookedDataStream(self.ep)
-        self.data_stream.on_connect = self._on_data_connect
-        self.data_stream.on_disconnect = self._on_data_disconnect
-        self.data_stream.subscribe_bars(self.on_bar, *self.symbols)
-        tasks = [asyncio.create_task(self.trade_stream._run_forever()),
-                 asyncio.create_task(self.data_stream._run_forever())]
+        self.data_stream.on_connect = st.hook(self._on_data_connect)
+        self.data_stream.on_disconnect = st.drop_hook(self._on_data_disconnect)
+        self.data_stream.subscribe_bars(st.relay(self.on_bar), *self.symbols)
+        await st.start((self.trade_stream, self.data_stream))
         http = aiohttp.ClientSession() if self.ep.control else None
         self._http = http
         try:
@@ -784,9 +810,7 @@ class LiveSession:
                 self.gw.blocked = f"journal: {err}"
                 self.request_stop(Stop(kill=True, reason=f"journal write failed: {err}"))
         finally:
-            await self.trade_stream.stop_ws()
-            await self.data_stream.stop_ws()
-            await asyncio.wait(tasks, timeout=10)
+            await st.stop()
             if http is not None:
                 await http.close()
 

@@ -153,7 +153,16 @@ class _Hooked:
         self._reconnect_max_backoff = RECONNECT_MAX_S
         self.bad_input: dict[str, int] = {}  # kind -> messages skipped
 
+    connecting = False  # between the start of a (re)connect and its hook being queued
+
     async def _start_ws(self):
+        self.connecting = True  # before the venue can see the new socket subscribed
+        try:
+            await self._open()
+        finally:
+            self.connecting = False
+
+    async def _open(self):
         await super()._start_ws()
         recv = self._ws.recv
 

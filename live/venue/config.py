@@ -49,6 +49,9 @@ class VenueConfig(FrozenModel):
     cash: float = Field(default=100_000.0, gt=0.0)
     rate_limit: int = Field(default=200, ge=1)
     rate_window_s: float = Field(default=60.0, gt=0.0)
+    # ping each stream socket this often (s) and drop one whose pong is not back within
+    # half of it, as a server that pings does (None: no pings from the venue)
+    ws_heartbeat_s: float | None = Field(default=None, gt=0.0)
     state_path: Path | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535)

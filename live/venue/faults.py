@@ -11,8 +11,10 @@ A fault is a JSON-able dict with a ``kind`` (``Venue.fault(...)`` or ``POST
   (pings still answered) but send nothing for ``s`` wall seconds (null: until cleared);
   what would have been sent is lost, as on a half-dead connection;
 * ``{"kind": "http", "status": 429 | 5xx, "count": n, "method": "POST", "path":
-  "/v2/orders"}`` -- the next ``n`` REST requests matching method and path prefix
-  (both optional) get that status (a 429 carries the rate-limit headers, remaining 0);
+  "/v2/orders", "seconds": s}`` -- the next ``n`` REST requests matching method and
+  path prefix (both optional) get that status (a 429 carries the rate-limit headers,
+  remaining 0, and a reset ``s`` seconds after the reply when ``seconds`` is given, else
+  the rate window's own);
 * ``{"kind": "order_timeout", "count": n, "seconds": s}`` -- the next ``n`` accepted
   ``POST /v2/orders`` are booked (and go on to work and fill) but the reply is held
   ``s`` seconds and the connection then closed without one;
@@ -108,7 +110,7 @@ class Faults:
             status = spec.get("status")
             if not (isinstance(status, int) and (status == 429 or 500 <= status <= 599)):
                 raise ApiError(422, "fault http: status must be 429 or 5xx")
-            self.http.append({"status": status, "count": count,
+            self.http.append({"status": status, "count": count, "seconds": seconds,
                               "method": spec.get("method"), "path": spec.get("path")})
         elif kind == "order_timeout":
             self.order_timeouts += [float(seconds if seconds is not None else 1.0)] * count
@@ -140,8 +142,9 @@ class Faults:
         self.__init__()
         return held
 
-    def http_fault(self, method: str, path: str) -> int | None:
-        """Status to answer this request with, or None (consumes one count)."""
+    def http_fault(self, method: str, path: str) -> dict | None:
+        """The fault (``status``, ``seconds``) to answer this request with, or None
+        (consumes one count)."""
         for f in self.http:
             if f["method"] and f["method"].upper() != method.upper():
                 continue
@@ -150,7 +153,7 @@ class Faults:
             f["count"] -= 1
             if f["count"] <= 0:
                 self.http.remove(f)
-            return f["status"]
+            return f
         return None
 
     def kill_at(self, point: str) -> bool:

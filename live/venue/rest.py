@@ -116,11 +116,15 @@ def make_middleware(venue) -> Callable:
 
     async def _trading(request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
-        status = venue.faults.http_fault(request.method, path)
-        if status is not None:
+        fault = venue.faults.http_fault(request.method, path)
+        if fault is not None:
             request[INJECTED] = True
-            headers = {**limiter.headers(), "X-RateLimit-Remaining": "0"} if status == 429 \
-                else None
+            status, headers = fault["status"], None
+            if status == 429:
+                headers = {**limiter.headers(), "X-RateLimit-Remaining": "0"}
+                if fault["seconds"] is not None:  # the window this 429 names
+                    headers["X-RateLimit-Reset"] = str(math.ceil(time.time()
+                                                                 + fault["seconds"]))
             return error_response(status, "rate limit exceeded" if status == 429
                                   else "injected fault", headers=headers)
         if (request.headers.get("APCA-API-KEY-ID") != venue.cfg.key_id

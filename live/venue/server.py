@@ -84,7 +84,8 @@ class Venue:
         self.faults = Faults()
         self.requests: deque = deque(maxlen=REQUEST_LOG)  # see rest.make_middleware
         self.limiter = RateLimiter(self.cfg.rate_limit, self.cfg.rate_window_s)
-        self.hub = StreamHub(cfg.key_id, cfg.secret_key, tl.symbols, self.faults)
+        self.hub = StreamHub(cfg.key_id, cfg.secret_key, tl.symbols, self.faults,
+                             heartbeat_s=cfg.ws_heartbeat_s)
         self.core.sinks.append(self.hub.publish_update)
         self.metrics, self._metrics_server = self._monitoring()
         self.ended = False

@@ -81,7 +81,11 @@ class Conn:
 class StreamHub:
     """The venue's stream endpoints and the connections they hold (one per stream)."""
 
-    def __init__(self, key_id: str, secret_key: str, symbols: list[str], faults: Faults):
+    def __init__(self, key_id: str, secret_key: str, symbols: list[str], faults: Faults,
+                 heartbeat_s: float | None = None):
+        """``heartbeat_s``: ping every socket this often, drop one not answering within
+        half of it (aiohttp's ``heartbeat``); None: no pings."""
+        self.heartbeat_s = heartbeat_s
         self.key_id = key_id
         self.secret_key = secret_key
         self.symbols = symbols
@@ -95,7 +99,7 @@ class StreamHub:
 
     # ------------------------------------------------------------------ trade_updates
     async def trade_stream(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(autoping=True)
+        ws = web.WebSocketResponse(autoping=True, heartbeat=self.heartbeat_s)
         await ws.prepare(request)
         conn = Conn(ws, request, _packed(request))
         sender = asyncio.create_task(self._trade_sender(conn))
@@ -180,7 +184,7 @@ class StreamHub:
     # ------------------------------------------------------------------ market data
     async def data_stream(self, request: web.Request) -> web.WebSocketResponse:
         feed = request.match_info["feed"]
-        ws = web.WebSocketResponse(autoping=True)
+        ws = web.WebSocketResponse(autoping=True, heartbeat=self.heartbeat_s)
         await ws.prepare(request)
         conn = Conn(ws, request, _packed(request))
 

@@ -110,7 +110,7 @@ def test_duplicated_updates_are_counted_once(chaos_venue, small_lake, tmp_path,
     assert bad["double_fills"] > 0, bad
 
 
-def _no_reconcile(self: LiveSession) -> Report:
+def _no_reconcile(self: LiveSession, unsent: set[str] = frozenset()) -> Report:
     """Broken: trusts the stream; never reads the broker back."""
     self._reconcile_due = self._periodic_due = False
     return Report()

@@ -109,6 +109,11 @@ def test_http_bursts(make_venue):
         "APCA-API-KEY-ID": v.cfg.key_id, "APCA-API-SECRET-KEY": v.cfg.secret_key})
     assert r.status_code == 429 and r.headers["X-RateLimit-Remaining"] == "0"
     assert "X-RateLimit-Reset" in r.headers and r.json()["message"] == "rate limit exceeded"
+    v.fault(kind="http", status=429, count=1, seconds=30)  # a 429 naming its own window
+    t = time.time()
+    r = requests.get(v.urls.trading + "/v2/clock", timeout=10, headers={
+        "APCA-API-KEY-ID": v.cfg.key_id, "APCA-API-SECRET-KEY": v.cfg.secret_key})
+    assert r.status_code == 429 and t + 30 <= int(r.headers["X-RateLimit-Reset"]) <= t + 32
     with pytest.raises(ApiError):  # a bad spec is refused
         v.fault(kind="http", status=404)
 
@@ -160,7 +165,8 @@ def test_faults_over_the_control_api(make_venue):
                                               {"kind": "http", "status": 503, "count": 1}],
                       timeout=10)
     assert r.status_code == 200 and r.json()["duplicate"] == 2
-    assert r.json()["http"] == [{"status": 503, "count": 1, "method": None, "path": None}]
+    assert r.json()["http"] == [{"status": 503, "count": 1, "seconds": None, "method": None,
+                                  "path": None}]
     assert requests.post(base + "/faults", json={"kind": "nope"}, timeout=10).status_code == 422
     assert requests.delete(base + "/faults", timeout=10).json()["duplicate"] == 0
     st = requests.post(base + "/advance", json={"steps": 3}, timeout=10).json()
