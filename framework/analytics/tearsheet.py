@@ -76,33 +76,43 @@ def _template() -> dict:
     return pio.templates["plotly_white"].to_plotly_json()
 
 
-def _spec(fig: go.Figure, title: str, height: int) -> dict:
+def _spec(fig: go.Figure | dict, title: str, height: int) -> dict:
     """The figure's JSON with the tearsheet's shared layout (title, height in px, theme).
 
-    Added to the JSON, not through ``update_layout``: plotly re-validates a whole theme
-    property by property each time one is assigned (~40 ms a figure, a sixth of a warm
-    ``fw backtest``); the result is the same layout (tested)."""
-    spec = fig.to_plotly_json()
-    spec["layout"] = {**spec["layout"], "title": {"text": title}, "height": height,
-                      "margin": {"l": 50, "r": 20, "t": 40, "b": 40},
-                      "legend": {"orientation": "h", "y": -0.15}, "template": _template()}
-    return spec
+    ``fig`` is a figure's JSON (``{"data": [trace dicts], "layout": {...}}``, as the
+    tearsheet's charts are built) or a ``go.Figure``. The JSON skips plotly's validation:
+    building a ``go.Figure`` checks every trace's arrays value by value and re-validates
+    a whole theme property by property when it is assigned (together a sixth of a warm
+    ``fw backtest``). The JSON is what plotly's own objects would give (tested: each chart
+    equals ``go.Figure(spec).to_plotly_json()``, the shared layout ``update_layout``'s)."""
+    spec = fig.to_plotly_json() if isinstance(fig, go.Figure) else fig
+    layout = spec.get("layout", {})
+    return {"data": spec["data"],
+            "layout": {**layout, "title": {"text": title}, "height": height,
+                       "margin": {"l": 50, "r": 20, "t": 40, "b": 40},
+                       "legend": {"orientation": "h", "y": -0.15}, "template": _template()}}
 
 
-def _figure(fig: go.Figure, title: str, name: str, height: int = 360) -> str:
+def _figure(fig: go.Figure | dict, title: str, name: str, height: int = 360) -> str:
     """The figure as an HTML fragment in a ``<div id="fig-<name>">``."""
     return pio.to_html(_spec(fig, title, height), validate=False, full_html=False,
                        include_plotlyjs=False, div_id=f"fig-{name}",
                        config={"displaylogo": False, "responsive": True})
 
 
-def _shade_in_sample(fig: go.Figure, data: ReportData) -> None:
-    """Grey band over the in-sample sessions of a chart whose x axis is the session date."""
+def _in_sample_band(data: ReportData) -> dict:
+    """Layout of a grey band over the in-sample sessions of a chart whose x axis is the
+    session date (empty without an out-of-sample start); plotly's ``add_vrect`` JSON."""
     ins = data.daily.filter(pl.col("sample") == "in")
-    if data.oos_start_ns is not None and ins.height:
-        fig.add_vrect(x0=ins["date"][0].isoformat(), x1=ins["date"][-1].isoformat(),
-                      fillcolor="#999", opacity=0.12, line_width=0,
-                      annotation_text="in-sample", annotation_position="top left")
+    if data.oos_start_ns is None or not ins.height:
+        return {}
+    x0, x1 = ins["date"][0].isoformat(), ins["date"][-1].isoformat()
+    return {"shapes": [{"fillcolor": "#999", "line": {"width": 0}, "opacity": 0.12,
+                        "type": "rect", "x0": x0, "x1": x1, "xref": "x", "y0": 0, "y1": 1,
+                        "yref": "y domain"}],
+            "annotations": [{"showarrow": False, "text": "in-sample", "x": x0,
+                             "xanchor": "left", "xref": "x", "y": 1, "yanchor": "top",
+                             "yref": "y domain"}]}
 
 
 def _samples(data: ReportData) -> list[tuple[str, str]]:
@@ -110,30 +120,29 @@ def _samples(data: ReportData) -> list[tuple[str, str]]:
     return [("out", "out-of-sample"), ("in", "in-sample"), ("full", "all sessions")]
 
 
-def equity_figure(data: ReportData) -> str:
+def equity_spec(data: ReportData) -> dict:
     """Equity (USD) against the benchmark scaled to the same starting capital."""
     d = data.daily
     start = float(d["equity"][0] / (1.0 + d["ret"][0])) if d.height else 0.0
     bench = start * np.cumprod(1.0 + d["bench_ret"].to_numpy())
-    fig = go.Figure([go.Scatter(x=_dates(d), y=d["equity"].to_list(), name="strategy"),
-                     go.Scatter(x=_dates(d), y=bench.tolist(), name=data.benchmark,
-                                line=dict(dash="dot"))])
-    _shade_in_sample(fig, data)
-    return _figure(fig, "Equity at each session close (USD) vs benchmark", "equity")
+    return {"data": [{"type": "scatter", "x": _dates(d), "y": d["equity"].to_list(),
+                      "name": "strategy"},
+                     {"type": "scatter", "x": _dates(d), "y": bench.tolist(),
+                      "name": data.benchmark, "line": {"dash": "dot"}}],
+            "layout": _in_sample_band(data)}
 
 
-def drawdown_figure(data: ReportData) -> str:
+def drawdown_spec(data: ReportData) -> dict:
     """Underwater curve (fraction below the running peak)."""
     d = data.daily
-    fig = go.Figure(go.Scatter(x=_dates(d), y=drawdown(d["ret"].to_numpy()).tolist(),
-                               fill="tozeroy", name="drawdown", line=dict(color="#c0392b")))
-    fig.update_yaxes(tickformat=".1%")
-    _shade_in_sample(fig, data)
-    return _figure(fig, "Underwater (drawdown from peak)", "drawdown", 300)
+    return {"data": [{"type": "scatter", "x": _dates(d),
+                      "y": drawdown(d["ret"].to_numpy()).tolist(), "fill": "tozeroy",
+                      "name": "drawdown", "line": {"color": "#c0392b"}}],
+            "layout": {"yaxis": {"tickformat": ".1%"}, **_in_sample_band(data)}}
 
 
-def monthly_figure(data: ReportData) -> str:
-    """Heatmap of compounded monthly returns, year x month."""
+def _monthly(data: ReportData) -> tuple[list[int], np.ndarray]:
+    """Years shown and the ``[years, 12]`` compounded monthly returns (NaN: no session)."""
     m = (data.daily.group_by(pl.col("date").dt.year().alias("year"),
                              pl.col("date").dt.month().alias("month"))
          .agg(ret=(pl.col("ret") + 1.0).product() - 1.0).sort("year", "month"))
@@ -141,12 +150,26 @@ def monthly_figure(data: ReportData) -> str:
     z = np.full((len(years), 12), np.nan)
     for y, mo, r in m.iter_rows():
         z[years.index(y), mo - 1] = r
+    return years, z
+
+
+def monthly_spec(data: ReportData) -> dict:
+    """Heatmap of compounded monthly returns, year x month."""
+    years, z = _monthly(data)
     text = [[("" if np.isnan(v) else f"{v:.1%}") for v in row] for row in z]
-    fig = go.Figure(go.Heatmap(z=z.tolist(), x=[dt.date(2000, k, 1).strftime("%b")
-                                                 for k in range(1, 13)],
-                               y=[str(y) for y in years], text=text, texttemplate="%{text}",
-                               colorscale="RdYlGn", zmid=0.0, showscale=False))
-    return _figure(fig, "Monthly returns", "monthly", 120 + 40 * len(years))
+    return {"data": [{"type": "heatmap", "z": z.tolist(),
+                      "x": [dt.date(2000, k, 1).strftime("%b") for k in range(1, 13)],
+                      "y": [str(y) for y in years], "text": text, "texttemplate": "%{text}",
+                      "colorscale": _colorscale("RdYlGn"), "zmid": 0.0, "showscale": False}],
+            "layout": {}}
+
+
+@functools.cache
+def _colorscale(name: str) -> list[list]:
+    """A named plotly colour scale as the ``[[position, colour], ...]`` plotly's validator
+    writes into a heatmap's JSON (plotly.js itself knows only a few names): validated
+    once, alone."""
+    return [list(pair) for pair in go.Heatmap(colorscale=name).to_plotly_json()["colorscale"]]
 
 
 def _finite(values: np.ndarray, scale: float = 1.0) -> list[float | None]:
@@ -157,98 +180,114 @@ def _window(data: ReportData) -> int:
     return int(max(5, min(63, data.daily.height // 4)))
 
 
-def rolling_figure(data: ReportData) -> str:
+def rolling_spec(data: ReportData) -> dict:
     """Rolling annualised Sharpe (left axis) and volatility (right axis, percent) over a
     window of sessions. The volatility axis gets plotly's own tick spacing with a % suffix
     (a fixed ".0%" format printed the same label twice on a narrow range)."""
     d = data.daily
     window = _window(data)
     sharpe, vol = rolling_sharpe_vol(d["ret"].to_numpy(), window)
-    fig = go.Figure([go.Scatter(x=_dates(d), y=_finite(sharpe), name=f"Sharpe ({window} sessions)"),
-                     go.Scatter(x=_dates(d), y=_finite(vol, 100.0),
-                                name=f"volatility ({window} sessions)", yaxis="y2")])
-    fig.update_layout(yaxis=dict(title="Sharpe"),
-                      yaxis2=dict(overlaying="y", side="right", title="volatility",
-                                  ticksuffix="%", showgrid=False, tickmode="auto"))
-    _shade_in_sample(fig, data)
-    return _figure(fig, f"Rolling Sharpe, volatility (x√{SESSIONS_PER_YEAR})", "rolling", 300)
+    return {"data": [{"type": "scatter", "x": _dates(d), "y": _finite(sharpe),
+                      "name": f"Sharpe ({window} sessions)"},
+                     {"type": "scatter", "x": _dates(d), "y": _finite(vol, 100.0),
+                      "name": f"volatility ({window} sessions)", "yaxis": "y2"}],
+            "layout": {"yaxis": {"title": {"text": "Sharpe"}},
+                       "yaxis2": {"overlaying": "y", "side": "right",
+                                  "title": {"text": "volatility"}, "ticksuffix": "%",
+                                  "showgrid": False, "tickmode": "auto"},
+                       **_in_sample_band(data)}}
 
 
-def beta_figure(data: ReportData) -> str:
+def beta_spec(data: ReportData) -> dict:
     """Rolling beta of the session returns on the benchmark's."""
     d = data.daily
     window = _window(data)
     beta = rolling_beta(d["ret"].to_numpy(), d["bench_ret"].to_numpy(), window)
-    fig = go.Figure(go.Scatter(x=_dates(d), y=_finite(beta), name=f"beta ({window} sessions)"))
-    fig.update_yaxes(title=f"beta to {data.benchmark}")
-    _shade_in_sample(fig, data)
-    return _figure(fig, f"Rolling beta to {data.benchmark}", "beta", 280)
+    return {"data": [{"type": "scatter", "x": _dates(d), "y": _finite(beta),
+                      "name": f"beta ({window} sessions)"}],
+            "layout": {"yaxis": {"title": {"text": f"beta to {data.benchmark}"}},
+                       **_in_sample_band(data)}}
 
 
-def yearly_figure(data: ReportData) -> str:
+def yearly_spec(data: ReportData) -> dict:
     """Compounded return per calendar year, strategy beside benchmark (percent)."""
     y = data.yearly
     years = [str(v) for v in y["year"].to_list()]
-    fig = go.Figure([go.Bar(x=years, y=(y["strategy"] * 100).to_list(), name="strategy",
-                            text=[f"{v:.1%}" for v in y["strategy"]], textposition="auto"),
-                     go.Bar(x=years, y=(y["benchmark"] * 100).to_list(), name=data.benchmark,
-                            text=[f"{v:.1%}" for v in y["benchmark"]], textposition="auto")])
-    fig.update_layout(barmode="group", yaxis=dict(ticksuffix="%"), xaxis=dict(type="category"))
-    return _figure(fig, "Yearly returns", "yearly", 280)
+    return {"data": [{"type": "bar", "x": years, "y": (y[col] * 100).to_list(), "name": name,
+                      "text": [f"{v:.1%}" for v in y[col]], "textposition": "auto"}
+                     for col, name in (("strategy", "strategy"),
+                                       ("benchmark", data.benchmark))],
+            "layout": {"barmode": "group", "yaxis": {"ticksuffix": "%"},
+                       "xaxis": {"type": "category"}}}
 
 
-def distribution_figure(data: ReportData) -> str:
-    """Histogram of session returns (percent), out-of-sample and in-sample apart, with
-    their skew and excess kurtosis."""
-    fig = go.Figure()
-    for sample, name in _samples(data):
-        r = data.daily.filter(pl.col("sample") == sample)["ret"].to_numpy()
-        if r.size:
-            fig.add_trace(go.Histogram(x=(r * 100).tolist(), name=name, opacity=0.7, nbinsx=50))
-    r = data.daily["ret"].to_numpy()
+def _moments(r: np.ndarray) -> str:
+    """Skew and excess kurtosis of ``r`` as the distribution chart's title suffix."""
     z = (r - r.mean()) / r.std() if r.size > 2 and r.std() > 0 else np.zeros(0)
-    moments = (f" · skew {np.mean(z**3):.2f}, excess kurtosis {np.mean(z**4) - 3:.2f}"
-               if z.size else "")
-    fig.update_layout(barmode="overlay", xaxis=dict(ticksuffix="%"))
-    return _figure(fig, f"Distribution of session returns{moments}", "distribution", 280)
+    return (f" · skew {np.mean(z**3):.2f}, excess kurtosis {np.mean(z**4) - 3:.2f}"
+            if z.size else "")
 
 
-def symbol_figure(data: ReportData) -> str:
+def distribution_spec(data: ReportData) -> dict:
+    """Histogram of session returns (percent), out-of-sample and in-sample apart."""
+    parts = [(name, data.daily.filter(pl.col("sample") == sample)["ret"].to_numpy())
+             for sample, name in _samples(data)]
+    return {"data": [{"type": "histogram", "x": (r * 100).tolist(), "name": name,
+                      "opacity": 0.7, "nbinsx": 50} for name, r in parts if r.size],
+            "layout": {"barmode": "overlay", "xaxis": {"ticksuffix": "%"}}}
+
+
+def symbol_spec(data: ReportData) -> dict:
     """Net P&L (USD, after fees) of the closed trades of each symbol."""
     b = data.by_symbol
-    fig = go.Figure(go.Bar(x=b["symbol"].to_list(), y=b["pnl"].to_list(),
-                           text=[f"{n:,} trades" for n in b["trades"]], name="net P&L"))
-    return _figure(fig, "P&L by symbol, USD net of fees (closed trades)", "symbols", 280)
+    return {"data": [{"type": "bar", "x": b["symbol"].to_list(), "y": b["pnl"].to_list(),
+                      "text": [f"{n:,} trades" for n in b["trades"]], "name": "net P&L"}],
+            "layout": {}}
 
 
-def trades_figure(data: ReportData) -> str:
+def trades_spec(data: ReportData) -> dict:
     """Histogram of trade P&L (USD, net of fees), out-of-sample and in-sample apart."""
-    fig = go.Figure()
-    for sample, name in _samples(data):
-        part = data.trades.filter(pl.col("sample") == sample)
-        if part.height:
-            fig.add_trace(go.Histogram(x=part["pnl"].to_list(), name=name, opacity=0.7,
-                                       nbinsx=60))
-    fig.update_layout(barmode="overlay")
-    return _figure(fig, f"Trade P&L, USD net of fees ({data.trades.height:,} round trips)",
-                   "trades", 300)
+    parts = [(name, data.trades.filter(pl.col("sample") == sample))
+             for sample, name in _samples(data)]
+    return {"data": [{"type": "histogram", "x": part["pnl"].to_list(), "name": name,
+                      "opacity": 0.7, "nbinsx": 60} for name, part in parts if part.height],
+            "layout": {"barmode": "overlay"}}
 
 
-def exposure_figure(data: ReportData) -> str:
+def exposure_spec(data: ReportData) -> dict:
     """Mean gross exposure per session (fraction of equity)."""
     d = data.daily
-    fig = go.Figure(go.Bar(x=_dates(d), y=d["exposure"].fill_null(0.0).to_list(),
-                           name="gross exposure"))
-    fig.update_yaxes(tickformat=".0%")
-    _shade_in_sample(fig, data)
-    return _figure(fig, "Gross exposure / equity", "exposure", 260)
+    return {"data": [{"type": "bar", "x": _dates(d),
+                      "y": d["exposure"].fill_null(0.0).to_list(), "name": "gross exposure"}],
+            "layout": {"yaxis": {"tickformat": ".0%"}, **_in_sample_band(data)}}
 
 
-def costs_figure(data: ReportData) -> str:
+def costs_spec(data: ReportData) -> dict:
     """Cost breakdown in USD."""
     names = [k for k, v in data.costs.items() if np.isfinite(v)]
-    fig = go.Figure(go.Bar(x=names, y=[data.costs[k] for k in names]))
-    return _figure(fig, "Costs (USD)", "costs", 260)
+    return {"data": [{"type": "bar", "x": names, "y": [data.costs[k] for k in names]}],
+            "layout": {}}
+
+
+def charts(data: ReportData) -> dict[str, tuple[dict, str, int]]:
+    """Every chart of the tearsheet: div name -> (figure JSON, title, height in px)."""
+    monthly = monthly_spec(data)
+    return {
+        "equity": (equity_spec(data), "Equity at each session close (USD) vs benchmark", 360),
+        "drawdown": (drawdown_spec(data), "Underwater (drawdown from peak)", 300),
+        "rolling": (rolling_spec(data),
+                    f"Rolling Sharpe, volatility (x√{SESSIONS_PER_YEAR})", 300),
+        "beta": (beta_spec(data), f"Rolling beta to {data.benchmark}", 280),
+        "monthly": (monthly, "Monthly returns", 120 + 40 * len(monthly["data"][0]["y"])),
+        "yearly": (yearly_spec(data), "Yearly returns", 280),
+        "distribution": (distribution_spec(data), "Distribution of session returns"
+                         + _moments(data.daily["ret"].to_numpy()), 280),
+        "trades": (trades_spec(data), f"Trade P&L, USD net of fees ({data.trades.height:,} "
+                   "round trips)", 300),
+        "symbols": (symbol_spec(data), "P&L by symbol, USD net of fees (closed trades)", 280),
+        "exposure": (exposure_spec(data), "Gross exposure / equity", 260),
+        "costs": (costs_spec(data), "Costs (USD)", 260),
+    }
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -348,6 +387,8 @@ def render_tearsheet(data: ReportData) -> str:
     else:
         scope = ("<p class='note'>No out-of-sample start (no model, no [backtest] oos_start): "
                  "every session is reported as one period.</p>")
+    figs = {name: _figure(spec, title, name, height)
+            for name, (spec, title, height) in charts(data).items()}
     cfg = man.get("config", {})
     fill = cfg.get("execution", {}).get("fill_model", "bar")
     parts = [
@@ -361,15 +402,15 @@ def render_tearsheet(data: ReportData) -> str:
         "<p class='note'>Returns are session-close to session-close "
         f"({SESSIONS_PER_YEAR} sessions a year), whatever the bar size. Max drawdown is "
         "from the starting capital.</p>",
-        "<h2>Equity</h2>", equity_figure(data), drawdown_figure(data),
+        "<h2>Equity</h2>", figs["equity"], figs["drawdown"],
         "<h3>Worst drawdowns</h3>", drawdowns_table(data),
-        "<div class='grid'>", rolling_figure(data), beta_figure(data), "</div>",
+        "<div class='grid'>", figs["rolling"], figs["beta"], "</div>",
         "<h2>Returns</h2>",
-        "<div class='grid'>", monthly_figure(data), yearly_figure(data), "</div>",
-        distribution_figure(data),
+        "<div class='grid'>", figs["monthly"], figs["yearly"], "</div>",
+        figs["distribution"],
         "<h2>Trades</h2>",
-        "<div class='grid'>", trades_figure(data), symbol_figure(data), "</div>",
-        "<div class='grid'>", exposure_figure(data), costs_figure(data), "</div>",
+        "<div class='grid'>", figs["trades"], figs["symbols"], "</div>",
+        "<div class='grid'>", figs["exposure"], figs["costs"], "</div>",
         "<p class='note'>Exposure is the mean per session of gross exposure over equity. "
         "Fees are commission + SEC fee + FINRA TAF; slippage is what market and stop fills "
         "paid against the open of the bar they filled in (bar fill model).</p>",

@@ -9,7 +9,10 @@ the last ``L`` feature rows up to each event (see :func:`sequence_rows`).
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import tempfile
+import warnings
 from pathlib import Path
 from typing import Protocol
 
@@ -139,10 +142,34 @@ class SklearnModel:
         model = cls(meta["kind"], meta["seed"], meta["params"])
         model._pickle = path / "model.pkl"
         if model.kind == "hist_gbm":
-            arrays = path / "compiled.npz"  # absent in models saved before it existed
-            model.compiled = (CompiledHGB.load(arrays) if arrays.is_file()
-                              else compile_hgb(model.estimator))
+            arrays = path / "compiled.npz"
+            if arrays.is_file():
+                model.compiled = CompiledHGB.load(arrays)
+            else:  # saved before fw exported the trees: export them once, from the pickle
+                model.compiled = compile_hgb(model.estimator)
+                _export_beside(model.compiled, arrays)
         return model
+
+
+def _export_beside(compiled: CompiledHGB, arrays: Path) -> None:
+    """Write an old model's missing ``compiled.npz`` (temp file + rename: never half
+    written), with a one-line warning; where the folder is read-only, warn that each load
+    imports scikit-learn instead."""
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".compiled-", suffix=".npz", dir=arrays.parent)
+        os.close(fd)
+        compiled.save(Path(tmp))
+        os.replace(tmp, arrays)
+        said = "exported them from model.pkl now (scikit-learn imported this once)"
+    except OSError as exc:
+        said = (f"cannot write {arrays.name} ({exc.strerror}): each load imports "
+                "scikit-learn to export them from model.pkl")
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+    warnings.warn(f"{arrays.parent}: saved without its trees as arrays ({arrays.name}); "
+                  f"{said}", stacklevel=3)
 
 
 def make_model(kind: str, seed: int = 0, params: dict | None = None) -> Model:

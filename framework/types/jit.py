@@ -1,8 +1,9 @@
 """``kernel``: the numba decorator of hot loops that allocate nothing; ``njit``: numba's,
 for kernels that allocate; ``builder``: small allocating helpers that run as plain Python
 unless a kernel calls them. fw's code decorates with these, not numba's directly: the
-first decoration installs fw's cache keying (``framework.types.numba_compat``), so that
-importing ``framework`` alone changes nothing in numba.
+first decoration installs fw's cache keying and defers numba's BLAS probe
+(``framework.types.numba_compat``), so that importing ``framework`` alone changes nothing
+in numba.
 
 ``@kernel`` is ``numba.njit(cache=True, _nrt=False)``. Without the runtime (NRT) numba
 stops reference-counting the arrays a kernel passes around: every array pulled out of
@@ -25,12 +26,13 @@ from typing import Any
 import numba
 from numba.extending import overload
 
-from framework.types.numba_compat import NO_RUNTIME, install_cache_keying
+from framework.types.numba_compat import NO_RUNTIME, defer_blas_import, install_cache_keying
 
 
 def njit(fn: Callable | None = None, **options: Any) -> Any:
     """``@njit(cache=True)`` and friends: ``numba.njit`` after installing fw's cache keying."""
     install_cache_keying()
+    defer_blas_import()
     return numba.njit(**options) if fn is None else numba.njit(fn, **options)
 
 
@@ -50,5 +52,6 @@ def builder(fn: Callable) -> Callable:
         return fn
 
     install_cache_keying()
+    defer_blas_import()
     overload(fn, jit_options={"cache": True})(typer)
     return fn

@@ -15,12 +15,19 @@ and fails on a numba version not listed in ``pyproject.toml``'s
 - :func:`cached_arg_types`: the argument types a dispatcher's disk cache holds compiles
   for (``_cache._cache_file._load_index``); gone: ``None``, and the event engine's warm-up
   behaves as if the loop were cached.
+- :func:`defer_blas_import`: ``numba.np.arraymath`` asks at import whether a BLAS is
+  there by importing ``scipy.linalg`` (0.5-0.8 s of CPU, paid by every process that loads
+  a cached kernel, none of which calls BLAS); it is imported once with the question
+  answered by ``scipy`` being installed, and numba's real check still runs (and imports
+  scipy) when a kernel calling BLAS compiles. Gone: numba's own eager check stays.
 - ``cgutils``: numba's code-generation helpers, for the one ``intrinsic``
   (``framework.types.prefetch``).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from typing import Any
 
 from numba.core import caching, cgutils  # noqa: F401  (cgutils: re-exported, see module)
@@ -64,6 +71,32 @@ def install_cache_keying() -> bool:
         return False
     impl._locator_classes[:0] = [
         type("CodeKeyed" + b.__name__, (_CodeKeyed, b), {"__module__": __name__}) for b in bases]
+    return True
+
+
+def defer_blas_import() -> bool:
+    """Import ``numba.np.arraymath`` without its eager ``scipy.linalg`` import (see the
+    module docstring); True once it is imported that way or already was, False if numba
+    moved the check (``ensure_blas`` in ``numba.np.linalg`` and ``numba.np.arraymath``)."""
+    if "numba.np.arraymath" in sys.modules:
+        return True
+    from numba.np import linalg
+
+    real = getattr(linalg, "ensure_blas", None)
+    if real is None:
+        return False
+
+    def scipy_installed() -> None:  # what the real check concludes, without the import
+        if importlib.util.find_spec("scipy") is None:
+            raise ImportError("scipy is required for linear algebra")
+
+    linalg.ensure_blas = scipy_installed
+    try:
+        from numba.np import arraymath
+    finally:
+        linalg.ensure_blas = real
+    if getattr(arraymath, "ensure_blas", None) is scipy_installed:
+        arraymath.ensure_blas = real  # later callers get the real check
     return True
 
 

@@ -102,25 +102,6 @@ def test_tearsheet_renders_in_chromium(reported) -> None:
     assert colours > 50 and img.std() > 10  # a blank or white page has a handful
 
 
-def test_figure_layout_is_plotlys_own():
-    """The tearsheet adds its shared layout (title, size, theme) to a figure's JSON
-    directly, skipping plotly's per-property validation: the layout on the page must be
-    the one plotly's ``update_layout`` would have produced."""
-    import plotly.graph_objects as go
-    from plotly.utils import PlotlyJSONEncoder
-
-    from framework.analytics import tearsheet as T
-
-    fig = go.Figure(go.Scatter(x=[1, 2, 3], y=[3.0, 1.0, 2.0], name="s"))
-    fig.update_yaxes(tickformat=".1%")
-    ref = go.Figure(fig)
-    ref.update_layout(title="t", height=300, margin=dict(l=50, r=20, t=40, b=40),
-                      template="plotly_white", legend=dict(orientation="h", y=-0.15))
-    enc = PlotlyJSONEncoder
-    got = json.loads(json.dumps(T._spec(fig, "t", 300)["layout"], cls=enc))
-    assert got == json.loads(json.dumps(ref.to_plotly_json()["layout"], cls=enc))
-
-
 DATE_CHARTS = ("fig-equity", "fig-drawdown", "fig-rolling", "fig-beta", "fig-exposure")
 ALL_CHARTS = {*DATE_CHARTS, "fig-monthly", "fig-yearly", "fig-distribution", "fig-trades",
               "fig-symbols", "fig-costs"}
@@ -194,6 +175,44 @@ def test_holding_time_is_in_sessions_on_daily_bars(oos_reported) -> None:
     assert "mean holding (minutes)" in intraday and "mean holding (sessions)" not in intraday
     daily = metrics_table(dataclasses.replace(data, timeframe="1d"))
     assert "mean holding (sessions)" in daily and "mean holding (minutes)" not in daily
+
+
+def _plotly_json(obj) -> dict:
+    from plotly.utils import PlotlyJSONEncoder
+
+    return json.loads(json.dumps(obj, cls=PlotlyJSONEncoder))
+
+
+def test_each_chart_is_the_json_plotlys_objects_write(oos_reported) -> None:
+    """The tearsheet writes each chart's JSON directly, skipping plotly's validation: a
+    ``go.Figure`` built from it (which validates every property, raising on a wrong one)
+    with the shared layout set by ``update_layout`` gives the same JSON, and the in-sample
+    band is the one ``add_vrect`` draws."""
+    import plotly.graph_objects as go
+
+    from framework.analytics import tearsheet as T
+
+    run, _, _ = oos_reported
+    data = report_data(run)
+    specs = T.charts(data)
+    assert {f"fig-{k}" for k in specs} == ALL_CHARTS
+    for name, (spec, title, height) in specs.items():
+        ref = go.Figure(spec)
+        ref.update_layout(title=title, height=height, margin=dict(l=50, r=20, t=40, b=40),
+                          template="plotly_white", legend=dict(orientation="h", y=-0.15))
+        assert _plotly_json(T._spec(spec, title, height)) == _plotly_json(
+            ref.to_plotly_json()), name
+    ins = data.daily.filter(pl.col("sample") == "in")["date"]
+    band = go.Figure(go.Scatter(x=[], y=[]))
+    band.add_vrect(x0=ins[0].isoformat(), x1=ins[-1].isoformat(), fillcolor="#999",
+                   opacity=0.12, line_width=0, annotation_text="in-sample",
+                   annotation_position="top left")
+    want = _plotly_json(band.to_plotly_json()["layout"])
+    assert want["shapes"] and want["annotations"]
+    for name in DATE_CHARTS:
+        layout = _plotly_json(specs[name.removeprefix("fig-")][0]["layout"])
+        assert (layout["shapes"], layout["annotations"]) == (want["shapes"],
+                                                             want["annotations"]), name
 
 
 @pytest.mark.slow

@@ -61,6 +61,30 @@ def test_every_private_use_works_on_this_numba() -> None:
     assert entries_paused.targetoptions.get("_nrt") is False  # the runtime-free option held
 
 
+BLAS_SCRIPT = """
+import sys
+import numpy as np
+from framework.types.jit import njit
+
+@njit
+def dot(a, b):
+    return np.dot(a, b)
+
+import numba.np.arraymath as arraymath
+# numba's registries are imported without scipy.linalg, BLAS still counted as there
+assert "scipy.linalg" not in sys.modules and arraymath._HAVE_BLAS
+print(dot(np.arange(3.0), np.arange(3.0)), "scipy.linalg.cython_blas" in sys.modules)
+"""
+
+
+def test_numbas_blas_probe_waits_for_a_kernel_that_calls_blas() -> None:
+    """``defer_blas_import``: loading numba's array registries does not import
+    scipy.linalg; a kernel calling BLAS still compiles through numba's real check."""
+    out = subprocess.run([sys.executable, "-c", BLAS_SCRIPT], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.split() == ["5.0", "True"]
+
+
 def test_the_engine_loop_does_not_depend_on_analytics() -> None:
     from framework.types import jit_cache
 
