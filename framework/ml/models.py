@@ -23,10 +23,26 @@ from framework.types.errors import FwError
 
 SKLEARN_KINDS = ("logistic", "random_forest", "hist_gbm")
 TORCH_KINDS = ("torch_tcn", "torch_lstm")
+# the ``[model.train.params]`` keys each kind reads ("threads": every scikit-learn fit)
+SKLEARN_PARAMS = {"logistic": ("C", "threads"),
+                  "random_forest": ("n_estimators", "min_samples_leaf", "threads"),
+                  "hist_gbm": ("max_iter", "learning_rate", "max_leaf_nodes", "max_depth",
+                               "min_samples_leaf", "l2_regularization", "threads")}
 
 
 class ModelError(FwError):
     """A model cannot be built, trained or loaded; the message names the kind or path."""
+
+
+def check_params(kind: str, params: dict, known: tuple[str, ...]) -> dict:
+    """``params`` if every key is one ``kind`` reads; else a ``ModelError`` naming the
+    key (a misspelt or unsupported hyper-parameter would otherwise change nothing, and a
+    sweep over it would rank identical trials)."""
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ModelError(f"model parameter 'model.train.params.{unknown[0]}': {kind} does not "
+                         f"read it (known: {', '.join(known)})")
+    return params
 
 
 class Model(Protocol):
@@ -72,7 +88,7 @@ def _estimator(kind: str, seed: int, params: dict):
                              max_features="sqrt", n_jobs=1, random_state=seed))])
     return HistGradientBoostingClassifier(  # NaN handled natively: no imputer to leak
         max_iter=params.get("max_iter", 200), learning_rate=params.get("learning_rate", 0.05),
-        max_leaf_nodes=params.get("max_leaf_nodes", 15),
+        max_leaf_nodes=params.get("max_leaf_nodes", 15), max_depth=params.get("max_depth"),
         min_samples_leaf=params.get("min_samples_leaf", 40),
         l2_regularization=params.get("l2_regularization", 1.0), early_stopping=False,
         random_state=seed)
@@ -88,7 +104,8 @@ class SklearnModel:
     def __init__(self, kind: str, seed: int = 0, params: dict | None = None):
         if kind not in SKLEARN_KINDS:
             raise ModelError(f"unknown scikit-learn model kind {kind!r}: one of {SKLEARN_KINDS}")
-        self.kind, self.seed, self.params = kind, seed, dict(params or {})
+        self.kind, self.seed = kind, seed
+        self.params = check_params(kind, dict(params or {}), SKLEARN_PARAMS[kind])
         self._estimator = None
         self._pickle: Path | None = None  # saved estimator, unpickled on first use
         self.compiled: CompiledHGB | None = None

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from framework.ml.models import check_params
 from framework.types.errors import FwError
 
 
@@ -56,8 +57,9 @@ class SequenceModel:
         if kind not in ("torch_tcn", "torch_lstm"):
             raise FwError(f"unknown torch model kind {kind!r}")
         self.kind, self.seed = kind, seed
-        self.params = {"seq_len": 16, "hidden": 16, "epochs": 30, "lr": 3e-3, "batch": 256,
-                       "patience": 5} | dict(params or {})
+        defaults = {"seq_len": 16, "hidden": 16, "epochs": 30, "lr": 3e-3, "batch": 256,
+                    "patience": 5}
+        self.params = defaults | check_params(kind, dict(params or {}), tuple(defaults))
         self.seq_len = int(self.params["seq_len"])
         self.net: nn.Module | None = None
         self.mean: np.ndarray | None = None

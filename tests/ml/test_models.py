@@ -127,3 +127,18 @@ def test_fit_threads_change_nothing_but_the_speed(tmp_path: Path) -> None:
     for bad in (0, 1.5, True):
         with pytest.raises(ModelError, match="'threads': expected an integer >= 1"):
             make_model("hist_gbm", 4, {"threads": bad}).fit(X[:100], y[:100])
+
+
+@pytest.mark.parametrize("kind", ["logistic", "hist_gbm", "torch_lstm"])
+def test_a_parameter_the_model_does_not_read_is_refused(kind: str) -> None:
+    """A misspelt or unsupported hyper-parameter is named, not silently ignored (a sweep
+    over it would rank identical trials)."""
+    with pytest.raises(ModelError, match=r"'model\.train\.params\.max_deph': .* does not read it"):
+        make_model(kind, 0, {"max_deph": 3})
+
+
+def test_hgb_max_depth_reaches_the_trees() -> None:
+    """``max_depth`` (read since a sweep example names it) bounds every tree's depth."""
+    X, y = _data("hist_gbm", 1500)
+    m = make_model("hist_gbm", 0, {"max_iter": 20, "max_depth": 2}).fit(X, y)
+    assert max(p.get_max_depth() for it in m.estimator._predictors for p in it) <= 2
