@@ -265,6 +265,8 @@ def report(results: list[dict], kinds: tuple[str, ...] = CHAOS_KINDS) -> int:
             print(f"seed {r['seed']}: child said: {m}")
         for u in r.get("unreconciled_at", []):
             print(f"seed {r['seed']}: order sent while unreconciled: {u}")
+        for f in r.get("findings", []):
+            print(f"seed {r['seed']}: {f}")
     bad = defaultdict(int)
     for r in results:
         for stream in r.get("bad_input", {}).values():

@@ -42,7 +42,8 @@ def audit(core, requests: list[tuple], run_dir: Path, windows: list[float]) -> d
     at which windows start. Also: ``orders`` (the run's at the venue), ``fills``
     (their executions), ``recovery_s`` (per window: start -> first ``GET
     /v2/account``), ``unreconciled_at`` (per unreconciled send: the index of its
-    window in time order, seconds after its start)."""
+    window in time order, seconds after its start), ``findings`` (one line per item
+    behind a non-zero count: the execution, order or symbol, for diagnosis)."""
     db = sqlite3.connect(f"file:{Path(run_dir) / 'journal.sqlite'}?mode=ro", uri=True)
     try:
         intents = {cid: (oid, json.loads(body)) for cid, oid, body in
@@ -59,30 +60,56 @@ def audit(core, requests: list[tuple], run_dir: Path, windows: list[float]) -> d
         loop = pl.read_parquet(Path(run_dir) / "fills.parquet").group_by("order_id").agg(
             pl.col("qty").sum())
         booked = dict(zip(loop["order_id"].to_list(), loop["qty"].to_list(), strict=True))
+    acts = {a["execution_id"]: a for a in core.account.activities if a["order_id"] in mine}
+    findings = [f"lost fill: execution {e} of {mine[acts[e]['order_id']].client_order_id} "
+                f"({acts[e]['side']} {acts[e]['qty']} {acts[e]['symbol']} at "
+                f"{acts[e]['transaction_time']}) not in the journal"
+                for e in sorted(vexec - set(jfills))]
+    findings += [f"double fill: journalled execution {e} of {jfills[e][0]} the venue never made"
+                 for e in sorted(set(jfills) - vexec)]
     lost = len(vexec - set(jfills))
     double = len(set(jfills) - vexec)
     for o in mine.values():
         b = booked.get(intents[o.client_order_id][0], 0.0)
+        if abs(o.filled_qty - b) > QTY_EPS:
+            findings.append(f"{'lost' if o.filled_qty > b else 'double'} fill: "
+                            f"{o.client_order_id} filled {o.filled_qty} at the venue, "
+                            f"the loop booked {b}")
         lost += o.filled_qty > b + QTY_EPS
         double += b > o.filled_qty + QTY_EPS
     pos: dict[str, float] = defaultdict(float)
     for cid, qty in jfills.values():
         if cid not in intents:  # a fill the journal cannot attribute to an order of its own
+            findings.append(f"double fill: journalled fill of {cid}, no intent of its own")
             double += 1
             continue
         body = intents[cid][1]
         pos[body["symbol"]] += qty if body["side"] == "buy" else -qty
     venue_pos = {s: float(v[0]) for s, v in core.account.positions.items()}
-    mismatch = sum(abs(venue_pos.get(s, 0.0) - pos.get(s, 0.0)) > QTY_EPS
-                   for s in set(pos) | set(venue_pos))
+    off = sorted(s for s in set(pos) | set(venue_pos)
+                 if abs(venue_pos.get(s, 0.0) - pos.get(s, 0.0)) > QTY_EPS)
+    findings += [f"position mismatch: {s} venue {venue_pos.get(s, 0.0)}, journal "
+                 f"{pos.get(s, 0.0)}" for s in off]
+    mismatch = len(off)
+    counts: dict[str, int] = defaultdict(int)
+    for c in cids:
+        counts[c] += 1
+    findings += [f"duplicate order: {c} booked {n} times" for c, n in counts.items() if n > 1]
+    findings += [f"duplicate order: {c} at the venue, no intent in the journal"
+                 for c in sorted(set(cids) - set(intents))]
     reqs = sorted(requests)
     unreconciled, recovery = [], []
     starts = sorted(windows)
     for w, (t0, t1) in enumerate(zip(starts, starts[1:] + [float("inf")], strict=True)):
         inside = [r for r in reqs if t0 <= r[0] < t1]
         first = next((r[0] for r in inside if r[1:] == ("GET", "/v2/account", 200)), None)
-        unreconciled += [(w, r[0] - t0) for r in inside if r[1:3] == ("POST", "/v2/orders")
-                         and (first is None or r[0] < first)]
+        early = [r for r in inside if r[1:3] == ("POST", "/v2/orders")
+                 and (first is None or r[0] < first)]
+        unreconciled += [(w, r[0] - t0) for r in early]
+        if early:  # what the client did in the window up to its last early send
+            seen = [f"+{r[0] - t0:.3f} {r[1]} {r[2]} {r[3]}" for r in inside
+                    if r[0] <= early[-1][0]]
+            findings.append(f"unreconciled send(s) in window {w}: " + "; ".join(seen[-12:]))
         if first is not None:
             recovery.append(first - t0)
     return {"orders": len(mine), "fills": len(vexec),
@@ -90,4 +117,4 @@ def audit(core, requests: list[tuple], run_dir: Path, windows: list[float]) -> d
             "lost_fills": lost,
             "double_fills": double, "position_mismatches": mismatch,
             "unreconciled_sends": len(unreconciled), "unreconciled_at": unreconciled,
-            "recovery_s": recovery}
+            "recovery_s": recovery, "findings": findings}
