@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from framework.execution import state as X
-from framework.execution.algos.params import A_KIND
-from framework.execution.algos.parent import TABLE_FULL, open_parent
+from framework.execution.algos.parent import TABLE_FULL, algo_on, open_parent
 from framework.execution.orders import (
     add_bracket_legs,
     cancel_oco,
@@ -60,7 +59,7 @@ def place(od, rk, par, sym, side, otype, tif, qty, limit_px, stop_px, ref_px, ts
         limit_px = on_tick(limit_px, side, False)
         stop_px = on_tick(stop_px, side, True)
     i = TABLE_FULL
-    if (par.algo[A_KIND] > 0.0 and (role == X.ROLE_ENTRY or role == X.ROLE_ORDER)
+    if (algo_on(par) and (role == X.ROLE_ENTRY or role == X.ROLE_ORDER)
             and np.isnan(stop_px) and qty > 0.0 and side != 0):
         i = open_parent(od, par, sym, side, otype, tif, qty, limit_px, ref_px, ts_ns)
         size_mode = SIZE_SHARES

@@ -8,6 +8,10 @@ converted at the decision) waiting in ``Work.tgt`` (NaN = none) until ``Work.tgt
 replaces it. A difference smaller than ``Work.tgt_lot`` (the no-trade band, the minimum
 order value) is not traded. What is left working of an earlier rebalance of the symbol
 is cancelled first (the new difference already counts the position it built).
+
+A run that can set no target (signals mode without an on_bar hook) may leave ``Work.tgt``
+None in the loop's view (``framework.engine.event.engine.loop_view``): ``rebalance_due``
+is then typed away.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from framework.execution.lifecycle import DAY, MARKET, NO_HOLD, place
 from framework.execution.orders import close_order, is_open
 from framework.execution.sizing import SIZE_SHARES
 from framework.types.codes import Ignored, OrderStatus, RejectReason
-from framework.types.jit import kernel
+from framework.types.jit import kernel, needs
 
 EITHER = np.int64(0)  # rebalance_symbol: trade whichever side the difference needs
 
@@ -65,6 +69,7 @@ def rebalance_symbol(s, side, ref_px, ts_ns, od, rk, par, wk) -> None:
           ts_ns, NO_HOLD, X.ROLE_TARGET, SIZE_SHARES, nan, nan, nan, nan, nan, NO_HOLD)
 
 
+@needs("wk", "tgt")
 @kernel
 def rebalance_due(ts_ns, px, od, rk, par, wk) -> None:
     """Trade every target due by ``ts_ns`` (ns UTC) of a symbol with a price in ``px``

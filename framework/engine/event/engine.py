@@ -18,6 +18,7 @@ from framework.engine.event.book_tape import BookTape
 from framework.engine.event.quotes import QuoteTape
 from framework.execution import state as X
 from framework.execution.algos.calibrate import AlgoInputs
+from framework.execution.algos.params import A_KIND
 from framework.execution.config import ExecutionConfig
 from framework.execution.costs import CostConfig
 from framework.execution.fill_models import FillModel
@@ -156,13 +157,14 @@ def advance(state: EngineState, panel: BarPanel, signals: Signals, t0: int, t1: 
         b_hi = book_ends if book_ends is not None else bt.ends(panel)
         lvl = np.zeros(64), np.zeros(64)
     callback = None if hook is None else hook.callback
+    par, wk = loop_view(st, hook, broker)
     t = t0
     while t < t1:
         if st.model == FillModel.BOOK and broker is None:  # growing replaces these arrays
             feed = BookFeed(b_hi, bt.ts, bt.sym, bt.kind, bt.side, bt.order_id, bt.price,
                             bt.size, bt.new_order_id, st.books.state, st.book_cur, *lvl)
-        t = K.run_bars(t, t1, feed, mkt, sig, st.params, st.orders, st.risk, st.work,
-                       st.curves, callback)
+        t = K.run_bars(t, t1, feed, mkt, sig, par, st.orders, st.risk, wk, st.curves,
+                       callback)
         if t < t1:
             if st.work.flags[X.F_STOP]:
                 hook.raise_failure()
@@ -173,6 +175,30 @@ def advance(state: EngineState, panel: BarPanel, signals: Signals, t0: int, t1: 
             st.book_cur[1] = BK.OK
     if st.tally["overflow"]:  # the kernel stops before a bar could overflow: a bug if seen
         raise EngineError(f"order/fill capacity {st.orders.orders.shape[0]} exceeded")
+
+
+def loop_view(state: EngineState, hook=None,
+              broker: BrokerFeed | None = None) -> tuple[X.Params, X.Work]:
+    """The parameter and scratch groups ``run_bars`` is given for a run of ``state`` with
+    ``hook`` and ``broker`` (see :func:`advance`): the state's own, with the fields of a
+    feature the run cannot use set to None, so that numba compiles (and caches) a
+    specialisation of the loop without that feature's code (``framework.types.jit.needs``; the state keeps its arrays):
+
+    * no parent-order algorithm (``[execution] algo = "now"``): ``Params.algo``,
+      ``algo_sym``, ``vprof``;
+    * no target can be set (signals mode and no on_bar hook) under the bar or broker
+      model: ``Work.tgt``, ``tgt_lot``, ``tgt_ts`` (the quote and book models test every
+      event for a due target, so they keep the one loop that has them).
+
+    A default or flagship run (signals, no algo, bar model) gets the loop without either.
+    """
+    par, wk = state.params, state.work
+    if not par.algo[A_KIND] > 0.0:
+        par = par._replace(algo=None, algo_sym=None, vprof=None)
+    if (hook is None and par.dec[D.D_MODE] != D.MODE_TARGET
+            and (broker is not None or state.model == FillModel.BAR)):
+        wk = wk._replace(tgt=None, tgt_lot=None, tgt_ts=None)
+    return par, wk
 
 
 class EventResult:

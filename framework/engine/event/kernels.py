@@ -17,6 +17,14 @@ the same compiled code, fed the same arrays. Per bar, in this order:
 6. equity, cash, gross exposure and positions at the close (at the last closes).
 
 State is the groups of ``framework.execution.state``; ``feed`` is the fill model's.
+
+One definition, compiled per configuration: numba compiles a specialisation of the loop
+for each combination of argument types, and the types say what a run uses. The fill
+model is the feed's type, an on_bar strategy the hook's (None without one), and a
+feature the run cannot use is a None field of its group (``engine.loop_view``: the
+parent-order algorithm in ``Params``, targets in ``Work``), whose steps
+(``framework.types.jit.needs``) then compile to nothing: a signals-mode bar-model run
+types, compiles and caches neither the algo machine nor target trading.
 """
 
 from __future__ import annotations
@@ -45,7 +53,7 @@ from framework.risk.hooks import entries_paused, on_mark, set_atr, start_session
 from framework.strategy import decision as D
 from framework.strategy.intents import IN_CANCEL, IN_CLOSE, IN_TARGET
 from framework.types.codes import Ignored, OrderStatus, OrderType, RejectReason, TimeInForce
-from framework.types.jit import kernel
+from framework.types.jit import kernel, needs
 from framework.types.prefetch import prefetch
 
 PREFETCH_BARS = 32  # rows ahead: ~2 us of loop, more than a DRAM round trip
@@ -220,6 +228,7 @@ def _target(s, target, unit, ts_ns, od, rk, par, wk) -> None:
     set_target(s, want, lot, ts_ns + latency(od, par), wk)
 
 
+@needs("wk", "tgt")
 @kernel
 def _targets(t, mkt, sig, od, rk, par, wk) -> None:
     """Step 4 in target mode: record this bar's targets for the next fill opportunity."""

@@ -30,23 +30,32 @@ from pathlib import Path
 
 import numba
 import numpy as np
+from numba.core import types
 
 from framework.engine.event import kernels as K
 from framework.execution.fill_models.bar import BarFeed
 from framework.types.numba_compat import cached_arg_types
 
-# run_bars' arguments that tell a bar-model run without an on_bar hook from the others
+# run_bars' arguments that tell the specialisation the warm-up compiles from the others
 _PARAMS = list(inspect.signature(K.run_bars.py_func).parameters)
-FEED, HOOK = _PARAMS.index("feed"), _PARAMS.index("hook")
+FEED, PAR, WORK, HOOK = (_PARAMS.index(a) for a in ("feed", "par", "wk", "hook"))
+
+
+def _absent(group, field: str) -> bool:
+    """Field ``field`` of the numba type ``group`` (a state tuple) is None."""
+    return isinstance(group.types[group.fields.index(field)], types.NoneType)
 
 
 def bar_loop_cached() -> bool:
-    """True when numba's disk cache holds a bar-model compile of ``run_bars`` (no on_bar
-    hook) for the current source (numba drops the index when the source changed)."""
+    """True when numba's disk cache holds, for the current source (numba drops the index
+    when the source changed), the specialisation of ``run_bars`` the warm-up compiles:
+    the bar model, signals mode, no on_bar hook, no parent-order algorithm
+    (``engine.loop_view``) — the default's and the flagship's."""
     cached = cached_arg_types(K.run_bars)
     if cached is None:  # numba internals moved: behave as if cached
         return True
     return any(str(args[FEED]).startswith(BarFeed.__name__) and str(args[HOOK]) == "none"
+               and _absent(args[PAR], "algo") and _absent(args[WORK], "tgt")
                for args in cached)
 
 
@@ -94,7 +103,7 @@ def _last_callees() -> list[tuple]:
     ``tests/engine/event/test_warmup.py`` checks that the child then loads them). ~3 s of the
     child's ~10 s: about what balances the two processes' work on the flagship strategy
     (``benchmarks/bench_cold_start.py``)."""
-    from framework.engine.event.engine import market_of, new_state
+    from framework.engine.event.engine import loop_view, market_of, new_state
     from framework.execution import lifecycle as L
     from framework.execution import orders as O
     from framework.execution.config import ExecutionConfig
@@ -109,16 +118,17 @@ def _last_callees() -> list[tuple]:
                    risk=RiskConfig(), execution=ExecutionConfig(), init_cash=1.0)
     mkt = market_of(panel)
     sig = Signals.of(np.zeros(panel.close.shape), np.zeros(panel.close.shape, bool)).arrays()
-    od, rk, par, wk = st.orders, st.risk, st.params, st.work
+    par, wk = loop_view(st)
+    od, rk = st.orders, st.risk
     i, x, flag = np.int64(0), np.float64(0.0), np.bool_(False)
     return [
+        (K._roll_session, (i, mkt, od, rk, par, wk)),  # first: the child reaches it early
         (L.exit_position, (i, x, i, od, rk, par)),
         (O.advance_first_open, (od.orders, od.tally, od.working)),
         (K._enter, (i, i, i, x, i, sig, od, rk, par, wk)),
         (D.decide, (i, flag, x, flag, flag, i, i, i, i, flag, flag, par.dec)),
         (K._bar_of, (od.orders, i, mkt.dec_ts, i)),
         (hooks.entries_paused, (rk.rstate,)),
-        (K._targets, (i, mkt, sig, od, rk, par, wk)),
         (L.legs, (i, i, od, par)),
         (O.cancel_oco, (od.orders, od.tally, *rk, i, i)),
     ]

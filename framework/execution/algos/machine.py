@@ -32,13 +32,14 @@ from framework.execution.lifecycle import DAY, MARKET, NO_HOLD, latency, legs, p
 from framework.execution.orders import close_order, is_open
 from framework.execution.sizing import SIZE_SHARES
 from framework.types.codes import OrderStatus, OrderType, RejectReason
-from framework.types.jit import kernel
+from framework.types.jit import kernel, needs
 
 LIMIT = np.int64(OrderType.LIMIT)
 SWEPT = np.int64(-2)  # parent.sent after its residual was swept
 HALF_DAY_NS = 6 * 3600 * 1_000_000_000  # a shorter session uses the half-day profile
 
 
+@needs("par", "algo")
 @kernel
 def algo_step(t, mkt, od, rk, par) -> None:
     """Advance every active parent at bar ``t``'s decision time (see the module

@@ -14,12 +14,20 @@ import numpy as np
 
 from framework.execution.algos import params as A
 from framework.execution.orders import NO_ORDER, add_order
-from framework.types.jit import kernel
+from framework.types.jit import kernel, needs
 
 NEVER = np.int64(np.iinfo(np.int64).max)  # a parent's arrival time at the venue
 TABLE_FULL = np.int64(-2)  # open_parent: no room, send the order at once
 
 
+@needs("par", "algo", absent=False)
+@kernel
+def algo_on(par) -> bool:
+    """The run trades its entries through a parent-order algorithm (``par.algo``)."""
+    return par.algo[A.A_KIND] > 0.0
+
+
+@needs("par", "algo", absent=TABLE_FULL)
 @kernel
 def open_parent(od, par, sym, side, otype, tif, qty, limit_px, ref_px, ts_ns) -> int:
     """Record a parent of ``qty`` shares decided at ``ts_ns`` (last close ``ref_px`` USD,
