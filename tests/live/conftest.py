@@ -11,6 +11,10 @@ import pytest
 
 from framework.engine.backtest import run_backtest
 from framework.engine.run_config import load_strategy
+from live.adapter.clients import Endpoint, trading_client
+from live.adapter.gateway import Gateway
+from live.adapter.ratelimit import TokenBucket
+from live.journal import Journal
 from live.runner import venue_config
 from live.venue import Venue
 from tests.live.venue.conftest import _timelines, make_venue, venue_lake  # noqa: F401 (fixtures)
@@ -57,3 +61,17 @@ def live_venue(make_venue):  # noqa: F811 (the imported fixture)
                                                                  **kw}).model_dump())
 
     return make
+
+
+def trading_gateway(venue: Venue, journal: Path, timeout_s: float) -> tuple[Endpoint, Gateway]:
+    """The venue advanced one minute into its session (trading, prices known) and a
+    gateway on it as ``fw live`` builds one (alpaca-py's client, a fresh bucket, a
+    journal at ``journal``, run id ``run-1``); ``timeout_s``: the client's per-request
+    timeout, seconds."""
+    venue.advance(until=venue.timeline.hours.open + 60_000_000_000)
+    u = venue.urls
+    ep = Endpoint(u.trading, u.trading_stream, u.data_stream, venue.cfg.key_id,
+                  venue.cfg.secret_key, u.control)
+    bucket = TokenBucket()
+    return ep, Gateway(trading_client(ep, bucket, timeout_s=timeout_s), bucket,
+                       Journal(journal), "run-1")

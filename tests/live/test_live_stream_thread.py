@@ -24,13 +24,11 @@ import time
 
 import pytest
 
-from live.adapter.clients import Endpoint, HookedTradingStream, trading_client
-from live.adapter.gateway import Gateway
-from live.adapter.ratelimit import TokenBucket
+from live.adapter.clients import HookedTradingStream
 from live.adapter.stream_thread import StreamThread
 from live.journal import Journal
 from live.runner import run_live
-from tests.live.conftest import ROOT, SMA, session_overrides
+from tests.live.conftest import ROOT, SMA, session_overrides, trading_gateway
 
 pytestmark = pytest.mark.slow  # a venue's rate window waited for (seconds), a session
 
@@ -48,14 +46,7 @@ async def _until(pred, timeout_s: float = 10.0) -> None:
 
 def test_trade_updates_are_read_during_a_429_wait(make_venue, tmp_path):
     venue = make_venue(ws_heartbeat_s=HEARTBEAT_S)
-    open_ns = venue.timeline.hours.open
-    venue.advance(until=open_ns + 60 * SECOND)  # trading, prices known
-    u = venue.urls
-    ep = Endpoint(u.trading, u.trading_stream, u.data_stream, venue.cfg.key_id,
-                  venue.cfg.secret_key, u.control)
-    bucket = TokenBucket()
-    gw = Gateway(trading_client(ep, bucket, timeout_s=5.0), bucket,
-                 Journal(tmp_path / "j.sqlite"), "run-1")
+    ep, gw = trading_gateway(venue, tmp_path / "j.sqlite", timeout_s=5.0)
     handled: list[tuple[str, float]] = []  # (event, monotonic s when handled)
 
     async def on_update(msg: dict) -> None:
@@ -78,7 +69,8 @@ def test_trade_updates_are_read_during_a_429_wait(make_venue, tmp_path):
             socket = stream._ws
             venue.fault(kind="http", status=429, count=1, path="/v2/clock", seconds=WAIT_S)
             # the venue fills the order (the next minute bar) 0.5 s into the wait
-            threading.Timer(0.5, venue.advance, kwargs={"until": open_ns + 180 * SECOND}).start()
+            fill_at = venue.timeline.hours.open + 180 * SECOND
+            threading.Timer(0.5, venue.advance, kwargs={"until": fill_at}).start()
             t0 = time.monotonic()
             assert gw._call(gw.client.get, "/clock")["is_open"]  # sleeps for the window
             t1 = time.monotonic()

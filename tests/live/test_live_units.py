@@ -16,10 +16,10 @@ from framework.execution.state import PLAN_DTYPE
 from framework.execution.ticks import on_tick
 from framework.types import ORDER_DTYPE
 from framework.types.codes import OrderType, TimeInForce
-from live.adapter.clients import Endpoint, trading_client
-from live.adapter.gateway import Gateway, order_body
+from live.adapter.gateway import order_body
 from live.adapter.ratelimit import TokenBucket
 from live.journal import Journal, client_order_id
+from tests.live.conftest import trading_gateway
 
 
 @pytest.mark.parametrize(("px", "side", "stop", "want"), [
@@ -121,13 +121,7 @@ def test_token_bucket_skips_malformed_headers_by_name(bad, caplog):
 @pytest.fixture
 def gateway(make_venue, tmp_path):
     venue = make_venue(rate_window_s=0.5)
-    venue.advance(until=venue.timeline.hours.open + 60_000_000_000)  # trading, prices known
-    u = venue.urls
-    ep = Endpoint(u.trading, u.trading_stream, u.data_stream, venue.cfg.key_id,
-                  venue.cfg.secret_key, u.control)
-    bucket = TokenBucket()
-    gw = Gateway(trading_client(ep, bucket, timeout_s=0.3), bucket,
-                 Journal(tmp_path / "j.sqlite"), "run-1")
+    _, gw = trading_gateway(venue, tmp_path / "j.sqlite", timeout_s=0.3)
     return venue, gw
 
 

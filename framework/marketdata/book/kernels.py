@@ -488,19 +488,21 @@ def _refresh_view(bk, b, n, ask_px, ask_sz, bid_px, bid_sz, row):
     if bk.counters[C_TOUCH_STRAY]:
         _top_levels(bk, b, n, ask_px, ask_sz, bid_px, bid_sz, row)
         return
-    wide = bk.counters[C_TOUCH_WIDE]
-    ta = bk.counters[C_TOUCH_ASK]
-    if ta != NO_TOUCH_ASK:
-        if wide & 2 == 0:
-            _patch_side(bk, b, 1, ta, n, ask_px, ask_sz, row)
-        elif not _beyond_view(bk, b, 1, ta, n, ask_px, row):
-            _side_levels(bk, b, 1, n, ask_px, ask_sz, row)
-    tb = bk.counters[C_TOUCH_BID]
-    if tb != NO_TOUCH_BID:
-        if wide & 1 == 0:
-            _patch_side(bk, b, 0, tb, n, bid_px, bid_sz, row)
-        elif not _beyond_view(bk, b, 0, tb, n, bid_px, row):
-            _side_levels(bk, b, 0, n, bid_px, bid_sz, row)
+    _refresh_side(bk, b, 1, n, ask_px, ask_sz, row)
+    _refresh_side(bk, b, 0, n, bid_px, bid_sz, row)
+
+
+@kernel(inline="always")
+def _refresh_side(bk, b, s, n, px_out, sz_out, row):
+    """``_refresh_view`` for side ``s`` (0 bid, 1 ask): untouched, patched at its one
+    touched level, or walked again after a two-level touch within the view."""
+    t = bk.counters[C_TOUCH_BID if s == 0 else C_TOUCH_ASK]
+    if t == (NO_TOUCH_BID if s == 0 else NO_TOUCH_ASK):
+        return
+    if bk.counters[C_TOUCH_WIDE] & (1 << s) == 0:  # bit 0: the bid side, bit 1: the ask
+        _patch_side(bk, b, s, t, n, px_out, sz_out, row)
+    elif not _beyond_view(bk, b, s, t, n, px_out, row):
+        _side_levels(bk, b, s, n, px_out, sz_out, row)
 
 
 @kernel
