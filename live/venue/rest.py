@@ -95,8 +95,9 @@ async def _body(request: web.Request) -> object:
 
 def make_middleware(venue) -> Callable:
     """Faults, auth, rate limit and error shaping around every ``/v2`` route; each
-    trading request (and stream connect) is noted in ``venue.requests`` as ``(monotonic s,
-    method, path, status)`` -- the venue's own record a chaos run checks clients by."""
+    trading request (and stream connect) is noted in ``venue.requests`` as ``(monotonic s
+    when it arrived, method, path, status)`` -- the venue's own record a chaos run checks
+    clients by."""
     limiter = venue.limiter
 
     @web.middleware
@@ -110,8 +111,12 @@ def make_middleware(venue) -> Callable:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             venue.requests.append((time.monotonic(), "WS", path, 101))
             return await handler(request)
+        # stamped when the request arrived, not when its reply went out: a POST whose
+        # handling outlives the client (a kill fired mid-request) belongs to the client
+        # that sent it, not to the window of the one started meanwhile
+        received = time.monotonic()
         resp = await _trading(request, handler)
-        venue.requests.append((time.monotonic(), request.method, path, resp.status))
+        venue.requests.append((received, request.method, path, resp.status))
         return resp
 
     async def _trading(request: web.Request, handler: Handler) -> web.StreamResponse:

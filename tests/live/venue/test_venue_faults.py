@@ -158,6 +158,23 @@ def test_order_booked_but_reply_lost(make_venue):
     assert len(c.get_orders(filter=None)) == 0
 
 
+def test_the_request_log_stamps_a_request_when_it_arrives(make_venue):
+    """The chaos audit places each POST in the window of the client that sent it: a reply
+    held 1.5 s (a kill fired mid-request looks the same) is logged at its arrival, not
+    when the reply went out (an earlier run counted such a POST against the window of
+    the client started meanwhile)."""
+    v = make_venue()
+    c = trading_client(v)
+    v.fault(kind="order_timeout", count=1, seconds=1.5)
+    t0 = time.monotonic()
+    with pytest.raises(requests.exceptions.ConnectionError):
+        c.submit_order(MarketOrderRequest(symbol="SPY", qty=1, side="buy", time_in_force="day",
+                                          client_order_id="held-1"))
+    assert time.monotonic() - t0 >= 1.5  # the reply was held
+    (t,) = [r[0] for r in v.requests if r[1:3] == ("POST", "/v2/orders")]
+    assert t0 <= t < t0 + 1.0
+
+
 def test_faults_over_the_control_api(make_venue):
     v = make_venue()
     base = v.urls.control
