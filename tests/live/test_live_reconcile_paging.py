@@ -18,19 +18,19 @@ from live.adapter.ratelimit import TokenBucket
 from live.journal import Journal
 from live.reconcile import PAGE, reconcile
 
-pytestmark = pytest.mark.slow  # PAGE + 1 orders POSTed (a few seconds)
+pytestmark = pytest.mark.slow  # PAGE + 1 orders POSTed on loopback (seconds)
 
 SECOND = 1_000_000_000  # ns
 
 
 def test_an_order_tied_with_a_page_end_has_its_missed_fill_read_back(make_venue, tmp_path):
-    venue = make_venue()
+    venue = make_venue(rate_limit=100_000)  # Alpaca's 200/min would take minutes
     t0 = venue.timeline.hours.open + 60 * SECOND
     venue.advance(until=t0)  # trading, prices known
     u = venue.urls
     ep = Endpoint(u.trading, u.trading_stream, u.data_stream, venue.cfg.key_id,
                   venue.cfg.secret_key, u.control)
-    bucket = TokenBucket()
+    bucket = TokenBucket(limit=100_000)
     journal = Journal(tmp_path / "j.sqlite", sync="normal")  # no fsync per order
     gw = Gateway(trading_client(ep, bucket, timeout_s=5.0), bucket, journal, "run-1")
 
