@@ -22,9 +22,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import requests
 from alpaca.common.exceptions import APIError
 
+from framework.types.errors import FwError
 from live.adapter.gateway import Gateway
 from live.adapter.messages import ns_of
 from live.journal import TERMINAL
@@ -50,8 +52,17 @@ class Report:
         return not self.problems
 
 
+class PagingError(FwError):
+    """The broker's order list cannot be read to its end (names the instant)."""
+
+
 def all_orders(gw: Gateway) -> list[dict]:
-    """Every order of the account, oldest first (``GET /v2/orders`` paged by ``after``)."""
+    """Every order of the account, oldest first (``GET /v2/orders`` paged by ``after``).
+    ``after`` is exclusive and many orders share one ``submitted_at`` (a row's orders
+    reach a lockstep venue at one instant), so the next page starts 1 us before the
+    last one's instant and the orders seen twice are dropped by id: paging from the
+    instant itself skipped the rest of a tie cut by the page's end (their missed fills
+    were never read back)."""
     out: dict[str, dict] = {}
     after = None
     while True:
@@ -62,9 +73,12 @@ def all_orders(gw: Gateway) -> list[dict]:
         new = [o for o in page if o["id"] not in out]
         for o in new:
             out[o["id"]] = o
-        if len(page) < PAGE or not new:
+        if len(page) < PAGE:
             return list(out.values())
-        after = page[-1]["submitted_at"]
+        if not new:  # a whole page at one instant: the rest cannot be reached
+            raise PagingError(f"GET /v2/orders: more than {PAGE} orders submitted at "
+                              f"{page[-1]['submitted_at']}; cannot page past them")
+        after = f"{np.datetime64(ns_of(page[-1]['submitted_at']) // 1000 - 1, 'us')}Z"
 
 
 def fill_activities(gw: Gateway) -> list[dict]:
@@ -143,6 +157,6 @@ def reconcile(gw: Gateway, expected_positions: Callable[[], dict[str, float]],
             rep.problems.append(f"account {acct.get('account_number')}: status "
                                 f"{acct.get('status')}, trading blocked "
                                 f"{acct.get('trading_blocked')}")
-    except (APIError, requests.RequestException) as err:
+    except (APIError, requests.RequestException, PagingError) as err:
         rep.problems.append(f"cannot reconcile: {type(err).__name__}: {err}")
     return rep
