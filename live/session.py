@@ -600,8 +600,11 @@ class LiveSession:
             for i in range(self.seen, n):
                 cid = self._register(i)
                 it = intents.get(cid)
-                if it is None:  # decided before the crash, never journalled: too late
-                    self._abandon(i, cid)  # to send now; the loop hears it was cancelled
+                if it is None or (it.outcome == "denied" and cid not in closed):
+                    # decided before the crash, never journalled: too late to send now;
+                    # the loop hears it was cancelled (denied with no close: abandoned
+                    # by a resume of an older fw, which journalled no close)
+                    self._abandon(i, cid, it is None)
                     continue
                 if it.status in TERMINAL or cid in closed:
                     self.done.add(cid)
@@ -615,13 +618,21 @@ class LiveSession:
             self._seen_ts[k] = mine.max() if mine.size else -1
         return self.driver.n
 
-    def _abandon(self, i: int, cid: str) -> None:
+    def _abandon(self, i: int, cid: str, intend: bool) -> None:
+        """Loop order ``i``, decided in the replayed row but never sent, is closed as
+        cancelled: journalled (``intend``: its intent too) with the close booked at the
+        next row, as a later replay of this journal must book it -- unjournalled, that
+        replay kept it open, decided differently from then on and mapped the journal's
+        fills (by client order id) onto other orders (the chaos run's lost fills)."""
         o = self.driver.state.orders.orders[i]
         if not is_open(o["status"]):
             return
         ts = int(o["ts_created"])
-        self.journal.intend(cid, i, "submit", {"symbol": self.symbols[o["sym"]]}, ts)
-        self.journal.resolve(cid, "denied", detail="decided before a crash, never sent")
+        if intend:
+            self.journal.intend(cid, i, "submit", {"symbol": self.symbols[o["sym"]]}, ts)
+            self.journal.resolve(cid, "denied", detail="decided before a crash, never sent")
+        self.journal.add_event(f"close:{cid}", cid, "close", ts, self.driver.n,
+                               status="canceled")
         self.done.add(cid)
         self._event_row(EV_CLOSE, cid, ts, status=int(OrderStatus.CANCELED))
 

@@ -311,6 +311,46 @@ def test_journal_disk_failure_stops_trading_and_resume_recovers(
     assert bad["duplicate_orders"] > 0, bad  # sent, never journalled
 
 
+@pytest.mark.parametrize("older", [False, True], ids=["journalled", "older_fw"])
+def test_a_row_lost_before_its_intents_is_abandoned_alike_by_every_later_resume(
+        chaos_venue, small_lake, tmp_path, older):
+    """The journal refuses the first intent of a row whose bars it committed (a disk
+    failing between the two): the resume closes that row's orders as never sent, and a
+    second resume must replay the close where the first booked it -- else its loop keeps
+    them open, decides otherwise from there on, books the journal's fills (by client
+    order id) onto other orders and never again agrees with the broker. ``older``: the
+    first resume journalled no close (fw before this test): the second one books it."""
+    venue = chaos_venue()
+    reports = tmp_path / "reports"
+
+    def refuse(session):  # SQLite itself refuses the write, as a failing disk would
+        session.step_hooks.append(lambda step: session.journal.db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON intents BEGIN "
+            "SELECT RAISE(ABORT, 'disk I/O error'); END") if step == 12 else None)
+    with pytest.raises(LiveError, match="cannot write the journal"):
+        run_live(TOML, {**CHAOS, "backtest.reports": str(reports)}, lake=small_lake,
+                 venue_url=venue.urls.trading, force_reason="test", max_steps=STEPS,
+                 on_start=refuse)
+    (run_id,) = [p.name for p in reports.iterdir()]
+    path = reports / run_id / "journal.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("DROP TRIGGER refuse")  # the disk repaired
+    _trade(venue, small_lake, reports, steps=15, resume=run_id)
+    abandoned = db.execute("SELECT count(*) FROM intents WHERE detail = "
+                           "'decided before a crash, never sent'").fetchone()[0]
+    if older:
+        db.execute("DELETE FROM events WHERE key IN (SELECT 'close:' || cid FROM "
+                   "intents WHERE detail = 'decided before a crash, never sent')")
+    db.close()
+    assert abandoned > 0  # the case under test happened
+    run, a = _trade(venue, small_lake, reports, resume=run_id)
+    assert [r["problems"] for r in run.session.stats.reconciliations if not r["ok"]] == []
+    assert _clean(a), a
+    broker = {s: float(v[0]) for s, v in venue.core.account.positions.items()}
+    assert run.session.positions() == pytest.approx(
+        {s: broker.get(s, 0.0) for s in run.session.symbols}, abs=1e-6)
+
+
 @pytest.mark.parametrize("at", ["before_send", "after_send", "mid_fill", "reconcile"])
 def test_kill_9_then_resume(chaos_venue, small_lake, tmp_path, monkeypatch, at):
     venue = chaos_venue()
