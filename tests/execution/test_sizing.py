@@ -28,14 +28,18 @@ def _gap_panel(opens, closes):
     return path_panel(opens, np.maximum(opens, closes), np.minimum(opens, closes), closes)
 
 
-def _all_in(panel, whole=False, **kw):
+def _enter_first(panel, **decision):
+    """One long entry on the first bar of the first symbol, sized by ``decision``
+    (``DecisionConfig`` fields), no costs, 10,000 USD of cash."""
     entry = np.zeros(panel.close.shape, np.int8)
     entry[0, 0] = 1
     return run_event(panel, Signals.of(entry, np.zeros(panel.close.shape, bool)),
-                     decision=DecisionConfig(size_mode="equity_fraction", size=1.0,
-                                             whole_shares=whole, **kw),
-                     costs=NO_COSTS, risk=RiskConfig(), execution=ExecutionConfig(),
-                     init_cash=10_000.0)
+                     decision=DecisionConfig(**decision), costs=NO_COSTS, risk=RiskConfig(),
+                     execution=ExecutionConfig(), init_cash=10_000.0)
+
+
+def _all_in(panel, whole=False, **kw):
+    return _enter_first(panel, size_mode="equity_fraction", size=1.0, whole_shares=whole, **kw)
 
 
 def test_all_in_after_a_gap_up_spends_exactly_the_cash():
@@ -62,21 +66,13 @@ def test_all_in_after_a_gap_down_buys_more():
 
 def test_value_sizing_resolves_at_the_fill_open():
     panel = _gap_panel([100, 125, 126], [100, 127, 128])
-    entry = np.zeros(panel.close.shape, np.int8)
-    entry[0, 0] = 1
-    res = run_event(panel, Signals.of(entry, np.zeros(panel.close.shape, bool)),
-                    decision=DecisionConfig(size_mode="value", size=5_000.0), costs=NO_COSTS,
-                    risk=RiskConfig(), execution=ExecutionConfig(), init_cash=10_000.0)
+    res = _enter_first(panel, size_mode="value", size=5_000.0)
     assert res.fills["qty"][0] == pytest.approx(40.0)  # 5,000 / 125, not 5,000 / 100
 
 
 def test_shares_beyond_the_cash_are_cut_at_the_fill_and_counted():
     panel = _gap_panel([100, 110, 111], [100, 112, 113])
-    entry = np.zeros(panel.close.shape, np.int8)
-    entry[0, 0] = 1
-    res = run_event(panel, Signals.of(entry, np.zeros(panel.close.shape, bool)),
-                    decision=DecisionConfig(size_mode="shares", size=100), costs=NO_COSTS,
-                    risk=RiskConfig(), execution=ExecutionConfig(), init_cash=10_000.0)
+    res = _enter_first(panel, size_mode="shares", size=100)
     assert res.fills["qty"][0] == pytest.approx(10_000 / 110)
     assert res.ignored["cash_capped_fills"] == 1
     order = res.orders.row(0, named=True)
